@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './spec';
+export * from './clock';
+export * from './duration';

@@ -1,0 +1,47 @@
+/**
+ * The service definition as the rest of MCP sees it (SPEC §1), independent of TOML and
+ * protobuf. libs/servicedef converts to and from both. Optional fields are `undefined`
+ * when absent; arrays are always present (possibly empty).
+ */
+export type RouteMode = 'l4' | 'l7';
+
+export interface RouteSpec {
+  name?: string;
+  /** The listener port on mc-proxy, not the container port. */
+  port: number;
+  mode: RouteMode;
+  /** Defaults to `<service>.<route_domain>` at deploy time when absent. */
+  hostname?: string;
+}
+
+export interface ComponentSpec {
+  name: string;
+  image: string;
+  network?: string;
+  user?: string;
+  restart?: string;
+  ports: string[];
+  volumes: string[];
+  cmd: string[];
+  env: string[];
+  routes: RouteSpec[];
+}
+
+export interface ServiceSpec {
+  name: string;
+  node: string;
+  active: boolean;
+  components: ComponentSpec[];
+}
+
+/** What the operator wants a component to be. `ignore` marks containers nobody manages. */
+export type DesiredState = 'running' | 'stopped' | 'ignore';
+
+/**
+ * What the runtime says a component is. Podman's states pass through (`running`, `exited`,
+ * `created`, `paused`, ...); `removed` means no container exists; `unknown` means not yet seen.
+ */
+export type ObservedState = 'running' | 'stopped' | 'exited' | 'created' | 'paused' | 'removed' | 'unknown' | string;
+
+/** `^[a-z][a-z0-9-]{0,62}$`: names `/srv/<name>/`, containers and hostnames. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;

@@ -1,0 +1,111 @@
+import type { ComponentSpec, DesiredState, ObservedState, RouteMode } from '@mcp/common';
+
+/**
+ * The agent's store of desired and observed state (SPEC §2). The real adapter is
+ * TypeormRegistry on SQLite. Methods that write several rows are transactional.
+ */
+
+export interface RouteRecord {
+  /** Empty string for an unnamed route. */
+  name: string;
+  /** mc-proxy listener port. */
+  port: number;
+  mode: RouteMode;
+  /** Resolved hostname (defaults already applied). */
+  hostname: string;
+  /** Allocated host port; null until allocated. */
+  hostPort: number | null;
+}
+
+export interface ComponentRecord {
+  service: string;
+  name: string;
+  /** The desired spec (routes inside it are as the operator wrote them). */
+  spec: ComponentSpec;
+  desiredState: DesiredState;
+  observedState: ObservedState;
+  /** The running image's tag, when known. */
+  version: string;
+  containerName: string;
+  containerId: string;
+  /** Hash of the spec the running container was created from; '' when never deployed. */
+  deployedSpecHash: string;
+  routes: RouteRecord[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ServiceRecord {
+  name: string;
+  active: boolean;
+  components: ComponentRecord[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EventRecord {
+  id: number;
+  time: Date;
+  service: string;
+  /** '' for service-level events. */
+  component: string;
+  kind: string;
+  message: string;
+  fromState: string;
+  toState: string;
+}
+
+export type NewEvent = Omit<EventRecord, 'id' | 'time' | 'fromState' | 'toState'> & {
+  time?: Date;
+  fromState?: string;
+  toState?: string;
+};
+
+export interface SaveServiceInput {
+  name: string;
+  active: boolean;
+  /** Components to insert or update; other existing components are left alone. */
+  components: Array<{ spec: ComponentSpec; desiredState: DesiredState }>;
+}
+
+export interface ObservedUpdate {
+  service: string;
+  component: string;
+  observedState: ObservedState;
+  version?: string;
+  containerName?: string;
+  containerId?: string;
+  deployedSpecHash?: string;
+}
+
+export interface SnapshotResult {
+  path: string;
+  bytes: number;
+}
+
+export abstract class ServiceRegistry {
+  abstract saveService(input: SaveServiceInput): Promise<ServiceRecord>;
+  abstract getService(name: string): Promise<ServiceRecord | null>;
+  abstract listServices(): Promise<ServiceRecord[]>;
+  abstract setServiceActive(name: string, active: boolean): Promise<void>;
+  /** Sets desired state of one component, or of every component when `component` is omitted. */
+  abstract setDesiredState(input: { service: string; component?: string; state: DesiredState }): Promise<void>;
+  abstract recordObserved(update: ObservedUpdate): Promise<void>;
+  /** Replaces a component's routes (with their allocated host ports). */
+  abstract setRoutes(input: { service: string; component: string; routes: RouteRecord[] }): Promise<void>;
+  /** Every allocated host port, across all services. */
+  abstract allocatedHostPorts(): Promise<Array<{ hostPort: number; service: string; component: string }>>;
+  /** Sets hostPort to null on the routes of a service (or one component). */
+  abstract releaseHostPorts(input: { service: string; component?: string }): Promise<void>;
+  abstract deleteComponent(input: { service: string; component: string }): Promise<void>;
+  /** Removes the service, its components and routes; events are kept (history). */
+  abstract deleteService(name: string): Promise<void>;
+  abstract addEvent(event: NewEvent): Promise<EventRecord>;
+  /** Most recent first. */
+  abstract listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]>;
+  /** Deletes events older than `before`, then the oldest beyond `keepMax`; returns how many went. */
+  abstract pruneEvents(input: { before: Date; keepMax?: number }): Promise<number>;
+  /** A consistent copy of the database at `path`, verified with `PRAGMA integrity_check`. */
+  abstract snapshot(input: { path: string }): Promise<SnapshotResult>;
+  abstract close(): Promise<void>;
+}

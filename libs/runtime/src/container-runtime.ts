@@ -1,0 +1,104 @@
+/**
+ * The container runtime port. The agent talks to containers only through this; the real
+ * adapter is PodmanRuntime (argv arrays, never a shell). Missing containers are reported with
+ * ContainerNotFoundError; podman failures with RuntimeCommandError subclasses carrying stderr.
+ */
+
+/** MCP's labels on every container it runs. */
+export const LABEL_MANAGED = 'mcp.managed';
+export const LABEL_SERVICE = 'mcp.service';
+export const LABEL_COMPONENT = 'mcp.component';
+export const LABEL_SPEC_HASH = 'mcp.spec-hash';
+
+export interface RunOptions {
+  name: string;
+  image: string;
+  network?: string;
+  user?: string;
+  restart?: string;
+  /** `[hostIP:]hostPort:containerPort[/proto]` */
+  ports: string[];
+  /** `host:container[:opts]` */
+  volumes: string[];
+  /** `KEY=VALUE` */
+  env: string[];
+  /** Replaces the image's command when non-empty. */
+  cmd: string[];
+  labels: Record<string, string>;
+}
+
+export interface PortMapping {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+/** One container as a listing shows it. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  /** Podman's state: running, exited, created, paused, stopped, ... */
+  state: string;
+  /** Podman's human status line, e.g. "Up 5 minutes". */
+  status: string;
+  command: string[];
+  labels: Record<string, string>;
+  ports: PortMapping[];
+  createdAt?: Date;
+  /** When the current run started; undefined when never started. */
+  startedAt?: Date;
+  exitCode?: number;
+}
+
+/** Everything needed to re-create a container (adoption records this as the spec). */
+export interface ContainerDetails extends ContainerSummary {
+  env: string[];
+  /** The command the container runs (podman's Config.Cmd). */
+  cmd: string[];
+  /** `host:container[:opts]` for bind mounts and named volumes. */
+  volumes: string[];
+  /** `[hostIP:]hostPort:containerPort[/proto]` */
+  portSpecs: string[];
+  network?: string;
+  user?: string;
+  restart?: string;
+  imageId?: string;
+}
+
+export interface LogOptions {
+  name: string;
+  follow?: boolean;
+  /** Last N lines; undefined or 0 means all. */
+  tail?: number;
+  /** Passed to podman: a duration like `10m` or a timestamp. */
+  since?: string;
+  timestamps?: boolean;
+  /** Aborting ends the stream and the podman process behind it. */
+  signal?: AbortSignal;
+}
+
+export interface LogChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export abstract class ContainerRuntime {
+  /** Pull an image; `authFile` is a podman auth file (registry credentials). */
+  abstract pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void>;
+  abstract imageExists(options: { image: string }): Promise<boolean>;
+  /** Create and start a detached container; resolves to its id. */
+  abstract run(options: RunOptions): Promise<string>;
+  abstract stop(options: { name: string; timeoutSeconds?: number }): Promise<void>;
+  abstract start(options: { name: string }): Promise<void>;
+  abstract restart(options: { name: string; timeoutSeconds?: number }): Promise<void>;
+  /** Removes the container (forcefully, with a short stop timeout); a missing one is fine. */
+  abstract remove(options: { name: string; timeoutSeconds?: number }): Promise<void>;
+  /** Null when no such container. */
+  abstract inspect(options: { name: string }): Promise<ContainerDetails | null>;
+  /** Every container, running or not, in exactly one runtime call. */
+  abstract list(): Promise<ContainerSummary[]>;
+  abstract logs(options: LogOptions): AsyncIterable<LogChunk>;
+  abstract version(): Promise<string>;
+}

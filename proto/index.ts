@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export * as mcpv1 from './gen/mcp/v1/mcp';
+export * as mcproxyv1 from './gen/mc_proxy/v1/admin';
+export type { Timestamp } from './gen/google/protobuf/timestamp';
+
+/**
+ * Where the .proto files are at run time. The same code runs from source (jest), from tsc's
+ * dist/ and from the bundled CLI, so look upward for the folder holding mcp/v1/mcp.proto.
+ */
+function findProtoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    for (const candidate of [dir, path.join(dir, 'proto')]) {
+      if (fs.existsSync(path.join(candidate, 'mcp', 'v1', 'mcp.proto'))) return candidate;
+    }
+    dir = path.dirname(dir);
+  }
+  throw new Error(`proto files not found above ${__dirname}`);
+}
+
+export const PROTO_ROOT = findProtoRoot();
+export const MCP_PROTO_FILE = 'mcp/v1/mcp.proto';
+export const MCP_PACKAGE = 'mcp.v1';
+export const MCP_SERVICE = 'McpAgentService';
+export const MCPROXY_PROTO_FILE = 'mc_proxy/v1/admin.proto';
+export const MCPROXY_PACKAGE = 'mc_proxy.v1';
+export const MCPROXY_SERVICE = 'ProxyAdminService';
+
+/**
+ * @grpc/proto-loader options shared by every server and client here. They match the
+ * generated types: camelCase fields, 64-bit ints as numbers, defaults filled in, Buffers
+ * for bytes, and oneof members as plain optional fields.
+ */
+export const PROTO_LOADER_OPTIONS = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: false,
+  oneofs: false,
+  includeDirs: [PROTO_ROOT],
+} as const;
+
+/** Protobuf Timestamp <-> Date. */
+export function toTimestamp(date: Date | undefined | null): { seconds: number; nanos: number } | undefined {
+  if (!date) return undefined;
+  const ms = date.getTime();
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+}
+
+export function fromTimestamp(ts: { seconds: number | string; nanos: number } | undefined | null): Date | undefined {
+  if (!ts) return undefined;
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1_000_000));
+}

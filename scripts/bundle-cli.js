@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Bundles the two programs from tsc's output (dist/), never from TypeScript: esbuild would
+// drop decorator metadata and break Nest's DI. Our own `@mcp/*` libs are inlined (tsc does
+// not rewrite path aliases). The agent keeps node_modules external (native better-sqlite3,
+// TypeORM's dynamic requires); the CLI is one file for start-up time, minus the packages
+// Nest loads lazily and never uses here.
+const esbuild = require('esbuild');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci'];
+
+const aliasPlugin = {
+  name: 'mcp-alias',
+  setup(build) {
+    build.onResolve({ filter: /^@mcp\// }, (args) => {
+      const name = args.path.slice('@mcp/'.length);
+      const file =
+        name === 'proto'
+          ? path.join(dist, 'proto', 'index.js')
+          : libs.includes(name)
+            ? path.join(dist, 'libs', name, 'src', 'index.js')
+            : undefined;
+      if (!file) return { errors: [{ text: `unknown alias ${args.path}` }] };
+      return { path: file };
+    });
+  },
+};
+
+const lazyExternal = [
+  '@nestjs/websockets',
+  '@nestjs/websockets/*',
+  '@nestjs/platform-express',
+  '@nestjs/typeorm',
+  'kafkajs',
+  'ioredis',
+  'mqtt',
+  'amqplib',
+  'amqp-connection-manager',
+  'nats',
+  '@fastify/*',
+  'class-transformer/storage',
+  'typescript',
+  'prettier',
+  'better-sqlite3',
+  'typeorm',
+];
+
+async function bundle(entry, outfile, options) {
+  if (!fs.existsSync(entry)) return;
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    logLevel: 'warning',
+    plugins: [aliasPlugin],
+    ...options,
+  });
+}
+
+(async () => {
+  await bundle(path.join(dist, 'apps', 'agent', 'src', 'main.js'), path.join(dist, 'mcp-agent.js'), {
+    packages: 'external',
+  });
+  await bundle(path.join(dist, 'apps', 'cli', 'src', 'main.js'), path.join(dist, 'mcp.js'), {
+    external: lazyExternal,
+  });
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

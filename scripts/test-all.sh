@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the whole test suite from a fresh clone: installs the system packages the tests use
+# (when run as root; otherwise lists what is missing), installs and builds MCP, builds the
+# local test images, then runs every suite (`npm test`). This is the README's test command
+# and exactly what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export npm_config_nodedir="${npm_config_nodedir:-/usr}"
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$PWD/test/podman/containers.conf}"
+
+./scripts/install-system-deps.sh --test
+echo "== npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+echo "== build"
+npm run build --silent
+echo "== test images"
+./scripts/build-test-image.sh
+echo "== tests"
+npm test -- "$@"
