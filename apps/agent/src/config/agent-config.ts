@@ -1,0 +1,82 @@
+/**
+ * The agent's validated configuration (SPEC §4, `/srv/mcp/mcp-agent.toml`). Loaded and
+ * validated once at start-up by the config loader; injected everywhere as `AgentConfig`
+ * (the class is the DI token). Durations are already milliseconds here. Nothing else in the
+ * agent reads process.env or the config file.
+ */
+export interface RegistryCredential {
+  /** e.g. `mcr.example.net` or `127.0.0.1:5000` */
+  server: string;
+  username: string;
+  passwordFile?: string;
+  tokenFile?: string;
+  tlsVerify: boolean;
+}
+
+export interface AgentConfigData {
+  /** The file it was loaded from ('' when built in code, e.g. tests). */
+  file: string;
+  server: { grpcAddr: string; tlsCert: string; tlsKey: string };
+  database: { path: string };
+  auth: { mode: 'mcias' | 'static'; tokensFile?: string; allowedRoles: string[] };
+  mcias: { serverUrl?: string; caCert?: string; serviceName: string; timeoutMs: number };
+  agent: {
+    nodeName: string;
+    /** Files of service X live under `<srvRoot>/X/`. */
+    srvRoot: string;
+    /** Address container routes are published on (`-p <bind>:<hostPort>:<hostPort>`). */
+    bindAddress: string;
+    /** Backend address given to mc-proxy (where mc-proxy reaches this node). */
+    routeBindAddress: string;
+    routeDomain: string;
+    portRangeStart: number;
+    portRangeEnd: number;
+    /** Largest file PushFile accepts, in bytes. */
+    maxFileBytes: number;
+    stopTimeoutSeconds: number;
+    backupDir: string;
+    backupKeep: number;
+  };
+  monitor: {
+    enabled: boolean;
+    intervalMs: number;
+    flapThreshold: number;
+    flapWindowMs: number;
+    /** argv, run without a shell; empty means no alert command. */
+    alertCommand: string[];
+    alertCooldownMs: number;
+    alertTimeoutMs: number;
+    eventRetentionMs: number;
+    eventKeepMax: number;
+  };
+  mcproxy: { socket?: string; certDir: string };
+  registry: { authFile: string; credentials: RegistryCredential[] };
+  acme?: {
+    directoryUrl: string;
+    caCert?: string;
+    accountKey: string;
+    email?: string;
+    eabKid?: string;
+    eabHmac?: string;
+    renewBeforeMs: number;
+  };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+}
+
+export class AgentConfig implements AgentConfigData {
+  readonly file!: string;
+  readonly server!: AgentConfigData['server'];
+  readonly database!: AgentConfigData['database'];
+  readonly auth!: AgentConfigData['auth'];
+  readonly mcias!: AgentConfigData['mcias'];
+  readonly agent!: AgentConfigData['agent'];
+  readonly monitor!: AgentConfigData['monitor'];
+  readonly mcproxy!: AgentConfigData['mcproxy'];
+  readonly registry!: AgentConfigData['registry'];
+  readonly acme?: AgentConfigData['acme'];
+  readonly log!: AgentConfigData['log'];
+
+  constructor(data: AgentConfigData) {
+    Object.assign(this, data);
+  }
+}
