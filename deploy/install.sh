@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs (or removes) the MCP agent on this node. Idempotent: running it again changes
+# nothing that is already right and never overwrites an existing config.
+#
+#   sudo deploy/install.sh                 install from this checkout (run `npm ci && npm run build` first)
+#   sudo deploy/install.sh --uninstall     remove the program and units; keep /srv/mcp (data, config)
+#   sudo deploy/install.sh --uninstall --purge-data   also remove /srv/mcp
+#
+# What it does: creates the `mcp` system user with subuid/subgid ranges (rootless podman)
+# and lingering (so /run/user/<uid> exists without a login); creates /srv/mcp (0750, mcp);
+# copies the built program to $MCP_PREFIX/lib/mcp and links $MCP_PREFIX/bin/mcp-agent and
+# mcp; installs the systemd units; installs an example config as /srv/mcp/mcp-agent.toml if
+# none exists. It does not start anything: `systemctl enable --now mcp-agent` does.
+#
+# Overridable for tests and unusual layouts: MCP_PREFIX (/usr/local), MCP_SRV (/srv/mcp),
+# MCP_UNIT_DIR (/etc/systemd/system), MCP_USER (mcp).
+set -euo pipefail
+
+prefix="${MCP_PREFIX:-/usr/local}"
+srv="${MCP_SRV:-/srv/mcp}"
+unit_dir="${MCP_UNIT_DIR:-/etc/systemd/system}"
+user="${MCP_USER:-mcp}"
+src="$(cd "$(dirname "$0")/.." && pwd)"
+mode=install
+purge=no
+for arg in "$@"; do
+  case "$arg" in
+    --uninstall) mode=uninstall ;;
+    --purge-data) purge=yes ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
+have_systemd() { [ -d /run/systemd/system ]; }
+say() { echo "install.sh: $*"; }
+
+if [ "$mode" = uninstall ]; then
+  if have_systemd; then
+    systemctl disable --now mcp-agent.service mcp-agent-backup.timer 2>/dev/null || true
+  fi
+  rm -f "$unit_dir/mcp-agent.service" "$unit_dir/mcp-agent-backup.service" "$unit_dir/mcp-agent-backup.timer"
+  rm -f "$prefix/bin/mcp-agent" "$prefix/bin/mcp"
+  rm -rf "$prefix/lib/mcp"
+  have_systemd && systemctl daemon-reload || true
+  if [ "$purge" = yes ]; then
+    rm -rf "$srv"
+    say "removed $srv"
+  else
+    say "kept $srv (data and config); --purge-data removes it"
+  fi
+  say "uninstalled"
+  exit 0
+fi
+
+[ -f "$src/dist/mcp-agent.js" ] && [ -f "$src/dist/mcp.js" ] || {
+  echo "install.sh: $src is not built: run npm ci && npm run build first" >&2
+  exit 1
+}
+
+# The user: a system account whose home is the agent's data dir, with subordinate id
+# ranges for rootless podman.
+if ! id "$user" >/dev/null 2>&1; then
+  useradd --system --home-dir "$srv" --shell /usr/sbin/nologin --user-group "$user"
+  say "created user $user"
+fi
+uid=$(id -u "$user")
+for f in /etc/subuid /etc/subgid; do
+  touch "$f"
+  if ! grep -q "^$user:" "$f"; then
+    # Pick a 65536-id range above every range already handed out.
+    start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' "$f")
+    echo "$user:$start:65536" >> "$f"
+    say "added $user:$start:65536 to $f"
+  fi
+done
+if command -v loginctl >/dev/null 2>&1 && have_systemd; then
+  loginctl enable-linger "$user"
+fi
+
+install -d -m 0750 -o "$user" -g "$user" "$srv" "$srv/backups"
+
+# The program: a self-contained copy of the build with its production dependencies.
+dest="$prefix/lib/mcp"
+install -d -m 0755 "$dest"
+rm -rf "$dest.new"
+mkdir -p "$dest.new"
+cp -a "$src/package.json" "$src/package-lock.json" "$src/bin" "$src/proto" "$dest.new/"
+mkdir -p "$dest.new/dist"
+cp -a "$src/dist/mcp-agent.js" "$src/dist/mcp.js" "$dest.new/dist/"
+cp -a "$src/dist/"*.map "$dest.new/dist/" 2>/dev/null || true
+cp -a "$src/node_modules" "$dest.new/"
+rm -rf "$dest"
+mv "$dest.new" "$dest"
+ln -sfn "$dest/bin/mcp-agent.js" "$prefix/bin/mcp-agent"
+ln -sfn "$dest/bin/mcp.js" "$prefix/bin/mcp"
+say "installed $prefix/bin/mcp-agent and $prefix/bin/mcp"
+
+# Units, with the mcp user's uid for XDG_RUNTIME_DIR.
+install -d "$unit_dir"
+sed "s/@MCP_UID@/$uid/g" "$src/deploy/mcp-agent.service" > "$unit_dir/mcp-agent.service"
+install -m 0644 "$src/deploy/mcp-agent-backup.service" "$src/deploy/mcp-agent-backup.timer" "$unit_dir/"
+chmod 0644 "$unit_dir/mcp-agent.service"
+have_systemd && systemctl daemon-reload || true
+say "installed units in $unit_dir"
+
+if [ ! -e "$srv/mcp-agent.toml" ]; then
+  install -m 0640 -o "$user" -g "$user" "$src/deploy/mcp-agent.toml" "$srv/mcp-agent.toml"
+  say "installed example config $srv/mcp-agent.toml: edit it (node_name, TLS cert/key, auth)"
+else
+  say "kept existing $srv/mcp-agent.toml"
+fi
+say "done. Next: edit $srv/mcp-agent.toml, then systemctl enable --now mcp-agent mcp-agent-backup.timer"
