@@ -15,5 +15,6 @@ echo "== build"
 npm run build --silent
 echo "== test images"
 ./scripts/build-test-image.sh
+if [ "$(id -u)" -eq 0 ]; then ./scripts/setup-rootless-test-env.sh; fi
 echo "== tests"
 npm test -- "$@"
