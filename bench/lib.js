@@ -1,0 +1,112 @@
+'use strict';
+// Benchmark helpers: every comparison runs A and B alternately in one process, so machine
+// noise hits both alike, and reports medians and the ratio A/B. Figures are printed and
+// collected; nothing here asserts a speed.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+
+function median(values) {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs argv (no shell), resolves with { ms, code, stdout, stderr }; rejects on non-zero exit unless allowFail. */
+function run(argv, options = {}) {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0 && !options.allowFail) {
+        reject(new Error(`${argv.join(' ')} exited ${code}: ${stderr.trim().slice(-500)}`));
+      } else {
+        resolve({ ms, code, stdout, stderr });
+      }
+    });
+  });
+}
+
+async function timeIt(fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/**
+ * Alternates A and B `runs` times (after `warmup` unrecorded rounds) and returns medians.
+ * `a.fn`/`b.fn` are async functions; `between` runs after each sample (cleanup).
+ */
+async function compare({ id, title, a, b, runs, warmup = 1, goal, unit = 'ms', between }) {
+  const samplesA = [];
+  const samplesB = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const order = i % 2 === 0 ? [a, b] : [b, a];
+    for (const side of order) {
+      const ms = await timeIt(side.fn);
+      if (between) await between(side);
+      if (i >= warmup) (side === a ? samplesA : samplesB).push(ms);
+    }
+  }
+  const medianA = median(samplesA);
+  const medianB = median(samplesB);
+  return {
+    id,
+    title,
+    a: a.label,
+    b: b.label,
+    unit,
+    runs,
+    medianA: round(medianA),
+    medianB: round(medianB),
+    ratio: round(medianA / medianB, 3),
+    goal,
+    met: goal ? goal.test(medianA / medianB) : undefined,
+  };
+}
+
+function round(value, digits = 1) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Peak and current RSS of a process from /proc, in MiB. */
+function procMemory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key) => Number((status.match(new RegExp(`^${key}:\\s+(\\d+)`, 'm')) || [])[1] || 0);
+  return { rssMiB: round(kib('VmRSS') / 1024), hwmMiB: round(kib('VmHWM') / 1024) };
+}
+
+/** Resets a process's peak RSS counter (VmHWM), so the next peak is this phase's. */
+function resetPeak(pid) {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function markdownTable(results) {
+  const lines = [
+    '| id | A | B | runs | median A | median B | A/B | goal | met |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.id} | ${r.a} | ${r.b ?? '—'} | ${r.runs ?? '—'} | ${fmt(r.medianA, r.unit)} | ${r.medianB === undefined ? '—' : fmt(r.medianB, r.unit)} | ${r.ratio ?? '—'} | ${r.goal ? r.goal.text : '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+function fmt(value, unit) {
+  return `${value} ${unit}`;
+}
+
+module.exports = { median, run, timeIt, compare, procMemory, resetPeak, markdownTable, round };
