@@ -2,3 +2,4 @@ export * from './errors';
 export * from './spec';
 export * from './clock';
 export * from './duration';
+export * from './config-discovery';
