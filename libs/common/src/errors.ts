@@ -103,6 +103,11 @@ export class PortConflictError extends RuntimeCommandError {
   override readonly kind = 'failed_precondition' as const;
 }
 
+/** The image registry cannot be reached or spoken to (network, TLS); retrying may help. */
+export class RegistryUnreachableError extends RuntimeCommandError {
+  override readonly kind = 'unavailable' as const;
+}
+
 export class ContainerNotFoundError extends McpError {
   readonly kind = 'not_found' as const;
   constructor(readonly container: string) {
