@@ -1,0 +1,221 @@
+import type { ContainerDetails, ContainerSummary, PortMapping } from './container-runtime';
+
+/**
+ * The parts of podman's JSON this adapter reads, typed as podman 4 writes them, and the pure
+ * mapping to the port's types. Fields are optional or nullable wherever podman has been seen
+ * to omit them or write null (`Labels`, `Ports`, `Command` on some containers).
+ */
+
+/** One entry of `podman ps --all --format json`. */
+export interface PodmanPsEntry {
+  Id: string;
+  /** An array, not a string. */
+  Names?: string[] | null;
+  Image?: string;
+  ImageID?: string;
+  State?: string;
+  Status?: string;
+  /** An array of strings in podman 4 (upstream's first rollout assumed a string). */
+  Command?: string[] | string | null;
+  Labels?: Record<string, string> | null;
+  Ports?: PodmanPsPort[] | null;
+  /** Unix seconds. */
+  Created?: number;
+  /** Unix seconds; negative (year 1) when the container never started. */
+  StartedAt?: number;
+  Exited?: boolean;
+  ExitCode?: number;
+}
+
+export interface PodmanPsPort {
+  host_ip?: string;
+  container_port: number;
+  host_port: number;
+  /** How many consecutive ports this entry covers. */
+  range?: number;
+  protocol?: string;
+}
+
+export interface PodmanPortBinding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+export interface PodmanMount {
+  Type?: string;
+  Name?: string;
+  Source?: string;
+  Destination: string;
+  Mode?: string;
+  RW?: boolean;
+  Propagation?: string;
+}
+
+/** One entry of `podman inspect --type container --format json`. */
+export interface PodmanInspectEntry {
+  Id: string;
+  Name: string;
+  /** RFC 3339. */
+  Created?: string;
+  Path?: string;
+  Args?: string[] | null;
+  /** The image id. */
+  Image?: string;
+  /** The reference the container was created from. */
+  ImageName?: string;
+  State?: {
+    Status?: string;
+    Running?: boolean;
+    ExitCode?: number;
+    /** RFC 3339; year 1 when never started. */
+    StartedAt?: string;
+    FinishedAt?: string;
+  };
+  Mounts?: PodmanMount[] | null;
+  Config?: {
+    User?: string;
+    Env?: string[] | null;
+    Cmd?: string[] | null;
+    Image?: string;
+    Labels?: Record<string, string> | null;
+  };
+  HostConfig?: {
+    NetworkMode?: string;
+    PortBindings?: Record<string, PodmanPortBinding[] | null> | null;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
+  };
+  NetworkSettings?: {
+    Ports?: Record<string, PodmanPortBinding[] | null> | null;
+    Networks?: Record<string, unknown> | null;
+  };
+}
+
+/** Podman's default bridge network; a container on it alone has no `network` to record. */
+const DEFAULT_NETWORK = 'podman';
+const EXITED_STATES = new Set(['exited', 'stopped']);
+
+export function mapPsEntry(entry: PodmanPsEntry): ContainerSummary {
+  const state = entry.State ?? 'unknown';
+  return {
+    id: entry.Id,
+    name: entry.Names?.[0] ?? entry.Id,
+    image: entry.Image ?? '',
+    state,
+    status: entry.Status ?? '',
+    command: commandArray(entry.Command),
+    labels: { ...(entry.Labels ?? {}) },
+    ports: (entry.Ports ?? []).flatMap(expandPsPort),
+    createdAt: unixSeconds(entry.Created),
+    startedAt: unixSeconds(entry.StartedAt),
+    exitCode: entry.Exited || EXITED_STATES.has(state) ? entry.ExitCode : undefined,
+  };
+}
+
+export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
+  const state = entry.State?.Status ?? 'unknown';
+  const bindings = nonEmptyBindings(entry.HostConfig?.PortBindings) ?? nonEmptyBindings(entry.NetworkSettings?.Ports);
+  const ports = bindingsToMappings(bindings ?? {});
+  return {
+    id: entry.Id,
+    name: entry.Name,
+    image: entry.ImageName ?? entry.Config?.Image ?? '',
+    state,
+    status: state,
+    command: [entry.Path, ...(entry.Args ?? [])].filter((part): part is string => part !== undefined && part !== ''),
+    labels: { ...(entry.Config?.Labels ?? {}) },
+    ports,
+    createdAt: rfc3339(entry.Created),
+    startedAt: rfc3339(entry.State?.StartedAt),
+    exitCode: EXITED_STATES.has(state) ? entry.State?.ExitCode : undefined,
+    env: [...(entry.Config?.Env ?? [])],
+    cmd: [...(entry.Config?.Cmd ?? [])],
+    volumes: (entry.Mounts ?? []).flatMap(mountToVolume),
+    portSpecs: ports.map(portSpec),
+    network: networkOf(entry),
+    user: entry.Config?.User || undefined,
+    restart: restartPolicy(entry.HostConfig?.RestartPolicy),
+    imageId: entry.Image || undefined,
+  };
+}
+
+/** `[hostIP:]hostPort:containerPort/proto`, the form `podman run -p` accepts. */
+export function portSpec(port: PortMapping): string {
+  const host = port.hostIp ? `${port.hostIp}:${port.hostPort}` : `${port.hostPort}`;
+  return `${host}:${port.containerPort}/${port.protocol}`;
+}
+
+function commandArray(command: PodmanPsEntry['Command']): string[] {
+  if (Array.isArray(command)) return [...command];
+  return command ? [command] : [];
+}
+
+function expandPsPort(port: PodmanPsPort): PortMapping[] {
+  const range = Math.max(1, port.range ?? 1);
+  return Array.from({ length: range }, (_, offset) => ({
+    hostIp: port.host_ip ?? '',
+    hostPort: port.host_port + offset,
+    containerPort: port.container_port + offset,
+    protocol: port.protocol || 'tcp',
+  }));
+}
+
+function unixSeconds(seconds: number | undefined): Date | undefined {
+  return seconds !== undefined && seconds > 0 ? new Date(seconds * 1000) : undefined;
+}
+
+function rfc3339(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const date = new Date(value);
+  // Go's zero time (0001-01-01) means "never".
+  return Number.isNaN(date.getTime()) || date.getUTCFullYear() <= 1 ? undefined : date;
+}
+
+function nonEmptyBindings(
+  bindings: Record<string, PodmanPortBinding[] | null> | null | undefined,
+): Record<string, PodmanPortBinding[] | null> | undefined {
+  if (!bindings) return undefined;
+  return Object.values(bindings).some((list) => list?.length) ? bindings : undefined;
+}
+
+function bindingsToMappings(bindings: Record<string, PodmanPortBinding[] | null>): PortMapping[] {
+  return Object.entries(bindings).flatMap(([key, list]) => {
+    const [portText, protocol = 'tcp'] = key.split('/');
+    const containerPort = Number(portText);
+    return (list ?? [])
+      .filter((binding) => binding.HostPort)
+      .map((binding) => ({
+        hostIp: binding.HostIp ?? '',
+        hostPort: Number(binding.HostPort),
+        containerPort,
+        protocol,
+      }));
+  });
+}
+
+/** `source:destination[:opts]`; named volumes by name, bind mounts by host path. */
+function mountToVolume(mount: PodmanMount): string[] {
+  const source = mount.Type === 'volume' ? mount.Name : mount.Source;
+  if (!source || !mount.Destination) return [];
+  const options: string[] = [];
+  if (mount.RW === false) options.push('ro');
+  if (mount.Mode) options.push(...mount.Mode.split(',').filter((mode) => mode && mode !== 'rw' && mode !== 'ro'));
+  if (mount.Propagation && mount.Propagation !== 'rprivate') options.push(mount.Propagation);
+  const parts = [source, mount.Destination];
+  if (options.length) parts.push(options.join(','));
+  return [parts.join(':')];
+}
+
+function networkOf(entry: PodmanInspectEntry): string | undefined {
+  const mode = entry.HostConfig?.NetworkMode;
+  if (mode && mode !== 'bridge' && mode !== 'default') return mode;
+  const networks = Object.keys(entry.NetworkSettings?.Networks ?? {});
+  if (networks.length === 0 || (networks.length === 1 && networks[0] === DEFAULT_NETWORK)) return undefined;
+  return networks.join(',');
+}
+
+function restartPolicy(policy: { Name?: string; MaximumRetryCount?: number } | null | undefined): string | undefined {
+  const name = policy?.Name;
+  if (!name) return undefined;
+  if (name === 'on-failure' && policy?.MaximumRetryCount) return `on-failure:${policy.MaximumRetryCount}`;
+  return name;
+}

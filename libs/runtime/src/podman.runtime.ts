@@ -1,0 +1,321 @@
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { ContainerNotFoundError, InvalidArgumentError, RuntimeCommandError } from '@mcp/common';
+import {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSummary,
+  LogChunk,
+  LogOptions,
+  RunOptions,
+} from './container-runtime';
+import { classifyPodmanFailure, runtimeUnavailable, trimStderr } from './podman-errors';
+import { mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
+
+export interface PodmanRuntimeOptions {
+  /** The podman binary; default `podman` from PATH. */
+  podmanPath?: string;
+  /** Environment for podman; default the agent's own (so XDG_RUNTIME_DIR, CONTAINERS_CONF apply). */
+  env?: NodeJS.ProcessEnv;
+  /** Stop timeout when a call gives none; default 10 s. */
+  defaultStopTimeoutSeconds?: number;
+}
+
+interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
+
+interface ExecFailure {
+  exitCode: number | null;
+  stderr: string;
+}
+
+/** Listings of many containers are large; podman's output is trusted, not a user's file. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** Chunks queued before podman logs' pipes are paused (backpressure for slow consumers). */
+const LOG_QUEUE_HIGH_WATER = 64;
+
+/**
+ * The ContainerRuntime adapter for the podman CLI. Every call is one `podman` process with an
+ * argv array (never a shell); positional arguments follow `--` so a name or image starting
+ * with `-` can never become an option. `run` never pulls (`--pull=never`): pulling, with
+ * credentials, is the caller's explicit step.
+ */
+export class PodmanRuntime extends ContainerRuntime {
+  private readonly podmanPath: string;
+  private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly defaultStopTimeoutSeconds: number;
+
+  constructor(options: PodmanRuntimeOptions = {}) {
+    super();
+    this.podmanPath = options.podmanPath ?? 'podman';
+    this.env = options.env;
+    this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
+  }
+
+  async pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void> {
+    const args = ['pull', '--quiet'];
+    if (options.authFile) args.push('--authfile', options.authFile);
+    if (options.tlsVerify === false) args.push('--tls-verify=false');
+    args.push('--', requirePositional('image', options.image));
+    await this.exec(args, { target: options.image });
+  }
+
+  async imageExists(options: { image: string }): Promise<boolean> {
+    const args = ['image', 'exists', '--', requirePositional('image', options.image)];
+    return this.exists(args, options.image);
+  }
+
+  async run(options: RunOptions): Promise<string> {
+    const name = requirePositional('name', options.name);
+    const args = ['run', '-d', '--pull=never', '--name', name];
+    if (options.network) args.push('--network', options.network);
+    if (options.user) args.push('--user', options.user);
+    if (options.restart) args.push('--restart', options.restart);
+    for (const port of options.ports) args.push('-p', port);
+    for (const volume of options.volumes) args.push('-v', volume);
+    for (const env of options.env) args.push('-e', env);
+    for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`);
+    args.push('--', requirePositional('image', options.image), ...options.cmd);
+    try {
+      const { stdout } = await this.exec(args, { target: name });
+      return stdout.trim();
+    } catch (error) {
+      // A failed start (port in use, bad mount) leaves a created container behind that
+      // would block the next attempt; a name clash means the container is someone else's.
+      if (error instanceof RuntimeCommandError && !/already in use/i.test(error.details.stderr)) {
+        await this.remove({ name, timeoutSeconds: 0 }).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.exec(['stop', '-t', this.timeout(options.timeoutSeconds), '--', name], { target: name, container: name });
+  }
+
+  async start(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.exec(['start', '--', name], { target: name, container: name });
+  }
+
+  async restart(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.exec(['restart', '-t', this.timeout(options.timeoutSeconds), '--', name], {
+      target: name,
+      container: name,
+    });
+  }
+
+  async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    // `rm -f` of a missing container succeeds, which is the contract here.
+    await this.exec(['rm', '-f', '-t', this.timeout(options.timeoutSeconds), '--', name], { target: name });
+  }
+
+  async inspect(options: { name: string }): Promise<ContainerDetails | null> {
+    const name = requirePositional('name', options.name);
+    const args = ['inspect', '--type', 'container', '--format', 'json', '--', name];
+    let stdout: string;
+    try {
+      ({ stdout } = await this.exec(args, { target: name, container: name }));
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return null;
+      throw error;
+    }
+    const entries = parseJson<PodmanInspectEntry[] | null>(stdout, args);
+    return entries?.length ? mapInspectEntry(entries[0]) : null;
+  }
+
+  async list(): Promise<ContainerSummary[]> {
+    const args = ['ps', '--all', '--format', 'json'];
+    const { stdout } = await this.exec(args, { target: '--all' });
+    return (parseJson<PodmanPsEntry[] | null>(stdout, args) ?? []).map(mapPsEntry);
+  }
+
+  async version(): Promise<string> {
+    const args = ['version', '--format', 'json'];
+    const { stdout } = await this.exec(args, { target: '' });
+    const parsed = parseJson<{ Client?: { Version?: string }; Server?: { Version?: string } }>(stdout, args);
+    const version = parsed.Client?.Version ?? parsed.Server?.Version;
+    if (!version) throw new RuntimeCommandError('podman version: no version in output', commandDetails(args, 0, ''));
+    return version;
+  }
+
+  /**
+   * Streams `podman logs` as it produces output. Ends when podman ends (a stopped container
+   * under `follow`), when the signal aborts, or when the consumer stops iterating; the podman
+   * process is killed and reaped before the iterator finishes.
+   */
+  async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
+    const name = requirePositional('name', options.name);
+    if (options.signal?.aborted) return;
+    const existsArgs = ['container', 'exists', '--', name];
+    if (!(await this.exists(existsArgs, name))) {
+      throw new ContainerNotFoundError(name);
+    }
+    const args = ['logs'];
+    if (options.follow) args.push('--follow');
+    if (options.tail) args.push('--tail', String(options.tail));
+    if (options.since) args.push('--since', options.since);
+    if (options.timestamps) args.push('--timestamps');
+    args.push('--', name);
+    yield* this.streamLogs(args, name, options.signal);
+  }
+
+  private async *streamLogs(args: string[], name: string, signal: AbortSignal | undefined): AsyncGenerator<LogChunk> {
+    const child = spawn(this.podmanPath, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const queue: LogChunk[] = [];
+    let stderrTail = '';
+    let finished = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const resume = wake;
+      wake = undefined;
+      resume?.();
+    };
+    const push = (stream: LogChunk['stream'], data: Buffer): void => {
+      queue.push({ stream, data });
+      if (stream === 'stderr') stderrTail = (stderrTail + data.toString('utf8')).slice(-2 * 2048);
+      if (queue.length >= LOG_QUEUE_HIGH_WATER) {
+        child.stdout.pause();
+        child.stderr.pause();
+      }
+      notify();
+    };
+    child.stdout.on('data', (data: Buffer) => push('stdout', data));
+    child.stderr.on('data', (data: Buffer) => push('stderr', data));
+    const closed = once(child, 'close').catch(() => undefined);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      failure = runtimeUnavailable(this.podmanPath, error);
+      finished = true;
+      notify();
+    });
+    child.on('close', (code: number | null) => {
+      if (!failure && code !== 0 && code !== null && !signal?.aborted) {
+        failure = classifyPodmanFailure({ args, exitCode: code, stderr: stderrTail, target: name, container: name });
+      }
+      finished = true;
+      notify();
+    });
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      finished = true;
+      notify();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk) {
+          if (queue.length < LOG_QUEUE_HIGH_WATER / 2) {
+            child.stdout.resume();
+            child.stderr.resume();
+          }
+          yield chunk;
+          continue;
+        }
+        if (finished || signal?.aborted) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure && !signal?.aborted) throw failure;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        child.kill('SIGTERM');
+      }
+      if (child.pid !== undefined) await closed;
+    }
+  }
+
+  private timeout(seconds: number | undefined): string {
+    const value = seconds ?? this.defaultStopTimeoutSeconds;
+    if (!Number.isInteger(value) || value < 0) {
+      throw new InvalidArgumentError(`stop timeout must be a whole number of seconds, got ${value}`);
+    }
+    return String(value);
+  }
+
+  /** Runs a podman `exists` subcommand: exit 0 yes, 1 no, anything else an error. */
+  private async exists(args: string[], target: string): Promise<boolean> {
+    try {
+      await this.execRaw(args);
+      return true;
+    } catch (error) {
+      if (isExecFailure(error) && error.exitCode === 1) return false;
+      throw this.toDomainError(error, args, target);
+    }
+  }
+
+  private async exec(args: string[], context: { target: string; container?: string }): Promise<ExecResult> {
+    try {
+      return await this.execRaw(args);
+    } catch (error) {
+      throw this.toDomainError(error, args, context.target, context.container);
+    }
+  }
+
+  private toDomainError(error: unknown, args: string[], target: string, container?: string): Error {
+    if (isExecFailure(error)) {
+      return classifyPodmanFailure({ args, exitCode: error.exitCode, stderr: error.stderr, target, container });
+    }
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+      return runtimeUnavailable(this.podmanPath, error as NodeJS.ErrnoException);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+
+  private execRaw(args: string[]): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.podmanPath,
+        args,
+        { env: this.env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
+        (error, stdout, stderr) => {
+          if (!error) {
+            resolve({ stdout, stderr });
+            return;
+          }
+          // A numeric code is podman's exit status; a string code (ENOENT, EACCES) means
+          // podman never ran.
+          const code: unknown = (error as NodeJS.ErrnoException).code;
+          if (typeof code === 'number' || (code === undefined && error.signal)) {
+            const failure: ExecFailure & Error = Object.assign(new Error(error.message), {
+              exitCode: typeof code === 'number' ? code : null,
+              stderr: String(stderr),
+            });
+            reject(failure);
+            return;
+          }
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+function isExecFailure(error: unknown): error is ExecFailure & Error {
+  return error instanceof Error && 'exitCode' in error && 'stderr' in error;
+}
+
+function requirePositional(field: string, value: string): string {
+  if (!value || value.startsWith('-')) {
+    throw new InvalidArgumentError(`${field} must be non-empty and must not start with "-": "${value}"`);
+  }
+  return value;
+}
+
+function parseJson<T>(stdout: string, args: string[]): T {
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    throw new RuntimeCommandError(`podman ${args[0]}: unreadable JSON output`, commandDetails(args, 0, ''));
+  }
+}
+
+function commandDetails(args: string[], exitCode: number | null, stderr: string) {
+  return { args: [...args], exitCode, stderr: trimStderr(stderr) };
+}
