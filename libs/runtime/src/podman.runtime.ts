@@ -35,6 +35,8 @@ interface ExecFailure {
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 /** Chunks queued before podman logs' pipes are paused (backpressure for slow consumers). */
 const LOG_QUEUE_HIGH_WATER = 64;
+/** `rm` attempts when podman's restart policy races the removal. */
+const REMOVE_ATTEMPTS = 3;
 
 /**
  * The ContainerRuntime adapter for the podman CLI. Every call is one `podman` process with an
@@ -111,8 +113,19 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
-    // `rm -f` of a missing container succeeds, which is the contract here.
-    await this.exec(['rm', '-f', '-t', this.timeout(options.timeoutSeconds), '--', name], { target: name });
+    const args = ['rm', '-f', '-t', this.timeout(options.timeoutSeconds), '--', name];
+    // `rm -f` of a missing container succeeds, which is the contract here. A container whose
+    // restart policy is restarting it right now can refuse ("state improper"); that race is
+    // podman's, so it gets a bounded number of further attempts.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.exec(args, { target: name });
+        return;
+      } catch (error) {
+        const racing = error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
+        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
+      }
+    }
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {
