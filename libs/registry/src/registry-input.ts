@@ -1,0 +1,46 @@
+import { InvalidArgumentError, type ValidationIssue, ValidationError } from '@mcp/common';
+import type { RouteRecord, SaveServiceInput } from './service-registry';
+
+/*
+ * Checks on what callers hand the registry, shared by every ServiceRegistry implementation so
+ * they reject the same inputs. Full spec validation belongs to libs/servicedef; these only
+ * guard the registry's own invariants.
+ */
+
+export function checkSaveServiceInput(input: SaveServiceInput): void {
+  const issues: ValidationIssue[] = [];
+  if (!input.name) issues.push({ path: 'name', reason: 'must not be empty' });
+  const seen = new Set<string>();
+  input.components.forEach(({ spec }, index) => {
+    if (!spec.name) issues.push({ path: `components[${index}].name`, reason: 'must not be empty' });
+    else if (seen.has(spec.name)) issues.push({ path: `components[${index}].name`, reason: `duplicate component "${spec.name}"` });
+    seen.add(spec.name);
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+export function checkRoutes(routes: RouteRecord[]): void {
+  const issues: ValidationIssue[] = [];
+  const hostPorts = new Set<number>();
+  routes.forEach((route, index) => {
+    if (!Number.isInteger(route.port) || route.port < 1 || route.port > 65535) {
+      issues.push({ path: `routes[${index}].port`, reason: 'must be 1-65535' });
+    }
+    if (route.hostPort !== null) {
+      if (!Number.isInteger(route.hostPort) || route.hostPort < 1 || route.hostPort > 65535) {
+        issues.push({ path: `routes[${index}].hostPort`, reason: 'must be 1-65535 or null' });
+      } else if (hostPorts.has(route.hostPort)) {
+        issues.push({ path: `routes[${index}].hostPort`, reason: `host port ${route.hostPort} used twice` });
+      }
+      hostPorts.add(route.hostPort);
+    }
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+export function checkPruneEventsInput(input: { before: Date; keepMax?: number }): void {
+  if (Number.isNaN(input.before.getTime())) throw new InvalidArgumentError('pruneEvents: "before" is not a valid date');
+  if (input.keepMax !== undefined && (!Number.isInteger(input.keepMax) || input.keepMax < 0)) {
+    throw new InvalidArgumentError(`pruneEvents: keepMax must be a whole number >= 0, got ${input.keepMax}`);
+  }
+}

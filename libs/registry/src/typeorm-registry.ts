@@ -1,0 +1,482 @@
+import 'reflect-metadata';
+import type Database from 'better-sqlite3';
+import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import {
+  type Clock,
+  type ComponentSpec,
+  ComponentNotFoundError,
+  type DesiredState,
+  ServiceNotFoundError,
+} from '@mcp/common';
+import { REGISTRY_MIGRATIONS } from './migrations';
+import { HostPortInUseError } from './registry-errors';
+import {
+  ComponentCmdEntity,
+  ComponentEntity,
+  ComponentEnvEntity,
+  ComponentPortEntity,
+  ComponentVolumeEntity,
+  EventEntity,
+  REGISTRY_ENTITIES,
+  RouteEntity,
+  ServiceEntity,
+} from './registry.entities';
+import { ensureDatabaseFile, restrictDatabaseFiles, vacuumInto } from './registry-snapshot';
+import { SerialQueue } from './serial-queue';
+import {
+  type ComponentRecord,
+  type EventRecord,
+  type NewEvent,
+  type ObservedUpdate,
+  type RouteRecord,
+  type SaveServiceInput,
+  ServiceRegistry,
+  type ServiceRecord,
+  type SnapshotResult,
+} from './service-registry';
+import { checkRoutes, checkSaveServiceInput, checkPruneEventsInput } from './registry-input';
+
+/** How long a writer waits for another connection's lock before SQLITE_BUSY (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+
+export interface TypeormRegistryOptions {
+  /** The SQLite file; created (mode 0600, parent directories too) when missing. */
+  path: string;
+  logger?: (msg: string) => void;
+  /** Source of `createdAt`/`updatedAt` and default event times; the system clock by default. */
+  clock?: Clock;
+}
+
+const LIST_TABLES = [
+  { entity: ComponentPortEntity, field: 'ports' },
+  { entity: ComponentVolumeEntity, field: 'volumes' },
+  { entity: ComponentCmdEntity, field: 'cmd' },
+  { entity: ComponentEnvEntity, field: 'env' },
+] as const;
+
+/**
+ * ServiceRegistry on SQLite through TypeORM and better-sqlite3: WAL journal, foreign keys on,
+ * schema by migrations at open. Operations of one instance run one at a time (SerialQueue);
+ * writes take the write lock up front (`BEGIN IMMEDIATE`), so a second process or instance on
+ * the same file waits for its turn (busy_timeout) instead of failing half-way.
+ */
+export class TypeormRegistry extends ServiceRegistry implements OnApplicationShutdown {
+  private readonly queue = new SerialQueue();
+  private closed = false;
+
+  private constructor(
+    private readonly dataSource: DataSource,
+    private readonly file: string,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  static async open(options: TypeormRegistryOptions): Promise<TypeormRegistry> {
+    const log = options.logger ?? (() => undefined);
+    ensureDatabaseFile(options.path);
+    const dataSource = new DataSource({
+      type: 'better-sqlite3',
+      database: options.path,
+      entities: REGISTRY_ENTITIES,
+      migrations: REGISTRY_MIGRATIONS,
+      migrationsTableName: 'migrations',
+      synchronize: false,
+      migrationsRun: false,
+      enableWAL: true,
+      timeout: BUSY_TIMEOUT_MS,
+      prepareDatabase: (db: Database.Database) => {
+        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      },
+    });
+    await dataSource.initialize();
+    try {
+      const runner = dataSource.createQueryRunner();
+      // The write lock first, so two processes opening a new file cannot both migrate it.
+      await runner.query('BEGIN IMMEDIATE');
+      try {
+        const applied = await dataSource.runMigrations({ transaction: 'none' });
+        await runner.query('COMMIT');
+        for (const migration of applied) log(`registry: applied migration ${migration.name}`);
+      } catch (error) {
+        await runner.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      restrictDatabaseFiles(options.path);
+    } catch (error) {
+      await dataSource.destroy();
+      throw error;
+    }
+    log(`registry: opened ${options.path}`);
+    return new TypeormRegistry(dataSource, options.path, options.clock ?? { now: () => new Date() });
+  }
+
+  async saveService(input: SaveServiceInput): Promise<ServiceRecord> {
+    checkSaveServiceInput(input);
+    return this.write(async (em) => {
+      const now = this.now();
+      const existing = await em.findOneBy(ServiceEntity, { name: input.name });
+      if (existing) {
+        await em.update(ServiceEntity, { name: input.name }, { active: input.active, updatedAt: now });
+      } else {
+        await em.insert(ServiceEntity, { name: input.name, active: input.active, createdAt: now, updatedAt: now });
+      }
+      for (const { spec, desiredState } of input.components) {
+        const key = { service: input.name, name: spec.name };
+        const columns = {
+          image: spec.image,
+          network: spec.network ?? null,
+          user: spec.user ?? null,
+          restart: spec.restart ?? null,
+          desiredState,
+          specJson: JSON.stringify(spec),
+          updatedAt: now,
+        };
+        if (await em.existsBy(ComponentEntity, key)) {
+          await em.update(ComponentEntity, key, columns);
+        } else {
+          await em.insert(ComponentEntity, {
+            ...key,
+            ...columns,
+            observedState: 'unknown',
+            version: '',
+            containerName: '',
+            containerId: '',
+            deployedSpecHash: '',
+            createdAt: now,
+          });
+        }
+        await this.writeSpecLists(em, input.name, spec);
+      }
+      return (await this.loadService(em, input.name))!;
+    });
+  }
+
+  getService(name: string): Promise<ServiceRecord | null> {
+    return this.read((em) => this.loadService(em, name));
+  }
+
+  listServices(): Promise<ServiceRecord[]> {
+    return this.read(async (em) => {
+      const services = await em.find(ServiceEntity, { order: { name: 'ASC' } });
+      const components = await em.find(ComponentEntity, { order: { service: 'ASC', name: 'ASC' } });
+      const routes = await em.find(RouteEntity, { order: { service: 'ASC', component: 'ASC', position: 'ASC' } });
+      return services.map((service) => toServiceRecord(service, components, routes));
+    });
+  }
+
+  setServiceActive(name: string, active: boolean): Promise<void> {
+    return this.write(async (em) => {
+      const result = await em.update(ServiceEntity, { name }, { active, updatedAt: this.now() });
+      if (!result.affected) throw new ServiceNotFoundError(name);
+    });
+  }
+
+  setDesiredState(input: { service: string; component?: string; state: DesiredState }): Promise<void> {
+    return this.write(async (em) => {
+      await this.requireTarget(em, input.service, input.component);
+      const where = input.component === undefined ? { service: input.service } : { service: input.service, name: input.component };
+      await em.update(ComponentEntity, where, { desiredState: input.state, updatedAt: this.now() });
+    });
+  }
+
+  recordObserved(update: ObservedUpdate): Promise<void> {
+    return this.write(async (em) => {
+      await this.requireTarget(em, update.service, update.component);
+      const changes: Partial<ComponentEntity> = { observedState: update.observedState, updatedAt: this.now() };
+      if (update.version !== undefined) changes.version = update.version;
+      if (update.containerName !== undefined) changes.containerName = update.containerName;
+      if (update.containerId !== undefined) changes.containerId = update.containerId;
+      if (update.deployedSpecHash !== undefined) changes.deployedSpecHash = update.deployedSpecHash;
+      await em.update(ComponentEntity, { service: update.service, name: update.component }, changes);
+    });
+  }
+
+  async setRoutes(input: { service: string; component: string; routes: RouteRecord[] }): Promise<void> {
+    checkRoutes(input.routes);
+    return this.write(async (em) => {
+      await this.requireTarget(em, input.service, input.component);
+      const wanted = input.routes.map((route) => route.hostPort).filter((port): port is number => port !== null);
+      if (wanted.length > 0) {
+        const holders = await em.findBy(RouteEntity, { hostPort: In(wanted) });
+        const other = holders.find((row) => row.service !== input.service || row.component !== input.component);
+        if (other) {
+          throw new HostPortInUseError(other.hostPort!, { service: other.service, component: other.component });
+        }
+      }
+      await em.delete(RouteEntity, { service: input.service, component: input.component });
+      if (input.routes.length > 0) {
+        await em.insert(
+          RouteEntity,
+          input.routes.map((route, position) => ({
+            service: input.service,
+            component: input.component,
+            position,
+            name: route.name,
+            port: route.port,
+            mode: route.mode,
+            hostname: route.hostname,
+            hostPort: route.hostPort,
+          })),
+        );
+      }
+      await em.update(ComponentEntity, { service: input.service, name: input.component }, { updatedAt: this.now() });
+    });
+  }
+
+  allocatedHostPorts(): Promise<Array<{ hostPort: number; service: string; component: string }>> {
+    return this.read(async (em) => {
+      const rows = await em
+        .createQueryBuilder(RouteEntity, 'route')
+        .where('route.hostPort IS NOT NULL')
+        .orderBy('route.hostPort', 'ASC')
+        .getMany();
+      return rows.map((row) => ({ hostPort: row.hostPort!, service: row.service, component: row.component }));
+    });
+  }
+
+  releaseHostPorts(input: { service: string; component?: string }): Promise<void> {
+    return this.write(async (em) => {
+      await this.requireTarget(em, input.service, input.component);
+      const where =
+        input.component === undefined ? { service: input.service } : { service: input.service, component: input.component };
+      await em.update(RouteEntity, where, { hostPort: null });
+    });
+  }
+
+  deleteComponent(input: { service: string; component: string }): Promise<void> {
+    return this.write(async (em) => {
+      const result = await em.delete(ComponentEntity, { service: input.service, name: input.component });
+      if (!result.affected) {
+        await this.requireTarget(em, input.service);
+        throw new ComponentNotFoundError(input.service, input.component);
+      }
+    });
+  }
+
+  deleteService(name: string): Promise<void> {
+    return this.write(async (em) => {
+      const result = await em.delete(ServiceEntity, { name });
+      if (!result.affected) throw new ServiceNotFoundError(name);
+    });
+  }
+
+  addEvent(event: NewEvent): Promise<EventRecord> {
+    return this.write(async (em) => {
+      const row = {
+        time: (event.time ?? this.clock.now()).toISOString(),
+        service: event.service,
+        component: event.component,
+        kind: event.kind,
+        message: event.message,
+        fromState: event.fromState ?? '',
+        toState: event.toState ?? '',
+      };
+      const result = await em.insert(EventEntity, row);
+      return toEventRecord({ ...row, id: Number(result.identifiers[0]!.id) });
+    });
+  }
+
+  listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {
+    return this.read(async (em) => {
+      const qb = em.createQueryBuilder(EventEntity, 'event');
+      if (query.service !== undefined) qb.andWhere('event.service = :service', { service: query.service });
+      if (query.component !== undefined) qb.andWhere('event.component = :component', { component: query.component });
+      if (query.since !== undefined) qb.andWhere('event.time >= :since', { since: query.since.toISOString() });
+      qb.orderBy('event.time', 'DESC').addOrderBy('event.id', 'DESC');
+      if (query.limit !== undefined) qb.limit(query.limit);
+      return (await qb.getMany()).map(toEventRecord);
+    });
+  }
+
+  async pruneEvents(input: { before: Date; keepMax?: number }): Promise<number> {
+    checkPruneEventsInput(input);
+    return this.write(async (em) => {
+      const old = await em
+        .createQueryBuilder()
+        .delete()
+        .from(EventEntity)
+        .where('time < :before', { before: input.before.toISOString() })
+        .execute();
+      let removed = old.affected ?? 0;
+      if (input.keepMax !== undefined) {
+        const keep = em
+          .createQueryBuilder(EventEntity, 'kept')
+          .select('kept.id')
+          .orderBy('kept.time', 'DESC')
+          .addOrderBy('kept.id', 'DESC')
+          .limit(input.keepMax);
+        const excess = await em
+          .createQueryBuilder()
+          .delete()
+          .from(EventEntity)
+          .where(`id NOT IN (${keep.getQuery()})`)
+          .execute();
+        removed += excess.affected ?? 0;
+      }
+      return removed;
+    });
+  }
+
+  snapshot(input: { path: string }): Promise<SnapshotResult> {
+    // Through the queue, so the copy never lands in the middle of this instance's transaction.
+    return this.queue.run(async () => {
+      this.assertOpen();
+      return vacuumInto(this.connection(), input.path);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.dataSource.destroy();
+      restrictDatabaseFiles(this.file);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  private connection(): Database.Database {
+    return (this.dataSource.driver as unknown as { databaseConnection: Database.Database }).databaseConnection;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('TypeormRegistry is closed');
+  }
+
+  private write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN IMMEDIATE', work);
+  }
+
+  /** Deferred transaction: several SELECTs see one consistent snapshot. */
+  private read<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.transaction('BEGIN', work);
+  }
+
+  /**
+   * The transaction is opened by hand (TypeORM's own is always DEFERRED), so `work` must use
+   * only statements that do not open one themselves: find/insert/update/delete/query
+   * builders, never `save`/`remove`.
+   */
+  private transaction<T>(begin: string, work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return this.queue.run(async () => {
+      this.assertOpen();
+      const runner = this.dataSource.createQueryRunner();
+      await runner.query(begin);
+      try {
+        const result = await work(runner.manager);
+        await runner.query('COMMIT');
+        return result;
+      } catch (error) {
+        await runner.query('ROLLBACK').catch(() => undefined);
+        throw translateError(error);
+      }
+    });
+  }
+
+  private async requireTarget(em: EntityManager, service: string, component?: string): Promise<void> {
+    if (component === undefined) {
+      if (!(await em.existsBy(ServiceEntity, { name: service }))) throw new ServiceNotFoundError(service);
+      return;
+    }
+    if (!(await em.existsBy(ComponentEntity, { service, name: component }))) {
+      if (!(await em.existsBy(ServiceEntity, { name: service }))) throw new ServiceNotFoundError(service);
+      throw new ComponentNotFoundError(service, component);
+    }
+  }
+
+  private async writeSpecLists(em: EntityManager, service: string, spec: ComponentSpec): Promise<void> {
+    for (const { entity, field } of LIST_TABLES) {
+      await em.delete(entity, { service, component: spec.name });
+      const values = spec[field];
+      if (values.length > 0) {
+        await em.insert(
+          entity,
+          values.map((value, position) => ({ service, component: spec.name, position, value })),
+        );
+      }
+    }
+  }
+
+  private async loadService(em: EntityManager, name: string): Promise<ServiceRecord | null> {
+    const service = await em.findOneBy(ServiceEntity, { name });
+    if (!service) return null;
+    const components = await em.find(ComponentEntity, { where: { service: name }, order: { name: 'ASC' } });
+    const routes = await em.find(RouteEntity, { where: { service: name }, order: { component: 'ASC', position: 'ASC' } });
+    return toServiceRecord(service, components, routes);
+  }
+}
+
+function translateError(error: unknown): unknown {
+  if (error instanceof QueryFailedError) {
+    const code = (error.driverError as { code?: string }).code;
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && /host_port/.test(error.driverError.message)) {
+      const port = Array.isArray(error.parameters) ? Number(error.parameters.find((p) => typeof p === 'number')) : NaN;
+      return new HostPortInUseError(port, null, { cause: error });
+    }
+  }
+  return error;
+}
+
+function toServiceRecord(service: ServiceEntity, components: ComponentEntity[], routes: RouteEntity[]): ServiceRecord {
+  return {
+    name: service.name,
+    active: Boolean(service.active),
+    components: components
+      .filter((component) => component.service === service.name)
+      .map((component) =>
+        toComponentRecord(
+          component,
+          routes.filter((route) => route.service === service.name && route.component === component.name),
+        ),
+      ),
+    createdAt: new Date(service.createdAt),
+    updatedAt: new Date(service.updatedAt),
+  };
+}
+
+function toComponentRecord(component: ComponentEntity, routes: RouteEntity[]): ComponentRecord {
+  return {
+    service: component.service,
+    name: component.name,
+    spec: JSON.parse(component.specJson) as ComponentSpec,
+    desiredState: component.desiredState as DesiredState,
+    observedState: component.observedState,
+    version: component.version,
+    containerName: component.containerName,
+    containerId: component.containerId,
+    deployedSpecHash: component.deployedSpecHash,
+    routes: [...routes]
+      .sort((a, b) => a.position - b.position)
+      .map((route) => ({
+        name: route.name,
+        port: route.port,
+        mode: route.mode as RouteRecord['mode'],
+        hostname: route.hostname,
+        hostPort: route.hostPort,
+      })),
+    createdAt: new Date(component.createdAt),
+    updatedAt: new Date(component.updatedAt),
+  };
+}
+
+function toEventRecord(event: EventEntity): EventRecord {
+  return {
+    id: event.id,
+    time: new Date(event.time),
+    service: event.service,
+    component: event.component,
+    kind: event.kind,
+    message: event.message,
+    fromState: event.fromState,
+    toState: event.toState,
+  };
+}

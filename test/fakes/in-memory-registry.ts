@@ -1,0 +1,276 @@
+import {
+  type Clock,
+  type ComponentSpec,
+  ComponentNotFoundError,
+  type DesiredState,
+  ServiceNotFoundError,
+} from '@mcp/common';
+import {
+  checkPruneEventsInput,
+  checkRoutes,
+  checkSaveServiceInput,
+  type ComponentRecord,
+  type EventRecord,
+  HostPortInUseError,
+  type NewEvent,
+  type ObservedUpdate,
+  type RouteRecord,
+  type SaveServiceInput,
+  ServiceRegistry,
+  type ServiceRecord,
+  type SnapshotResult,
+} from '@mcp/registry';
+
+interface StoredService {
+  name: string;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  components: Map<string, ComponentRecord>;
+}
+
+/**
+ * A strict in-memory ServiceRegistry for unit tests: the same behaviour as TypeormRegistry
+ * (the shared contract test in libs/registry runs against both), with deep copies in and out
+ * so callers cannot change stored state by mutating what they passed or got back.
+ * `snapshot` is not something a unit test should reach, so it throws; calls after `close`
+ * throw too.
+ */
+export class InMemoryRegistry extends ServiceRegistry {
+  private readonly services = new Map<string, StoredService>();
+  private events: EventRecord[] = [];
+  private nextEventId = 1;
+  private closed = false;
+  private readonly clock: Clock;
+
+  constructor(options: { clock?: Clock } = {}) {
+    super();
+    this.clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async saveService(input: SaveServiceInput): Promise<ServiceRecord> {
+    this.assertOpen('saveService');
+    checkSaveServiceInput(input);
+    const now = this.clock.now();
+    let service = this.services.get(input.name);
+    if (service) {
+      service.active = input.active;
+      service.updatedAt = now;
+    } else {
+      service = { name: input.name, active: input.active, createdAt: now, updatedAt: now, components: new Map() };
+      this.services.set(input.name, service);
+    }
+    for (const { spec, desiredState } of input.components) {
+      const existing = service.components.get(spec.name);
+      const stored = clone(withoutUndefined(spec));
+      if (existing) {
+        existing.spec = stored;
+        existing.desiredState = desiredState;
+        existing.updatedAt = now;
+      } else {
+        service.components.set(spec.name, {
+          service: input.name,
+          name: spec.name,
+          spec: stored,
+          desiredState,
+          observedState: 'unknown',
+          version: '',
+          containerName: '',
+          containerId: '',
+          deployedSpecHash: '',
+          routes: [],
+          createdAt: now,
+          updatedAt: now,
+        });
+      }
+    }
+    return toRecord(service);
+  }
+
+  async getService(name: string): Promise<ServiceRecord | null> {
+    this.assertOpen('getService');
+    const service = this.services.get(name);
+    return service ? toRecord(service) : null;
+  }
+
+  async listServices(): Promise<ServiceRecord[]> {
+    this.assertOpen('listServices');
+    return [...this.services.values()].sort((a, b) => compare(a.name, b.name)).map(toRecord);
+  }
+
+  async setServiceActive(name: string, active: boolean): Promise<void> {
+    this.assertOpen('setServiceActive');
+    const service = this.requireService(name);
+    service.active = active;
+    service.updatedAt = this.clock.now();
+  }
+
+  async setDesiredState(input: { service: string; component?: string; state: DesiredState }): Promise<void> {
+    this.assertOpen('setDesiredState');
+    const now = this.clock.now();
+    for (const component of this.targets(input.service, input.component)) {
+      component.desiredState = input.state;
+      component.updatedAt = now;
+    }
+  }
+
+  async recordObserved(update: ObservedUpdate): Promise<void> {
+    this.assertOpen('recordObserved');
+    const component = this.requireComponent(update.service, update.component);
+    component.observedState = update.observedState;
+    if (update.version !== undefined) component.version = update.version;
+    if (update.containerName !== undefined) component.containerName = update.containerName;
+    if (update.containerId !== undefined) component.containerId = update.containerId;
+    if (update.deployedSpecHash !== undefined) component.deployedSpecHash = update.deployedSpecHash;
+    component.updatedAt = this.clock.now();
+  }
+
+  async setRoutes(input: { service: string; component: string; routes: RouteRecord[] }): Promise<void> {
+    this.assertOpen('setRoutes');
+    checkRoutes(input.routes);
+    const component = this.requireComponent(input.service, input.component);
+    for (const route of input.routes) {
+      if (route.hostPort === null) continue;
+      const holder = this.allocations().find(
+        (allocation) =>
+          allocation.hostPort === route.hostPort &&
+          (allocation.service !== input.service || allocation.component !== input.component),
+      );
+      if (holder) throw new HostPortInUseError(route.hostPort, { service: holder.service, component: holder.component });
+    }
+    component.routes = clone(input.routes);
+    component.updatedAt = this.clock.now();
+  }
+
+  async allocatedHostPorts(): Promise<Array<{ hostPort: number; service: string; component: string }>> {
+    this.assertOpen('allocatedHostPorts');
+    return this.allocations().sort((a, b) => a.hostPort - b.hostPort);
+  }
+
+  async releaseHostPorts(input: { service: string; component?: string }): Promise<void> {
+    this.assertOpen('releaseHostPorts');
+    for (const component of this.targets(input.service, input.component)) {
+      component.routes = component.routes.map((route) => ({ ...route, hostPort: null }));
+    }
+  }
+
+  async deleteComponent(input: { service: string; component: string }): Promise<void> {
+    this.assertOpen('deleteComponent');
+    this.requireComponent(input.service, input.component);
+    this.services.get(input.service)!.components.delete(input.component);
+  }
+
+  async deleteService(name: string): Promise<void> {
+    this.assertOpen('deleteService');
+    this.requireService(name);
+    this.services.delete(name);
+  }
+
+  async addEvent(event: NewEvent): Promise<EventRecord> {
+    this.assertOpen('addEvent');
+    const record: EventRecord = {
+      id: this.nextEventId++,
+      time: new Date((event.time ?? this.clock.now()).getTime()),
+      service: event.service,
+      component: event.component,
+      kind: event.kind,
+      message: event.message,
+      fromState: event.fromState ?? '',
+      toState: event.toState ?? '',
+    };
+    this.events.push(record);
+    return clone(record);
+  }
+
+  async listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {
+    this.assertOpen('listEvents');
+    const matching = newestFirst(this.events).filter(
+      (event) =>
+        (query.service === undefined || event.service === query.service) &&
+        (query.component === undefined || event.component === query.component) &&
+        (query.since === undefined || event.time.getTime() >= query.since.getTime()),
+    );
+    return clone(query.limit === undefined ? matching : matching.slice(0, query.limit));
+  }
+
+  async pruneEvents(input: { before: Date; keepMax?: number }): Promise<number> {
+    this.assertOpen('pruneEvents');
+    checkPruneEventsInput(input);
+    const before = this.events.length;
+    let kept = this.events.filter((event) => event.time.getTime() >= input.before.getTime());
+    if (input.keepMax !== undefined) {
+      const survivors = new Set(newestFirst(kept).slice(0, input.keepMax));
+      kept = kept.filter((event) => survivors.has(event));
+    }
+    this.events = kept;
+    return before - kept.length;
+  }
+
+  async snapshot(_input: { path: string }): Promise<SnapshotResult> {
+    throw new Error('InMemoryRegistry: unexpected call to snapshot (use TypeormRegistry on a temp file)');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(method: string): void {
+    if (this.closed) throw new Error(`InMemoryRegistry: ${method} called after close`);
+  }
+
+  private requireService(name: string): StoredService {
+    const service = this.services.get(name);
+    if (!service) throw new ServiceNotFoundError(name);
+    return service;
+  }
+
+  private requireComponent(service: string, component: string): ComponentRecord {
+    const found = this.requireService(service).components.get(component);
+    if (!found) throw new ComponentNotFoundError(service, component);
+    return found;
+  }
+
+  private targets(service: string, component?: string): ComponentRecord[] {
+    if (component !== undefined) return [this.requireComponent(service, component)];
+    return [...this.requireService(service).components.values()];
+  }
+
+  private allocations(): Array<{ hostPort: number; service: string; component: string }> {
+    const result: Array<{ hostPort: number; service: string; component: string }> = [];
+    for (const service of this.services.values()) {
+      for (const component of service.components.values()) {
+        for (const route of component.routes) {
+          if (route.hostPort !== null) result.push({ hostPort: route.hostPort, service: service.name, component: component.name });
+        }
+      }
+    }
+    return result;
+  }
+}
+
+function toRecord(service: StoredService): ServiceRecord {
+  return clone({
+    name: service.name,
+    active: service.active,
+    components: [...service.components.values()].sort((a, b) => compare(a.name, b.name)),
+    createdAt: service.createdAt,
+    updatedAt: service.updatedAt,
+  });
+}
+
+function newestFirst(events: EventRecord[]): EventRecord[] {
+  return [...events].sort((a, b) => b.time.getTime() - a.time.getTime() || b.id - a.id);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The real store keeps the spec as JSON, which drops keys whose value is undefined. */
+function withoutUndefined(spec: ComponentSpec): ComponentSpec {
+  return JSON.parse(JSON.stringify(spec)) as ComponentSpec;
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
