@@ -1,0 +1,424 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigError, parseDuration, type ValidationIssue } from '@mcp/common';
+import { AgentConfig, type AgentConfigData, type RegistryCredential } from './agent-config';
+
+/** Where `mcp-agent` looks for its config unless `--config` or `MCP_AGENT_CONFIG` says otherwise. */
+export const DEFAULT_AGENT_CONFIG_PATH = '/srv/mcp/mcp-agent.toml';
+/**
+ * The default listen address. Loopback, so an agent started without a config decision is not
+ * reachable from the network by accident; real nodes set `grpc_addr = "0.0.0.0:9444"`.
+ */
+export const DEFAULT_GRPC_ADDR = '127.0.0.1:9444';
+export const DEFAULT_ROUTE_DOMAIN = 'svc.mcp.metacircular.net';
+
+type Kind = 'string' | 'int' | 'bool' | 'duration' | 'strings' | 'bytes';
+
+/** Every key the agent config accepts, per section; anything else is an error. */
+const SCHEMA: Record<string, Record<string, Kind>> = {
+  server: { grpc_addr: 'string', tls_cert: 'string', tls_key: 'string' },
+  database: { path: 'string' },
+  auth: { mode: 'string', tokens_file: 'string', allowed_roles: 'strings' },
+  mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', timeout: 'duration' },
+  agent: {
+    node_name: 'string',
+    srv_root: 'string',
+    bind_address: 'string',
+    route_bind_address: 'string',
+    route_domain: 'string',
+    port_range_start: 'int',
+    port_range_end: 'int',
+    max_file_size: 'bytes',
+    stop_timeout: 'duration',
+    backup_dir: 'string',
+    backup_keep: 'int',
+  },
+  monitor: {
+    enabled: 'bool',
+    interval: 'duration',
+    flap_threshold: 'int',
+    flap_window: 'duration',
+    alert_command: 'strings',
+    alert_cooldown: 'duration',
+    alert_timeout: 'duration',
+    event_retention: 'duration',
+    event_keep_max: 'int',
+  },
+  mcproxy: { socket: 'string', cert_dir: 'string' },
+  registry: { auth_file: 'string' },
+  acme: {
+    directory_url: 'string',
+    ca_cert: 'string',
+    account_key: 'string',
+    email: 'string',
+    eab_kid: 'string',
+    eab_hmac: 'string',
+    renew_before: 'duration',
+  },
+  log: { level: 'string' },
+};
+
+const CREDENTIAL_SCHEMA: Record<string, Kind> = {
+  server: 'string',
+  username: 'string',
+  password_file: 'string',
+  token_file: 'string',
+  tls_verify: 'bool',
+};
+
+export interface LoadAgentConfigInput {
+  /** Explicit `--config`; otherwise `MCP_AGENT_CONFIG`, otherwise the default path. */
+  path?: string;
+  /** The process environment (passed in: nothing else in the agent reads process.env). */
+  env: Record<string, string | undefined>;
+}
+
+/** Resolves which file to load: `--config`, then `MCP_AGENT_CONFIG`, then the default. */
+export function resolveAgentConfigPath(input: LoadAgentConfigInput): string {
+  return path.resolve(input.path ?? input.env.MCP_AGENT_CONFIG ?? DEFAULT_AGENT_CONFIG_PATH);
+}
+
+/** Reads, validates and returns the agent config; throws ConfigError listing every problem. */
+export function loadAgentConfig(input: LoadAgentConfigInput): AgentConfig {
+  const file = resolveAgentConfigPath(input);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`;
+    throw new ConfigError([{ file, path: '', reason }]);
+  }
+  return parseAgentConfig({ file, text, env: input.env });
+}
+
+/** Parses TOML text (plus `MCP_AGENT_<SECTION>_<KEY>` overrides) into a validated AgentConfig. */
+export function parseAgentConfig(input: { file: string; text: string; env: Record<string, string | undefined> }): AgentConfig {
+  const { file } = input;
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(input.text) as Record<string, unknown>;
+  } catch (err) {
+    const firstLine = (err as Error).message.split('\n').find((line) => line.trim()) ?? 'invalid TOML';
+    const where = err instanceof Error && 'line' in err ? `line ${(err as { line: number }).line}` : '';
+    throw new ConfigError([{ file, path: where, reason: firstLine }]);
+  }
+  return new ConfigReader(file, doc, input.env).read();
+}
+
+class ConfigReader {
+  private readonly issues: ValidationIssue[] = [];
+  /** section -> key -> value, after env overrides; only known keys. */
+  private readonly values = new Map<string, Map<string, unknown>>();
+  /** Where a value came from, for error messages. */
+  private readonly origin = new Map<string, string>();
+  private credentials: RegistryCredential[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly doc: Record<string, unknown>,
+    private readonly env: Record<string, string | undefined>,
+  ) {}
+
+  read(): AgentConfig {
+    this.collectFile();
+    this.collectEnv();
+    const data = this.build();
+    if (this.issues.length > 0) throw new ConfigError(this.issues);
+    return new AgentConfig(data);
+  }
+
+  private issue(key: string, reason: string): void {
+    const origin = this.origin.get(key);
+    this.issues.push(origin ? { path: `${key} (${origin})`, reason } : { file: this.file, path: key, reason });
+  }
+
+  private collectFile(): void {
+    for (const [section, body] of Object.entries(this.doc)) {
+      const keys = SCHEMA[section];
+      if (!keys) {
+        this.issue(section, 'unknown section');
+        continue;
+      }
+      if (!isTable(body)) {
+        this.issue(section, 'must be a table');
+        continue;
+      }
+      const map = new Map<string, unknown>();
+      this.values.set(section, map);
+      for (const [key, value] of Object.entries(body)) {
+        if (section === 'registry' && key === 'credentials') {
+          this.collectCredentials(value);
+          continue;
+        }
+        if (!(key in keys)) {
+          this.issue(`${section}.${key}`, 'unknown key');
+          continue;
+        }
+        map.set(key, value);
+      }
+    }
+  }
+
+  private collectCredentials(value: unknown): void {
+    if (!Array.isArray(value)) {
+      this.issue('registry.credentials', 'must be an array of tables ([[registry.credentials]])');
+      return;
+    }
+    value.forEach((entry, index) => {
+      const where = `registry.credentials[${index}]`;
+      if (!isTable(entry)) {
+        this.issue(where, 'must be a table');
+        return;
+      }
+      for (const key of Object.keys(entry)) {
+        if (!(key in CREDENTIAL_SCHEMA)) this.issue(`${where}.${key}`, 'unknown key');
+      }
+      const server = this.typed(`${where}.server`, entry.server, 'string') as string | undefined;
+      const username = this.typed(`${where}.username`, entry.username, 'string') as string | undefined;
+      const passwordFile = this.typed(`${where}.password_file`, entry.password_file, 'string') as string | undefined;
+      const tokenFile = this.typed(`${where}.token_file`, entry.token_file, 'string') as string | undefined;
+      const tlsVerify = this.typed(`${where}.tls_verify`, entry.tls_verify, 'bool') as boolean | undefined;
+      if (!server) this.issue(`${where}.server`, 'required');
+      if (!username) this.issue(`${where}.username`, 'required');
+      if (!passwordFile === !tokenFile) this.issue(where, 'set exactly one of password_file, token_file');
+      if (server && username) {
+        this.credentials.push({
+          server,
+          username,
+          passwordFile: passwordFile && this.resolvePath(passwordFile),
+          tokenFile: tokenFile && this.resolvePath(tokenFile),
+          tlsVerify: tlsVerify ?? true,
+        });
+      }
+    });
+  }
+
+  private collectEnv(): void {
+    for (const [section, keys] of Object.entries(SCHEMA)) {
+      for (const key of Object.keys(keys)) {
+        const name = `MCP_AGENT_${section}_${key}`.toUpperCase();
+        const raw = this.env[name];
+        if (raw === undefined) continue;
+        let map = this.values.get(section);
+        if (!map) {
+          map = new Map();
+          this.values.set(section, map);
+        }
+        map.set(key, envValue(raw, keys[key]));
+        this.origin.set(`${section}.${key}`, `env ${name}`);
+      }
+    }
+  }
+
+  private raw(section: string, key: string): unknown {
+    return this.values.get(section)?.get(key);
+  }
+
+  /** Type-checks one value; records an issue and returns undefined when wrong. */
+  private typed(key: string, value: unknown, kind: Kind): unknown {
+    if (value === undefined) return undefined;
+    switch (kind) {
+      case 'string':
+        if (typeof value === 'string') return value;
+        this.issue(key, 'must be a string');
+        return undefined;
+      case 'bool':
+        if (typeof value === 'boolean') return value;
+        this.issue(key, 'must be true or false');
+        return undefined;
+      case 'int':
+        if ((typeof value === 'number' || typeof value === 'bigint') && Number.isInteger(Number(value))) return Number(value);
+        this.issue(key, 'must be an integer');
+        return undefined;
+      case 'duration': {
+        const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+        if (ms !== undefined) return ms;
+        this.issue(key, 'must be a duration with a unit, like "30s", "10m", "24h", "30d"');
+        return undefined;
+      }
+      case 'bytes': {
+        const bytes = parseBytes(value);
+        if (bytes !== undefined) return bytes;
+        this.issue(key, 'must be a byte count (integer) or a size like "512MiB", "1GiB"');
+        return undefined;
+      }
+      case 'strings':
+        if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
+        this.issue(key, 'must be an array of strings');
+        return undefined;
+    }
+  }
+
+  private get<T>(section: string, key: string): T | undefined {
+    return this.typed(`${section}.${key}`, this.raw(section, key), SCHEMA[section][key]) as T | undefined;
+  }
+
+  private resolvePath(value: string): string {
+    return path.resolve(path.dirname(this.file), value);
+  }
+
+  private pathOf(section: string, key: string): string | undefined {
+    const value = this.get<string>(section, key);
+    if (value === undefined) return undefined;
+    if (value === '') {
+      this.issue(`${section}.${key}`, 'must not be empty');
+      return undefined;
+    }
+    return this.resolvePath(value);
+  }
+
+  private positive(section: string, key: string, fallback: number, min = 1): number {
+    const value = this.get<number>(section, key);
+    if (value === undefined) return fallback;
+    if (value < min) this.issue(`${section}.${key}`, `must be at least ${min}`);
+    return value;
+  }
+
+  private build(): AgentConfigData {
+    const configDir = path.dirname(this.file);
+    const dbPath = this.pathOf('database', 'path') ?? path.join(configDir, 'mcp.db');
+    const dataDir = path.dirname(dbPath);
+
+    const grpcAddr = this.get<string>('server', 'grpc_addr') ?? DEFAULT_GRPC_ADDR;
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(grpcAddr) || Number(grpcAddr.slice(grpcAddr.lastIndexOf(':') + 1)) > 65535) {
+      this.issue('server.grpc_addr', 'must be host:port, like "0.0.0.0:9444"');
+    }
+    const tlsCert = this.pathOf('server', 'tls_cert') ?? path.join(configDir, 'tls', 'agent.crt');
+    const tlsKey = this.pathOf('server', 'tls_key') ?? path.join(configDir, 'tls', 'agent.key');
+
+    const mode = this.get<string>('auth', 'mode') ?? 'mcias';
+    if (mode !== 'mcias' && mode !== 'static') this.issue('auth.mode', 'must be "mcias" or "static"');
+    const tokensFile = this.pathOf('auth', 'tokens_file');
+    if (mode === 'static' && !tokensFile) this.issue('auth.tokens_file', 'required when auth.mode is "static"');
+    const allowedRoles = this.get<string[]>('auth', 'allowed_roles') ?? ['admin'];
+    if (allowedRoles.length === 0) this.issue('auth.allowed_roles', 'must name at least one role');
+    if (allowedRoles.includes('guest')) this.issue('auth.allowed_roles', '"guest" is never allowed');
+
+    const serverUrl = this.get<string>('mcias', 'server_url');
+    if (mode === 'mcias' && !serverUrl) this.issue('mcias.server_url', 'required when auth.mode is "mcias"');
+    if (serverUrl !== undefined && !/^https:\/\/[^\s]+$/.test(serverUrl)) this.issue('mcias.server_url', 'must be an https:// URL');
+
+    const portRangeStart = this.positive('agent', 'port_range_start', 10000, 1024);
+    const portRangeEnd = this.positive('agent', 'port_range_end', 60000, 1024);
+    if (portRangeEnd > 65535) this.issue('agent.port_range_end', 'must be at most 65535');
+    if (portRangeStart > portRangeEnd) this.issue('agent.port_range_start', 'must not exceed agent.port_range_end');
+
+    const nodeName = this.get<string>('agent', 'node_name') ?? os.hostname();
+    if (nodeName === '') this.issue('agent.node_name', 'must not be empty');
+    const routeDomain = this.get<string>('agent', 'route_domain') ?? DEFAULT_ROUTE_DOMAIN;
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(routeDomain)) this.issue('agent.route_domain', 'must be a DNS name');
+
+    const level = this.get<string>('log', 'level') ?? 'info';
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) this.issue('log.level', 'must be one of debug, info, warn, error');
+
+    const acmeSection = this.values.has('acme');
+    let acme: AgentConfigData['acme'];
+    if (acmeSection) {
+      const directoryUrl = this.get<string>('acme', 'directory_url');
+      const accountKey = this.pathOf('acme', 'account_key');
+      if (!directoryUrl) this.issue('acme.directory_url', 'required when [acme] is present');
+      if (!accountKey) this.issue('acme.account_key', 'required when [acme] is present');
+      acme = {
+        directoryUrl: directoryUrl ?? '',
+        accountKey: accountKey ?? '',
+        caCert: this.pathOf('acme', 'ca_cert'),
+        email: this.get<string>('acme', 'email'),
+        eabKid: this.get<string>('acme', 'eab_kid'),
+        eabHmac: this.get<string>('acme', 'eab_hmac'),
+        renewBeforeMs: this.get<number>('acme', 'renew_before') ?? parseDuration('30d')!,
+      };
+    }
+
+    const stopTimeoutMs = this.get<number>('agent', 'stop_timeout') ?? 10_000;
+
+    return {
+      file: this.file,
+      server: { grpcAddr, tlsCert, tlsKey },
+      database: { path: dbPath },
+      auth: { mode: mode === 'static' ? 'static' : 'mcias', tokensFile, allowedRoles },
+      mcias: {
+        serverUrl,
+        caCert: this.pathOf('mcias', 'ca_cert'),
+        serviceName: this.get<string>('mcias', 'service_name') ?? 'mcp-agent',
+        timeoutMs: this.get<number>('mcias', 'timeout') ?? 5000,
+      },
+      agent: {
+        nodeName,
+        srvRoot: this.pathOf('agent', 'srv_root') ?? '/srv',
+        bindAddress: this.get<string>('agent', 'bind_address') ?? '127.0.0.1',
+        routeBindAddress: this.get<string>('agent', 'route_bind_address') ?? '127.0.0.1',
+        routeDomain,
+        portRangeStart,
+        portRangeEnd,
+        maxFileBytes: this.positive('agent', 'max_file_size', 1024 ** 3),
+        stopTimeoutSeconds: Math.ceil(stopTimeoutMs / 1000),
+        backupDir: this.pathOf('agent', 'backup_dir') ?? path.join(dataDir, 'backups'),
+        backupKeep: this.positive('agent', 'backup_keep', 7),
+      },
+      monitor: {
+        enabled: this.get<boolean>('monitor', 'enabled') ?? true,
+        intervalMs: this.positive('monitor', 'interval', 60_000, 1000),
+        flapThreshold: this.positive('monitor', 'flap_threshold', 3, 2),
+        flapWindowMs: this.positive('monitor', 'flap_window', 600_000),
+        alertCommand: this.get<string[]>('monitor', 'alert_command') ?? [],
+        alertCooldownMs: this.get<number>('monitor', 'alert_cooldown') ?? 900_000,
+        alertTimeoutMs: this.positive('monitor', 'alert_timeout', 30_000),
+        eventRetentionMs: this.positive('monitor', 'event_retention', parseDuration('30d')!),
+        eventKeepMax: this.positive('monitor', 'event_keep_max', 100_000),
+      },
+      mcproxy: {
+        socket: this.pathOf('mcproxy', 'socket'),
+        certDir: this.pathOf('mcproxy', 'cert_dir') ?? '/srv/mc-proxy/certs',
+      },
+      registry: {
+        authFile: this.pathOf('registry', 'auth_file') ?? path.join(dataDir, 'registry-auth.json'),
+        credentials: this.credentials,
+      },
+      acme,
+      log: { level: level as AgentConfigData['log']['level'] },
+    };
+  }
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** Env values are strings; read them as the key's type so the same checks apply. */
+function envValue(raw: string, kind: Kind): unknown {
+  switch (kind) {
+    case 'int':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'bool':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
+    case 'bytes':
+      return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'strings':
+      if (raw.trim().startsWith('[')) {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          return raw;
+        }
+      }
+      return raw === '' ? [] : raw.split(',').map((part) => part.trim());
+    default:
+      return raw;
+  }
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3 };
+
+function parseBytes(value: unknown): number | undefined {
+  if (typeof value === 'number' || typeof value === 'bigint') {
+    const n = Number(value);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+)\s*([kmg]i?b|b)?$/i.exec(value.trim());
+  if (!match) return undefined;
+  const unit = BYTE_UNITS[(match[2] ?? '').toLowerCase()];
+  return unit ? Number(match[1]) * unit : undefined;
+}

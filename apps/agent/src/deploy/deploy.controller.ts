@@ -1,0 +1,26 @@
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { mcpv1 } from '@mcp/proto';
+import { Authenticated } from '../auth/auth.decorators';
+import { DeployService } from './deploy.service';
+
+@Controller()
+export class DeployController implements Pick<mcpv1.McpAgentServiceController, 'deploy' | 'syncDesiredState'> {
+  constructor(private readonly deployments: DeployService) {}
+
+  @GrpcMethod('McpAgentService', 'Deploy')
+  @Authenticated()
+  async deploy(request: mcpv1.DeployRequest): Promise<mcpv1.DeployResponse> {
+    return toDeployResponse(await this.deployments.deploy({ spec: this.deployments.specFromRequest(request.service), component: request.component || undefined, force: request.force }));
+  }
+
+  @GrpcMethod('McpAgentService', 'SyncDesiredState')
+  @Authenticated()
+  async syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse> {
+    return { actions: await this.deployments.sync({ specs: request.services.map((s) => this.deployments.specFromRequest(s)), dryRun: request.dryRun }), dryRun: request.dryRun };
+  }
+}
+
+function toDeployResponse(result: Awaited<ReturnType<DeployService['deploy']>>): mcpv1.DeployResponse {
+  return { service: result.service, results: result.results.map(({ component, ok, error, container }) => ({ component, ok, error, container })) };
+}

@@ -1,0 +1,157 @@
+import { Injectable } from '@nestjs/common';
+import { ComponentNotFoundError, InvalidArgumentError, type ComponentSpec, type DesiredState, type ServiceSpec } from '@mcp/common';
+import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, type ComponentOutcome } from '@mcp/deployer';
+import type { mcpv1 } from '@mcp/proto';
+import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
+import { ContainerRuntime } from '@mcp/runtime';
+import { fromProtoServiceSpec, validateServiceSpec } from '@mcp/servicedef';
+import { AgentConfig } from '../config/agent-config';
+
+export interface DeployResult {
+  service: string;
+  results: ComponentOutcome[];
+}
+
+export interface SyncActionResult {
+  service: string;
+  component: string;
+  action: 'deploy' | 'start' | 'stop' | 'unchanged' | 'not_in_definitions';
+  ok: boolean;
+  error: string;
+}
+
+/** Deploy and SyncDesiredState (SPEC §2). Deploys of one service are serialised by its lock. */
+@Injectable()
+export class DeployService {
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly registry: ServiceRegistry,
+    private readonly runtime: ContainerRuntime,
+    private readonly deployer: ComponentDeployer,
+    private readonly containers: ContainerOps,
+    private readonly locks: KeyedMutex,
+    private readonly routes: RouteService,
+  ) {}
+
+  /** Validates an RPC's spec (every issue at once) into the domain type. */
+  specFromRequest(message: mcpv1.ServiceSpec | undefined): ServiceSpec {
+    if (!message) throw new InvalidArgumentError('service: required');
+    return validateServiceSpec(fromProtoServiceSpec(message, this.config.agent.nodeName));
+  }
+
+  async deploy(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<DeployResult> {
+    const { spec } = input;
+    const targets = input.component ? spec.components.filter((c) => c.name === input.component) : spec.components;
+    if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
+    const desired: DesiredState = spec.active ? 'running' : 'stopped';
+
+    return this.locks.run(spec.name, async () => {
+      const before = await this.registry.getService(spec.name);
+      await this.registry.saveService({
+        name: spec.name,
+        active: spec.active,
+        components: targets.map((component) => ({ spec: component, desiredState: desired })),
+      });
+      const results: ComponentOutcome[] = [];
+      for (const component of targets) {
+        results.push(await this.deployOne({ service: spec.name, component, desired, force: input.force, before }));
+      }
+      return { service: spec.name, results };
+    });
+  }
+
+  /**
+   * Upserts desired state for every given service; starts or stops to match `active`;
+   * deploys components never run. Services not in the request are only reported.
+   */
+  async sync(input: { specs: ServiceSpec[]; dryRun: boolean }): Promise<SyncActionResult[]> {
+    const containers = await this.runtime.list();
+    const stateOf = new Map(containers.map((c) => [c.name, c.state]));
+    const actions: SyncActionResult[] = [];
+    const requested = new Set(input.specs.map((s) => s.name));
+
+    for (const spec of input.specs) {
+      const planned = await this.locks.run(spec.name, async () => {
+        const before = await this.registry.getService(spec.name);
+        const desired: DesiredState = spec.active ? 'running' : 'stopped';
+        const plan = spec.components.map((component) => {
+          const record = before?.components.find((c) => c.name === component.name);
+          const name = this.containers.containerName({ service: spec.name, component: component.name });
+          const running = stateOf.get(name) === 'running';
+          const exists = stateOf.has(name);
+          let action: SyncActionResult['action'] = 'unchanged';
+          if (!record || record.deployedSpecHash === '' || (!exists && desired === 'running')) action = 'deploy';
+          else if (desired === 'running' && !running) action = 'start';
+          else if (desired === 'stopped' && running) action = 'stop';
+          return { component, action };
+        });
+        if (input.dryRun) {
+          return plan.map(({ component, action }) => ({ service: spec.name, component: component.name, action, ok: true, error: '' }));
+        }
+        await this.registry.saveService({
+          name: spec.name,
+          active: spec.active,
+          components: spec.components.map((component) => ({ spec: component, desiredState: desired })),
+        });
+        const done: SyncActionResult[] = [];
+        for (const { component, action } of plan) {
+          done.push(await this.applySyncAction({ service: spec.name, component, action, desired, before }));
+        }
+        return done;
+      });
+      actions.push(...planned);
+    }
+
+    for (const record of await this.registry.listServices()) {
+      if (!requested.has(record.name)) {
+        actions.push({ service: record.name, component: '', action: 'not_in_definitions', ok: true, error: '' });
+      }
+    }
+    return actions;
+  }
+
+  private async applySyncAction(input: {
+    service: string;
+    component: ComponentSpec;
+    action: SyncActionResult['action'];
+    desired: DesiredState;
+    before: ServiceRecord | null;
+  }): Promise<SyncActionResult> {
+    const { service, component, action } = input;
+    const base = { service, component: component.name, action };
+    try {
+      if (action === 'deploy') {
+        const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
+        return { ...base, ok: outcome.ok, error: outcome.error };
+      }
+      const name = this.containers.containerName({ service, component: component.name });
+      const routes = input.before?.components.find((c) => c.name === component.name)?.routes ?? [];
+      if (action === 'start') {
+        await this.runtime.start({ name });
+        await this.routes.register({ service, routes });
+      }
+      if (action === 'stop') {
+        await this.routes.unregister({ routes });
+        await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
+      }
+      if (action !== 'unchanged') {
+        const observed = action === 'start' ? 'running' : 'exited';
+        await this.registry.recordObserved({ service, component: component.name, observedState: observed });
+        await this.registry.addEvent({ service, component: component.name, kind: action === 'start' ? 'started' : 'stopped', message: `sync: ${action}`, toState: observed });
+      }
+      return { ...base, ok: true, error: '' };
+    } catch (err) {
+      return { ...base, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private deployOne(input: { service: string; component: ComponentSpec; desired: DesiredState; force: boolean; before: ServiceRecord | null }): Promise<ComponentOutcome> {
+    return this.deployer.deploy({
+      service: input.service,
+      spec: input.component,
+      desired: input.desired,
+      force: input.force,
+      previous: input.before?.components.find((c) => c.name === input.component.name),
+    });
+  }
+}

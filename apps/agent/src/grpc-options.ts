@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { SecureContextOptions } from 'node:tls';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
+import { MCP_PACKAGE, MCP_PROTO_FILE, PROTO_LOADER_OPTIONS, PROTO_ROOT } from '@mcp/proto';
+import type { AgentConfig } from './config/agent-config';
+
+/** The minimum TLS version the agent accepts (SPEC: TLS 1.3 only). */
+export const AGENT_MIN_TLS_VERSION = 'TLSv1.3' as const;
+
+/**
+ * Package, proto file and loader options of the agent API: the one definition the server
+ * (main.ts) and every client (e2e tests, tools) load, so they cannot disagree.
+ */
+export const AGENT_GRPC_DEFINITION = {
+  package: MCP_PACKAGE,
+  protoPath: path.join(PROTO_ROOT, MCP_PROTO_FILE),
+  loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
+};
+
+/**
+ * grpc-js's `createSsl` takes no minimum protocol version; its ServerCredentials base class
+ * passes secure-context options straight to http2.createSecureServer, so this subclass pins
+ * TLS 1.3 on the agent's server itself (independent of tls.DEFAULT_MIN_VERSION).
+ */
+export class Tls13ServerCredentials extends ServerCredentials {
+  constructor(input: { cert: Buffer; key: Buffer }) {
+    const options: SecureContextOptions = { cert: input.cert, key: input.key, minVersion: AGENT_MIN_TLS_VERSION };
+    super({ minVersion: AGENT_MIN_TLS_VERSION, requestCert: false }, options);
+  }
+
+  _equals(other: ServerCredentials): boolean {
+    return this === other;
+  }
+}
+
+/** The agent's gRPC microservice options: mcp.v1 over TLS 1.3 on `server.grpc_addr`. */
+export function agentGrpcOptions(config: Pick<AgentConfig, 'server'>): GrpcOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      ...AGENT_GRPC_DEFINITION,
+      url: config.server.grpcAddr,
+      credentials: new Tls13ServerCredentials({
+        cert: fs.readFileSync(config.server.tlsCert),
+        key: fs.readFileSync(config.server.tlsKey),
+      }),
+      // In-flight RPCs finish on shutdown (main.ts bounds the wait).
+      gracefulShutdown: true,
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '@mcp/auth';
+import { CALLER_KEY } from '../auth/auth.decorators';
+import { JsonLogger } from './json-logger';
+
+/** Set on the gRPC call object by the guard: when the RPC started. */
+export const RPC_START_KEY = Symbol.for('mcp.rpc-start');
+/** Set on the call object once the RPC has been audited, so it is logged exactly once. */
+export const AUDITED_KEY = Symbol.for('mcp.audited');
+/** Optional target a streaming handler learns late (e.g. PushFile's header). */
+export const AUDIT_TARGET_KEY = Symbol.for('mcp.audit-target');
+
+export interface AuditTarget {
+  service?: string;
+  component?: string;
+}
+
+type CallHolder = Record<symbol, unknown> & { getPath?: () => string; request?: unknown };
+
+/** Streaming handlers call this once they know which service they act on. */
+export function noteAuditTarget(call: object, target: AuditTarget): void {
+  (call as CallHolder)[AUDIT_TARGET_KEY] = target;
+}
+
+/**
+ * Writes the one audit line per RPC:
+ * `{"msg":"rpc","method","caller","service","component","code","duration_ms"}`.
+ * Never the token, never request payloads beyond the target names.
+ */
+@Injectable()
+export class AuditLog {
+  constructor(private readonly logger: JsonLogger) {}
+
+  record(input: { call: object | undefined; request?: unknown; code: string; fallbackMethod?: string }): void {
+    const call = input.call as CallHolder | undefined;
+    if (call) {
+      if (call[AUDITED_KEY]) return;
+      call[AUDITED_KEY] = true;
+    }
+    const caller = call?.[CALLER_KEY] as Caller | undefined;
+    const started = call?.[RPC_START_KEY] as number | undefined;
+    const target = { ...targetOf(input.request ?? call?.request), ...((call?.[AUDIT_TARGET_KEY] as AuditTarget | undefined) ?? {}) };
+    const method = methodOf(call) ?? input.fallbackMethod ?? 'unknown';
+    this.logger.write(input.code === 'OK' ? 'info' : 'warn', 'rpc', {
+      method,
+      caller: caller ? caller.username || caller.subject : '',
+      service: target.service ?? '',
+      component: target.component ?? '',
+      code: input.code,
+      duration_ms: started === undefined ? 0 : Date.now() - started,
+    });
+  }
+}
+
+function methodOf(call: CallHolder | undefined): string | undefined {
+  try {
+    const full = call?.getPath?.();
+    return full ? full.slice(full.lastIndexOf('/') + 1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function targetOf(request: unknown): AuditTarget {
+  if (!request || typeof request !== 'object') return {};
+  const body = request as { service?: unknown; component?: unknown };
+  const service =
+    typeof body.service === 'string'
+      ? body.service
+      : body.service && typeof body.service === 'object' && typeof (body.service as { name?: unknown }).name === 'string'
+        ? (body.service as { name: string }).name
+        : undefined;
+  const component = typeof body.component === 'string' ? body.component : undefined;
+  return { service: service || undefined, component: component || undefined };
+}

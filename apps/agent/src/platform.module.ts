@@ -1,0 +1,78 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { CachingIdentityClient, IdentityClient, MciasHttpClient, StaticTokenIdentity, TokenAuthenticator } from '@mcp/auth';
+import { Clock, SystemClock } from '@mcp/common';
+import { DeployerModule } from '@mcp/deployer';
+import { McproxyModule } from '@mcp/mcproxy';
+import { RegistryModule } from '@mcp/registry';
+import { RuntimeModule } from '@mcp/runtime';
+import { AuthGuard } from './auth/auth.guard';
+import { AgentConfig } from './config/agent-config';
+import { GrpcExceptionFilter } from './errors/grpc-exception.filter';
+import { AuditLog } from './logging/audit';
+import { AuditInterceptor } from './logging/audit.interceptor';
+import { JsonLogger } from './logging/json-logger';
+
+/**
+ * Everything the feature modules share, bound once and global: the config, logger, clock,
+ * the ports (registry, runtime, mc-proxy, identity) and the deployer lib; plus the global
+ * guard (default deny), exception filter and audit interceptor.
+ */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(input: { config: AgentConfig; logger: JsonLogger }): DynamicModule {
+    const { config } = input;
+    const libs = [
+      RegistryModule.forRoot({ path: config.database.path }),
+      RuntimeModule.forRoot({ defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds }),
+      McproxyModule.forRoot({ socket: config.mcproxy.socket }),
+    ];
+    return {
+      module: PlatformModule,
+      imports: [
+        ...libs,
+        DeployerModule.forRoot({
+          bindAddress: config.agent.bindAddress,
+          routeBindAddress: config.agent.routeBindAddress,
+          routeDomain: config.agent.routeDomain,
+          portRangeStart: config.agent.portRangeStart,
+          portRangeEnd: config.agent.portRangeEnd,
+          certDir: config.mcproxy.certDir,
+          stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+          registryAuthFile: config.registry.credentials.length > 0 ? config.registry.authFile : undefined,
+        }),
+      ],
+      providers: [
+        { provide: AgentConfig, useValue: config },
+        { provide: JsonLogger, useValue: input.logger },
+        { provide: Clock, useClass: SystemClock },
+        { provide: IdentityClient, inject: [Clock], useFactory: (clock: Clock) => identityFor(config, clock) },
+        {
+          provide: TokenAuthenticator,
+          inject: [IdentityClient, Clock],
+          useFactory: (identity: IdentityClient, clock: Clock) => new TokenAuthenticator({ identity, allowedRoles: config.auth.allowedRoles, clock }),
+        },
+        AuditLog,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: GrpcExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+      ],
+      exports: [...libs, AgentConfig, JsonLogger, Clock, IdentityClient, TokenAuthenticator, AuditLog],
+    };
+  }
+}
+
+/** Static tokens are re-read on change (no cache, so revocation is immediate); MCIAS answers are cached 30 s. */
+function identityFor(config: AgentConfig, clock: Clock): IdentityClient {
+  if (config.auth.mode === 'static') return new StaticTokenIdentity({ tokensFile: config.auth.tokensFile!, clock });
+  return new CachingIdentityClient({
+    inner: new MciasHttpClient({
+      serverUrl: config.mcias.serverUrl!,
+      caCertPath: config.mcias.caCert,
+      serviceName: config.mcias.serviceName,
+      timeoutMs: config.mcias.timeoutMs,
+    }),
+    clock,
+  });
+}

@@ -1,0 +1,167 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Injectable } from '@nestjs/common';
+import { Clock, ServiceNotFoundError } from '@mcp/common';
+import { ContainerOps } from '@mcp/deployer';
+import { toTimestamp, type mcpv1 } from '@mcp/proto';
+import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
+import { ContainerRuntime, imageTag, splitContainerName, type ContainerSummary } from '@mcp/runtime';
+import { toProtoServiceSpec } from '@mcp/servicedef';
+import { AgentConfig } from '../config/agent-config';
+import { AGENT_VERSION } from '../version';
+
+const DEFAULT_EVENT_LIMIT = 20;
+
+/** Desired vs observed: `ignore` never drifts; otherwise running must match running. */
+export function isDrift(desired: string, observed: string): boolean {
+  if (desired === 'ignore') return false;
+  return (desired === 'running') !== (observed === 'running');
+}
+
+/** ListServices, GetServiceStatus, LiveCheck and NodeStatus (SPEC §2 "Status views", "Node status"). */
+@Injectable()
+export class StatusService {
+  private readonly startedAt: Date;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly registry: ServiceRegistry,
+    private readonly runtime: ContainerRuntime,
+    private readonly containers: ContainerOps,
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  /** Registry only: no runtime call. */
+  async listServices(): Promise<mcpv1.ListServicesResponse> {
+    const services = await this.registry.listServices();
+    return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)) };
+  }
+
+  /** One runtime listing; desired vs observed per component; events most recent first. */
+  async serviceStatus(input: { service?: string; eventLimit?: number }): Promise<mcpv1.GetServiceStatusResponse> {
+    let services: ServiceRecord[];
+    if (input.service) {
+      const one = await this.registry.getService(input.service);
+      if (!one) throw new ServiceNotFoundError(input.service);
+      services = [one];
+    } else {
+      services = await this.registry.listServices();
+    }
+    const live = new Map((await this.runtime.list()).map((c) => [c.name, c]));
+    const components: mcpv1.ComponentStatus[] = [];
+    for (const service of services) {
+      for (const component of service.components) {
+        const container = this.containers.containerName({ service: service.name, component: component.name });
+        const seen = live.get(container);
+        const observed = seen?.state ?? 'removed';
+        components.push({
+          service: service.name,
+          component: component.name,
+          desiredState: component.desiredState,
+          observedState: observed,
+          version: seen ? imageTag(seen.image) : component.version,
+          drift: isDrift(component.desiredState, observed),
+          container,
+        });
+      }
+    }
+    const events = await this.registry.listEvents({ service: input.service, limit: input.eventLimit || DEFAULT_EVENT_LIMIT });
+    return {
+      node: this.config.agent.nodeName,
+      components,
+      events: events.map((e) => ({
+        time: toTimestamp(e.time),
+        service: e.service,
+        component: e.component,
+        kind: e.kind,
+        message: e.message,
+        fromState: e.fromState,
+        toState: e.toState,
+      })),
+    };
+  }
+
+  /** Exactly one runtime listing; unmanaged containers show desired `ignore`. */
+  async liveCheck(): Promise<mcpv1.LiveCheckResponse> {
+    const [containers, services] = await Promise.all([this.runtime.list(), this.registry.listServices()]);
+    const known = services.map((s) => s.name);
+    const byService = new Map(services.map((s) => [s.name, s]));
+    return {
+      node: this.config.agent.nodeName,
+      containers: containers.map((c) => this.containerInfo(c, known, byService)),
+    };
+  }
+
+  async nodeStatus(): Promise<mcpv1.NodeStatusResponse> {
+    const [containers, runtimeVersion, disk] = await Promise.all([
+      this.runtime.list(),
+      this.runtime.version().catch(() => 'unavailable'),
+      diskOf(path.dirname(this.config.database.path)),
+    ]);
+    const now = this.clock.now();
+    return {
+      node: this.config.agent.nodeName,
+      version: AGENT_VERSION,
+      startedAt: toTimestamp(this.startedAt),
+      uptimeSeconds: Math.max(0, Math.floor((now.getTime() - this.startedAt.getTime()) / 1000)),
+      containers: containers.length,
+      runningContainers: containers.filter((c) => c.state === 'running').length,
+      cpus: os.cpus().length,
+      memoryTotalBytes: os.totalmem(),
+      memoryFreeBytes: os.freemem(),
+      diskFreeBytes: disk.free,
+      diskTotalBytes: disk.total,
+      runtimeVersion,
+    };
+  }
+
+  private containerInfo(c: ContainerSummary, known: string[], byService: Map<string, ServiceRecord>): mcpv1.ContainerInfo {
+    const { service, component } = splitContainerName(c.name, known);
+    const record = byService.get(service)?.components.find((k) => k.name === component);
+    return {
+      service,
+      component,
+      container: c.name,
+      state: c.state,
+      image: c.image,
+      version: imageTag(c.image),
+      startedAt: c.state === 'running' ? toTimestamp(c.startedAt) : undefined,
+      desiredState: record?.desiredState ?? 'ignore',
+      id: c.id,
+    };
+  }
+
+  private serviceInfo(service: ServiceRecord): mcpv1.ServiceInfo {
+    return {
+      name: service.name,
+      active: service.active,
+      components: service.components.map((c) => componentInfo(c)),
+      spec: toProtoServiceSpec({ name: service.name, node: this.config.agent.nodeName, active: service.active, components: service.components.map((c) => c.spec) }),
+    };
+  }
+}
+
+function componentInfo(c: ComponentRecord): mcpv1.ComponentInfo {
+  return {
+    name: c.name,
+    image: c.spec.image,
+    desiredState: c.desiredState,
+    observedState: c.observedState,
+    version: c.version,
+    routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort ?? 0 })),
+    updatedAt: toTimestamp(c.updatedAt),
+    container: c.containerName,
+  };
+}
+
+async function diskOf(dir: string): Promise<{ free: number; total: number }> {
+  try {
+    const stats = await fs.promises.statfs(dir);
+    return { free: stats.bavail * stats.bsize, total: stats.blocks * stats.bsize };
+  } catch {
+    return { free: 0, total: 0 };
+  }
+}

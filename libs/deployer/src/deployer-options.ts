@@ -1,0 +1,34 @@
+/**
+ * The agent-config values the deployer needs, passed in by the app (a lib never imports
+ * apps/). The class is the DI token.
+ */
+export interface DeployerOptionsData {
+  /** Address container route ports are published on: `-p <bindAddress>:<hostPort>:<hostPort>`. */
+  bindAddress: string;
+  /** Backend address given to mc-proxy: `<routeBindAddress>:<hostPort>`. */
+  routeBindAddress: string;
+  /** Default route hostname is `<service>.<routeDomain>`. */
+  routeDomain: string;
+  portRangeStart: number;
+  portRangeEnd: number;
+  /** Where l7 certificates live: `<certDir>/<service>.pem` and `.key`. */
+  certDir: string;
+  stopTimeoutSeconds: number;
+  /** Podman auth file used for pulls (registry credentials); undefined when none. */
+  registryAuthFile?: string;
+}
+
+export class DeployerOptions implements DeployerOptionsData {
+  readonly bindAddress!: string;
+  readonly routeBindAddress!: string;
+  readonly routeDomain!: string;
+  readonly portRangeStart!: number;
+  readonly portRangeEnd!: number;
+  readonly certDir!: string;
+  readonly stopTimeoutSeconds!: number;
+  readonly registryAuthFile?: string;
+
+  constructor(data: DeployerOptionsData) {
+    Object.assign(this, data);
+  }
+}

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
+import { ComponentDeployer } from './component-deployer';
+import { ContainerOps } from './container-ops';
+import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
+import { KeyedMutex } from './keyed-mutex';
+import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
+import { RouteService } from './route.service';
+
+/**
+ * Logic the agent's features share. Needs ServiceRegistry, ContainerRuntime and
+ * RouteRegistrar from the (global) registry, runtime and mc-proxy modules. Global itself, so
+ * every feature module shares one PortAllocator and one per-service KeyedMutex.
+ */
+@Module({})
+export class DeployerModule {
+  static forRoot(options: DeployerOptionsData): DynamicModule {
+    const providers = [
+      { provide: DeployerOptions, useValue: new DeployerOptions(options) },
+      { provide: HostPortProbe, useClass: NetHostPortProbe },
+      { provide: CertificateProvider, useClass: ExistingCertificateProvider },
+      KeyedMutex,
+      PortAllocator,
+      RouteService,
+      ContainerOps,
+      ComponentDeployer,
+    ];
+    return {
+      module: DeployerModule,
+      global: true,
+      providers,
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ComponentDeployer],
+    };
+  }
+}
