@@ -35,6 +35,8 @@ interface ExecFailure {
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 /** Chunks queued before podman logs' pipes are paused (backpressure for slow consumers). */
 const LOG_QUEUE_HIGH_WATER = 64;
+/** Podman's words for a name clash (not to be confused with "address already in use"). */
+const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
 /** `rm` attempts when podman's restart policy races the removal. */
 const REMOVE_ATTEMPTS = 3;
 
@@ -86,7 +88,7 @@ export class PodmanRuntime extends ContainerRuntime {
     } catch (error) {
       // A failed start (port in use, bad mount) leaves a created container behind that
       // would block the next attempt; a name clash means the container is someone else's.
-      if (error instanceof RuntimeCommandError && !/already in use/i.test(error.details.stderr)) {
+      if (error instanceof RuntimeCommandError && !NAME_IN_USE.test(error.details.stderr)) {
         await this.remove({ name, timeoutSeconds: 0 }).catch(() => undefined);
       }
       throw error;
@@ -275,9 +277,8 @@ export class PodmanRuntime extends ContainerRuntime {
     if (isExecFailure(error)) {
       return classifyPodmanFailure({ args, exitCode: error.exitCode, stderr: error.stderr, target, container });
     }
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-      return runtimeUnavailable(this.podmanPath, error as NodeJS.ErrnoException);
-    }
+    // Duck-typed: errors from Node's core may come from another realm (jest's vm contexts).
+    if (isErrnoException(error)) return runtimeUnavailable(this.podmanPath, error);
     return error instanceof Error ? error : new Error(String(error));
   }
 
@@ -311,7 +312,12 @@ export class PodmanRuntime extends ContainerRuntime {
 }
 
 function isExecFailure(error: unknown): error is ExecFailure & Error {
-  return error instanceof Error && 'exitCode' in error && 'stderr' in error;
+  return typeof error === 'object' && error !== null && 'exitCode' in error && 'stderr' in error;
+}
+
+/** A system error such as ENOENT or EACCES: podman never ran. */
+function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string';
 }
 
 function requirePositional(field: string, value: string): string {
