@@ -1,0 +1,212 @@
+import { parse, TomlError } from 'smol-toml';
+import { ComponentSpec, InvalidServiceDefinitionError, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { validateServiceSpec } from './validate-service-spec';
+
+/**
+ * Parses and validates one service definition file's text. `file` names the file in every
+ * issue. Malformed TOML gives one issue with smol-toml's line and column.
+ */
+export function parseServiceDefinition(text: string, file: string): ServiceSpec {
+  return validateServiceSpec(parseToml(text, file), file);
+}
+
+function parseToml(text: string, file?: string): unknown {
+  try {
+    return parse(text);
+  } catch (error: unknown) {
+    throw new InvalidServiceDefinitionError([tomlIssue(error, file)]);
+  }
+}
+
+function tomlIssue(error: unknown, file: string | undefined): ValidationIssue {
+  const issue: ValidationIssue = { path: '', reason: 'invalid TOML' };
+  if (error instanceof TomlError) {
+    // smol-toml's message is "Invalid TOML document: <what>" followed by a code excerpt.
+    const what = error.message.split('\n')[0].replace(/^Invalid TOML document:\s*/, '');
+    issue.reason = `invalid TOML at line ${error.line}, column ${error.column}: ${what}`;
+  } else if (error instanceof Error) {
+    issue.reason = `invalid TOML: ${error.message.split('\n')[0]}`;
+  }
+  return file === undefined ? issue : { file, ...issue };
+}
+
+/** A TOML basic string. JSON's escapes are all valid TOML escapes; TOML also forbids a raw DEL. */
+function tomlString(text: string): string {
+  return JSON.stringify(text).replace(/\u007f/g, '\\u007F');
+}
+
+function tomlStringArray(items: readonly string[]): string {
+  return `[${items.map(tomlString).join(', ')}]`;
+}
+
+/**
+ * The spec as TOML, in the order the operator writes it. Absent optional fields and empty
+ * lists are left out; `active` and each route's `mode` are always written.
+ */
+export function serializeServiceDefinition(spec: ServiceSpec): string {
+  const lines = [`name = ${tomlString(spec.name)}`, `node = ${tomlString(spec.node)}`, `active = ${spec.active}`];
+  for (const component of spec.components) lines.push('', ...componentLines(component));
+  return `${lines.join('\n')}\n`;
+}
+
+function componentLines(component: ComponentSpec): string[] {
+  const lines = ['[[components]]', `name = ${tomlString(component.name)}`, `image = ${tomlString(component.image)}`];
+  for (const key of ['network', 'user', 'restart'] as const) {
+    const value = component[key];
+    if (value !== undefined) lines.push(`${key} = ${tomlString(value)}`);
+  }
+  for (const key of ['ports', 'volumes', 'cmd', 'env'] as const) {
+    if (component[key].length > 0) lines.push(`${key} = ${tomlStringArray(component[key])}`);
+  }
+  for (const route of component.routes) lines.push('', ...routeLines(route));
+  return lines;
+}
+
+function routeLines(route: RouteSpec): string[] {
+  const lines = ['[[components.routes]]'];
+  if (route.name !== undefined) lines.push(`name = ${tomlString(route.name)}`);
+  lines.push(`port = ${route.port}`, `mode = ${tomlString(route.mode)}`);
+  if (route.hostname !== undefined) lines.push(`hostname = ${tomlString(route.hostname)}`);
+  return lines;
+}
+
+/**
+ * Sets the service-level `active` in a definition's text, changing nothing else: the
+ * existing `active = …` line keeps its indentation and trailing comment; when there is none,
+ * `active = …` is inserted after the top-level `node`/`name` line. Keys inside tables
+ * (`[[components]]`) are never touched. The result is checked by parsing it.
+ */
+export function setActiveInDefinition(text: string, active: boolean): string {
+  const before = parseToml(text);
+  const lines = text.split(/(?<=\n)/);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const statements = topLevelStatements(lines);
+  const value = String(active);
+
+  const existing = statements.find((statement) => keyOf(lines[statement.start]) === 'active');
+  if (existing) {
+    const match = /^(\s*(?:active|"active"|'active')\s*=\s*)(true|false)(?![\w-])/.exec(lines[existing.start]);
+    if (!match) {
+      throw new InvalidServiceDefinitionError([{ path: 'active', reason: 'must be true or false' }]);
+    }
+    lines[existing.start] = match[1] + value + lines[existing.start].slice(match[0].length);
+  } else {
+    const anchor = [...statements].reverse().find((statement) => ['node', 'name'].includes(keyOf(lines[statement.start]) ?? ''));
+    const at = anchor ? anchor.end + 1 : statements.length > 0 ? statements[statements.length - 1].end + 1 : 0;
+    if (at > 0 && !lines[at - 1].endsWith('\n')) lines[at - 1] += eol;
+    lines.splice(at, 0, `active = ${value}${eol}`);
+  }
+
+  const result = lines.join('');
+  const after = parseToml(result);
+  if (!sameExceptActive(before, after, active)) {
+    throw new InvalidServiceDefinitionError([{ path: 'active', reason: 'could not be rewritten safely; edit the file by hand' }]);
+  }
+  return result;
+}
+
+function keyOf(line: string): string | undefined {
+  return /^\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=/.exec(line)?.slice(1).find((key) => key !== undefined);
+}
+
+function sameExceptActive(before: unknown, after: unknown, active: boolean): boolean {
+  if (!isRecord(before) || !isRecord(after) || after.active !== active) return false;
+  const { active: _before, ...restBefore } = before;
+  const { active: _after, ...restAfter } = after;
+  return JSON.stringify(restBefore) === JSON.stringify(restAfter);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface Statement {
+  /** Line index where a top-level `key = value` starts. */
+  start: number;
+  /** Line index where its value ends (multi-line strings and arrays span lines). */
+  end: number;
+}
+
+/** The top-level key/value statements: those before the first table header. */
+function topLevelStatements(lines: string[]): Statement[] {
+  const statements: Statement[] = [];
+  const state: ScanState = { string: undefined, depth: 0 };
+  let current: number | undefined;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index];
+    const atStatementStart = state.string === undefined && state.depth === 0;
+    if (atStatementStart) {
+      const trimmed = line.trimStart();
+      if (trimmed.startsWith('[')) break;
+      if (trimmed !== '' && !trimmed.startsWith('#')) current = index;
+    }
+    scanLine(line, state);
+    if (current !== undefined && state.string === undefined && state.depth === 0) {
+      statements.push({ start: current, end: index });
+      current = undefined;
+    }
+  }
+  return statements;
+}
+
+interface ScanState {
+  /** The open multi-line string's delimiter, if a line ended inside one. */
+  string: '"""' | "'''" | undefined;
+  /** Open `[` / `{` of arrays and inline tables. */
+  depth: number;
+}
+
+/** Advances `state` over one line, skipping strings and comments, counting brackets. */
+function scanLine(line: string, state: ScanState): void {
+  let i = 0;
+  while (i < line.length) {
+    if (state.string) {
+      const close = findClose(line, i, state.string);
+      if (close < 0) return;
+      i = close + 3;
+      state.string = undefined;
+      continue;
+    }
+    const rest = line.slice(i);
+    if (rest.startsWith('"""') || rest.startsWith("'''")) {
+      state.string = rest.slice(0, 3) as '"""' | "'''";
+      i += 3;
+    } else if (line[i] === '"' || line[i] === "'") {
+      i = skipSingleLineString(line, i);
+    } else if (line[i] === '#') {
+      return;
+    } else {
+      if (line[i] === '[' || line[i] === '{') state.depth++;
+      if (line[i] === ']' || line[i] === '}') state.depth--;
+      i++;
+    }
+  }
+}
+
+function findClose(line: string, from: number, delimiter: '"""' | "'''"): number {
+  for (let i = from; i <= line.length - 3; i++) {
+    if (delimiter === '"""' && line[i] === '\\') {
+      i++;
+      continue;
+    }
+    if (line.startsWith(delimiter, i)) {
+      // Up to two quotes may directly precede the closing delimiter and belong to the string.
+      let end = i;
+      while (line[end + 3] === delimiter[0] && end - i < 2) end++;
+      return end;
+    }
+  }
+  return -1;
+}
+
+function skipSingleLineString(line: string, start: number): number {
+  const quote = line[start];
+  for (let i = start + 1; i < line.length; i++) {
+    if (quote === '"' && line[i] === '\\') {
+      i++;
+    } else if (line[i] === quote) {
+      return i + 1;
+    }
+  }
+  return line.length;
+}
