@@ -1,0 +1,391 @@
+import {
+  Clock,
+  ContainerNotFoundError,
+  ImageNotFoundError,
+  PortConflictError,
+  RuntimeCommandError,
+} from '@mcp/common';
+import {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSummary,
+  LogChunk,
+  LogOptions,
+  PortMapping,
+  portSpec,
+  RunOptions,
+} from '@mcp/runtime';
+
+/**
+ * In-memory ContainerRuntime that behaves like PodmanRuntime where tests can tell:
+ * unknown containers give ContainerNotFoundError (inspect gives null, remove is fine), `run`
+ * never pulls (the image must have been pulled or seeded, else ImageNotFoundError), a taken
+ * name or a host port held by a running container fails like podman, ports are normalised
+ * to `hostIP:hostPort:containerPort/proto`. Every call is recorded, so tests can assert
+ * "exactly one list() per tick".
+ *
+ *   const runtime = new FakeRuntime({ images: ['localhost/app:1.0'], clock });
+ *   runtime.failNext('pull', new RegistryAuthError('...', { args: [], exitCode: 125, stderr: '' }));
+ *   runtime.seedContainer({ name: 'legacy', image: 'localhost/app:0.9' });   // one MCP did not run
+ *   runtime.setState('app', 'exited', 1);                                     // a crash
+ *   runtime.emitLog('app', 'stdout', 'hello\n');
+ *   runtime.callsTo('list');                                                  // [{ method: 'list', args: {} }]
+ */
+export type FakeRuntimeMethod =
+  | 'pull'
+  | 'imageExists'
+  | 'run'
+  | 'stop'
+  | 'start'
+  | 'restart'
+  | 'remove'
+  | 'inspect'
+  | 'list'
+  | 'logs'
+  | 'version';
+
+export interface FakeRuntimeCall {
+  method: FakeRuntimeMethod;
+  /** A shallow copy of the parameter object (`{}` for list and version; no AbortSignal). */
+  args: Readonly<Record<string, unknown>>;
+}
+
+export interface FakeRuntimeOptions {
+  /** Images present locally from the start. */
+  images?: string[];
+  clock?: Clock;
+  version?: string;
+}
+
+const SUMMARY_KEYS = [
+  'id',
+  'name',
+  'image',
+  'state',
+  'status',
+  'command',
+  'labels',
+  'ports',
+  'createdAt',
+  'startedAt',
+  'exitCode',
+] as const satisfies ReadonlyArray<keyof ContainerSummary>;
+
+export class FakeRuntime extends ContainerRuntime {
+  readonly calls: FakeRuntimeCall[] = [];
+  private readonly images: Set<string>;
+  private readonly containers = new Map<string, ContainerDetails>();
+  private readonly failures = new Map<FakeRuntimeMethod, Error[]>();
+  private readonly logBook = new Map<string, LogChunk[]>();
+  private readonly logWaiters = new Map<string, Set<() => void>>();
+  private readonly clock: Clock | undefined;
+  private readonly podmanVersion: string;
+  private nextId = 1;
+
+  constructor(options: FakeRuntimeOptions = {}) {
+    super();
+    this.images = new Set(options.images ?? []);
+    this.clock = options.clock;
+    this.podmanVersion = options.version ?? '4.3.1';
+  }
+
+  // ---- test controls (not part of the port; not recorded in `calls`) ----
+
+  /** The next call of `method` throws `error` (queue several for several calls). */
+  failNext(method: FakeRuntimeMethod, error: Error): this {
+    const queue = this.failures.get(method) ?? [];
+    queue.push(error);
+    this.failures.set(method, queue);
+    return this;
+  }
+
+  addImage(image: string): this {
+    this.images.add(image);
+    return this;
+  }
+
+  hasImage(image: string): boolean {
+    return this.images.has(image);
+  }
+
+  /** Puts a container in place without a `run` call (one that existed before MCP, for adoption). */
+  seedContainer(container: Partial<ContainerDetails> & { name: string; image: string }): ContainerDetails {
+    if (this.containers.has(container.name)) throw new Error(`FakeRuntime.seedContainer: "${container.name}" exists`);
+    const now = this.now();
+    const ports = container.ports ?? (container.portSpecs ?? []).map(parsePort);
+    const state = container.state ?? 'running';
+    const details: ContainerDetails = {
+      id: this.newId(),
+      state,
+      status: statusFor(state),
+      command: [...(container.cmd ?? [])],
+      labels: {},
+      createdAt: now,
+      startedAt: state === 'running' ? now : undefined,
+      env: [],
+      cmd: [],
+      volumes: [],
+      ...container,
+      ports,
+      portSpecs: ports.map(portSpec),
+    };
+    this.images.add(details.image);
+    this.containers.set(details.name, copyDetails(details));
+    return copyDetails(details);
+  }
+
+  /** Moves a container to a state as if it had crashed, exited or been paused outside MCP. */
+  setState(name: string, state: string, exitCode?: number): void {
+    const container = this.mustGet(name);
+    container.state = state;
+    container.status = statusFor(state, exitCode);
+    if (state === 'running') {
+      container.startedAt = this.now();
+      container.exitCode = undefined;
+    } else if (exitCode !== undefined || state === 'exited' || state === 'stopped') {
+      container.exitCode = exitCode ?? 0;
+    }
+    this.wakeLogs(name);
+  }
+
+  /** Appends output to a container's log; followers see it at once. */
+  emitLog(name: string, stream: LogChunk['stream'], text: string | Buffer): void {
+    this.mustGet(name);
+    const chunks = this.logBook.get(name) ?? [];
+    chunks.push({ stream, data: Buffer.isBuffer(text) ? Buffer.from(text) : Buffer.from(text, 'utf8') });
+    this.logBook.set(name, chunks);
+    this.wakeLogs(name);
+  }
+
+  /** A copy of the container's current details, without recording a call. */
+  container(name: string): ContainerDetails | undefined {
+    const found = this.containers.get(name);
+    return found && copyDetails(found);
+  }
+
+  containerNames(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  callsTo(method: FakeRuntimeMethod): FakeRuntimeCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+
+  // ---- the port ----
+
+  async pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void> {
+    this.record('pull', options);
+    this.images.add(options.image);
+  }
+
+  async imageExists(options: { image: string }): Promise<boolean> {
+    this.record('imageExists', options);
+    return this.images.has(options.image);
+  }
+
+  async run(options: RunOptions): Promise<string> {
+    this.record('run', options);
+    const details = { args: ['run', options.name], exitCode: 125 };
+    if (this.containers.has(options.name)) {
+      throw new RuntimeCommandError(`podman run ${options.name}: the container name "${options.name}" is already in use`, {
+        ...details,
+        stderr: `Error: creating container storage: the container name "${options.name}" is already in use`,
+      });
+    }
+    if (!this.images.has(options.image)) {
+      throw new ImageNotFoundError(`podman run ${options.name}: ${options.image}: image not known`, {
+        ...details,
+        stderr: `Error: ${options.image}: image not known`,
+      });
+    }
+    const ports = options.ports.map(parsePort);
+    for (const port of ports) {
+      if (this.hostPortTaken(port)) {
+        const where = `${port.hostIp || '0.0.0.0'}:${port.hostPort}`;
+        throw new PortConflictError(`podman run ${options.name}: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`, {
+          ...details,
+          stderr: `Error: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`,
+        });
+      }
+    }
+    const now = this.now();
+    const container: ContainerDetails = {
+      id: this.newId(),
+      name: options.name,
+      image: options.image,
+      state: 'running',
+      status: statusFor('running'),
+      command: [...options.cmd],
+      labels: { ...options.labels },
+      ports,
+      createdAt: now,
+      startedAt: now,
+      env: [...options.env],
+      cmd: [...options.cmd],
+      volumes: [...options.volumes],
+      portSpecs: ports.map(portSpec),
+      network: options.network || undefined,
+      user: options.user || undefined,
+      restart: options.restart || undefined,
+      imageId: `sha256-of-${options.image}`,
+    };
+    this.containers.set(options.name, container);
+    return container.id;
+  }
+
+  async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    this.record('stop', options);
+    const container = this.mustGet(options.name);
+    if (container.state === 'running' || container.state === 'paused') this.setState(options.name, 'exited', 0);
+  }
+
+  async start(options: { name: string }): Promise<void> {
+    this.record('start', options);
+    const container = this.mustGet(options.name);
+    if (container.state !== 'running') this.setState(options.name, 'running');
+  }
+
+  async restart(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    this.record('restart', options);
+    this.mustGet(options.name);
+    this.setState(options.name, 'running');
+  }
+
+  async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    this.record('remove', options);
+    this.containers.delete(options.name);
+    this.logBook.delete(options.name);
+    this.wakeLogs(options.name);
+  }
+
+  async inspect(options: { name: string }): Promise<ContainerDetails | null> {
+    this.record('inspect', options);
+    const found = this.containers.get(options.name);
+    return found ? copyDetails(found) : null;
+  }
+
+  async list(): Promise<ContainerSummary[]> {
+    this.record('list', {});
+    return [...this.containers.values()].map(toSummary);
+  }
+
+  async version(): Promise<string> {
+    this.record('version', {});
+    return this.podmanVersion;
+  }
+
+  async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
+    const { signal, ...recorded } = options;
+    this.record('logs', recorded);
+    this.mustGet(options.name);
+    if (signal?.aborted) return;
+    const all = this.logBook.get(options.name) ?? [];
+    let next = options.tail ? Math.max(0, all.length - options.tail) : 0;
+    for (;;) {
+      const chunks = this.logBook.get(options.name) ?? [];
+      while (next < chunks.length) {
+        if (signal?.aborted) return;
+        yield copyChunk(chunks[next++]);
+      }
+      const container = this.containers.get(options.name);
+      if (!options.follow || !container || container.state !== 'running' || signal?.aborted) return;
+      await this.waitForLog(options.name, signal);
+    }
+  }
+
+  // ---- internals ----
+
+  private record(method: FakeRuntimeMethod, args: object): void {
+    this.calls.push({ method, args: { ...args } });
+    const queued = this.failures.get(method)?.shift();
+    if (queued) throw queued;
+  }
+
+  private mustGet(name: string): ContainerDetails {
+    const container = this.containers.get(name);
+    if (!container) throw new ContainerNotFoundError(name);
+    return container;
+  }
+
+  private hostPortTaken(port: PortMapping): boolean {
+    for (const container of this.containers.values()) {
+      if (container.state !== 'running') continue;
+      for (const used of container.ports) {
+        const sameIp = !used.hostIp || !port.hostIp || used.hostIp === port.hostIp;
+        if (sameIp && used.hostPort === port.hostPort && used.protocol === port.protocol) return true;
+      }
+    }
+    return false;
+  }
+
+  private waitForLog(name: string, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.logWaiters.get(name) ?? new Set<() => void>();
+      const done = (): void => {
+        waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      waiters.add(done);
+      this.logWaiters.set(name, waiters);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wakeLogs(name: string): void {
+    for (const wake of [...(this.logWaiters.get(name) ?? [])]) wake();
+  }
+
+  private now(): Date {
+    return this.clock?.now() ?? new Date();
+  }
+
+  private newId(): string {
+    return (this.nextId++).toString(16).padStart(64, '0');
+  }
+}
+
+/** `[hostIP:]hostPort:containerPort[/proto]` as podman reads `-p`. */
+function parsePort(spec: string): PortMapping {
+  const match = /^(?:(.+):)?(\d+):(\d+)(?:\/(tcp|udp|sctp))?$/.exec(spec);
+  if (!match) {
+    throw new RuntimeCommandError(`podman run: invalid port "${spec}"`, { args: ['run'], exitCode: 125, stderr: `Error: invalid port "${spec}"` });
+  }
+  return { hostIp: match[1] ?? '', hostPort: Number(match[2]), containerPort: Number(match[3]), protocol: match[4] ?? 'tcp' };
+}
+
+function statusFor(state: string, exitCode?: number): string {
+  if (state === 'running') return 'Up';
+  if (state === 'exited' || state === 'stopped') return `Exited (${exitCode ?? 0})`;
+  return state.charAt(0).toUpperCase() + state.slice(1);
+}
+
+function toSummary(container: ContainerDetails): ContainerSummary {
+  const copy = copyDetails(container);
+  const summary: Partial<Record<keyof ContainerSummary, unknown>> = {};
+  for (const key of SUMMARY_KEYS) summary[key] = copy[key];
+  return summary as ContainerSummary;
+}
+
+function copyDetails(container: ContainerDetails): ContainerDetails {
+  return {
+    ...container,
+    command: [...container.command],
+    labels: { ...container.labels },
+    ports: container.ports.map((port) => ({ ...port })),
+    env: [...container.env],
+    cmd: [...container.cmd],
+    volumes: [...container.volumes],
+    portSpecs: [...container.portSpecs],
+    createdAt: container.createdAt && new Date(container.createdAt),
+    startedAt: container.startedAt && new Date(container.startedAt),
+  };
+}
+
+function copyChunk(chunk: LogChunk): LogChunk {
+  return { stream: chunk.stream, data: Buffer.from(chunk.data) };
+}
