@@ -1,0 +1,208 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, formatIssue } from '@mcp/common';
+import { DEFAULT_GRPC_ADDR, loadAgentConfig, parseAgentConfig, resolveAgentConfigPath } from './config-loader';
+
+const FILE = '/etc/mcp/mcp-agent.toml';
+const MINIMAL = `
+[auth]
+mode = "static"
+tokens_file = "tokens.toml"
+`;
+
+function parse(text: string, env: Record<string, string> = {}) {
+  return parseAgentConfig({ file: FILE, text, env });
+}
+
+function issuesOf(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parse(text, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map(formatIssue);
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loader', () => {
+  describe(parseAgentConfig.name, () => {
+    it('should fill defaults relative to the config file', () => {
+      const sut = parse(MINIMAL);
+
+      expect(sut.server.grpcAddr).toBe(DEFAULT_GRPC_ADDR);
+      expect(sut.database.path).toBe('/etc/mcp/mcp.db');
+      expect(sut.auth).toEqual({ mode: 'static', tokensFile: '/etc/mcp/tokens.toml', allowedRoles: ['admin'] });
+      expect(sut.agent).toMatchObject({
+        srvRoot: '/srv',
+        bindAddress: '127.0.0.1',
+        routeBindAddress: '127.0.0.1',
+        routeDomain: 'svc.mcp.metacircular.net',
+        portRangeStart: 10000,
+        portRangeEnd: 60000,
+        maxFileBytes: 1024 ** 3,
+        backupDir: '/etc/mcp/backups',
+        backupKeep: 7,
+      });
+      expect(sut.monitor).toMatchObject({
+        enabled: true,
+        intervalMs: 60_000,
+        flapThreshold: 3,
+        flapWindowMs: 600_000,
+        alertCooldownMs: 900_000,
+        eventRetentionMs: 30 * 86_400_000,
+        alertCommand: [],
+      });
+      expect(sut.mcproxy).toEqual({ socket: undefined, certDir: '/srv/mc-proxy/certs' });
+      expect(sut.log.level).toBe('info');
+    });
+
+    it('should read every section with durations and sizes', () => {
+      const sut = parse(`
+[server]
+grpc_addr = "0.0.0.0:9555"
+tls_cert = "/tls/a.crt"
+tls_key = "/tls/a.key"
+[database]
+path = "/var/lib/mcp/registry.db"
+[auth]
+mode = "mcias"
+allowed_roles = ["admin", "ops"]
+[mcias]
+server_url = "https://mcias.example.net:8443"
+service_name = "agent-x"
+timeout = "3s"
+[agent]
+node_name = "rift"
+max_file_size = "512MiB"
+stop_timeout = "20s"
+[monitor]
+interval = "30s"
+flap_window = "5m"
+alert_command = ["/usr/local/bin/alert", "--quiet"]
+alert_cooldown = "1h"
+event_retention = "7d"
+[mcproxy]
+socket = "/srv/mc-proxy/mc-proxy.sock"
+[[registry.credentials]]
+server = "mcr.example.net"
+username = "mcp"
+password_file = "/srv/mcp/mcr.password"
+[acme]
+directory_url = "https://ca.example.net/acme/directory"
+account_key = "/srv/mcp/acme.key"
+[log]
+level = "debug"
+`);
+      expect(sut.server).toEqual({ grpcAddr: '0.0.0.0:9555', tlsCert: '/tls/a.crt', tlsKey: '/tls/a.key' });
+      expect(sut.database.path).toBe('/var/lib/mcp/registry.db');
+      expect(sut.agent.backupDir).toBe('/var/lib/mcp/backups');
+      expect(sut.auth.allowedRoles).toEqual(['admin', 'ops']);
+      expect(sut.mcias).toEqual({ serverUrl: 'https://mcias.example.net:8443', caCert: undefined, serviceName: 'agent-x', timeoutMs: 3000 });
+      expect(sut.agent.maxFileBytes).toBe(512 * 1024 ** 2);
+      expect(sut.agent.stopTimeoutSeconds).toBe(20);
+      expect(sut.monitor).toMatchObject({ intervalMs: 30_000, flapWindowMs: 300_000, alertCooldownMs: 3_600_000, eventRetentionMs: 7 * 86_400_000 });
+      expect(sut.monitor.alertCommand).toEqual(['/usr/local/bin/alert', '--quiet']);
+      expect(sut.registry.credentials).toEqual([{ server: 'mcr.example.net', username: 'mcp', passwordFile: '/srv/mcp/mcr.password', tokenFile: undefined, tlsVerify: true }]);
+      expect(sut.acme).toMatchObject({ directoryUrl: 'https://ca.example.net/acme/directory', accountKey: '/srv/mcp/acme.key', renewBeforeMs: 30 * 86_400_000 });
+      expect(sut.log.level).toBe('debug');
+    });
+
+    it('should report every problem at once with file, key and reason', () => {
+      const issues = issuesOf(`
+[server]
+grpc_addr = "nonsense"
+colour = "blue"
+[auth]
+mode = "static"
+[monitor]
+interval = "60"
+flap_threshold = "three"
+[bogus]
+x = 1
+`);
+      expect(issues).toEqual(
+        expect.arrayContaining([
+          `${FILE}: server.colour: unknown key`,
+          `${FILE}: bogus: unknown section`,
+          `${FILE}: server.grpc_addr: must be host:port, like "0.0.0.0:9444"`,
+          `${FILE}: auth.tokens_file: required when auth.mode is "static"`,
+          `${FILE}: monitor.interval: must be a duration with a unit, like "30s", "10m", "24h", "30d"`,
+          `${FILE}: monitor.flap_threshold: must be an integer`,
+        ]),
+      );
+      expect(issues).toHaveLength(6);
+    });
+
+    it('should refuse the guest role and an empty role list', () => {
+      expect(issuesOf(`${MINIMAL}allowed_roles = ["admin", "guest"]\n`)).toEqual([`${FILE}: auth.allowed_roles: "guest" is never allowed`]);
+      expect(issuesOf(`${MINIMAL}allowed_roles = []\n`)).toEqual([`${FILE}: auth.allowed_roles: must name at least one role`]);
+    });
+
+    it('should require an MCIAS URL in mcias mode', () => {
+      expect(issuesOf('[auth]\nmode = "mcias"\n')).toEqual([`${FILE}: mcias.server_url: required when auth.mode is "mcias"`]);
+    });
+
+    it('should report invalid TOML with its line', () => {
+      const issues = issuesOf('[server]\ngrpc_addr = \n');
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toMatch(new RegExp(`^${FILE}: line 2: `));
+    });
+
+    it('should apply MCP_AGENT_<SECTION>_<KEY> overrides over the file', () => {
+      const sut = parse(`${MINIMAL}[server]\ngrpc_addr = "127.0.0.1:1"\n`, {
+        MCP_AGENT_SERVER_GRPC_ADDR: '127.0.0.1:9999',
+        MCP_AGENT_MONITOR_INTERVAL: '5s',
+        MCP_AGENT_MONITOR_ENABLED: 'false',
+        MCP_AGENT_AGENT_PORT_RANGE_START: '30000',
+        MCP_AGENT_MONITOR_ALERT_COMMAND: '["/bin/alert","x y"]',
+      });
+      expect(sut.server.grpcAddr).toBe('127.0.0.1:9999');
+      expect(sut.monitor.intervalMs).toBe(5000);
+      expect(sut.monitor.enabled).toBe(false);
+      expect(sut.agent.portRangeStart).toBe(30000);
+      expect(sut.monitor.alertCommand).toEqual(['/bin/alert', 'x y']);
+    });
+
+    it('should name the environment variable when an override is invalid', () => {
+      expect(issuesOf(MINIMAL, { MCP_AGENT_MONITOR_FLAP_THRESHOLD: 'lots' })).toEqual([
+        'monitor.flap_threshold (env MCP_AGENT_MONITOR_FLAP_THRESHOLD): must be an integer',
+      ]);
+    });
+
+    it('should refuse a port range that is upside down', () => {
+      expect(issuesOf(`${MINIMAL}[agent]\nport_range_start = 50000\nport_range_end = 40000\n`)).toEqual([
+        `${FILE}: agent.port_range_start: must not exceed agent.port_range_end`,
+      ]);
+    });
+  });
+
+  describe(loadAgentConfig.name, () => {
+    it('should report a missing file as a config error naming it', () => {
+      const file = path.join(os.tmpdir(), `missing-${process.pid}.toml`);
+      expect(() => loadAgentConfig({ path: file, env: {} })).toThrow(ConfigError);
+      expect(() => loadAgentConfig({ path: file, env: {} })).toThrow(`${file}: file not found`);
+    });
+
+    it('should load the file named by MCP_AGENT_CONFIG', () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-config-'));
+      const file = path.join(dir, 'agent.toml');
+      fs.writeFileSync(file, MINIMAL);
+      try {
+        const sut = loadAgentConfig({ env: { MCP_AGENT_CONFIG: file } });
+        expect(sut.file).toBe(file);
+        expect(sut.database.path).toBe(path.join(dir, 'mcp.db'));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe(resolveAgentConfigPath.name, () => {
+    it('should prefer --config, then MCP_AGENT_CONFIG, then the default', () => {
+      expect(resolveAgentConfigPath({ path: '/a.toml', env: { MCP_AGENT_CONFIG: '/b.toml' } })).toBe('/a.toml');
+      expect(resolveAgentConfigPath({ env: { MCP_AGENT_CONFIG: '/b.toml' } })).toBe('/b.toml');
+      expect(resolveAgentConfigPath({ env: {} })).toBe('/srv/mcp/mcp-agent.toml');
+    });
+  });
+});

@@ -1,0 +1,6 @@
+// Every hand-written fake, in one import: `import { FakeRuntime, InMemoryRegistry } from '../../test/fakes'`.
+export * from './in-memory-registry';
+export * from './fake-runtime';
+export * from './fake-identity';
+export * from './fake-registrar';
+export * from './fake-clock';

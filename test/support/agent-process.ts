@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
+import { writeAgentConfigFile } from './test-config';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'mcp-agent.js');
+const BUNDLE = path.join(ROOT, 'dist', 'mcp-agent.js');
+
+export interface AgentProcess {
+  /** host:port the agent listens on. */
+  address: string;
+  pid: number;
+  /** Everything the process wrote so far (stdout and stderr). */
+  logs(): string;
+  /** SIGTERM, then wait for exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (no cleanup at all), then wait for exit. */
+  kill9(): Promise<void>;
+}
+
+/**
+ * Spawns the real agent (`node bin/mcp-agent.js serve --config …`, needs `npm run build`)
+ * and waits, bounded, for its "listening on" line.
+ */
+export async function startAgentProcess(input: { configPath?: string; config?: AgentConfig; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<AgentProcess> {
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
+  const configPath = input.configPath ?? (input.config ? writeAgentConfigFile(input.config) : undefined);
+  if (!configPath) throw new Error('startAgentProcess needs configPath or config');
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configPath, ...(input.args ?? [])], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? path.join(ROOT, 'test', 'podman', 'containers.conf'),
+      ...input.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent did not report listening within ${input.timeoutMs ?? 30_000} ms:\n${output}`));
+    }, input.timeoutMs ?? 30_000);
+    const check = () => {
+      const line = output.split('\n').find((l) => l.includes('"listening on '));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { addr: string }).addr);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited with ${code} before listening:\n${output}`));
+    });
+  });
+
+  return {
+    address,
+    pid: child.pid!,
+    logs: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill9: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export type { ChildProcess };

@@ -1,0 +1,5 @@
+export * from './test-config';
+export * from './tls-fixture';
+export * from './agent-client';
+export * from './agent-process';
+export * from './in-process-agent';
