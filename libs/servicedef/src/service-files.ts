@@ -3,8 +3,10 @@ import * as path from 'node:path';
 import { InvalidServiceDefinitionError, NotFoundError, ServiceSpec, ValidationIssue } from '@mcp/common';
 import { parseServiceDefinition } from './service-definition';
 
+/** By `code`, not `instanceof Error`: fs errors can come from another realm (jest's sandbox). */
 function isMissing(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  return error.code === 'ENOENT' || error.code === 'ENOTDIR';
 }
 
 /**
