@@ -1,0 +1,95 @@
+import { DynamicModule, Module, Provider } from '@nestjs/common';
+import { Clock, SystemClock } from '@mcp/common';
+import { IdentityLogin } from './auth/identity-login';
+import { MciasLogin } from './auth/mcias-login';
+import { TokenStore } from './auth/token-store';
+import { CliContext } from './cli-context';
+import { AgentClientFactory } from './client/agent-client';
+import { Agents } from './client/agents.service';
+import { GrpcAgentClientFactory } from './client/grpc-agent-client';
+import { ServiceLocator } from './commands/command-helpers';
+import { CompletionCommand } from './commands/completion.command';
+import { DeployCommand } from './commands/deploy.command';
+import { AdoptCommand, PurgeCommand, SyncCommand } from './commands/fleet.commands';
+import { RestartCommand, StartCommand, StopCommand, UndeployCommand } from './commands/lifecycle.commands';
+import { LoginCommand } from './commands/login.command';
+import { NodeAddCommand, NodeCommand, NodeListCommand, NodeRemoveCommand, NodeStatusCommand } from './commands/node.commands';
+import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
+import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
+import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
+import { CliConfigService } from './config/cli-config.service';
+import { DefinitionStore } from './definitions/definition-store';
+import { ServicedefStore } from './definitions/servicedef-store';
+import { Editor, SpawnEditor } from './edit/editor';
+import { Output } from './output/output';
+import { Prompter, StdioPrompter } from './prompt/prompter';
+
+export const COMMANDS = [
+  LoginCommand,
+  DeployCommand,
+  StopCommand,
+  StartCommand,
+  RestartCommand,
+  UndeployCommand,
+  ListCommand,
+  PsCommand,
+  StatusCommand,
+  SyncCommand,
+  AdoptCommand,
+  PurgeCommand,
+  ServiceCommand,
+  ServiceShowCommand,
+  ServiceEditCommand,
+  ServiceExportCommand,
+  PushCommand,
+  PullCommand,
+  LogsCommand,
+  NodeCommand,
+  NodeListCommand,
+  NodeAddCommand,
+  NodeRemoveCommand,
+  NodeStatusCommand,
+  CompletionCommand,
+];
+
+export interface CliModuleOptions {
+  context: CliContext;
+  /** Replacements for the ports (tests): any provider whose `provide` matches wins. */
+  overrides?: Provider[];
+}
+
+/** The ports and their real adapters; each can be swapped through `overrides`. */
+const PORTS: Provider[] = [
+  { provide: AgentClientFactory, useClass: GrpcAgentClientFactory },
+  { provide: IdentityLogin, useClass: MciasLogin },
+  { provide: DefinitionStore, useClass: ServicedefStore },
+  { provide: Prompter, useClass: StdioPrompter },
+  { provide: Editor, useClass: SpawnEditor },
+  { provide: Clock, useClass: SystemClock },
+];
+
+function tokenOf(provider: Provider): unknown {
+  return typeof provider === 'function' ? provider : provider.provide;
+}
+
+@Module({})
+export class CliModule {
+  static register(options: CliModuleOptions): DynamicModule {
+    const overrides = options.overrides ?? [];
+    const overridden = new Set(overrides.map(tokenOf));
+    return {
+      module: CliModule,
+      providers: [
+        { provide: CliContext, useValue: options.context },
+        ...PORTS.filter((p) => !overridden.has(tokenOf(p))),
+        ...overrides,
+        CliConfigService,
+        Output,
+        TokenStore,
+        Agents,
+        ServiceLocator,
+        ...COMMANDS,
+      ],
+    };
+  }
+}

@@ -1,0 +1,114 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Provider } from '@nestjs/common';
+import type { Command as Commander } from 'commander';
+import { CommandFactory, CommandRunnerService } from 'nest-commander';
+import { CliContext, CliIo, extractGlobalFlags } from './cli-context';
+import { CliModule } from './cli.module';
+import { CliError, CommanderExit, ExitCode, PartialFailureError, describeError, exitCodeFor } from './errors';
+
+export interface RunCliOptions {
+  /** Arguments after the program name. */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  io: CliIo;
+  homeDir?: string;
+  /** Port replacements (tests bind fakes here). */
+  overrides?: Provider[];
+}
+
+let cachedVersion: string | undefined;
+function cliVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mcp' && pkg.version) return (cachedVersion = pkg.version);
+    } catch {
+      // keep looking upward
+    }
+    dir = path.dirname(dir);
+  }
+  return (cachedVersion = 'unknown');
+}
+
+const GLOBAL_HELP = `
+Global options (any position):
+  --config <path>   config file (default: $MCP_CONFIG, $XDG_CONFIG_HOME/mcp/mcp.toml, ~/.config/mcp/mcp.toml)
+  --quiet, -q       print only results and errors
+  --debug           show stack traces on errors
+  --no-color        no colour (also: NO_COLOR set, or output not a terminal)
+
+Listing commands take --json. Exit codes: 0 ok, 1 failure, 2 usage error, 3 agent unreachable,
+4 not logged in or token rejected.
+`;
+
+/** Applies our exit and output handling to every command (commander copies neither to added commands). */
+function configureTree(command: Commander, io: CliIo, onExit: (error: { exitCode: number; code: string }) => never): void {
+  command.exitOverride(onExit);
+  command.configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+  });
+  command.allowExcessArguments(false);
+  command.showSuggestionAfterError(true);
+  for (const sub of command.commands) configureTree(sub as Commander, io, onExit);
+}
+
+/**
+ * Runs one `mcp` invocation and returns its exit code. Every failure becomes one line on
+ * stderr (every issue of a validation error on its own line), with a stack only under --debug.
+ */
+export async function runCli(options: RunCliOptions): Promise<number> {
+  const { flags, rest } = extractGlobalFlags(options.argv);
+  const context = new CliContext(flags, options.env, options.io, options.homeDir ?? os.homedir(), cliVersion());
+  let failure: unknown;
+  const onExit = (error: { exitCode: number; code: string }): never => {
+    throw new CommanderExit(error.exitCode, error.code);
+  };
+  const app = await CommandFactory.createWithoutRunning(CliModule.register({ context, overrides: options.overrides }), {
+    logger: false,
+    errorHandler: (error: Error) => onExit(error as unknown as { exitCode: number; code: string }),
+    serviceErrorHandler: (error) => {
+      failure = error;
+    },
+    version: context.version,
+  });
+  try {
+    const runner = app.get(CommandRunnerService);
+    const root = (runner as unknown as { commander: Commander }).commander;
+    root.name('mcp').description('MCP, the Metacircular Control Plane: run services on a small fleet of container hosts');
+    root.addHelpText('after', GLOBAL_HELP);
+    configureTree(root, options.io, onExit);
+    await runner.run(['node', 'mcp', ...rest]);
+  } catch (error) {
+    failure = error;
+  } finally {
+    await app.close();
+  }
+  if (failure === undefined) return ExitCode.ok;
+  return report(failure, context);
+}
+
+function report(error: unknown, context: CliContext): number {
+  const code = exitCodeFor(error);
+  if (error instanceof CommanderExit) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  const write = (text: string) => context.io.stderr.write(`${text}\n`);
+  if (context.flags.debug && error instanceof Error) {
+    write(error.stack ?? error.message);
+    return code;
+  }
+  if (error instanceof PartialFailureError) {
+    for (const line of error.message.split('\n')) if (line) write(`mcp: ${line}`);
+    return code;
+  }
+  const text = describeError(error);
+  const lines = text.split('\n');
+  for (const line of lines) write(`mcp: ${line}`);
+  if (!(error instanceof CliError) && !(error instanceof Error && 'kind' in error)) {
+    write('mcp: (unexpected error; run with --debug for details)');
+  }
+  return code;
+}

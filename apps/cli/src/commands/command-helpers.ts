@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { NAME_PATTERN } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+import { CliConfigService } from '../config/cli-config.service';
+import { DefinitionStore } from '../definitions/definition-store';
+import { CommandFailedError, UsageError } from '../errors';
+import { Output } from '../output/output';
+
+export interface Target {
+  service: string;
+  component?: string;
+}
+
+/** Parses `svc` or `svc/comp`; a malformed name is a usage error (exit 2). */
+export function parseTarget(text: string | undefined, options: { allowComponent: boolean }): Target {
+  if (!text) throw new UsageError('missing service name');
+  const parts = text.split('/');
+  if (parts.length > 2 || (!options.allowComponent && parts.length > 1)) {
+    throw new UsageError(`invalid target "${text}": expected ${options.allowComponent ? 'SERVICE[/COMPONENT]' : 'SERVICE'}`);
+  }
+  for (const part of parts) {
+    if (!NAME_PATTERN.test(part)) throw new UsageError(`invalid name "${part}": must match ${NAME_PATTERN.source}`);
+  }
+  return { service: parts[0], component: parts[1] };
+}
+
+export function parseNonNegativeInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+/** Which node a service lives on: `--node`, else its definition file, else the only node. */
+@Injectable()
+export class ServiceLocator {
+  constructor(
+    private readonly definitions: DefinitionStore,
+    private readonly config: CliConfigService,
+  ) {}
+
+  async nodeFor(service: string, explicit?: string): Promise<string> {
+    if (explicit) return this.config.node(explicit).name;
+    if (this.definitions.exists(service)) return (await this.definitions.load(service)).spec.node;
+    const nodes = this.config.requireNodes();
+    if (nodes.length === 1) return nodes[0].name;
+    throw new UsageError(`no definition file ${this.definitions.fileFor(service)}: pass --node NAME`);
+  }
+}
+
+/** Prints one row per component result; throws (exit 1) when any failed. */
+export function renderResults(output: Output, verb: string, node: string, results: mcpv1.ComponentResult[]): void {
+  output.table(
+    ['COMPONENT', 'CONTAINER', 'NODE', 'RESULT'],
+    results.map((r) => [
+      r.component,
+      r.container,
+      node,
+      r.ok ? { text: verb, style: 'green' as const } : { text: `failed: ${r.error}`, style: 'red' as const },
+    ]),
+  );
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length) {
+    throw new CommandFailedError(`${failed.length} of ${results.length} component(s) failed: ${failed.map((r) => r.component).join(', ')}`);
+  }
+}

@@ -1,0 +1,193 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import type { mcpv1 } from '@mcp/proto';
+import { Agents, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { CliConfigService } from '../config/cli-config.service';
+import { DefinitionStore, LoadedDefinition } from '../definitions/definition-store';
+import { CommandFailedError } from '../errors';
+import { Output } from '../output/output';
+import { Prompter } from '../prompt/prompter';
+import { ServiceLocator, parseTarget, renderResults } from './command-helpers';
+
+@Command({
+  name: 'sync',
+  description:
+    'push every definition to its node: deploy what never ran, start/stop to match active. Additive: services ' +
+    'without a file are left alone (reported as not_in_definitions). ' +
+    '--json: {dryRun, actions: [{node, service, component, action, ok, error}], errors: [{node, kind, error}]}',
+})
+export class SyncCommand extends CommandRunner {
+  constructor(
+    private readonly definitions: DefinitionStore,
+    private readonly config: CliConfigService,
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
+    const nodes = this.config.requireNodes();
+    const all = await this.definitions.loadAll();
+    const byNode = new Map<string, LoadedDefinition[]>(nodes.map((n) => [n.name, []]));
+    const unknown = all.filter((d) => !byNode.has(d.spec.node));
+    if (unknown.length) {
+      throw new CommandFailedError(
+        unknown.map((d) => `${d.file}: node: "${d.spec.node}" is not a node in ${this.config.get().file}`).join('\n'),
+      );
+    }
+    for (const d of all) byNode.get(d.spec.node)!.push(d);
+    const specs = new Map<string, mcpv1.ServiceSpec[]>();
+    for (const [node, defs] of byNode) specs.set(node, await Promise.all(defs.map((d) => this.definitions.toProto(d.spec))));
+    const dryRun = options.dryRun === true;
+    const outcomes = await this.agents.fanOut((client) =>
+      client.syncDesiredState({ services: specs.get(client.node.name) ?? [], dryRun }),
+    );
+    const actions = outcomes.flatMap((o) =>
+      o.ok
+        ? o.value.actions.map((a) => ({
+            node: o.node.name,
+            service: a.service,
+            component: a.component,
+            action: a.action,
+            ok: a.ok,
+            error: a.error,
+          }))
+        : [],
+    );
+    if (options.json) {
+      this.output.json({ dryRun, actions, errors: fleetErrors(outcomes) });
+    } else {
+      if (dryRun) this.output.info('dry run: nothing changed');
+      this.output.table(
+        ['NODE', 'SERVICE', 'COMPONENT', 'ACTION', 'RESULT'],
+        actions.map((a) => [
+          a.node,
+          a.service,
+          a.component || '-',
+          a.action === 'not_in_definitions' ? { text: a.action, style: 'yellow' } : a.action,
+          a.ok ? (dryRun ? 'planned' : 'ok') : { text: `failed: ${a.error}`, style: 'red' },
+        ]),
+      );
+    }
+    throwIfFleetFailed(outcomes);
+    const failed = actions.filter((a) => !a.ok);
+    if (failed.length) throw new CommandFailedError(`${failed.length} sync action(s) failed`);
+  }
+
+  @Option({ flags: '--dry-run', description: 'print the plan without changing anything' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Command({
+  name: 'adopt',
+  arguments: '<service>',
+  description: 'take existing containers named SERVICE or SERVICE-* under management; offers to write their definition',
+})
+export class AdoptCommand extends CommandRunner {
+  constructor(
+    private readonly definitions: DefinitionStore,
+    private readonly locator: ServiceLocator,
+    private readonly agents: Agents,
+    private readonly prompter: Prompter,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([serviceText]: string[], options: { node?: string; write?: boolean } = {}): Promise<void> {
+    const { service } = parseTarget(serviceText, { allowComponent: false });
+    const node = await this.locator.nodeFor(service, options.node);
+    const response = await this.agents.withNode(node, (client) => client.adoptContainers({ service }));
+    renderResults(this.output, 'adopted', node, response.results);
+    if (!response.spec || this.definitions.exists(service)) return;
+    const file = this.definitions.fileFor(service);
+    const write = options.write || (await this.prompter.confirm(`write the adopted definition to ${file}?`));
+    if (!write) {
+      this.output.info(`no definition file for ${service}: run mcp service export ${service} to write one`);
+      return;
+    }
+    await this.definitions.write(file, await this.definitions.fromProto(response.spec, node));
+    this.output.info(`wrote ${file}`);
+  }
+
+  @Option({ flags: '--node <name>', description: 'the node the containers run on (default: the only node)' })
+  parseNode(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--write', description: 'write the definition file without asking' })
+  parseWrite(): boolean {
+    return true;
+  }
+}
+
+@Command({
+  name: 'purge',
+  arguments: '[target]',
+  argsDescription: { target: 'SERVICE or SERVICE/COMPONENT (default: every service)' },
+  description:
+    'drop registry entries of components that no longer exist (never running ones, never defined ones). ' +
+    '--json: {dryRun, purged: [{node, service, component, observed}], errors: [{node, kind, error}]}',
+})
+export class PurgeCommand extends CommandRunner {
+  constructor(
+    private readonly definitions: DefinitionStore,
+    private readonly config: CliConfigService,
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([targetText]: string[], options: { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
+    const target = targetText ? parseTarget(targetText, { allowComponent: true }) : undefined;
+    const dryRun = options.dryRun === true;
+    let defined: string[];
+    let nodes = this.config.requireNodes();
+    if (target) {
+      const definition = this.definitions.exists(target.service) ? await this.definitions.load(target.service) : undefined;
+      defined = definition?.spec.components.map((c) => c.name) ?? [];
+      if (definition) nodes = [this.config.node(definition.spec.node)];
+    } else {
+      // Across services, names are qualified so equal component names of two services stay apart.
+      defined = (await this.definitions.loadAll()).flatMap((d) => d.spec.components.map((c) => `${d.spec.name}/${c.name}`));
+    }
+    const outcomes = await this.agents.fanOut(
+      (client) =>
+        client.purgeComponent({ service: target?.service ?? '', component: target?.component ?? '', defined, dryRun }),
+      nodes,
+    );
+    const purged = outcomes.flatMap((o) =>
+      o.ok ? o.value.purged.map((p) => ({ node: o.node.name, service: p.service, component: p.component, observed: p.observedState })) : [],
+    );
+    if (options.json) {
+      this.output.json({ dryRun, purged, errors: fleetErrors(outcomes) });
+    } else if (purged.length === 0) {
+      this.output.info('nothing to purge');
+    } else {
+      this.output.table(
+        ['NODE', 'SERVICE', 'COMPONENT', 'OBSERVED', 'RESULT'],
+        purged.map((p) => [p.node, p.service, p.component, p.observed, dryRun ? 'would purge' : 'purged']),
+      );
+    }
+    throwIfFleetFailed(outcomes);
+  }
+
+  @Option({ flags: '--dry-run', description: 'show what would go' })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+

@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { NAME_PATTERN, formatUptime, parseDuration } from '@mcp/common';
+import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { CliContext } from '../cli-context';
+import { loadCliConfig } from '../config/cli-config';
+import { CliConfigService } from '../config/cli-config.service';
+import { addNodeToText, removeNodeFromText } from '../config/nodes-file';
+import { CommandFailedError, UsageError } from '../errors';
+import { Cell, Output } from '../output/output';
+
+function formatBytes(bytes: number): string {
+  if (!bytes) return '-';
+  const gib = bytes / 1024 ** 3;
+  return gib >= 1 ? `${gib.toFixed(1)}G` : `${(bytes / 1024 ** 2).toFixed(0)}M`;
+}
+
+@SubCommand({
+  name: 'list',
+  description: 'the nodes in mcp.toml. --json: {nodes: [{name, address, serverName, timeoutMs}]}',
+})
+export class NodeListCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: { json?: boolean } = {}): Promise<void> {
+    const nodes = this.config.get().nodes;
+    if (options.json) {
+      this.output.json({ nodes: nodes.map((n) => ({ name: n.name, address: n.address, serverName: n.serverName ?? null, timeoutMs: n.timeoutMs })) });
+      return;
+    }
+    if (nodes.length === 0) {
+      this.output.info(`no nodes in ${this.config.get().file}: run mcp node add NAME HOST:PORT`);
+      return;
+    }
+    this.output.table(['NAME', 'ADDRESS', 'SERVER NAME'], nodes.map((n) => [n.name, n.address, n.serverName ?? '-']));
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+/** Writes new mcp.toml text only if it still validates; the old file stays otherwise. */
+function replaceConfigText(context: CliContext, file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, text, { mode: 0o600 });
+  try {
+    loadCliConfig({ file: temp, env: {}, homeDir: context.homeDir, mustExist: true });
+    if (fs.existsSync(file)) fs.chmodSync(temp, fs.statSync(file).mode & 0o777);
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+@SubCommand({ name: 'add', arguments: '<name> <address>', description: 'add a [[nodes]] entry to mcp.toml (the rest of the file is kept)' })
+export class NodeAddCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly context: CliContext,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([name, address]: string[], options: { serverName?: string; timeout?: string } = {}): Promise<void> {
+    if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid node name "${name}": must match ${NAME_PATTERN.source}`);
+    if (options.timeout !== undefined && !parseDuration(options.timeout)) throw new UsageError(`--timeout must be a duration like 10s`);
+    const file = this.config.where().path;
+    const current = fs.existsSync(file) ? this.config.get() : undefined;
+    if (current?.nodes.some((n) => n.name === name)) throw new CommandFailedError(`node "${name}" already exists in ${file}`);
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    replaceConfigText(this.context, file, addNodeToText(text, { name, address, serverName: options.serverName, timeout: options.timeout }));
+    this.output.info(`added node ${name} (${address}) to ${file}`);
+  }
+
+  @Option({ flags: '--server-name <name>', description: 'TLS name to verify (when ADDRESS is an IP or lacks from the certificate)' })
+  parseServerName(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--timeout <duration>', description: 'connect and quick-call timeout (default 10s)' })
+  parseTimeout(value: string): string {
+    return value;
+  }
+}
+
+@SubCommand({ name: 'remove', arguments: '<name>', description: 'remove a [[nodes]] entry from mcp.toml (the rest of the file is kept)' })
+export class NodeRemoveCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly context: CliContext,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([name]: string[]): Promise<void> {
+    const file = this.config.where().path;
+    if (!fs.existsSync(file)) throw new CommandFailedError(`no config file ${file}`);
+    const text = fs.readFileSync(file, 'utf8');
+    const updated = removeNodeFromText(text, name);
+    if (updated === undefined) throw new CommandFailedError(`no node "${name}" in ${file}`);
+    replaceConfigText(this.context, file, updated);
+    this.output.info(`removed node ${name} from ${file}`);
+  }
+}
+
+@SubCommand({
+  name: 'status',
+  arguments: '[name]',
+  description:
+    'agent version, uptime, containers, CPUs, memory and disk of every node (or one). ' +
+    '--json: {nodes: [{node, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}',
+})
+export class NodeStatusCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
+    const nodes = name ? [this.config.node(name)] : this.config.requireNodes();
+    const outcomes = await this.agents.fanOut((client) => client.nodeStatus({}), nodes);
+    const rows = outcomes.flatMap((o) =>
+      o.ok
+        ? [
+            {
+              node: o.node.name,
+              version: o.value.version,
+              uptimeSeconds: o.value.uptimeSeconds,
+              containers: o.value.containers,
+              runningContainers: o.value.runningContainers,
+              cpus: o.value.cpus,
+              memoryTotalBytes: o.value.memoryTotalBytes,
+              memoryFreeBytes: o.value.memoryFreeBytes,
+              diskTotalBytes: o.value.diskTotalBytes,
+              diskFreeBytes: o.value.diskFreeBytes,
+              runtimeVersion: o.value.runtimeVersion,
+            },
+          ]
+        : [],
+    );
+    if (options.json) {
+      this.output.json({ nodes: rows, errors: fleetErrors(outcomes) });
+    } else {
+      const table: Cell[][] = rows.map((r) => [
+        r.node,
+        { text: 'up', style: 'green' },
+        r.version,
+        formatUptime(r.uptimeSeconds * 1000),
+        `${r.runningContainers}/${r.containers}`,
+        String(r.cpus),
+        `${formatBytes(r.memoryFreeBytes)}/${formatBytes(r.memoryTotalBytes)}`,
+        `${formatBytes(r.diskFreeBytes)}/${formatBytes(r.diskTotalBytes)}`,
+      ]);
+      for (const o of outcomes) if (!o.ok) table.push([o.node.name, { text: failureLabel(o.error), style: 'red' }, '-', '-', '-', '-', '-', '-']);
+      this.output.table(['NODE', 'STATE', 'VERSION', 'UPTIME', 'RUNNING', 'CPUS', 'MEM FREE', 'DISK FREE'], table);
+    }
+    throwIfFleetFailed(outcomes);
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Command({
+  name: 'node',
+  description: 'list, add, remove or check nodes',
+  subCommands: [NodeListCommand, NodeAddCommand, NodeRemoveCommand, NodeStatusCommand],
+})
+export class NodeCommand extends CommandRunner {
+  async run([action]: string[]): Promise<void> {
+    throw new UsageError(action ? `unknown action "${action}": use list, add, remove or status` : 'missing action: use list, add, remove or status');
+  }
+}

@@ -1,0 +1,144 @@
+import * as fs from 'node:fs';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { InvalidServiceDefinitionError, ValidationError } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+import { Agents } from '../client/agents.service';
+import { DefinitionStore } from '../definitions/definition-store';
+import { Editor } from '../edit/editor';
+import { CommandFailedError, UsageError } from '../errors';
+import { Output } from '../output/output';
+import { ServiceLocator, parseTarget } from './command-helpers';
+
+/** The full spec a node holds for a service (from ListServices). */
+async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
+  const response = await agents.withNode(node, (client) => client.listServices({}));
+  const info = response.services.find((s) => s.name === service);
+  if (!info?.spec) throw new CommandFailedError(`service "${service}" is not deployed on ${node}`);
+  return info.spec;
+}
+
+@SubCommand({ name: 'show', arguments: '<service>', description: "print the spec the agent holds, as TOML" })
+export class ServiceShowCommand extends CommandRunner {
+  constructor(
+    private readonly agents: Agents,
+    private readonly locator: ServiceLocator,
+    private readonly definitions: DefinitionStore,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([serviceText]: string[], options: { node?: string } = {}): Promise<void> {
+    const { service } = parseTarget(serviceText, { allowComponent: false });
+    const node = await this.locator.nodeFor(service, options.node);
+    const spec = await agentSpec(this.agents, node, service);
+    this.output.write('stdout', await this.definitions.serialize(await this.definitions.fromProto(spec, node)));
+  }
+
+  @Option({ flags: '--node <name>', description: 'the node (default: from the definition file)' })
+  parseNode(value: string): string {
+    return value;
+  }
+}
+
+@SubCommand({
+  name: 'export',
+  arguments: '<service>',
+  description: 'write the full spec the agent holds as a definition file (to the services dir, or -o FILE)',
+})
+export class ServiceExportCommand extends CommandRunner {
+  constructor(
+    private readonly agents: Agents,
+    private readonly locator: ServiceLocator,
+    private readonly definitions: DefinitionStore,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([serviceText]: string[], options: { node?: string; output?: string; force?: boolean } = {}): Promise<void> {
+    const { service } = parseTarget(serviceText, { allowComponent: false });
+    const node = await this.locator.nodeFor(service, options.node);
+    const spec = await agentSpec(this.agents, node, service);
+    if (options.output === '-') {
+      this.output.write('stdout', await this.definitions.serialize(await this.definitions.fromProto(spec, node)));
+      return;
+    }
+    const file = options.output ?? this.definitions.fileFor(service);
+    if (fs.existsSync(file) && !options.force) {
+      throw new CommandFailedError(`${file} exists: pass --force to overwrite it, or -o FILE`);
+    }
+    await this.definitions.write(file, await this.definitions.fromProto(spec, node));
+    this.output.info(`wrote ${file}`);
+  }
+
+  @Option({ flags: '--node <name>', description: 'the node (default: from the definition file, or the only node)' })
+  parseNode(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '-o, --output <file>', description: 'where to write (- for stdout)' })
+  parseOutput(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--force', description: 'overwrite an existing file' })
+  parseForce(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({
+  name: 'edit',
+  arguments: '<service>',
+  description: 'edit a definition in $VISUAL/$EDITOR; an invalid result is set aside and the original kept',
+})
+export class ServiceEditCommand extends CommandRunner {
+  constructor(
+    private readonly definitions: DefinitionStore,
+    private readonly editor: Editor,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([serviceText]: string[]): Promise<void> {
+    const { service } = parseTarget(serviceText, { allowComponent: false });
+    const file = this.definitions.fileFor(service);
+    let original: string;
+    try {
+      original = fs.readFileSync(file, 'utf8');
+    } catch {
+      throw new CommandFailedError(`no definition file ${file}: create it, or run mcp service export ${service}`);
+    }
+    await this.editor.edit(file);
+    const edited = fs.readFileSync(file, 'utf8');
+    if (edited === original) {
+      this.output.info(`${file}: no changes`);
+      return;
+    }
+    try {
+      await this.definitions.loadFile(file);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const aside = `${file}.rejected`;
+      fs.writeFileSync(aside, edited);
+      fs.writeFileSync(file, original);
+      throw new InvalidServiceDefinitionError(
+        [...error.issues, { path: '', reason: `edit rejected: original kept in ${file}, your version saved as ${aside}` }],
+      );
+    }
+    this.output.info(`${file}: saved; run mcp deploy ${service} to apply`);
+  }
+}
+
+@Command({
+  name: 'service',
+  description: 'show, edit or export a service definition',
+  subCommands: [ServiceShowCommand, ServiceEditCommand, ServiceExportCommand],
+})
+export class ServiceCommand extends CommandRunner {
+  async run([action]: string[]): Promise<void> {
+    throw new UsageError(action ? `unknown action "${action}": use show, edit or export` : 'missing action: use show, edit or export');
+  }
+}

@@ -1,0 +1,201 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { Clock, formatUptime } from '@mcp/common';
+import { fromTimestamp } from '../client/timestamps';
+import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { Cell, Output, stateStyle } from '../output/output';
+import { AgentCallError, CommandFailedError } from '../errors';
+import { parseNonNegativeInt, parseTarget } from './command-helpers';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+abstract class ListingCommand extends CommandRunner {
+  @Option({ flags: '--json', description: 'machine-readable output (shape in the description above)' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Command({
+  name: 'list',
+  description:
+    'services and components each node\'s registry knows (no podman call). ' +
+    '--json: {services: [{node, service, active, component, image, desired, observed, version}], errors: [{node, kind, error}]}',
+})
+export class ListCommand extends ListingCommand {
+  constructor(
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: JsonOption = {}): Promise<void> {
+    const outcomes = await this.agents.fanOut((client) => client.listServices({}));
+    const rows = outcomes.flatMap((o) =>
+      o.ok
+        ? o.value.services.flatMap((s) =>
+            s.components.map((c) => ({
+              node: o.node.name,
+              service: s.name,
+              active: s.active,
+              component: c.name,
+              image: c.image,
+              desired: c.desiredState,
+              observed: c.observedState,
+              version: c.version,
+            })),
+          )
+        : [],
+    );
+    if (options.json) {
+      this.output.json({ services: rows, errors: fleetErrors(outcomes) });
+    } else {
+      const table: Cell[][] = rows.map((r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version]);
+      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-']);
+      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION'], table);
+    }
+    throwIfFleetFailed(outcomes);
+  }
+}
+
+@Command({
+  name: 'ps',
+  description:
+    'containers running now, live from podman on every node. ' +
+    '--json: {containers: [{node, service, component, container, state, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}',
+})
+export class PsCommand extends ListingCommand {
+  constructor(
+    private readonly agents: Agents,
+    private readonly output: Output,
+    private readonly clock: Clock,
+  ) {
+    super();
+  }
+
+  async run(_args: string[], options: JsonOption = {}): Promise<void> {
+    const outcomes = await this.agents.fanOut((client) => client.liveCheck({}));
+    const now = this.clock.now().getTime();
+    const rows = outcomes.flatMap((o) =>
+      o.ok
+        ? o.value.containers.map((c) => {
+            const started = fromTimestamp(c.startedAt);
+            const running = c.state === 'running' && started !== undefined;
+            return {
+              node: o.node.name,
+              service: c.service,
+              component: c.component,
+              container: c.container,
+              state: c.state,
+              image: c.image,
+              version: c.version,
+              desired: c.desiredState,
+              startedAt: started?.toISOString() ?? null,
+              uptimeSeconds: running ? Math.max(0, Math.floor((now - started.getTime()) / 1000)) : null,
+            };
+          })
+        : [],
+    );
+    if (options.json) {
+      this.output.json({ containers: rows, errors: fleetErrors(outcomes) });
+    } else {
+      const table: Cell[][] = rows.map((r) => [
+        r.service || r.container,
+        r.component || '-',
+        r.node,
+        { text: r.state, style: stateStyle(r.state) },
+        r.version || '-',
+        r.uptimeSeconds === null ? '-' : formatUptime(r.uptimeSeconds * 1000),
+      ]);
+      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, { text: failureLabel(o.error), style: 'red' }, '-', '-']);
+      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'VERSION', 'UPTIME'], table);
+    }
+    throwIfFleetFailed(outcomes);
+  }
+}
+
+@Command({
+  name: 'status',
+  arguments: '[service]',
+  description:
+    'desired vs observed state per component (drift marked with *), then recent events. ' +
+    '--json: {components: [{node, service, component, desired, observed, version, drift}], events: [{node, time, service, component, kind, message}], errors: [{node, kind, error}]}',
+})
+export class StatusCommand extends ListingCommand {
+  constructor(
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([serviceText]: string[], options: JsonOption & { events?: number } = {}): Promise<void> {
+    const service = serviceText ? parseTarget(serviceText, { allowComponent: false }).service : '';
+    const eventLimit = options.events ?? 10;
+    const outcomes = await this.agents.fanOut((client) => client.getServiceStatus({ service, eventLimit }));
+    // A named service lives on one node; the others answer NOT_FOUND, which is not a failure.
+    const answered = service
+      ? outcomes.filter((o) => o.ok || !(o.error instanceof AgentCallError && o.error.code === 'NOT_FOUND'))
+      : outcomes;
+    const components = answered.flatMap((o) =>
+      o.ok
+        ? o.value.components.map((c) => ({
+            node: o.node.name,
+            service: c.service,
+            component: c.component,
+            desired: c.desiredState,
+            observed: c.observedState,
+            version: c.version,
+            drift: c.drift,
+          }))
+        : [],
+    );
+    const events = answered
+      .flatMap((o) =>
+        o.ok
+          ? o.value.events.map((e) => ({
+              node: o.node.name,
+              time: fromTimestamp(e.time)?.toISOString() ?? '',
+              service: e.service,
+              component: e.component,
+              kind: e.kind,
+              message: e.message,
+            }))
+          : [],
+      )
+      .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))
+      .slice(0, eventLimit);
+    if (options.json) {
+      this.output.json({ components, events, errors: fleetErrors(answered) });
+    } else {
+      const table: Cell[][] = components.map((c) => [
+        c.drift ? { text: `* ${c.service}`, style: 'red' } : `  ${c.service}`,
+        c.component,
+        c.node,
+        c.desired,
+        { text: c.observed, style: c.drift ? 'red' : stateStyle(c.observed) },
+        c.version || '-',
+      ]);
+      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-']);
+      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION'], table);
+      if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired');
+      if (events.length) {
+        this.output.line();
+        this.output.line(this.output.paint('RECENT EVENTS', 'bold'));
+        for (const e of events) {
+          const who = e.component && e.component !== e.service ? `${e.service}/${e.component}` : e.service;
+          this.output.line(`${e.time}  ${e.node}  ${who}  ${e.kind}: ${e.message}`);
+        }
+      }
+    }
+    throwIfFleetFailed(answered);
+    if (service && components.length === 0) throw new CommandFailedError(`service "${service}" is not known to any node`);
+  }
+
+  @Option({ flags: '--events <n>', description: 'how many recent events to show (default 10)' })
+  parseEvents(value: string): number {
+    return parseNonNegativeInt(value, '--events');
+  }
+}

@@ -1,0 +1,32 @@
+import type { ServiceSpec } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+
+export interface LoadedDefinition {
+  file: string;
+  spec: ServiceSpec;
+}
+
+/**
+ * The operator's service definition files (the source of truth). The adapter delegates to
+ * @mcp/servicedef, loaded lazily so class-validator stays out of `--help`. Invalid files
+ * throw InvalidServiceDefinitionError with every issue (file, field, reason).
+ */
+export abstract class DefinitionStore {
+  /** Where `<service>.toml` lives in the services folder. */
+  abstract fileFor(service: string): string;
+  abstract exists(service: string): boolean;
+  /** Throws CommandFailedError when there is no file, InvalidServiceDefinitionError when invalid. */
+  abstract load(service: string): Promise<LoadedDefinition>;
+  /** Any file, e.g. one just edited. */
+  abstract loadFile(file: string): Promise<LoadedDefinition>;
+  /** Every definition in the services folder; all issues of all files at once. */
+  abstract loadAll(): Promise<LoadedDefinition[]>;
+  /** Rewrites `active` in place, keeping comments and everything else. */
+  abstract setActive(file: string, active: boolean): Promise<void>;
+  /** Writes a complete definition file (export, adopt). */
+  abstract write(file: string, spec: ServiceSpec): Promise<void>;
+  abstract toProto(spec: ServiceSpec): Promise<mcpv1.ServiceSpec>;
+  abstract fromProto(spec: mcpv1.ServiceSpec, node: string): Promise<ServiceSpec>;
+  /** The definition as TOML text. */
+  abstract serialize(spec: ServiceSpec): Promise<string>;
+}
