@@ -72,10 +72,14 @@ describe(FakeRuntime.name, () => {
     });
 
     it('should not pull: an image nobody pulled is ImageNotFoundError', async () => {
-      await expect(sut.run(runOptions({ name: 'x', image: 'localhost/other:1.0' }))).rejects.toBeInstanceOf(ImageNotFoundError);
+      await expect(sut.run(runOptions({ name: 'x', image: 'localhost/other:1.0' }))).rejects.toBeInstanceOf(
+        ImageNotFoundError,
+      );
 
       await sut.pull({ image: 'localhost/other:1.0' });
-      await expect(sut.run(runOptions({ name: 'x', image: 'localhost/other:1.0' }))).resolves.toEqual(expect.any(String));
+      await expect(sut.run(runOptions({ name: 'x', image: 'localhost/other:1.0' }))).resolves.toEqual(
+        expect.any(String),
+      );
     });
 
     it('should refuse a taken name', async () => {
@@ -101,15 +105,22 @@ describe(FakeRuntime.name, () => {
       expect(await sut.inspect({ name: 'a' })).toMatchObject({ state: 'exited', exitCode: 0 });
       clock.advance(60_000);
       await sut.start({ name: 'a' });
-      expect(await sut.inspect({ name: 'a' })).toMatchObject({ state: 'running', exitCode: undefined, startedAt: clock.now() });
+      expect(await sut.inspect({ name: 'a' })).toMatchObject({
+        state: 'running',
+        exitCode: undefined,
+        startedAt: clock.now(),
+      });
       clock.advance(60_000);
       await sut.restart({ name: 'a' });
       expect((await sut.inspect({ name: 'a' }))?.startedAt).toEqual(clock.now());
     });
 
-    it.each(['stop', 'start', 'restart'] as const)('should %s an unknown container with ContainerNotFoundError', async (method) => {
-      await expect(sut[method]({ name: 'ghost' })).rejects.toBeInstanceOf(ContainerNotFoundError);
-    });
+    it.each(['stop', 'start', 'restart'] as const)(
+      'should %s an unknown container with ContainerNotFoundError',
+      async (method) => {
+        await expect(sut[method]({ name: 'ghost' })).rejects.toBeInstanceOf(ContainerNotFoundError);
+      },
+    );
 
     it('should remove a container, and accept removing one that does not exist', async () => {
       await sut.run(runOptions({ name: 'a' }));
@@ -131,7 +142,19 @@ describe(FakeRuntime.name, () => {
 
       expect(listed.map((container) => container.name)).toEqual(['a', 'legacy']);
       expect(Object.keys(listed[0]).sort()).toEqual(
-        ['command', 'createdAt', 'exitCode', 'id', 'image', 'labels', 'name', 'ports', 'startedAt', 'state', 'status'].sort(),
+        [
+          'command',
+          'createdAt',
+          'exitCode',
+          'id',
+          'image',
+          'labels',
+          'name',
+          'ports',
+          'startedAt',
+          'state',
+          'status',
+        ].sort(),
       );
       expect(listed[1]).toMatchObject({ state: 'exited', exitCode: 2, startedAt: undefined });
     });
@@ -161,7 +184,11 @@ describe(FakeRuntime.name, () => {
     });
 
     it('should throw a scripted failure once, on the next call of that method only', async () => {
-      const error = new RegistryAuthError('podman pull x: unauthorized', { args: ['pull'], exitCode: 125, stderr: 'unauthorized' });
+      const error = new RegistryAuthError('podman pull x: unauthorized', {
+        args: ['pull'],
+        exitCode: 125,
+        stderr: 'unauthorized',
+      });
       sut.failNext('pull', error);
 
       await expect(sut.pull({ image: 'x' })).rejects.toBe(error);

@@ -1,10 +1,4 @@
-import {
-  Clock,
-  ContainerNotFoundError,
-  ImageNotFoundError,
-  PortConflictError,
-  RuntimeCommandError,
-} from '@mcp/common';
+import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
   ContainerRuntime,
@@ -32,17 +26,7 @@ import {
  *   runtime.callsTo('list');                                                  // [{ method: 'list', args: {} }]
  */
 export type FakeRuntimeMethod =
-  | 'pull'
-  | 'imageExists'
-  | 'run'
-  | 'stop'
-  | 'start'
-  | 'restart'
-  | 'remove'
-  | 'inspect'
-  | 'list'
-  | 'logs'
-  | 'version';
+  'pull' | 'imageExists' | 'run' | 'stop' | 'start' | 'restart' | 'remove' | 'inspect' | 'list' | 'logs' | 'version';
 
 export interface FakeRuntimeCall {
   method: FakeRuntimeMethod;
@@ -191,10 +175,13 @@ export class FakeRuntime extends ContainerRuntime {
     this.record('run', options);
     const details = { args: ['run', options.name], exitCode: 125 };
     if (this.containers.has(options.name)) {
-      throw new RuntimeCommandError(`podman run ${options.name}: the container name "${options.name}" is already in use`, {
-        ...details,
-        stderr: `Error: creating container storage: the container name "${options.name}" is already in use`,
-      });
+      throw new RuntimeCommandError(
+        `podman run ${options.name}: the container name "${options.name}" is already in use`,
+        {
+          ...details,
+          stderr: `Error: creating container storage: the container name "${options.name}" is already in use`,
+        },
+      );
     }
     if (!this.images.has(options.image)) {
       throw new ImageNotFoundError(`podman run ${options.name}: ${options.image}: image not known`, {
@@ -206,10 +193,13 @@ export class FakeRuntime extends ContainerRuntime {
     for (const port of ports) {
       if (this.hostPortTaken(port)) {
         const where = `${port.hostIp || '0.0.0.0'}:${port.hostPort}`;
-        throw new PortConflictError(`podman run ${options.name}: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`, {
-          ...details,
-          stderr: `Error: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`,
-        });
+        throw new PortConflictError(
+          `podman run ${options.name}: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`,
+          {
+            ...details,
+            stderr: `Error: cannot listen on the TCP port: listen tcp4 ${where}: bind: address already in use`,
+          },
+        );
       }
     }
     const now = this.now();
@@ -353,9 +343,18 @@ export class FakeRuntime extends ContainerRuntime {
 function parsePort(spec: string): PortMapping {
   const match = /^(?:(.+):)?(\d+):(\d+)(?:\/(tcp|udp|sctp))?$/.exec(spec);
   if (!match) {
-    throw new RuntimeCommandError(`podman run: invalid port "${spec}"`, { args: ['run'], exitCode: 125, stderr: `Error: invalid port "${spec}"` });
+    throw new RuntimeCommandError(`podman run: invalid port "${spec}"`, {
+      args: ['run'],
+      exitCode: 125,
+      stderr: `Error: invalid port "${spec}"`,
+    });
   }
-  return { hostIp: match[1] ?? '', hostPort: Number(match[2]), containerPort: Number(match[3]), protocol: match[4] ?? 'tcp' };
+  return {
+    hostIp: match[1] ?? '',
+    hostPort: Number(match[2]),
+    containerPort: Number(match[3]),
+    protocol: match[4] ?? 'tcp',
+  };
 }
 
 function statusFor(state: string, exitCode?: number): string {

@@ -36,20 +36,35 @@ describe(classifyPodmanFailure.name, () => {
     ['run', STDERR.imageNotKnown, ImageNotFoundError],
     ['run', STDERR.portInUse, PortConflictError],
     ['run', STDERR.nameInUse, RuntimeCommandError],
-  ])('should map a failed podman %s to the typed error with podman\'s words (%#)', (verb, stderr, type) => {
+  ])("should map a failed podman %s to the typed error with podman's words (%#)", (verb, stderr, type) => {
     const sut = classifyPodmanFailure({ args: [verb, '--', 'x'], exitCode: 125, stderr, target: 'x' });
 
     expect(sut).toBeInstanceOf(type);
     expect(sut.constructor).toBe(type);
-    const lastError = stderr.trim().split('\n').at(-1)?.replace(/^Error: /, '') ?? '';
+    const lastError =
+      stderr
+        .trim()
+        .split('\n')
+        .at(-1)
+        ?.replace(/^Error: /, '') ?? '';
     expect(sut.message).toBe(`podman ${verb} x: ${lastError}`);
-    expect((sut as RuntimeCommandError).details).toEqual({ args: [verb, '--', 'x'], exitCode: 125, stderr: stderr.trim() });
+    expect((sut as RuntimeCommandError).details).toEqual({
+      args: [verb, '--', 'x'],
+      exitCode: 125,
+      stderr: stderr.trim(),
+    });
   });
 
   it.each([STDERR.noSuchContainer, STDERR.inspectMissing])(
     'should report a missing container as ContainerNotFoundError (%#)',
     (stderr) => {
-      const sut = classifyPodmanFailure({ args: ['stop'], exitCode: 125, stderr, target: 'nosuch-x', container: 'nosuch-x' });
+      const sut = classifyPodmanFailure({
+        args: ['stop'],
+        exitCode: 125,
+        stderr,
+        target: 'nosuch-x',
+        container: 'nosuch-x',
+      });
 
       expect(sut).toBeInstanceOf(ContainerNotFoundError);
       expect((sut as ContainerNotFoundError).container).toBe('nosuch-x');

@@ -24,7 +24,8 @@ export interface PodmanFailure {
 }
 
 const CONTAINER_MISSING = /no such container|no container with (?:name or )?id\b/i;
-const REGISTRY_AUTH = /\bunauthorized\b|authentication required|requested access to the resource is denied|insufficient_scope/i;
+const REGISTRY_AUTH =
+  /\bunauthorized\b|authentication required|requested access to the resource is denied|insufficient_scope/i;
 const IMAGE_MISSING =
   /manifest unknown|name unknown|image not known|no such image|repository name not known|short-name .* did not resolve|no unqualified-search registries/i;
 const REGISTRY_UNREACHABLE =

@@ -137,7 +137,10 @@ describe('podman JSON mapping', () => {
     });
 
     it('should list each port of a published range', () => {
-      expect(mapInspectEntry(inspectSample('e')).portSpecs).toEqual(['127.0.0.1:19100:9100/tcp', '127.0.0.1:19101:9101/tcp']);
+      expect(mapInspectEntry(inspectSample('e')).portSpecs).toEqual([
+        '127.0.0.1:19100:9100/tcp',
+        '127.0.0.1:19101:9101/tcp',
+      ]);
     });
 
     it('should fall back to the live port table when no bindings were requested', () => {

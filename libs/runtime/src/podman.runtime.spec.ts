@@ -16,7 +16,14 @@ import {
   RuntimeUnavailableError,
 } from '@mcp/common';
 import { containerNameFor, splitContainerName } from './container-name';
-import { ContainerDetails, LABEL_COMPONENT, LABEL_MANAGED, LABEL_SERVICE, LogChunk, RunOptions } from './container-runtime';
+import {
+  ContainerDetails,
+  LABEL_COMPONENT,
+  LABEL_MANAGED,
+  LABEL_SERVICE,
+  LogChunk,
+  RunOptions,
+} from './container-runtime';
 import { PodmanRuntime } from './podman.runtime';
 
 /**
@@ -172,7 +179,9 @@ describe(PodmanRuntime.name, () => {
       await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
       const name = `${PREFIX}-conflict`;
       try {
-        const error = await sut.run({ name, image: IMAGE, ports: [`127.0.0.1:${port}:8080`], volumes: [], env: [], cmd: [], labels: {} }).catch((e: unknown) => e);
+        const error = await sut
+          .run({ name, image: IMAGE, ports: [`127.0.0.1:${port}:8080`], volumes: [], env: [], cmd: [], labels: {} })
+          .catch((e: unknown) => e);
 
         expect(error).toBeInstanceOf(PortConflictError);
         expect((error as PortConflictError).message).toContain('address already in use');
@@ -185,7 +194,15 @@ describe(PodmanRuntime.name, () => {
 
     it('should report a local image that does not exist as ImageNotFoundError without pulling', async () => {
       const error = await sut
-        .run({ name: `${PREFIX}-noimage`, image: 'localhost/mcp-test/absent:1.0', ports: [], volumes: [], env: [], cmd: [], labels: {} })
+        .run({
+          name: `${PREFIX}-noimage`,
+          image: 'localhost/mcp-test/absent:1.0',
+          ports: [],
+          volumes: [],
+          env: [],
+          cmd: [],
+          labels: {},
+        })
         .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ImageNotFoundError);
@@ -196,7 +213,9 @@ describe(PodmanRuntime.name, () => {
       const name = `${PREFIX}-taken`;
       await run({ name, cmd: ['sleep', '300'] });
 
-      const error = await sut.run({ name, image: IMAGE, ports: [], volumes: [], env: [], cmd: [], labels: {} }).catch((e: unknown) => e);
+      const error = await sut
+        .run({ name, image: IMAGE, ports: [], volumes: [], env: [], cmd: [], labels: {} })
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RuntimeCommandError);
       expect((error as RuntimeCommandError).message).toContain('already in use');
@@ -213,7 +232,11 @@ describe(PodmanRuntime.name, () => {
   describe('list', () => {
     it('should list every container in one podman call, split by known services', async () => {
       const known = [`${PREFIX}-mc`, `${PREFIX}-mc-proxy`];
-      await run({ name: containerNameFor(`${PREFIX}-mc-proxy`, 'admin'), cmd: ['sleep', '300'], labels: { role: 'admin' } });
+      await run({
+        name: containerNameFor(`${PREFIX}-mc-proxy`, 'admin'),
+        cmd: ['sleep', '300'],
+        labels: { role: 'admin' },
+      });
       await run({ name: containerNameFor(`${PREFIX}-mc`, 'web'), cmd: ['sleep', '300'] });
       const wrapper = path.join(work, 'podman-wrapper.sh');
       writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$MCPTEST_PODMAN_LOG"\nexec podman "$@"\n');
@@ -227,8 +250,14 @@ describe(PodmanRuntime.name, () => {
       const proxy = ours.get(`${PREFIX}-mc-proxy`);
       const admin = ours.get(`${PREFIX}-mc-proxy-admin`);
       const web = ours.get(`${PREFIX}-mc-web`);
-      expect(splitContainerName(proxy?.name ?? '', known)).toEqual({ service: `${PREFIX}-mc-proxy`, component: `${PREFIX}-mc-proxy` });
-      expect(splitContainerName(admin?.name ?? '', known)).toEqual({ service: `${PREFIX}-mc-proxy`, component: 'admin' });
+      expect(splitContainerName(proxy?.name ?? '', known)).toEqual({
+        service: `${PREFIX}-mc-proxy`,
+        component: `${PREFIX}-mc-proxy`,
+      });
+      expect(splitContainerName(admin?.name ?? '', known)).toEqual({
+        service: `${PREFIX}-mc-proxy`,
+        component: 'admin',
+      });
       expect(splitContainerName(web?.name ?? '', known)).toEqual({ service: `${PREFIX}-mc`, component: 'web' });
       expect(proxy).toMatchObject({
         image: IMAGE,
@@ -238,7 +267,12 @@ describe(PodmanRuntime.name, () => {
         ports: [{ hostIp: '127.0.0.1', hostPort: expect.any(Number), containerPort: 8080, protocol: 'tcp' }],
       });
       expect(proxy?.startedAt).toBeInstanceOf(Date);
-      expect(admin).toMatchObject({ state: 'running', command: ['sleep', '300'], labels: { role: 'admin' }, ports: [] });
+      expect(admin).toMatchObject({
+        state: 'running',
+        command: ['sleep', '300'],
+        labels: { role: 'admin' },
+        ports: [],
+      });
       expect(web?.labels).toEqual({});
     });
   });
@@ -260,9 +294,9 @@ describe(PodmanRuntime.name, () => {
         labels,
       });
 
-      const sut2 = await sut.inspect({ name });
+      const details = await sut.inspect({ name });
 
-      expect(sut2).toMatchObject({
+      expect(details).toMatchObject({
         id,
         name,
         image: IMAGE,
@@ -276,10 +310,10 @@ describe(PodmanRuntime.name, () => {
         labels,
         exitCode: undefined,
       });
-      expect(sut2?.env).toEqual(expect.arrayContaining(['FOO=bar', 'SPACED=a b=c']));
-      expect([...(sut2?.volumes ?? [])].sort()).toEqual([`${VOLUME}:/data`, `${www}:/www:ro`].sort());
-      expect(sut2?.startedAt).toBeInstanceOf(Date);
-      expect(sut2?.imageId).toMatch(/^[0-9a-f]{64}$/);
+      expect(details?.env).toEqual(expect.arrayContaining(['FOO=bar', 'SPACED=a b=c']));
+      expect([...(details?.volumes ?? [])].sort()).toEqual([`${VOLUME}:/data`, `${www}:/www:ro`].sort());
+      expect(details?.startedAt).toBeInstanceOf(Date);
+      expect(details?.imageId).toMatch(/^[0-9a-f]{64}$/);
     });
 
     it('should give null for a container that does not exist', async () => {
@@ -328,12 +362,15 @@ describe(PodmanRuntime.name, () => {
       await expect(sut.remove({ name: `${PREFIX}-never` })).resolves.toBeUndefined();
     });
 
-    it.each(['stop', 'start', 'restart'] as const)('should %s a missing container with ContainerNotFoundError', async (method) => {
-      const error = await sut[method]({ name: `${PREFIX}-never` }).catch((e: unknown) => e);
+    it.each(['stop', 'start', 'restart'] as const)(
+      'should %s a missing container with ContainerNotFoundError',
+      async (method) => {
+        const error = await sut[method]({ name: `${PREFIX}-never` }).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(ContainerNotFoundError);
-      expect((error as ContainerNotFoundError).container).toBe(`${PREFIX}-never`);
-    });
+        expect(error).toBeInstanceOf(ContainerNotFoundError);
+        expect((error as ContainerNotFoundError).container).toBe(`${PREFIX}-never`);
+      },
+    );
   });
 
   describe('pull and imageExists', () => {
@@ -386,7 +423,7 @@ describe(PodmanRuntime.name, () => {
       expect(await sut.imageExists({ image: pushed })).toBe(true);
     });
 
-    it('should report a pull without credentials as RegistryAuthError with podman\'s message', async () => {
+    it("should report a pull without credentials as RegistryAuthError with podman's message", async () => {
       const error = await sut.pull({ image: pushed, tlsVerify: false }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RegistryAuthError);
@@ -394,8 +431,10 @@ describe(PodmanRuntime.name, () => {
       expect((error as RegistryAuthError).message).toContain(host);
     });
 
-    it('should report a pull of a missing image as ImageNotFoundError with podman\'s message', async () => {
-      const error = await sut.pull({ image: `${host}/${PREFIX}/absent:1.0`, authFile, tlsVerify: false }).catch((e: unknown) => e);
+    it("should report a pull of a missing image as ImageNotFoundError with podman's message", async () => {
+      const error = await sut
+        .pull({ image: `${host}/${PREFIX}/absent:1.0`, authFile, tlsVerify: false })
+        .catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ImageNotFoundError);
       expect((error as ImageNotFoundError).message).toContain('manifest unknown');
@@ -413,7 +452,13 @@ describe(PodmanRuntime.name, () => {
 
       expect(error).toBeInstanceOf(RegistryUnreachableError);
       expect((error as RegistryUnreachableError).message).toContain('connection refused');
-      expect((error as RegistryUnreachableError).details.args).toEqual(['pull', '--quiet', '--tls-verify=false', '--', '127.0.0.1:1/nope:1.0']);
+      expect((error as RegistryUnreachableError).details.args).toEqual([
+        'pull',
+        '--quiet',
+        '--tls-verify=false',
+        '--',
+        '127.0.0.1:1/nope:1.0',
+      ]);
     });
   });
 
@@ -423,9 +468,9 @@ describe(PodmanRuntime.name, () => {
       await run({ name, cmd: ['sh', '-c', 'echo line1; echo line2; echo line3; echo oops >&2'] });
       await waitForState(name, ['exited', 'stopped']);
 
-      const sut2 = await collect(sut.logs({ name, tail: 2 }));
+      const output = await collect(sut.logs({ name, tail: 2 }));
 
-      expect(sut2).toEqual({ stdout: 'line3\n', stderr: 'oops\n' });
+      expect(output).toEqual({ stdout: 'line3\n', stderr: 'oops\n' });
     });
 
     it('should prefix lines with timestamps when asked', async () => {
@@ -478,7 +523,9 @@ describe(PodmanRuntime.name, () => {
       const controller = new AbortController();
       controller.abort();
 
-      expect(await collect(sut.logs({ name: `${PREFIX}-logs-follow`, follow: true, signal: controller.signal }))).toEqual({
+      expect(
+        await collect(sut.logs({ name: `${PREFIX}-logs-follow`, follow: true, signal: controller.signal })),
+      ).toEqual({
         stdout: '',
         stderr: '',
       });
@@ -509,7 +556,9 @@ describe(PodmanRuntime.name, () => {
       const error = await call().catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RuntimeUnavailableError);
-      expect((error as RuntimeUnavailableError).message).toBe('container runtime unavailable: /nonexistent/podman: not found');
+      expect((error as RuntimeUnavailableError).message).toBe(
+        'container runtime unavailable: /nonexistent/podman: not found',
+      );
     });
   });
 });

@@ -97,7 +97,10 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
-    await this.exec(['stop', '-t', this.timeout(options.timeoutSeconds), '--', name], { target: name, container: name });
+    await this.exec(['stop', '-t', this.timeout(options.timeoutSeconds), '--', name], {
+      target: name,
+      container: name,
+    });
   }
 
   async start(options: { name: string }): Promise<void> {
@@ -124,7 +127,8 @@ export class PodmanRuntime extends ContainerRuntime {
         await this.exec(args, { target: name });
         return;
       } catch (error) {
-        const racing = error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
+        const racing =
+          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
         if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
       }
     }
