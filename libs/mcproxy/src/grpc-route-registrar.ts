@@ -61,7 +61,8 @@ export class GrpcRouteRegistrar extends RouteRegistrar implements OnModuleDestro
     const response = await this.call<mcproxyv1.ListRoutesRequest, mcproxyv1.ListRoutesResponse>('ListRoutes', {
       listener: '',
     });
-    return (response.routes ?? []).flatMap((item) => (item.route ? [toProxyRoute(item.listener, item.route)] : []));
+    const routes: mcproxyv1.ListenerRoute[] = response.routes ?? [];
+    return routes.flatMap((item) => (item.route ? [toProxyRoute(item.listener, item.route)] : []));
   }
 
   async status(): Promise<ProxyStatus> {
