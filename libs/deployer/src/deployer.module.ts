@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
 import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
@@ -12,19 +12,24 @@ import { RouteService } from './route.service';
  * RouteRegistrar from the (global) registry, runtime and mc-proxy modules. Global itself, so
  * every feature module shares one PortAllocator and one per-service KeyedMutex.
  */
+/** The deployer's providers, for a module of one's own (unit tests list them beside fakes). */
+export function deployerProviders(options: DeployerOptionsData): Provider[] {
+  return [
+    { provide: DeployerOptions, useValue: new DeployerOptions(options) },
+    { provide: HostPortProbe, useClass: NetHostPortProbe },
+    { provide: CertificateProvider, useClass: ExistingCertificateProvider },
+    KeyedMutex,
+    PortAllocator,
+    RouteService,
+    ContainerOps,
+    ComponentDeployer,
+  ];
+}
+
 @Module({})
 export class DeployerModule {
   static forRoot(options: DeployerOptionsData): DynamicModule {
-    const providers = [
-      { provide: DeployerOptions, useValue: new DeployerOptions(options) },
-      { provide: HostPortProbe, useClass: NetHostPortProbe },
-      { provide: CertificateProvider, useClass: ExistingCertificateProvider },
-      KeyedMutex,
-      PortAllocator,
-      RouteService,
-      ContainerOps,
-      ComponentDeployer,
-    ];
+    const providers = deployerProviders(options);
     return {
       module: DeployerModule,
       global: true,

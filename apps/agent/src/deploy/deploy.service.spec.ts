@@ -1,0 +1,258 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Test } from '@nestjs/testing';
+import { InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { HostPortProbe, deployerProviders } from '@mcp/deployer';
+import { RouteRegistrar } from '@mcp/mcproxy';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime } from '@mcp/runtime';
+import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { makeTestConfig } from '../../../../test/support';
+import { AgentConfig } from '../config/agent-config';
+import { DeployService } from './deploy.service';
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+
+class AlwaysFreeProbe extends HostPortProbe {
+  async isFree(): Promise<boolean> {
+    return true;
+  }
+}
+
+function component(name: string, extra: Partial<ComponentSpec> = {}): ComponentSpec {
+  return { name, image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [], ...extra };
+}
+
+function service(name: string, components: ComponentSpec[], active = true): ServiceSpec {
+  return { name, node: 'test-node', active, components };
+}
+
+describe(DeployService.name, () => {
+  let sut: DeployService;
+  let registry: InMemoryRegistry;
+  let runtime: FakeRuntime;
+  let proxy: FakeRegistrar;
+  let config: AgentConfig;
+
+  beforeEach(async () => {
+    config = makeTestConfig();
+    registry = new InMemoryRegistry();
+    runtime = new FakeRuntime({ images: [IMAGE] });
+    proxy = new FakeRegistrar();
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        ...deployerProviders({
+          bindAddress: '127.0.0.1',
+          routeBindAddress: '10.0.0.5',
+          routeDomain: config.agent.routeDomain,
+          portRangeStart: 20000,
+          portRangeEnd: 20999,
+          certDir: config.mcproxy.certDir,
+          stopTimeoutSeconds: 1,
+        }),
+        DeployService,
+        { provide: AgentConfig, useValue: config },
+        { provide: ServiceRegistry, useValue: registry },
+        { provide: ContainerRuntime, useValue: runtime },
+        { provide: RouteRegistrar, useValue: proxy },
+      ],
+    })
+      .overrideProvider(HostPortProbe)
+      .useValue(new AlwaysFreeProbe())
+      .compile();
+    sut = moduleRef.get(DeployService);
+  });
+
+  afterEach(() => fs.rmSync(path.dirname(config.file), { recursive: true, force: true }));
+
+  const web = () =>
+    service('web', [
+      component('web', { routes: [{ port: 443, mode: 'l4' }], env: ['A=1'] }),
+      component('api', { routes: [{ name: 'http', port: 8443, mode: 'l4', hostname: 'api.example.net' }, { name: 'grpc-admin', port: 9443, mode: 'l4' }] }),
+    ]);
+
+  describe('specFromRequest', () => {
+    it('should report every problem of an invalid spec at once', () => {
+      const attempt = () =>
+        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
+      expect(attempt).toThrow(InvalidServiceDefinitionError);
+      try {
+        attempt();
+      } catch (err) {
+        expect((err as InvalidServiceDefinitionError).issues.length).toBeGreaterThanOrEqual(3);
+      }
+    });
+  });
+
+  describe('deploy', () => {
+    it('should run each component with route ports, route env and labels, and register the routes', async () => {
+      const result = await sut.deploy({ spec: web(), force: false });
+
+      expect(result.results.map((r) => [r.component, r.ok, r.container])).toEqual([
+        ['web', true, 'web'],
+        ['api', true, 'web-api'],
+      ]);
+      const runs = runtime.callsTo('run').map((c) => c.args as { name: string; env: string[]; ports: string[]; labels: Record<string, string> });
+      const webRun = runs.find((r) => r.name === 'web')!;
+      const webPort = Number(webRun.env.find((e) => e.startsWith('PORT='))!.split('=')[1]);
+      expect(webRun.env).toEqual(['A=1', `PORT=${webPort}`]);
+      expect(webRun.ports).toEqual([`127.0.0.1:${webPort}:${webPort}`]);
+      expect(webRun.labels).toMatchObject({ 'mcp.managed': 'true', 'mcp.service': 'web', 'mcp.component': 'web' });
+      const apiRun = runs.find((r) => r.name === 'web-api')!;
+      expect(apiRun.env.map((e) => e.split('=')[0])).toEqual(['PORT_HTTP', 'PORT_GRPC_ADMIN']);
+
+      expect(proxy.routes()).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ listener: ':443', hostname: `web.${config.agent.routeDomain}`, backend: `10.0.0.5:${webPort}`, mode: 'l4' }),
+          expect.objectContaining({ listener: ':8443', hostname: 'api.example.net' }),
+          expect.objectContaining({ listener: ':9443', hostname: `web.${config.agent.routeDomain}` }),
+        ]),
+      );
+      const stored = await registry.getService('web');
+      expect(stored!.components.find((c) => c.name === 'web')).toMatchObject({
+        desiredState: 'running',
+        observedState: 'running',
+        version: '1.0',
+        containerName: 'web',
+        routes: [expect.objectContaining({ hostPort: webPort })],
+      });
+      expect((await registry.listEvents({ service: 'web' })).map((e) => e.kind)).toEqual(['deployed', 'deployed']);
+    });
+
+    it('should leave an unchanged, running component alone unless forced', async () => {
+      await sut.deploy({ spec: web(), force: false });
+      const firstId = runtime.container('web')!.id;
+      runtime.clearCalls();
+
+      await sut.deploy({ spec: web(), force: false });
+      expect(runtime.callsTo('run')).toEqual([]);
+      expect(runtime.callsTo('remove')).toEqual([]);
+      expect(runtime.container('web')!.id).toBe(firstId);
+
+      await sut.deploy({ spec: web(), force: true });
+      expect(runtime.callsTo('run')).toHaveLength(2);
+      expect(runtime.container('web')!.id).not.toBe(firstId);
+    });
+
+    it('should keep host ports across a redeploy with a changed spec', async () => {
+      await sut.deploy({ spec: web(), force: false });
+      const before = (await registry.getService('web'))!.components.flatMap((c) => c.routes.map((r) => r.hostPort));
+      const changed = web();
+      changed.components[0].env = ['A=2'];
+      await sut.deploy({ spec: changed, force: false });
+      const after = (await registry.getService('web'))!.components.flatMap((c) => c.routes.map((r) => r.hostPort));
+      expect(after).toEqual(before);
+    });
+
+    it('should deploy only the named component', async () => {
+      const result = await sut.deploy({ spec: web(), component: 'api', force: false });
+      expect(result.results.map((r) => r.component)).toEqual(['api']);
+      expect(runtime.containerNames()).toEqual(['web-api']);
+    });
+
+    it('should pull only when the image is not present', async () => {
+      await sut.deploy({ spec: service('solo', [component('solo')]), force: false });
+      expect(runtime.callsTo('pull')).toEqual([]);
+      await sut.deploy({ spec: service('other', [component('other', { image: 'localhost/mcp-test/busybox:2.0' })]), force: false });
+      expect(runtime.callsTo('pull').map((c) => c.args.image)).toEqual(['localhost/mcp-test/busybox:2.0']);
+    });
+
+    it('should report a failed component without hiding the others', async () => {
+      runtime.failNext('pull', new RegistryAuthError('pull from mcr.example.net: unauthorized', { args: [], exitCode: 125, stderr: '' }));
+      const spec = service('mixed', [component('bad', { image: 'mcr.example.net/app:1' }), component('good')]);
+      const result = await sut.deploy({ spec, force: false });
+      expect(result.results).toEqual([
+        expect.objectContaining({ component: 'bad', ok: false, error: expect.stringContaining('mcr.example.net') }),
+        expect.objectContaining({ component: 'good', ok: true, error: '' }),
+      ]);
+      const events = await registry.listEvents({ service: 'mixed', component: 'bad' });
+      expect(events[0]).toMatchObject({ kind: 'error', message: expect.stringContaining('unauthorized') });
+    });
+
+    it('should release ports and routes when podman fails halfway', async () => {
+      runtime.failNext('run', new RuntimeCommandError('podman run failed', { args: ['run'], exitCode: 126, stderr: 'oci runtime error' }));
+      const result = await sut.deploy({ spec: service('web', [component('web', { routes: [{ port: 443, mode: 'l4' }] })]), force: false });
+      expect(result.results[0]).toMatchObject({ ok: false, error: 'podman run failed' });
+      expect(proxy.routes()).toEqual([]);
+      expect(await registry.allocatedHostPorts()).toEqual([]);
+      expect(runtime.containerNames()).toEqual([]);
+      expect((await registry.listEvents({ service: 'web' }))[0].kind).toBe('error');
+    });
+
+    it('should fail an l7 route whose certificate is missing, naming the file, before touching the container', async () => {
+      const spec = service('secure', [component('secure', { routes: [{ port: 443, mode: 'l7' }] })]);
+      const result = await sut.deploy({ spec, force: false });
+      expect(result.results[0].ok).toBe(false);
+      expect(result.results[0].error).toContain(path.join(config.mcproxy.certDir, 'secure.pem'));
+      expect(runtime.callsTo('run')).toEqual([]);
+    });
+
+    it('should register l7 routes with the cert paths when the certificate exists', async () => {
+      fs.mkdirSync(config.mcproxy.certDir, { recursive: true });
+      fs.writeFileSync(path.join(config.mcproxy.certDir, 'secure.pem'), 'cert');
+      fs.writeFileSync(path.join(config.mcproxy.certDir, 'secure.key'), 'key');
+      await sut.deploy({ spec: service('secure', [component('secure', { routes: [{ port: 443, mode: 'l7' }] })]), force: false });
+      expect(proxy.routes()).toEqual([
+        expect.objectContaining({ mode: 'l7', tlsCert: path.join(config.mcproxy.certDir, 'secure.pem'), tlsKey: path.join(config.mcproxy.certDir, 'secure.key') }),
+      ]);
+    });
+
+    it('should create but not start or route the containers of an inactive service', async () => {
+      await sut.deploy({ spec: service('idle', [component('idle', { routes: [{ port: 443, mode: 'l4' }] })], false), force: false });
+      expect(runtime.container('idle')!.state).not.toBe('running');
+      expect(proxy.routes()).toEqual([]);
+      expect((await registry.getService('idle'))!.components[0].desiredState).toBe('stopped');
+    });
+
+    it('should serialise deploys of one service', async () => {
+      await Promise.all([sut.deploy({ spec: web(), force: true }), sut.deploy({ spec: web(), force: true }), sut.deploy({ spec: web(), force: true })]);
+      // Interleaving would make a run collide with a container of the same name.
+      expect(runtime.containerNames().sort()).toEqual(['web', 'web-api']);
+      const events = await registry.listEvents({ service: 'web' });
+      expect(events.filter((e) => e.kind === 'error')).toEqual([]);
+    });
+  });
+
+  describe('sync', () => {
+    it('should plan without changing anything on a dry run', async () => {
+      const actions = await sut.sync({ specs: [web()], dryRun: true });
+      expect(actions.map((a) => [a.component, a.action])).toEqual([
+        ['web', 'deploy'],
+        ['api', 'deploy'],
+      ]);
+      expect(await registry.listServices()).toEqual([]);
+      expect(runtime.callsTo('run')).toEqual([]);
+    });
+
+    it('should deploy never-run components, stop to match active, and report services not in definitions', async () => {
+      await sut.deploy({ spec: service('legacy', [component('legacy')]), force: false });
+      await sut.deploy({ spec: web(), force: false });
+      const inactive = web();
+      inactive.active = false;
+
+      const actions = await sut.sync({ specs: [inactive, service('fresh', [component('fresh')])], dryRun: false });
+
+      expect(actions.map((a) => [a.service, a.component, a.action, a.ok])).toEqual([
+        ['web', 'web', 'stop', true],
+        ['web', 'api', 'stop', true],
+        ['fresh', 'fresh', 'deploy', true],
+        ['legacy', '', 'not_in_definitions', true],
+      ]);
+      expect(runtime.container('web')!.state).toBe('exited');
+      expect(runtime.container('fresh')!.state).toBe('running');
+      expect((await registry.getService('web'))!.components.every((c) => c.desiredState === 'stopped')).toBe(true);
+    });
+
+    it('should start a stopped component of an active service and leave a running one unchanged', async () => {
+      await sut.deploy({ spec: web(), force: false });
+      await runtime.stop({ name: 'web' });
+      const actions = await sut.sync({ specs: [web()], dryRun: false });
+      expect(actions.map((a) => [a.component, a.action])).toEqual([
+        ['web', 'start'],
+        ['api', 'unchanged'],
+      ]);
+      expect(runtime.container('web')!.state).toBe('running');
+    });
+  });
+});
