@@ -51,3 +51,23 @@ export class ServiceDefinitionDto {
   @Type(() => ComponentDto)
   components?: unknown;
 }
+
+/**
+ * The keys each level may have: exactly the properties above. Unknown keys are found and
+ * stripped before class-transformer sees the input, because class-validator's whitelist
+ * misses keys that exist on Object.prototype (`constructor`, `toString`, `__proto__`).
+ */
+export const SERVICE_KEYS: readonly string[] = ['name', 'node', 'active', 'components'];
+export const COMPONENT_KEYS: readonly string[] = [
+  'name',
+  'image',
+  'network',
+  'user',
+  'restart',
+  'ports',
+  'volumes',
+  'cmd',
+  'env',
+  'routes',
+];
+export const ROUTE_KEYS: readonly string[] = ['name', 'port', 'mode', 'hostname'];

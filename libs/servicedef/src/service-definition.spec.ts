@@ -261,3 +261,14 @@ describe(setActiveInDefinition.name, () => {
     ]);
   });
 });
+
+describe('parseServiceDefinition with keys from Object.prototype', () => {
+  it('should report them as unknown keys at every level', () => {
+    const text = 'name = "a"\nnode = "n"\nconstructor = 1\n[[components]]\nname = "a"\nimage = "a:1"\ntoString = "x"\n';
+
+    expect(issuesOf(() => parseServiceDefinition(text, 'a.toml'))).toEqual([
+      { file: 'a.toml', path: 'constructor', reason: 'unknown key' },
+      { file: 'a.toml', path: 'components[0].toString', reason: 'unknown key' },
+    ]);
+  });
+});

@@ -221,6 +221,13 @@ describe(validateServiceSpec.name, () => {
         JSON.parse('{"name":"notes","node":"rift","components":[{"name":"web","image":"a:1","__proto__":{"x":1}}]}'),
         { path: 'components[0].__proto__', reason: 'unknown key' },
       ],
+      ['a constructor key', minimal({}, { constructor: 1 }), { path: 'constructor', reason: 'unknown key' }],
+      ['a toString key', minimal({ toString: 'x' }), { path: 'components[0].toString', reason: 'unknown key' }],
+      [
+        'a hasOwnProperty key in a route',
+        minimal({ routes: [{ port: 443, hasOwnProperty: 1 }] }),
+        { path: 'components[0].routes[0].hasOwnProperty', reason: 'unknown key' },
+      ],
       [
         'duplicate component names',
         minimal({}, { components: [{ name: 'web', image: 'a:1' }, { name: 'web', image: 'b:1' }] }),

@@ -9,7 +9,7 @@ import {
   ValidationIssue,
 } from '@mcp/common';
 import { RuleName, rules } from './field-rules';
-import { ServiceDefinitionDto } from './service-definition.dto';
+import { COMPONENT_KEYS, ROUTE_KEYS, SERVICE_KEYS, ServiceDefinitionDto } from './service-definition.dto';
 
 type Table = Record<string, unknown>;
 
@@ -22,20 +22,20 @@ type Table = Record<string, unknown>;
 export function validateServiceSpec(input: unknown, file?: string): ServiceSpec {
   const issues = collectIssues(input).map((issue) => (file === undefined ? issue : { file, ...issue }));
   if (issues.length > 0) throw new InvalidServiceDefinitionError(issues);
+  // Valid input has no unknown keys, so it can be read directly.
   return normalise(input as Table);
 }
 
 /** Every problem with `input`, without file names. Empty when it is a valid definition. */
 export function collectIssues(input: unknown): ValidationIssue[] {
   if (!isTable(input)) return [{ path: '', reason: 'must be a table' }];
-  const instance = plainToInstance(ServiceDefinitionDto, input);
-  const errors = validateSync(instance, {
-    whitelist: true,
-    forbidNonWhitelisted: true,
+  const unknownKeys: ValidationIssue[] = [];
+  const known = knownKeysOnly(input, unknownKeys);
+  const errors = validateSync(plainToInstance(ServiceDefinitionDto, known), {
     forbidUnknownValues: true,
     validationError: { target: false, value: true },
   });
-  return [...prototypeKeyIssues(input, ''), ...flatten(errors, ''), ...crossFieldIssues(input)];
+  return [...unknownKeys, ...flatten(errors, ''), ...crossFieldIssues(known)];
 }
 
 function isTable(value: unknown): value is Table {
@@ -53,10 +53,7 @@ function flatten(errors: ClassValidatorError[], parent: string): ValidationIssue
     const path = childPath(parent, error.property);
     const reported = new Set<string>();
     for (const constraint of Object.keys(error.constraints ?? {})) {
-      if (constraint === 'whitelistValidation') {
-        issues.push({ path, reason: 'unknown key' });
-        reported.add('');
-      } else if (constraint in rules) {
+      if (Object.hasOwn(rules, constraint)) {
         for (const problem of rules[constraint as RuleName](error.value)) {
           issues.push({ path: path + problem.suffix, reason: problem.reason });
           reported.add(problem.suffix);
@@ -71,17 +68,39 @@ function flatten(errors: ClassValidatorError[], parent: string): ValidationIssue
   return issues;
 }
 
-/** class-transformer drops `__proto__` keys silently; they are unknown keys like any other. */
-function prototypeKeyIssues(value: unknown, path: string): ValidationIssue[] {
-  if (Array.isArray(value)) return value.flatMap((item, index) => prototypeKeyIssues(item, `${path}[${index}]`));
-  if (!isTable(value)) return [];
-  const issues: ValidationIssue[] = Object.prototype.hasOwnProperty.call(value, '__proto__')
-    ? [{ path: childPath(path, '__proto__'), reason: 'unknown key' }]
-    : [];
-  for (const key of Object.keys(value)) {
-    if (key !== '__proto__') issues.push(...prototypeKeyIssues(value[key], childPath(path, key)));
+/**
+ * A copy of the input holding only the keys the schema knows, level by level; every other
+ * key is reported as unknown. Values that are not tables are copied as they are, for the
+ * field rules to judge.
+ */
+function knownKeysOnly(input: Table, unknownKeys: ValidationIssue[]): Table {
+  const service = pick(input, SERVICE_KEYS, '', unknownKeys);
+  if (Array.isArray(service.components)) {
+    service.components = service.components.map((component: unknown, c) => {
+      if (!isTable(component)) return component;
+      const at = `components[${c}]`;
+      const kept = pick(component, COMPONENT_KEYS, at, unknownKeys);
+      if (Array.isArray(kept.routes)) {
+        kept.routes = kept.routes.map((route: unknown, r) =>
+          isTable(route) ? pick(route, ROUTE_KEYS, `${at}.routes[${r}]`, unknownKeys) : route,
+        );
+      }
+      return kept;
+    });
   }
-  return issues;
+  return service;
+}
+
+function pick(table: Table, keys: readonly string[], path: string, unknownKeys: ValidationIssue[]): Table {
+  const kept: Table = {};
+  for (const key of Object.keys(table)) {
+    if (keys.includes(key)) {
+      kept[key] = table[key];
+    } else {
+      unknownKeys.push({ path: childPath(path, key), reason: 'unknown key' });
+    }
+  }
+  return kept;
 }
 
 /** Rules that relate several fields: unique names, one unnamed route, no two routes on one listener+hostname. */
