@@ -3,3 +3,4 @@ export * from './tls-fixture';
 export * from './agent-client';
 export * from './agent-process';
 export * from './in-process-agent';
+export * from './unit-module';

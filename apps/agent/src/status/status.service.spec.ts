@@ -1,0 +1,119 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ServiceNotFoundError, type ComponentSpec } from '@mcp/common';
+import { ComponentDeployer } from '@mcp/deployer';
+import { featureHarness, type FeatureHarness } from '../../../../test/support';
+import { AGENT_VERSION } from '../version';
+import { StatusService, isDrift } from './status.service';
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+const component = (name: string, extra: Partial<ComponentSpec> = {}): ComponentSpec => ({ name, image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [], ...extra });
+
+describe(StatusService.name, () => {
+  let h: FeatureHarness;
+  let sut: StatusService;
+
+  async function deploy(service: string, components: ComponentSpec[]): Promise<void> {
+    await h.registry.saveService({ name: service, active: true, components: components.map((c) => ({ spec: c, desiredState: 'running' })) });
+    for (const c of components) {
+      const outcome = await h.moduleRef.get(ComponentDeployer).deploy({ service, spec: c, desired: 'running', force: false });
+      if (!outcome.ok) throw new Error(outcome.error);
+    }
+  }
+
+  beforeEach(async () => {
+    h = await featureHarness({ providers: [StatusService] });
+    sut = h.moduleRef.get(StatusService);
+    await deploy('mc-proxy', [component('mc-proxy', { routes: [{ port: 443, mode: 'l4' }] })]);
+    await deploy('web', [component('web'), component('api')]);
+    h.runtime.clearCalls();
+  });
+
+  afterEach(() => fs.rmSync(path.dirname(h.config.file), { recursive: true, force: true }));
+
+  describe('listServices', () => {
+    it('should answer from the registry alone, with specs and routes', async () => {
+      const result = await sut.listServices();
+      expect(h.runtime.calls).toEqual([]);
+      expect(result.node).toBe('test-node');
+      expect(result.services.map((s) => s.name).sort()).toEqual(['mc-proxy', 'web']);
+      const proxy = result.services.find((s) => s.name === 'mc-proxy')!;
+      expect(proxy.components[0]).toMatchObject({ name: 'mc-proxy', image: IMAGE, desiredState: 'running', observedState: 'running', version: '1.0', container: 'mc-proxy' });
+      expect(proxy.components[0].routes[0]).toMatchObject({ port: 443, mode: 'l4', hostname: `mc-proxy.${h.config.agent.routeDomain}`, hostPort: expect.any(Number) });
+      expect(proxy.spec).toMatchObject({ name: 'mc-proxy', active: true, components: [expect.objectContaining({ name: 'mc-proxy', image: IMAGE })] });
+    });
+  });
+
+  describe('serviceStatus', () => {
+    it('should flag drift from one live listing and list events most recent first', async () => {
+      h.runtime.setState('web-api', 'exited', 137);
+      h.clock.advance(1000);
+      await h.registry.addEvent({ service: 'web', component: 'api', kind: 'state_changed', message: 'running -> exited' });
+
+      const result = await sut.serviceStatus({ service: 'web' });
+
+      expect(h.runtime.callsTo('list')).toHaveLength(1);
+      expect(h.runtime.calls).toHaveLength(1);
+      const byName = Object.fromEntries(result.components.map((c) => [c.component, c]));
+      expect(byName.api).toMatchObject({ desiredState: 'running', observedState: 'exited', drift: true, container: 'web-api' });
+      expect(byName.web).toMatchObject({ observedState: 'running', drift: false, version: '1.0' });
+      expect(result.events[0]).toMatchObject({ kind: 'state_changed', component: 'api' });
+      expect(result.events.every((e) => e.service === 'web')).toBe(true);
+    });
+
+    it('should show a vanished container as removed and drifting', async () => {
+      await h.runtime.remove({ name: 'web' });
+      const result = await sut.serviceStatus({ service: 'web' });
+      expect(result.components.find((c) => c.component === 'web')).toMatchObject({ observedState: 'removed', drift: true });
+    });
+
+    it('should cover every service when none is named, and honour the event limit', async () => {
+      const result = await sut.serviceStatus({ eventLimit: 1 });
+      expect(new Set(result.components.map((c) => c.service))).toEqual(new Set(['mc-proxy', 'web']));
+      expect(result.events).toHaveLength(1);
+    });
+
+    it('should refuse an unknown service', async () => {
+      await expect(sut.serviceStatus({ service: 'nope' })).rejects.toThrow(ServiceNotFoundError);
+    });
+  });
+
+  describe('liveCheck', () => {
+    it('should map containers to services with exactly one runtime listing; unmanaged ones show ignore', async () => {
+      h.runtime.seedContainer({ name: 'legacy-db', image: 'localhost/postgres:16', state: 'running' });
+      const result = await sut.liveCheck();
+      expect(h.runtime.calls.map((c) => c.method)).toEqual(['list']);
+      const byContainer = Object.fromEntries(result.containers.map((c) => [c.container, c]));
+      expect(byContainer['mc-proxy']).toMatchObject({ service: 'mc-proxy', component: 'mc-proxy', desiredState: 'running', version: '1.0', state: 'running' });
+      expect(byContainer['web-api']).toMatchObject({ service: 'web', component: 'api', desiredState: 'running' });
+      expect(byContainer['legacy-db']).toMatchObject({ service: 'legacy', component: 'db', desiredState: 'ignore', version: '16' });
+    });
+  });
+
+  describe('nodeStatus', () => {
+    it('should report version, uptime, container counts and host figures', async () => {
+      h.runtime.setState('web', 'exited', 0);
+      h.clock.advance(90_000);
+      const result = await sut.nodeStatus();
+      expect(result).toMatchObject({ node: 'test-node', version: AGENT_VERSION, uptimeSeconds: 90, containers: 3, runningContainers: 2, runtimeVersion: '4.3.1' });
+      expect(result.cpus).toBeGreaterThan(0);
+      expect(result.memoryTotalBytes).toBeGreaterThan(result.memoryFreeBytes);
+      expect(result.diskTotalBytes).toBeGreaterThan(0);
+      expect(h.runtime.callsTo('list')).toHaveLength(1);
+    });
+  });
+});
+
+describe('isDrift', () => {
+  it.each([
+    ['running', 'running', false],
+    ['running', 'exited', true],
+    ['running', 'removed', true],
+    ['stopped', 'exited', false],
+    ['stopped', 'running', true],
+    ['ignore', 'exited', false],
+    ['ignore', 'running', false],
+  ])('should say desired %s vs observed %s drifts: %s', (desired, observed, drift) => {
+    expect(isDrift(desired, observed)).toBe(drift);
+  });
+});

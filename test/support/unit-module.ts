@@ -1,0 +1,61 @@
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { Provider } from '@nestjs/common';
+import { Clock } from '@mcp/common';
+import { HostPortProbe, deployerProviders } from '@mcp/deployer';
+import { RouteRegistrar } from '@mcp/mcproxy';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime } from '@mcp/runtime';
+import { AgentConfig } from '../../apps/agent/src/config/agent-config';
+import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../fakes';
+import { makeTestConfig } from './test-config';
+
+/** A host where every port is free (unit tests must not depend on the machine's ports). */
+export class AlwaysFreeProbe extends HostPortProbe {
+  async isFree(): Promise<boolean> {
+    return true;
+  }
+}
+
+export interface FeatureHarness {
+  moduleRef: TestingModule;
+  config: AgentConfig;
+  registry: InMemoryRegistry;
+  runtime: FakeRuntime;
+  proxy: FakeRegistrar;
+  clock: FakeClock;
+}
+
+/**
+ * A Nest testing module for one agent feature: the deployer lib's providers plus the given
+ * feature providers, with every port bound to a fake (registry, runtime, mc-proxy, clock).
+ */
+export async function featureHarness(input: { providers: Provider[]; images?: string[] }): Promise<FeatureHarness> {
+  const config = makeTestConfig();
+  const clock = new FakeClock(new Date('2026-11-23T12:00:00Z'));
+  const registry = new InMemoryRegistry({ clock });
+  const runtime = new FakeRuntime({ images: input.images ?? ['localhost/mcp-test/busybox:1.0'], clock });
+  const proxy = new FakeRegistrar();
+  const moduleRef = await Test.createTestingModule({
+    providers: [
+      ...deployerProviders({
+        bindAddress: config.agent.bindAddress,
+        routeBindAddress: config.agent.routeBindAddress,
+        routeDomain: config.agent.routeDomain,
+        portRangeStart: config.agent.portRangeStart,
+        portRangeEnd: config.agent.portRangeEnd,
+        certDir: config.mcproxy.certDir,
+        stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+      }),
+      ...input.providers,
+      { provide: AgentConfig, useValue: config },
+      { provide: ServiceRegistry, useValue: registry },
+      { provide: ContainerRuntime, useValue: runtime },
+      { provide: RouteRegistrar, useValue: proxy },
+      { provide: Clock, useValue: clock },
+    ],
+  })
+    .overrideProvider(HostPortProbe)
+    .useValue(new AlwaysFreeProbe())
+    .compile();
+  return { moduleRef, config, registry, runtime, proxy, clock };
+}
