@@ -157,6 +157,9 @@ export class MciasHttpClient extends IdentityClient {
         url,
         {
           method: 'POST',
+          // No pooled keep-alive sockets: calls are rare (answers are cached) and an idle
+          // socket would hold a CLI process open after `mcp login`.
+          agent: false,
           ca: this.ca,
           minVersion: 'TLSv1.3',
           headers: {
