@@ -1,3 +1,4 @@
+import { Injectable } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import type { mcpv1 } from '@mcp/proto';
 import type { AgentClient } from '../client/agent-client';
@@ -13,6 +14,8 @@ interface LifecycleOptions {
 }
 
 /** Shared shape of stop/start/restart/undeploy: find the node, call, print a row per component. */
+// @Injectable so the constructor's parameter types are emitted for the subclasses' DI.
+@Injectable()
 abstract class LifecycleCommand extends CommandRunner {
   protected abstract readonly verb: string;
   protected abstract readonly call: Call;

@@ -1,0 +1,828 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { Clock, UnauthenticatedError } from '@mcp/common';
+import { loadServiceFile } from '@mcp/servicedef';
+import type { mcpv1 } from '@mcp/proto';
+import { IdentityLogin } from '../../apps/cli/src/auth/identity-login';
+import { AgentClientFactory } from '../../apps/cli/src/client/agent-client';
+import { runCli } from '../../apps/cli/src/cli';
+import { Editor } from '../../apps/cli/src/edit/editor';
+import { CliSandbox, NOTES_TOML, TWO_NODES } from './fakes/cli-harness';
+import { FakeAgentClientFactory, NodeScript, agentError } from './fakes/fake-agent-client';
+import { FakeIdentityLogin } from './fakes/fake-identity-login';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+class FixedClock extends Clock {
+  now(): Date {
+    return NOW;
+  }
+}
+
+const ESC = '\u001b[';
+
+function seconds(date: Date) {
+  return { seconds: Math.floor(date.getTime() / 1000), nanos: 0 };
+}
+
+function result(component: string, ok = true, error = ''): mcpv1.ComponentResult {
+  return { component, ok, error, container: component === 'notes' ? 'notes' : `notes-${component}` };
+}
+
+const listAlpha: mcpv1.ListServicesResponse = {
+  node: 'alpha',
+  services: [
+    {
+      name: 'notes',
+      active: true,
+      spec: undefined,
+      components: [
+        {
+          name: 'notes',
+          image: 'localhost/mcp-test/busybox:1.0',
+          desiredState: 'running',
+          observedState: 'running',
+          version: '1.0',
+          routes: [],
+          updatedAt: undefined,
+          container: 'notes',
+        },
+      ],
+    },
+  ],
+};
+
+const liveAlpha: mcpv1.LiveCheckResponse = {
+  node: 'alpha',
+  containers: [
+    {
+      service: 'notes',
+      component: 'notes',
+      container: 'notes',
+      state: 'running',
+      image: 'localhost/mcp-test/busybox:1.0',
+      version: '1.0',
+      startedAt: seconds(new Date(NOW.getTime() - (2 * 86400 + 16 * 3600 + 5) * 1000)),
+      desiredState: 'running',
+      id: 'abc',
+    },
+  ],
+};
+
+const liveBeta: mcpv1.LiveCheckResponse = {
+  node: 'beta',
+  containers: [
+    {
+      service: 'mc-proxy',
+      component: 'mc-proxy',
+      container: 'mc-proxy',
+      state: 'running',
+      image: 'mcr/mc-proxy:2.1',
+      version: '2.1',
+      startedAt: seconds(new Date(NOW.getTime() - 12_000)),
+      desiredState: 'running',
+      id: 'def',
+    },
+  ],
+};
+
+const statusAlpha: mcpv1.GetServiceStatusResponse = {
+  node: 'alpha',
+  components: [
+    { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes' },
+    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker' },
+  ],
+  events: [
+    { time: seconds(new Date('2026-11-23T11:00:00Z')), service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited', fromState: 'running', toState: 'exited' },
+  ],
+};
+
+describe('mcp (CLI commands)', () => {
+  let sandbox: CliSandbox;
+
+  beforeEach(() => {
+    sandbox = new CliSandbox();
+  });
+
+  afterEach(() => {
+    sandbox.remove();
+  });
+
+  function fleet(scripts: Record<string, NodeScript>) {
+    const factory = new FakeAgentClientFactory(scripts);
+    return { factory, overrides: [{ provide: AgentClientFactory, useValue: factory }, { provide: Clock, useClass: FixedClock }] };
+  }
+
+  function ready() {
+    sandbox.writeConfig(TWO_NODES).writeToken();
+  }
+
+  describe('usage', () => {
+    it('should print help listing every command and exit 0', async () => {
+      const run = await sandbox.run(['--help']);
+      expect(run.code).toBe(0);
+      for (const name of ['login', 'deploy', 'stop', 'start', 'restart', 'undeploy', 'list', 'ps', 'status', 'sync', 'adopt', 'purge', 'service', 'push', 'pull', 'logs', 'node', 'completion']) {
+        expect(run.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
+      }
+      expect(run.stdout).toContain('--json');
+    });
+
+    it.each([
+      [['frobnicate'], /unknown command 'frobnicate'/],
+      [['deploy'], /missing required argument 'target'/],
+      [['deploy', 'Notes!'], /invalid name "Notes!"/],
+      [['stop', 'notes/web'], /invalid target "notes\/web"/],
+      [['ps', '--bogus'], /unknown option '--bogus'/],
+      [['logs', 'notes', '-n', 'ten'], /--tail must be a non-negative integer/],
+      [['ps', 'extra'], /too many arguments/],
+      [['completion', 'fish'], /unsupported shell "fish"/],
+      [['node', 'frob'], /unknown action "frob"|too many arguments|unknown command/],
+    ])('should exit 2 for %j', async (argv, message) => {
+      ready();
+      const run = await sandbox.run(argv, fleet({}));
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('should print the version', async () => {
+      const run = await sandbox.run(['--version']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    });
+  });
+
+  describe('deploy', () => {
+    it('should send the definition to the node named in the file and print a row per component', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { unary: { deploy: () => ({ service: 'notes', results: [result('notes')] }) } } });
+      const run = await sandbox.run(['deploy', 'notes', '--force'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/COMPONENT\s+CONTAINER\s+NODE\s+RESULT/);
+      expect(run.stdout).toMatch(/notes\s+notes\s+alpha\s+deployed/);
+      expect(factory.calls).toHaveLength(1);
+      const call = factory.calls[0];
+      expect(call).toMatchObject({ node: 'alpha', method: 'deploy', token: 'tok-123' });
+      expect(call.request).toMatchObject({
+        component: '',
+        force: true,
+        service: { name: 'notes', active: true, components: [{ name: 'notes', image: 'localhost/mcp-test/busybox:1.0', routes: [{ port: 443, mode: 'l4' }] }] },
+      });
+      expect(factory.created[0].caCert).toBe(path.join(sandbox.configDir, 'ca.pem'));
+    });
+
+    it('should exit 1 and name every failed component when the agent reports failures', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { deploy: () => ({ service: 'notes', results: [result('notes', false, 'image not found')] }) } } });
+      const run = await sandbox.run(['deploy', 'notes/notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/failed: image not found/);
+      expect(run.stderr).toMatch(/^mcp: 1 of 1 component\(s\) failed: notes$/m);
+    });
+
+    it('should exit 1 naming the file and field when the definition is invalid', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML.replace('busybox:1.0', 'busybox:latest').replace('port = 443', 'port = 70000'));
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(['deploy', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${file}: components[0].image:`);
+      expect(run.stderr).toContain(`${file}: components[0].routes[0].port:`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should exit 1 with a clear line when there is no definition file', async () => {
+      ready();
+      const run = await sandbox.run(['deploy', 'ghost'], fleet({}));
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(`mcp: no definition for "ghost": ${path.join(sandbox.servicesDir, 'ghost.toml')} does not exist`);
+    });
+  });
+
+  describe('stop and start', () => {
+    it('should call the agent and rewrite active in the definition, keeping comments', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: {
+          unary: {
+            stopService: () => ({ service: 'notes', results: [result('notes')] }),
+            startService: () => ({ service: 'notes', results: [result('notes')] }),
+          },
+        },
+      });
+      const stop = await sandbox.run(['stop', 'notes'], { overrides });
+      expect(stop.code).toBe(0);
+      expect(stop.stdout).toMatch(/notes\s+notes\s+alpha\s+stopped/);
+      expect(sandbox.read(file)).toBe(NOTES_TOML.replace('active = true # keep running', 'active = false # keep running'));
+
+      const start = await sandbox.run(['start', 'notes'], { overrides });
+      expect(start.code).toBe(0);
+      expect(sandbox.read(file)).toBe(NOTES_TOML);
+      expect(factory.calls.map((c) => c.method)).toEqual(['stopService', 'startService']);
+    });
+
+    it('should leave the definition alone when the agent call fails', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { stopService: () => agentError('alpha', 'NOT_FOUND', 'alpha: service "notes" not found') } } });
+      const run = await sandbox.run(['stop', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe('mcp: alpha: service "notes" not found');
+      expect(sandbox.read(file)).toBe(NOTES_TOML);
+    });
+
+    it.each([
+      ['restart', 'restartService', 'restarted'],
+      ['undeploy', 'undeployService', 'removed'],
+    ] as const)('should %s through the node from the definition file', async (command, method, verb) => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { unary: { [method]: () => ({ service: 'notes', results: [result('notes')] }) } } });
+      const run = await sandbox.run([command, 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`notes\\s+notes\\s+alpha\\s+${verb}`));
+      expect(factory.calls).toEqual([expect.objectContaining({ node: 'alpha', method, request: { service: 'notes' } })]);
+      expect(sandbox.read(file)).toBe(NOTES_TOML);
+    });
+  });
+
+  describe('list, ps and status', () => {
+    it('should list services from every node', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { listServices: () => listAlpha } }, beta: { unary: { listServices: () => ({ node: 'beta', services: [] }) } } });
+      const run = await sandbox.run(['list'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION$/m);
+      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha\s+running\s+running\s+1\.0$/m);
+    });
+
+    it('should print list --json in its documented shape', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { listServices: () => listAlpha } }, beta: { unreachable: true } });
+      const run = await sandbox.run(['list', '--json'], { overrides });
+      expect(run.code).toBe(3);
+      expect(JSON.parse(run.stdout)).toEqual({
+        services: [
+          { node: 'alpha', service: 'notes', active: true, component: 'notes', image: 'localhost/mcp-test/busybox:1.0', desired: 'running', observed: 'running', version: '1.0' },
+        ],
+        errors: [{ node: 'beta', kind: 'unreachable', error: 'agent beta (10.0.0.2:9444) unreachable: connect ECONNREFUSED' }],
+      });
+    });
+
+    it('should print ps with uptimes from both nodes', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => liveBeta } } });
+      const run = await sandbox.run(['ps'], { overrides });
+      expect(run.code).toBe(0);
+      const lines = run.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+VERSION\s+UPTIME$/);
+      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+1\.0\s+2d16h$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+2\.1\s+12s$/));
+      // columns are aligned: every row's NODE column starts at the same offset
+      const offsets = lines.map((line) => line.search(/\b(NODE|alpha|beta)\b/));
+      expect(new Set(offsets).size).toBe(1);
+    });
+
+    it('should exit 3 naming the unreachable node while still showing the other node', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unreachable: true } });
+      const run = await sandbox.run(['ps'], { overrides });
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha\s+running/m);
+      expect(run.stdout).toMatch(/^-\s+-\s+beta\s+unreachable/m);
+      expect(run.stderr.trim()).toBe('mcp: agent beta (10.0.0.2:9444) unreachable: connect ECONNREFUSED');
+    });
+
+    it('should exit 1 when one node is unreachable and another fails otherwise', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => agentError('alpha', 'UNAVAILABLE', 'alpha: podman is not answering') } }, beta: { unreachable: true } });
+      const run = await sandbox.run(['ps'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('alpha: podman is not answering');
+      expect(run.stderr).toContain('agent beta (10.0.0.2:9444) unreachable');
+    });
+
+    it('should print ps --json in its documented shape', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => ({ node: 'beta', containers: [] }) } } });
+      const run = await sandbox.run(['ps', '--json'], { overrides });
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({
+        containers: [
+          {
+            node: 'alpha',
+            service: 'notes',
+            component: 'notes',
+            container: 'notes',
+            state: 'running',
+            image: 'localhost/mcp-test/busybox:1.0',
+            version: '1.0',
+            desired: 'running',
+            startedAt: '2026-11-20T19:59:55.000Z',
+            uptimeSeconds: 2 * 86400 + 16 * 3600 + 5,
+          },
+        ],
+        errors: [],
+      });
+    });
+
+    it('should mark drifted rows and print recent events in status', async () => {
+      ready();
+      const { factory, overrides } = fleet({
+        alpha: { unary: { getServiceStatus: () => statusAlpha } },
+        beta: { unary: { getServiceStatus: () => agentError('beta', 'NOT_FOUND', 'beta: service "notes" not found') } },
+      });
+      const run = await sandbox.run(['status', 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^ {2}notes\s+worker\s+alpha\s+running\s+running\s+1\.0$/m);
+      expect(run.stdout).toMatch(/RECENT EVENTS\n2026-11-23T11:00:00.000Z {2}alpha {2}notes {2}drift: running -> exited/);
+      expect(factory.calls.map((c) => c.request)).toEqual([
+        { service: 'notes', eventLimit: 10 },
+        { service: 'notes', eventLimit: 10 },
+      ]);
+    });
+
+    it('should print status --json in its documented shape', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { getServiceStatus: () => statusAlpha } }, beta: { unary: { getServiceStatus: () => ({ node: 'beta', components: [], events: [] }) } } });
+      const run = await sandbox.run(['status', '--json'], { overrides });
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toEqual({
+        components: [
+          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', version: '1.0', drift: true },
+          { node: 'alpha', service: 'notes', component: 'worker', desired: 'running', observed: 'running', version: '1.0', drift: false },
+        ],
+        events: [{ node: 'alpha', time: '2026-11-23T11:00:00.000Z', service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited' }],
+        errors: [],
+      });
+    });
+  });
+
+  describe('authentication', () => {
+    it('should exit 4 with "run mcp login" when the token is rejected', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { tokenRejected: true }, beta: { tokenRejected: true } });
+      const run = await sandbox.run(['ps'], { overrides });
+      expect(run.code).toBe(4);
+      expect(run.stderr).toContain('mcp: token rejected by alpha: run mcp login');
+    });
+
+    it('should exit 4 "not logged in" when there is no token file, without calling any agent', async () => {
+      sandbox.writeConfig(TWO_NODES);
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(['list'], { overrides });
+      expect(run.code).toBe(4);
+      expect(run.stderr.trim()).toBe('mcp: not logged in: run mcp login');
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should warn when the token file is readable by others', async () => {
+      ready();
+      fs.chmodSync(sandbox.tokenFile, 0o644);
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => liveBeta } } });
+      const run = await sandbox.run(['ps'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/warning: token file .* has mode 0644/);
+    });
+  });
+
+  describe('login', () => {
+    const mcias = `[mcias]\nserver_url = "https://mcias.example.net"\nservice_name = "mcp"\n`;
+
+    it('should read the password from stdin when it is not a terminal and store the token 0600', async () => {
+      sandbox.writeConfig(mcias);
+      const identity = new FakeIdentityLogin({ username: 'ops', password: 's3cret', token: 'jwt-abc' });
+      const run = await sandbox.run(['login', '--username', 'ops'], { stdin: 's3cret\n', overrides: [{ provide: IdentityLogin, useValue: identity }] });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(fs.readFileSync(sandbox.tokenFile, 'utf8')).toBe('jwt-abc\n');
+      expect(fs.statSync(sandbox.tokenFile).mode & 0o777).toBe(0o600);
+      expect(identity.attempts).toEqual([
+        { serverUrl: 'https://mcias.example.net', caCert: undefined, serviceName: 'mcp', username: 'ops', password: 's3cret', totpCode: undefined },
+      ]);
+      expect(run.stdout).not.toContain('s3cret');
+    });
+
+    it('should ask for a TOTP code when MCIAS needs one', async () => {
+      sandbox.writeConfig(mcias);
+      const identity = new FakeIdentityLogin({ username: 'ops', password: 's3cret', totp: '123456', token: 'jwt-totp' });
+      const run = await sandbox.run(['login', '-u', 'ops'], { stdin: 's3cret\n123456\n', overrides: [{ provide: IdentityLogin, useValue: identity }] });
+      expect(run.code).toBe(0);
+      expect(identity.attempts.map((a) => a.totpCode)).toEqual([undefined, '123456']);
+      expect(fs.readFileSync(sandbox.tokenFile, 'utf8')).toBe('jwt-totp\n');
+    });
+
+    it('should exit 4 and store nothing on bad credentials', async () => {
+      sandbox.writeConfig(mcias);
+      const identity = new FakeIdentityLogin({ username: 'ops', password: 's3cret', token: 'jwt' });
+      const run = await sandbox.run(['login', '-u', 'ops'], { stdin: 'wrong\n', overrides: [{ provide: IdentityLogin, useValue: identity }] });
+      expect(run.code).toBe(4);
+      expect(run.stderr.trim()).toBe('mcp: invalid username or password');
+      expect(fs.existsSync(sandbox.tokenFile)).toBe(false);
+    });
+
+    it('should store a static token from --token-file', async () => {
+      const source = path.join(sandbox.home, 'static-token');
+      fs.writeFileSync(source, 'static-tok\n');
+      const unused = new FakeIdentityLogin({ username: 'x', password: 'y', token: 'z' });
+      const run = await sandbox.run(['login', '--token-file', source], { overrides: [{ provide: IdentityLogin, useValue: unused }] });
+      expect(run.code).toBe(0);
+      expect(fs.readFileSync(sandbox.tokenFile, 'utf8')).toBe('static-tok\n');
+      expect(fs.statSync(sandbox.tokenFile).mode & 0o777).toBe(0o600);
+      expect(unused.attempts).toHaveLength(0);
+    });
+  });
+
+  describe('colour', () => {
+    function psFleet() {
+      return fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => liveBeta } } });
+    }
+
+    it('should print no escape codes when stdout is not a terminal', async () => {
+      ready();
+      const run = await sandbox.run(['ps'], { overrides: psFleet().overrides });
+      expect(run.stdout).not.toContain(ESC);
+    });
+
+    it('should colour on a terminal', async () => {
+      ready();
+      const run = await sandbox.run(['ps'], { overrides: psFleet().overrides, tty: true });
+      expect(run.stdout).toContain(`${ESC}32mrunning${ESC}39m`);
+    });
+
+    it.each([[{ NO_COLOR: '1' }, []], [{}, ['--no-color']]] as const)('should print no escape codes on a terminal with %j %j', async (env, flags) => {
+      ready();
+      const run = await sandbox.run(['ps', ...flags], { overrides: psFleet().overrides, tty: true, env });
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toContain(ESC);
+    });
+  });
+
+  describe('sync, adopt and purge', () => {
+    it('should send each node its definitions and report not_in_definitions', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      sandbox.writeService('wiki', NOTES_TOML.replace(/notes/g, 'wiki').replace('node = "alpha"', 'node = "beta"'));
+      const { factory, overrides } = fleet({
+        alpha: {
+          unary: {
+            syncDesiredState: (r) => ({
+              dryRun: r.dryRun,
+              actions: [
+                { service: 'notes', component: 'notes', action: 'unchanged', ok: true, error: '' },
+                { service: 'old', component: '', action: 'not_in_definitions', ok: true, error: '' },
+              ],
+            }),
+          },
+        },
+        beta: { unary: { syncDesiredState: (r) => ({ dryRun: r.dryRun, actions: [{ service: 'wiki', component: 'wiki', action: 'deploy', ok: true, error: '' }] }) } },
+      });
+      const run = await sandbox.run(['sync', '--dry-run'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^alpha\s+old\s+-\s+not_in_definitions\s+planned$/m);
+      expect(run.stdout).toMatch(/^beta\s+wiki\s+wiki\s+deploy\s+planned$/m);
+      const byNode = Object.fromEntries(factory.calls.map((c) => [c.node, c.request as mcpv1.SyncDesiredStateRequest]));
+      expect(byNode.alpha.services.map((s) => s.name)).toEqual(['notes']);
+      expect(byNode.beta.services.map((s) => s.name)).toEqual(['wiki']);
+      expect(byNode.alpha.dryRun).toBe(true);
+    });
+
+    it('should refuse to sync a definition naming an unknown node', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML.replace('node = "alpha"', 'node = "gamma"'));
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(['sync'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${file}: node: "gamma" is not a node in`);
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should adopt and write the returned spec as a definition that loads back', async () => {
+      ready();
+      const spec: mcpv1.ServiceSpec = {
+        name: 'legacy',
+        active: true,
+        components: [{ name: 'web', image: 'localhost/mcp-test/busybox:2.0', network: '', user: '0:0', restart: 'always', ports: ['127.0.0.1:8080:8080'], volumes: ['/srv/legacy:/www:ro'], cmd: ['httpd', '-f'], env: ['A=1'], routes: [] }],
+      };
+      const { overrides } = fleet({ beta: { unary: { adoptContainers: () => ({ service: 'legacy', results: [result('web')], spec }) } } });
+      const run = await sandbox.run(['adopt', 'legacy', '--node', 'beta', '--write'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const loaded = await loadServiceFile(path.join(sandbox.servicesDir, 'legacy.toml'));
+      expect(loaded).toMatchObject({ name: 'legacy', node: 'beta', active: true, components: [{ name: 'web', user: '0:0', restart: 'always', cmd: ['httpd', '-f'] }] });
+    });
+
+    it('should send the defined component names with purge', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: { unary: { purgeComponent: () => ({ dryRun: true, purged: [{ service: 'notes', component: 'old', observedState: 'removed' }] }) } },
+      });
+      const run = await sandbox.run(['purge', 'notes', '--dry-run'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^alpha\s+notes\s+old\s+removed\s+would purge$/m);
+      expect(factory.calls).toEqual([
+        expect.objectContaining({ node: 'alpha', request: { service: 'notes', component: '', defined: ['notes'], dryRun: true } }),
+      ]);
+    });
+  });
+
+  describe('service', () => {
+    const fullSpec: mcpv1.ServiceSpec = {
+      name: 'notes',
+      active: false,
+      components: [
+        {
+          name: 'notes',
+          image: 'localhost/mcp-test/busybox:1.0',
+          network: 'mcp',
+          user: '1000:1000',
+          restart: 'on-failure:3',
+          ports: ['127.0.0.1:9000:9000'],
+          volumes: ['/srv/notes/www:/www:ro'],
+          cmd: ['httpd', '-f', '-p', '8080'],
+          env: ['MODE=prod', 'X=a b'],
+          routes: [
+            { name: 'web', port: 443, mode: 'l7', hostname: 'notes.example.net' },
+            { name: 'admin', port: 8443, mode: 'l4', hostname: '' },
+          ],
+        },
+      ],
+    };
+    const listWithSpec = () => ({ node: 'alpha', services: [{ ...listAlpha.services[0], spec: fullSpec }] });
+
+    it('should export the full spec as a file that loads back identically', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const out = path.join(sandbox.home, 'notes.toml');
+      const { overrides } = fleet({ alpha: { unary: { listServices: listWithSpec } } });
+      const run = await sandbox.run(['service', 'export', 'notes', '-o', out], { overrides });
+      expect(run.code).toBe(0);
+      const loaded = await loadServiceFile(out);
+      expect(loaded).toEqual({
+        name: 'notes',
+        node: 'alpha',
+        active: false,
+        components: [
+          {
+            name: 'notes',
+            image: 'localhost/mcp-test/busybox:1.0',
+            network: 'mcp',
+            user: '1000:1000',
+            restart: 'on-failure:3',
+            ports: ['127.0.0.1:9000:9000'],
+            volumes: ['/srv/notes/www:/www:ro'],
+            cmd: ['httpd', '-f', '-p', '8080'],
+            env: ['MODE=prod', 'X=a b'],
+            routes: [
+              { name: 'web', port: 443, mode: 'l7', hostname: 'notes.example.net' },
+              { name: 'admin', port: 8443, mode: 'l4' },
+            ],
+          },
+        ],
+      });
+    });
+
+    it('should refuse to overwrite the definition on export without --force', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { listServices: listWithSpec } } });
+      const run = await sandbox.run(['service', 'export', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${file} exists: pass --force`);
+      expect(sandbox.read(file)).toBe(NOTES_TOML);
+    });
+
+    it('should show the spec the agent holds as TOML', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { listServices: listWithSpec } } });
+      const run = await sandbox.run(['service', 'show', 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^name = "notes"\nnode = "alpha"\nactive = false\n/);
+      expect(run.stdout).toContain('restart = "on-failure:3"');
+    });
+
+    it('should keep the original and set the attempt aside when an edit is invalid', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const editor = { edit: async (target: string) => fs.writeFileSync(target, NOTES_TOML.replace('port = 443', 'port = 0').replace('name = "notes"\nnode', 'name = "notes"\nbogus = 1\nnode')) };
+      const run = await sandbox.run(['service', 'edit', 'notes'], { overrides: [{ provide: Editor, useValue: editor }] });
+      expect(run.code).toBe(1);
+      expect(sandbox.read(file)).toBe(NOTES_TOML);
+      expect(sandbox.read(`${file}.rejected`)).toContain('port = 0');
+      expect(run.stderr).toContain(`${file}: components[0].routes[0].port:`);
+      expect(run.stderr).toMatch(/bogus/);
+      expect(run.stderr).toContain('original kept');
+    });
+
+    it('should run $EDITOR without a shell and keep a valid edit', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML);
+      const script = path.join(sandbox.home, 'editor.js');
+      fs.writeFileSync(script, `const fs = require('fs'); const f = process.argv[2]; fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('busybox:1.0', 'busybox:2.0'));`);
+      const run = await sandbox.run(['service', 'edit', 'notes'], { env: { EDITOR: `${process.execPath} ${script}` } });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(sandbox.read(file)).toBe(NOTES_TOML.replace('busybox:1.0', 'busybox:2.0'));
+    });
+  });
+
+  describe('push, pull and logs', () => {
+    it('should push a file with its size, mode and sha256 in the header', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const local = path.join(sandbox.home, 'index.html');
+      const content = Buffer.alloc(200 * 1024, 'x');
+      fs.writeFileSync(local, content, { mode: 0o640 });
+      let received: Buffer | undefined;
+      const { factory, overrides } = fleet({
+        alpha: {
+          pushFile: (header, data) => {
+            received = data;
+            return { path: header.path, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+          },
+        },
+      });
+      const run = await sandbox.run(['push', local, 'notes', 'www/index.html'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(received?.equals(content)).toBe(true);
+      expect(factory.calls[0].request).toEqual({
+        header: { service: 'notes', path: 'www/index.html', mode: 0o640, size: content.length, sha256: createHash('sha256').update(content).digest('hex') },
+        chunks: 4,
+      });
+    });
+
+    it('should pull into place with the sent mode after checking the sha256', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const data = Buffer.from('hello from mcp-test busybox 1.0\n');
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      const { overrides } = fleet({
+        alpha: { pullFile: () => [{ info: { size: data.length, mode: 0o640, sha256 } }, { chunk: data.subarray(0, 5) }, { chunk: data.subarray(5) }] },
+      });
+      const local = path.join(sandbox.home, 'copy.txt');
+      const run = await sandbox.run(['pull', 'notes', 'www/index.html', local], { overrides });
+      expect(run.code).toBe(0);
+      expect(fs.readFileSync(local).equals(data)).toBe(true);
+      expect(fs.statSync(local).mode & 0o777).toBe(0o640);
+    });
+
+    it('should write nothing when the pulled sha256 does not match', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { pullFile: () => [{ info: { size: 3, mode: 0o644, sha256: 'f'.repeat(64) } }, { chunk: Buffer.from('abc') }] } });
+      const local = path.join(sandbox.home, 'copy.txt');
+      const run = await sandbox.run(['pull', 'notes', 'x', local], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/SHA-256 .* does not match/);
+      expect(fs.readdirSync(sandbox.home).filter((f) => f.includes('copy'))).toEqual([]);
+    });
+
+    it('should write log chunks to stdout and stderr as the agent labels them', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: { logs: () => [{ data: Buffer.from('out line\n'), stream: 'stdout' }, { data: Buffer.from('err line\n'), stream: 'stderr' }] },
+      });
+      const run = await sandbox.run(['logs', 'notes/notes', '-n', '20', '--since', '10m', '-t'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe('out line\n');
+      expect(run.stderr).toBe('err line\n');
+      expect(factory.calls[0].request).toEqual({ service: 'notes', component: 'notes', follow: false, tail: 20, since: '10m', timestamps: true });
+    });
+  });
+
+  describe('node', () => {
+    it('should add and remove nodes keeping the rest of mcp.toml', async () => {
+      sandbox.writeConfig(TWO_NODES);
+      const add = await sandbox.run(['node', 'add', 'gamma', '192.168.1.5:9444', '--server-name', 'gamma.example.net']);
+      expect(add.code).toBe(0);
+      const added = sandbox.read(sandbox.configFile);
+      expect(added.startsWith(TWO_NODES)).toBe(true);
+      expect(added).toContain('[[nodes]]\nname = "gamma"\naddress = "192.168.1.5:9444"\nserver_name = "gamma.example.net"\n');
+
+      const list = await sandbox.run(['node', 'list', '--json']);
+      expect(JSON.parse(list.stdout).nodes.map((n: { name: string }) => n.name)).toEqual(['alpha', 'beta', 'gamma']);
+
+      const remove = await sandbox.run(['node', 'remove', 'alpha']);
+      expect(remove.code).toBe(0);
+      const removed = sandbox.read(sandbox.configFile);
+      expect(removed).toContain('# the fleet\n[tls]\nca_cert = "ca.pem"\n');
+      expect(removed).not.toContain('alpha');
+      expect(removed).toContain('name = "beta"');
+      expect(removed).toContain('name = "gamma"');
+    });
+
+    it('should refuse a duplicate node and an unknown one', async () => {
+      sandbox.writeConfig(TWO_NODES);
+      expect((await sandbox.run(['node', 'add', 'alpha', 'h:1'])).code).toBe(1);
+      const remove = await sandbox.run(['node', 'remove', 'nope']);
+      expect(remove.code).toBe(1);
+      expect(remove.stderr).toContain('no node "nope"');
+      expect(sandbox.read(sandbox.configFile)).toBe(TWO_NODES);
+    });
+
+    it('should show node status for every node', async () => {
+      ready();
+      const status: mcpv1.NodeStatusResponse = {
+        node: 'alpha', version: '0.1.0', startedAt: undefined, uptimeSeconds: 3600 * 5 + 60 * 3, containers: 4, runningContainers: 3, cpus: 2,
+        memoryTotalBytes: 4 * 1024 ** 3, memoryFreeBytes: 2 * 1024 ** 3, diskFreeBytes: 10 * 1024 ** 3, diskTotalBytes: 20 * 1024 ** 3, runtimeVersion: '4.3.1',
+      };
+      const { overrides } = fleet({ alpha: { unary: { nodeStatus: () => status } }, beta: { unreachable: true } });
+      const run = await sandbox.run(['node', 'status'], { overrides });
+      expect(run.code).toBe(3);
+      expect(run.stdout).toMatch(/^alpha\s+up\s+0\.1\.0\s+5h3m\s+3\/4\s+2\s+2\.0G\/4\.0G\s+10\.0G\/20\.0G$/m);
+      expect(run.stdout).toMatch(/^beta\s+unreachable/m);
+    });
+  });
+
+  describe('config', () => {
+    it('should say how to create a config when there is none', async () => {
+      const run = await sandbox.run(['ps'], fleet({}));
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        `mcp: no config file: create ${sandbox.configFile} with a [[nodes]] entry (name, address), or run mcp node add NAME HOST:PORT`,
+      ]);
+    });
+
+    it('should list every bad key of the config file', async () => {
+      sandbox.writeConfig('[services]\ndir = 3\nextra = "x"\n[bogus]\na = 1\n[[nodes]]\nname = "a"\n').writeToken();
+      const run = await sandbox.run(['ps'], fleet({}));
+      expect(run.code).toBe(1);
+      const file = sandbox.configFile;
+      expect(run.stderr.trim().split('\n')).toEqual([
+        `mcp: ${file}: services.dir: must be a non-empty string`,
+        `mcp: ${file}: services.extra: unknown key`,
+        `mcp: ${file}: bogus: unknown key`,
+        `mcp: ${file}: nodes[0].address: required`,
+      ]);
+    });
+
+    it('should take the config from --config and MCP_CONFIG', async () => {
+      const other = path.join(sandbox.home, 'other.toml');
+      fs.writeFileSync(other, '[[nodes]]\nname = "solo"\naddress = "localhost:9444"\n');
+      const viaFlag = await sandbox.run(['node', 'list', '--config', other]);
+      expect(viaFlag.stdout).toMatch(/^solo\s+localhost:9444/m);
+      const viaEnv = await sandbox.run(['node', 'list'], { env: { MCP_CONFIG: other } });
+      expect(viaEnv.stdout).toMatch(/^solo\s+localhost:9444/m);
+      const missing = await sandbox.run(['node', 'list', '--config', path.join(sandbox.home, 'nope.toml')]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('nope.toml: file not found');
+    });
+
+    it('should let MCP_* variables override keys', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const tokenElsewhere = path.join(sandbox.home, 'tok');
+      fs.writeFileSync(tokenElsewhere, 'env-token\n', { mode: 0o600 });
+      const { factory, overrides } = fleet({ alpha: { unary: { restartService: () => ({ service: 'notes', results: [] }) } } });
+      const run = await sandbox.run(['restart', 'notes'], { overrides, env: { MCP_AUTH_TOKEN_PATH: tokenElsewhere, MCP_TLS_CA_CERT: '/etc/ca.pem' } });
+      expect(run.code).toBe(0);
+      expect(factory.calls[0].token).toBe('env-token');
+      expect(factory.created[0].caCert).toBe('/etc/ca.pem');
+    });
+  });
+
+  describe('errors', () => {
+    it('should show a stack trace only with --debug', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => new UnauthenticatedError('boom') } }, beta: { unary: { liveCheck: () => liveBeta } } });
+      const plain = await sandbox.run(['ps'], { overrides });
+      expect(plain.stderr).not.toMatch(/\n\s+at /);
+      const debug = await sandbox.run(['ps', '--debug'], { overrides: fleet({ alpha: { unreachable: true }, beta: { unreachable: true } }).overrides });
+      expect(debug.code).toBe(3);
+      expect(debug.stderr).toMatch(/PartialFailureError[\s\S]*\n\s+at /);
+    });
+
+    it('should print completion scripts', async () => {
+      const bash = await sandbox.run(['completion', 'bash']);
+      expect(bash.code).toBe(0);
+      expect(bash.stdout).toContain('complete -o filenames -F _mcp_complete mcp');
+      expect(bash.stdout).toMatch(/node\) words="list add remove status/);
+      const zsh = await sandbox.run(['completion', 'zsh']);
+      expect(zsh.stdout).toContain('#compdef mcp');
+    });
+  });
+});
+
+describe(runCli.name, () => {
+  it('should be usable without a HOME config for --help', async () => {
+    const sandbox = new CliSandbox();
+    try {
+      const run = await sandbox.run(['deploy', '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Usage: mcp deploy [options] <target>');
+    } finally {
+      sandbox.remove();
+    }
+  });
+});
