@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import { CertificateError, Clock } from '@mcp/common';
 import { type TestPebble, startPebble } from '../../../test/servers/pebble';
 import { AcmeModule } from './acme.module';
-import { type AcmeConfigData } from './acme-config';
+import { AcmeConfig, type AcmeConfigData } from './acme-config';
 import { CertificateAuthority } from './certificate-authority';
 import { CertificateManager } from './certificate-manager';
 import { type ChallengeInput, ChallengeResponder } from './challenge-responder';
@@ -60,6 +60,20 @@ describe(CertificateManager.name, () => {
 
   afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('constructor', () => {
+    it('should refuse an EAB key id without its HMAC', () => {
+      const config = new AcmeConfig({
+        directoryUrl: 'https://127.0.0.1:1/dir',
+        accountKeyPath: path.join(dir, 'account.key'),
+        eabKid: 'kid-only',
+        renewBeforeMs: 30 * DAY,
+        certDir: path.join(dir, 'certs'),
+      });
+
+      expect(() => new CertificateManager(config, clock, new RecordingResponder())).toThrow(CertificateError);
+    });
   });
 
   describe('with a real pebble, no EAB', () => {
