@@ -447,6 +447,18 @@ describe(PodmanRuntime.name, () => {
       expect((error as RegistryUnreachableError).message).toContain('server gave HTTP response to HTTPS client');
     });
 
+    it('should treat a pull of a localhost/ image that exists locally as done', async () => {
+      await expect(sut.pull({ image: IMAGE })).resolves.toBeUndefined();
+    });
+
+    it('should report a pull of a localhost/ image that is not here as ImageNotFoundError', async () => {
+      const error = await sut.pull({ image: 'localhost/mcp-test/absent:1.0' }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(ImageNotFoundError);
+      expect((error as ImageNotFoundError).message).toContain('localhost/mcp-test/absent:1.0');
+      expect((error as ImageNotFoundError).details.stderr).toContain('connection refused');
+    });
+
     it('should report a registry nobody listens on as RegistryUnreachableError', async () => {
       const error = await sut.pull({ image: '127.0.0.1:1/nope:1.0', tlsVerify: false }).catch((e: unknown) => e);
 
@@ -539,6 +551,22 @@ describe(PodmanRuntime.name, () => {
   describe('version', () => {
     it("should give podman's version", async () => {
       expect(await sut.version()).toMatch(/^\d+\.\d+\.\d+/);
+    });
+  });
+
+  describe('with a podman that hangs', () => {
+    it('should kill the command and report the runtime unavailable', async () => {
+      const hanging = path.join(work, 'podman-hangs.sh');
+      writeFileSync(hanging, '#!/bin/sh\nexec sleep 30\n');
+      chmodSync(hanging, 0o755);
+      const stuck = new PodmanRuntime({ podmanPath: hanging, commandTimeoutMs: 300 });
+
+      const error = await stuck.list().catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RuntimeUnavailableError);
+      expect((error as RuntimeUnavailableError).message).toBe(
+        'podman ps --all: no answer within 300 ms; the command was killed',
+      );
     });
   });
 

@@ -1,6 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { ContainerNotFoundError, InvalidArgumentError, RuntimeCommandError } from '@mcp/common';
+import {
+  ContainerNotFoundError,
+  ImageNotFoundError,
+  InvalidArgumentError,
+  RegistryUnreachableError,
+  RuntimeCommandError,
+  RuntimeUnavailableError,
+} from '@mcp/common';
 import {
   ContainerDetails,
   ContainerRuntime,
@@ -19,6 +26,14 @@ export interface PodmanRuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Stop timeout when a call gives none; default 10 s. */
   defaultStopTimeoutSeconds?: number;
+  /**
+   * How long any podman call other than a pull may take before it is killed and the runtime
+   * reported unavailable (a hung podman must not hang the agent); default 2 min, plus the stop
+   * timeout for stop/restart/remove.
+   */
+  commandTimeoutMs?: number;
+  /** The same for pulls, which move whole images; default 30 min. */
+  pullTimeoutMs?: number;
 }
 
 interface ExecResult {
@@ -29,6 +44,7 @@ interface ExecResult {
 interface ExecFailure {
   exitCode: number | null;
   stderr: string;
+  timedOut: boolean;
 }
 
 /** Listings of many containers are large; podman's output is trusted, not a user's file. */
@@ -39,31 +55,48 @@ const LOG_QUEUE_HIGH_WATER = 64;
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
 /** `rm` attempts when podman's restart policy races the removal. */
 const REMOVE_ATTEMPTS = 3;
+const DEFAULT_COMMAND_TIMEOUT_MS = 2 * 60_000;
+const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * The ContainerRuntime adapter for the podman CLI. Every call is one `podman` process with an
  * argv array (never a shell); positional arguments follow `--` so a name or image starting
  * with `-` can never become an option. `run` never pulls (`--pull=never`): pulling, with
- * credentials, is the caller's explicit step.
+ * credentials, is the caller's explicit step. Podman keeps `localhost/` images (built or
+ * imported here) locally only; `pull` of one that exists is therefore a no-op.
  */
 export class PodmanRuntime extends ContainerRuntime {
   private readonly podmanPath: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly defaultStopTimeoutSeconds: number;
+  private readonly commandTimeoutMs: number;
+  private readonly pullTimeoutMs: number;
 
   constructor(options: PodmanRuntimeOptions = {}) {
     super();
     this.podmanPath = options.podmanPath ?? 'podman';
     this.env = options.env;
     this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
   }
 
   async pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void> {
+    const image = requirePositional('image', options.image);
+    // podman would try https://localhost/ for these and fail, though the image is right here.
+    if (image.startsWith('localhost/') && (await this.imageExists({ image }))) return;
     const args = ['pull', '--quiet'];
     if (options.authFile) args.push('--authfile', options.authFile);
     if (options.tlsVerify === false) args.push('--tls-verify=false');
-    args.push('--', requirePositional('image', options.image));
-    await this.exec(args, { target: options.image });
+    args.push('--', image);
+    try {
+      await this.exec(args, { target: image, timeoutMs: this.pullTimeoutMs });
+    } catch (error) {
+      if (image.startsWith('localhost/') && error instanceof RegistryUnreachableError) {
+        throw new ImageNotFoundError(`${error.message} (localhost/ images are local to this node)`, error.details);
+      }
+      throw error;
+    }
   }
 
   async imageExists(options: { image: string }): Promise<boolean> {
@@ -97,9 +130,11 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
-    await this.exec(['stop', '-t', this.timeout(options.timeoutSeconds), '--', name], {
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    await this.exec(['stop', '-t', String(seconds), '--', name], {
       target: name,
       container: name,
+      timeoutMs: this.commandTimeoutMs + seconds * 1000,
     });
   }
 
@@ -110,21 +145,24 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async restart(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
-    await this.exec(['restart', '-t', this.timeout(options.timeoutSeconds), '--', name], {
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    await this.exec(['restart', '-t', String(seconds), '--', name], {
       target: name,
       container: name,
+      timeoutMs: this.commandTimeoutMs + seconds * 1000,
     });
   }
 
   async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
-    const args = ['rm', '-f', '-t', this.timeout(options.timeoutSeconds), '--', name];
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    const args = ['rm', '-f', '-t', String(seconds), '--', name];
     // `rm -f` of a missing container succeeds, which is the contract here. A container whose
     // restart policy is restarting it right now can refuse ("state improper"); that race is
     // podman's, so it gets a bounded number of further attempts.
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.exec(args, { target: name });
+        await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
         return;
       } catch (error) {
         const racing =
@@ -171,8 +209,7 @@ export class PodmanRuntime extends ContainerRuntime {
   async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
     const name = requirePositional('name', options.name);
     if (options.signal?.aborted) return;
-    const existsArgs = ['container', 'exists', '--', name];
-    if (!(await this.exists(existsArgs, name))) {
+    if (!(await this.exists(['container', 'exists', '--', name], name))) {
       throw new ContainerNotFoundError(name);
     }
     const args = ['logs'];
@@ -228,6 +265,7 @@ export class PodmanRuntime extends ContainerRuntime {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
+        if (signal?.aborted) break;
         const chunk = queue.shift();
         if (chunk) {
           if (queue.length < LOG_QUEUE_HIGH_WATER / 2) {
@@ -246,52 +284,74 @@ export class PodmanRuntime extends ContainerRuntime {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
         child.kill('SIGTERM');
       }
+      // Paused pipes would hold 'close' back forever: drain them into the void.
+      child.stdout.removeAllListeners('data').resume();
+      child.stderr.removeAllListeners('data').resume();
       if (child.pid !== undefined) await closed;
     }
   }
 
-  private timeout(seconds: number | undefined): string {
+  private stopSeconds(seconds: number | undefined): number {
     const value = seconds ?? this.defaultStopTimeoutSeconds;
     if (!Number.isInteger(value) || value < 0) {
       throw new InvalidArgumentError(`stop timeout must be a whole number of seconds, got ${value}`);
     }
-    return String(value);
+    return value;
   }
 
   /** Runs a podman `exists` subcommand: exit 0 yes, 1 no, anything else an error. */
   private async exists(args: string[], target: string): Promise<boolean> {
     try {
-      await this.execRaw(args);
+      await this.execRaw(args, this.commandTimeoutMs);
       return true;
     } catch (error) {
       if (isExecFailure(error) && error.exitCode === 1) return false;
-      throw this.toDomainError(error, args, target);
+      throw this.toDomainError(error, { args, target, timeoutMs: this.commandTimeoutMs });
     }
   }
 
-  private async exec(args: string[], context: { target: string; container?: string }): Promise<ExecResult> {
+  private async exec(
+    args: string[],
+    context: { target: string; container?: string; timeoutMs?: number },
+  ): Promise<ExecResult> {
+    const timeoutMs = context.timeoutMs ?? this.commandTimeoutMs;
     try {
-      return await this.execRaw(args);
+      return await this.execRaw(args, timeoutMs);
     } catch (error) {
-      throw this.toDomainError(error, args, context.target, context.container);
+      throw this.toDomainError(error, { ...context, args, timeoutMs });
     }
   }
 
-  private toDomainError(error: unknown, args: string[], target: string, container?: string): Error {
+  private toDomainError(
+    error: unknown,
+    context: { args: string[]; target: string; timeoutMs: number; container?: string },
+  ): Error {
+    const { args, target } = context;
+    if (isExecFailure(error) && error.timedOut) {
+      return new RuntimeUnavailableError(
+        `podman ${args[0]} ${target}: no answer within ${context.timeoutMs} ms; the command was killed`,
+      );
+    }
     if (isExecFailure(error)) {
-      return classifyPodmanFailure({ args, exitCode: error.exitCode, stderr: error.stderr, target, container });
+      return classifyPodmanFailure({
+        args,
+        exitCode: error.exitCode,
+        stderr: error.stderr,
+        target,
+        container: context.container,
+      });
     }
     // Duck-typed: errors from Node's core may come from another realm (jest's vm contexts).
     if (isErrnoException(error)) return runtimeUnavailable(this.podmanPath, error);
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  private execRaw(args: string[]): Promise<ExecResult> {
+  private execRaw(args: string[], timeoutMs: number): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       execFile(
         this.podmanPath,
         args,
-        { env: this.env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
+        { env: this.env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
         (error, stdout, stderr) => {
           if (!error) {
             resolve({ stdout, stderr });
@@ -300,10 +360,11 @@ export class PodmanRuntime extends ContainerRuntime {
           // A numeric code is podman's exit status; a string code (ENOENT, EACCES) means
           // podman never ran.
           const code: unknown = (error as NodeJS.ErrnoException).code;
-          if (typeof code === 'number' || (code === undefined && error.signal)) {
+          if (typeof code === 'number' || error.signal) {
             const failure: ExecFailure & Error = Object.assign(new Error(error.message), {
               exitCode: typeof code === 'number' ? code : null,
               stderr: String(stderr),
+              timedOut: error.killed === true && error.signal === 'SIGKILL',
             });
             reject(failure);
             return;
