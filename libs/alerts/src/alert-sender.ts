@@ -1,0 +1,34 @@
+/**
+ * Alerts (SPEC §2 Monitor): what the monitor raises on drift, flapping and recovery. The
+ * port is transport-neutral so a command sender and a webhook sender (later) fit alike.
+ */
+export type AlertKind = 'drift' | 'flapping' | 'recovered';
+
+export interface Alert {
+  kind: AlertKind;
+  node: string;
+  service: string;
+  component: string;
+  desired: string;
+  observed: string;
+  message: string;
+  time: Date;
+}
+
+export abstract class AlertSender {
+  /** Delivers one alert. Never rejects: a failed delivery is logged, not thrown into the caller. */
+  abstract send(alert: Alert): Promise<void>;
+}
+
+/** The environment a command alert carries, names as in SPEC §2. */
+export function alertEnvironment(alert: Alert): Record<string, string> {
+  return {
+    MCP_ALERT_KIND: alert.kind,
+    MCP_ALERT_NODE: alert.node,
+    MCP_ALERT_SERVICE: alert.service,
+    MCP_ALERT_COMPONENT: alert.component,
+    MCP_ALERT_DESIRED: alert.desired,
+    MCP_ALERT_OBSERVED: alert.observed,
+    MCP_ALERT_MESSAGE: alert.message,
+  };
+}

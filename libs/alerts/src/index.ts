@@ -1,0 +1,3 @@
+export * from './alert-sender';
+export * from './command-alert-sender';
+export * from './alerts.module';
