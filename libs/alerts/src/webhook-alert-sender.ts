@@ -29,13 +29,13 @@ export interface WebhookAlertSenderOptions {
 
 type AttemptOutcome = { ok: true } | { ok: false; retry: boolean; reason: string };
 
-const NTFY_TAGS: Record<Alert['kind'], string> = {
+const NTFY_TAGS: Record<string, string> = {
   drift: 'warning',
   flapping: 'rotating_light',
   recovered: 'white_check_mark',
 };
 
-const NTFY_PRIORITY: Record<Alert['kind'], string> = {
+const NTFY_PRIORITY: Record<string, string> = {
   drift: 'high',
   flapping: 'high',
   recovered: 'default',

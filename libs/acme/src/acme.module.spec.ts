@@ -1,0 +1,31 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AcmeModule } from './acme.module';
+import { type AcmeConfigData } from './acme-config';
+import { CertificateAuthority } from './certificate-authority';
+import { CertificateManager } from './certificate-manager';
+
+@Injectable()
+class SettingsSource {
+  readonly acme: AcmeConfigData = {
+    directoryUrl: 'https://ca.example.net/acme/directory',
+    accountKeyPath: '/srv/mcp/acme.key',
+    renewBeforeMs: 30 * 24 * 3600 * 1000,
+    certDir: '/srv/mc-proxy/certs',
+  };
+}
+
+@Module({ providers: [SettingsSource], exports: [SettingsSource] })
+class SettingsModule {}
+
+describe(AcmeModule.name, () => {
+  describe('forRootAsync', () => {
+    it('should bind the CertificateAuthority port to the ACME adapter', async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [AcmeModule.forRootAsync({ imports: [SettingsModule], inject: [SettingsSource], useFactory: (source: SettingsSource) => source.acme })],
+      }).compile();
+
+      expect(moduleRef.get(CertificateAuthority)).toBeInstanceOf(CertificateManager);
+    });
+  });
+});
