@@ -29,6 +29,22 @@ const aliasPlugin = {
   },
 };
 
+// While files are mid-edit (MCP_BUILD_ALLOW_TYPE_ERRORS=1, see scripts/build.js), a relative
+// import whose file does not exist yet is left external with a warning instead of failing the
+// bundle; a normal build has already failed in tsc by then.
+const missingRelativePlugin = {
+  name: 'mcp-missing-relative',
+  setup(build) {
+    if (process.env.MCP_BUILD_ALLOW_TYPE_ERRORS !== '1') return;
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const base = path.resolve(args.resolveDir, args.path);
+      if (['', '.js', '/index.js'].some((ext) => fs.existsSync(base + ext))) return undefined;
+      console.warn(`bundle: ${args.path} (from ${path.relative(root, args.importer)}) does not exist; left external`);
+      return { path: args.path, external: true };
+    });
+  },
+};
+
 const lazyExternal = [
   '@nestjs/websockets',
   '@nestjs/websockets/*',
@@ -59,7 +75,7 @@ async function bundle(entry, outfile, options) {
     format: 'cjs',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [aliasPlugin],
+    plugins: [aliasPlugin, missingRelativePlugin],
     ...options,
   });
 }

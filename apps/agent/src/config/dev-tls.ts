@@ -34,6 +34,7 @@ export async function makeTlsFiles(input: { dir: string; extraNames?: string[] }
   ]);
   for (const name of ['ca.key', 'server.key']) await fs.promises.chmod(file(name), 0o600);
   await fs.promises.rm(file('server.csr'), { force: true });
+  await fs.promises.rm(file('server.ext'), { force: true });
   return { caCertPath: file('ca.crt'), certPath: file('server.crt'), keyPath: file('server.key') };
 }
 

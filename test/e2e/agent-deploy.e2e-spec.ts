@@ -1,0 +1,243 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { mcpv1 } from '@mcp/proto';
+import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
+import {
+  agentClient,
+  makeTestConfig,
+  makeTlsFixture,
+  startAgentProcess,
+  TEST_ADMIN_TOKEN,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+} from '../support';
+
+jest.setTimeout(120_000);
+
+const run = promisify(execFile);
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+/** Every container this suite creates starts with this prefix (a valid service name). */
+const PREFIX = `e2e${randomBytes(3).toString('hex')}`;
+const SERVICE = `${PREFIX}-web`;
+
+function component(name: string, routes: mcpv1.RouteSpec[], portVar: string): mcpv1.ComponentSpec {
+  return {
+    name,
+    image: IMAGE,
+    network: '',
+    user: '',
+    restart: '',
+    ports: [],
+    volumes: [],
+    cmd: ['/bin/sh', '-c', `exec httpd -f -p $${portVar} -h /www`],
+    env: ['GREETING=hi'],
+    routes,
+  };
+}
+
+/** One component named like the service (one unnamed route), one with two named routes. */
+const SPEC: mcpv1.ServiceSpec = {
+  name: SERVICE,
+  active: true,
+  components: [
+    component(SERVICE, [{ name: '', port: 443, mode: 'l4', hostname: '' }], 'PORT'),
+    component('api', [
+      { name: 'http', port: 8443, mode: 'l4', hostname: `api.${PREFIX}.test` },
+      { name: 'admin-ui', port: 9443, mode: 'l4', hostname: '' },
+    ], 'PORT_HTTP'),
+  ],
+};
+const WEB = SERVICE;
+const API = `${SERVICE}-api`;
+
+async function podmanNames(): Promise<string[]> {
+  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+  return stdout.split('\n').filter((n) => n.startsWith(PREFIX));
+}
+
+async function removeOurContainers(): Promise<void> {
+  const names = await podmanNames();
+  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
+}
+
+async function containerEnv(name: string): Promise<string[]> {
+  const { stdout } = await run('podman', ['exec', name, 'env']);
+  return stdout.split('\n');
+}
+
+async function containerId(name: string): Promise<string> {
+  const { stdout } = await run('podman', ['inspect', '--format', '{{.Id}}', name]);
+  return stdout.trim();
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+/** httpd binds right after the container starts; wait (bounded) for it to accept. */
+async function getWhenUp(port: number): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await get(port);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+describe('mcp-agent deploy (real process, real podman)', () => {
+  const config = makeTestConfig({ mcproxy: { socket: undefined } });
+  const dir = path.dirname(config.file);
+  const socketPath = path.join(dir, 'mc-proxy.sock');
+  let agent: AgentProcess | undefined;
+  let client: AgentTestClient;
+  let mcproxy: FakeMcproxy;
+  let caCertPath: string;
+
+  async function startAgent(): Promise<void> {
+    agent = await startAgentProcess({ config: Object.assign(Object.create(Object.getPrototypeOf(config)), config, { mcproxy: { ...config.mcproxy, socket: socketPath } }) });
+    client?.close();
+    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+  }
+
+  async function status(service = SERVICE): Promise<Record<string, mcpv1.ComponentStatus>> {
+    const result = await client.call('getServiceStatus', { service, eventLimit: 50 });
+    return Object.fromEntries(result.components.map((c) => [c.component, c]));
+  }
+
+  async function hostPorts(): Promise<Record<string, number>> {
+    const list = await client.call('listServices', {});
+    const svc = list.services.find((s) => s.name === SERVICE)!;
+    return Object.fromEntries(svc.components.flatMap((c) => c.routes.map((r) => [`${c.name}/${r.name}`, r.hostPort])));
+  }
+
+  beforeAll(async () => {
+    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
+    await writeTestTokens(config);
+    mcproxy = await startFakeMcproxy({ socketPath });
+    await startAgent();
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await agent?.stop();
+    await mcproxy?.close();
+    await removeOurContainers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should deploy both components, serve through the allocated port and pass PORT / PORT_<NAME>', async () => {
+    const result = await client.call('deploy', { service: SPEC, component: '', force: false });
+    expect(result.results).toEqual([
+      { component: SERVICE, ok: true, error: '', container: WEB },
+      { component: 'api', ok: true, error: '', container: API },
+    ]);
+
+    const ports = await hostPorts();
+    const webPort = ports[`${SERVICE}/`];
+    const httpPort = ports['api/http'];
+    const adminPort = ports['api/admin-ui'];
+    expect(new Set([webPort, httpPort, adminPort]).size).toBe(3);
+
+    expect(await getWhenUp(webPort)).toContain('hello from mcp-test busybox');
+    expect(await getWhenUp(httpPort)).toContain('hello from mcp-test busybox');
+
+    expect(await containerEnv(WEB)).toEqual(expect.arrayContaining([`PORT=${webPort}`, 'GREETING=hi']));
+    const apiEnv = await containerEnv(API);
+    expect(apiEnv).toEqual(expect.arrayContaining([`PORT_HTTP=${httpPort}`, `PORT_ADMIN_UI=${adminPort}`]));
+    expect(apiEnv.some((line) => line.startsWith('PORT='))).toBe(false);
+
+    expect(mcproxy.routes()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ listener: ':443', hostname: `${SERVICE}.${config.agent.routeDomain}`, backend: `127.0.0.1:${webPort}`, mode: 'l4' }),
+        expect.objectContaining({ listener: ':8443', hostname: `api.${PREFIX}.test`, backend: `127.0.0.1:${httpPort}` }),
+        expect.objectContaining({ listener: ':9443', hostname: `${SERVICE}.${config.agent.routeDomain}`, backend: `127.0.0.1:${adminPort}` }),
+      ]),
+    );
+    const st = await status();
+    expect(st[SERVICE]).toMatchObject({ desiredState: 'running', observedState: 'running', version: '1.0', drift: false });
+    expect(st.api).toMatchObject({ desiredState: 'running', observedState: 'running', drift: false });
+  });
+
+  it('should leave an unchanged redeploy alone and recreate on force, keeping ports', async () => {
+    const before = await containerId(WEB);
+    const ports = await hostPorts();
+
+    await client.call('deploy', { service: SPEC, component: '', force: false });
+    expect(await containerId(WEB)).toBe(before);
+
+    const forced = await client.call('deploy', { service: SPEC, component: '', force: true });
+    expect(forced.results.every((r) => r.ok)).toBe(true);
+    expect(await containerId(WEB)).not.toBe(before);
+    expect(await hostPorts()).toEqual(ports);
+  });
+
+  it('should stop, start, restart and undeploy with status reflecting each', async () => {
+    await client.call('stopService', { service: SERVICE });
+    let st = await status();
+    expect(st[SERVICE]).toMatchObject({ desiredState: 'stopped', observedState: 'exited', drift: false });
+    expect(mcproxy.routes().filter((r) => r.hostname.includes(PREFIX))).toEqual([]);
+
+    await client.call('startService', { service: SERVICE });
+    st = await status();
+    expect(st[SERVICE]).toMatchObject({ desiredState: 'running', observedState: 'running' });
+    expect(mcproxy.routes().filter((r) => r.hostname.includes(PREFIX))).toHaveLength(3);
+    expect(await getWhenUp((await hostPorts())[`${SERVICE}/`])).toContain('hello from mcp-test busybox');
+
+    const id = await containerId(API);
+    const restarted = await client.call('restartService', { service: SERVICE });
+    expect(restarted.results.every((r) => r.ok)).toBe(true);
+    expect(await containerId(API)).toBe(id);
+    expect((await status()).api).toMatchObject({ desiredState: 'running', observedState: 'running' });
+
+    await client.call('undeployService', { service: SERVICE });
+    expect(await podmanNames()).toEqual([]);
+    st = await status();
+    expect(st[SERVICE]).toMatchObject({ observedState: 'removed', desiredState: 'stopped', drift: false });
+    const list = await client.call('listServices', {});
+    const svc = list.services.find((s) => s.name === SERVICE)!;
+    expect(svc.active).toBe(false);
+    expect(svc.components.flatMap((c) => c.routes.map((r) => r.hostPort))).toEqual([0, 0, 0]);
+    const events = (await client.call('getServiceStatus', { service: SERVICE, eventLimit: 100 })).events.map((e) => e.kind);
+    expect(events).toEqual(expect.arrayContaining(['deployed', 'stopped', 'started', 'restarted', 'undeployed']));
+  });
+
+  it('should survive kill -9 during a deploy with an intact database and truthful status', async () => {
+    const victim: mcpv1.ServiceSpec = { ...SPEC, name: `${PREFIX}-victim`, components: [component(`${PREFIX}-victim`, [{ name: '', port: 443, mode: 'l4', hostname: '' }], 'PORT')] };
+    const pending = client.call('deploy', { service: victim, component: '', force: true }).catch((err: Error) => err);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await agent!.kill9();
+    await pending;
+
+    const check = execFileSync('sqlite3', [config.database.path, 'PRAGMA integrity_check'], { encoding: 'utf8' }).trim();
+    expect(check).toBe('ok');
+
+    await startAgent();
+    const exists = (await podmanNames()).includes(victim.name);
+    const live = exists ? (await run('podman', ['inspect', '--format', '{{.State.Status}}', victim.name])).stdout.trim() : 'removed';
+    const list = await client.call('listServices', {});
+    if (list.services.some((s) => s.name === victim.name)) {
+      // The agent reports what podman says now, whatever point the kill hit.
+      expect((await status(victim.name))[victim.name].observedState).toBe(live);
+    } else {
+      expect(exists).toBe(false);
+    }
+    // And it still deploys normally afterwards.
+    const again = await client.call('deploy', { service: victim, component: '', force: true });
+    expect(again.results[0]).toMatchObject({ ok: true });
+    expect((await status(victim.name))[victim.name]).toMatchObject({ observedState: 'running', drift: false });
+  });
+});
