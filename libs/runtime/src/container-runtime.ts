@@ -54,6 +54,10 @@ export interface ContainerSummary {
 
 /** Everything needed to re-create a container (adoption records this as the spec). */
 export interface ContainerDetails extends ContainerSummary {
+  /**
+   * As podman reports it: the container's own variables plus those the image and podman add
+   * (PATH, TERM, container=podman, HOME, HOSTNAME).
+   */
   env: string[];
   /** The command the container runs (podman's Config.Cmd). */
   cmd: string[];
@@ -85,10 +89,13 @@ export interface LogChunk {
 }
 
 export abstract class ContainerRuntime {
-  /** Pull an image; `authFile` is a podman auth file (registry credentials). */
+  /**
+   * Pull an image; `authFile` is a podman auth file (registry credentials). A `localhost/`
+   * image already present is left as is (podman cannot pull those).
+   */
   abstract pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void>;
   abstract imageExists(options: { image: string }): Promise<boolean>;
-  /** Create and start a detached container; resolves to its id. */
+  /** Create and start a detached container; resolves to its id. Never pulls: pull first. */
   abstract run(options: RunOptions): Promise<string>;
   abstract stop(options: { name: string; timeoutSeconds?: number }): Promise<void>;
   abstract start(options: { name: string }): Promise<void>;
@@ -99,6 +106,7 @@ export abstract class ContainerRuntime {
   abstract inspect(options: { name: string }): Promise<ContainerDetails | null>;
   /** Every container, running or not, in exactly one runtime call. */
   abstract list(): Promise<ContainerSummary[]>;
+  /** Ends quietly when the signal aborts; ContainerNotFoundError for an unknown container. */
   abstract logs(options: LogOptions): AsyncIterable<LogChunk>;
   abstract version(): Promise<string>;
 }
