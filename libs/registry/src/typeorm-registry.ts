@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import * as fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
 import type { OnApplicationShutdown } from '@nestjs/common';
@@ -23,7 +24,7 @@ import {
   ServiceEntity,
 } from './registry.entities';
 import { ensureDatabaseFile, restrictDatabaseFiles, vacuumInto } from './registry-snapshot';
-import { SerialQueue } from './serial-queue';
+import { acquireSharedQueue, releaseSharedQueue, type SerialQueue } from './serial-queue';
 import {
   type ComponentRecord,
   type EventRecord,
@@ -57,17 +58,20 @@ const LIST_TABLES = [
 
 /**
  * ServiceRegistry on SQLite through TypeORM and better-sqlite3: WAL journal, foreign keys on,
- * schema by migrations at open. Operations of one instance run one at a time (SerialQueue);
- * writes take the write lock up front (`BEGIN IMMEDIATE`), so a second process or instance on
- * the same file waits for its turn (busy_timeout) instead of failing half-way.
+ * schema by migrations at open. Operations on one file run one at a time within this process
+ * (a SerialQueue shared by every instance on that file). Writes take the write lock up front
+ * (`BEGIN IMMEDIATE`), so a writer in another process makes them wait (busy_timeout) instead
+ * of failing half-way through a transaction.
  */
 export class TypeormRegistry extends ServiceRegistry implements OnApplicationShutdown {
-  private readonly queue = new SerialQueue();
   private closed = false;
 
   private constructor(
     private readonly dataSource: DataSource,
     private readonly file: string,
+    /** The file's real path: the key of the queue shared with this process's other instances. */
+    private readonly queueKey: string,
+    private readonly queue: SerialQueue,
     private readonly clock: Clock,
   ) {
     super();
@@ -76,9 +80,22 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   static async open(options: TypeormRegistryOptions): Promise<TypeormRegistry> {
     const log = options.logger ?? (() => undefined);
     ensureDatabaseFile(options.path);
+    const key = fs.realpathSync(options.path);
+    const queue = acquireSharedQueue(key);
+    try {
+      const dataSource = await queue.run(() => TypeormRegistry.initialize(options.path, log));
+      log(`registry: opened ${options.path}`);
+      return new TypeormRegistry(dataSource, options.path, key, queue, options.clock ?? { now: () => new Date() });
+    } catch (error) {
+      releaseSharedQueue(key);
+      throw error;
+    }
+  }
+
+  private static async initialize(file: string, log: (msg: string) => void): Promise<DataSource> {
     const dataSource = new DataSource({
       type: 'better-sqlite3',
-      database: options.path,
+      database: file,
       entities: REGISTRY_ENTITIES,
       migrations: REGISTRY_MIGRATIONS,
       migrationsTableName: 'migrations',
@@ -103,13 +120,12 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         await runner.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
-      restrictDatabaseFiles(options.path);
+      restrictDatabaseFiles(file);
+      return dataSource;
     } catch (error) {
       await dataSource.destroy();
       throw error;
     }
-    log(`registry: opened ${options.path}`);
-    return new TypeormRegistry(dataSource, options.path, options.clock ?? { now: () => new Date() });
   }
 
   async saveService(input: SaveServiceInput): Promise<ServiceRecord> {
@@ -331,8 +347,12 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     return this.queue.run(async () => {
       if (this.closed) return;
       this.closed = true;
-      await this.dataSource.destroy();
-      restrictDatabaseFiles(this.file);
+      try {
+        await this.dataSource.destroy();
+        restrictDatabaseFiles(this.file);
+      } finally {
+        releaseSharedQueue(this.queueKey);
+      }
     });
   }
 
