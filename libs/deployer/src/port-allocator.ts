@@ -99,11 +99,15 @@ export class PortAllocator {
   private async pickFree(taken: Set<number>): Promise<number> {
     const { portRangeStart: low, portRangeEnd: high } = this.options;
     const size = high - low + 1;
-    for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, size * 4); attempt++) {
+    for (let attempt = 0; attempt < Math.min(MAX_ATTEMPTS, size * 2); attempt++) {
       const port = low + Math.floor(Math.random() * size);
       if (taken.has(port)) continue;
       if (await this.probe.isFree({ address: this.options.bindAddress, port })) return port;
       taken.add(port);
+    }
+    // Random picks can miss the last free ports of a nearly full (or small) range: sweep it.
+    for (let port = low; port <= high; port++) {
+      if (!taken.has(port) && (await this.probe.isFree({ address: this.options.bindAddress, port }))) return port;
     }
     throw new UnavailableError(`no free host port in ${low}-${high} on ${this.options.bindAddress}`);
   }

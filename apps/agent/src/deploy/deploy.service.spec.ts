@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';

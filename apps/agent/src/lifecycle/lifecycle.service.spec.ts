@@ -56,6 +56,14 @@ describe(LifecycleService.name, () => {
     it('should refuse an unknown service with ServiceNotFoundError', async () => {
       await expect(sut.stop({ service: 'nope' })).rejects.toThrow(ServiceNotFoundError);
     });
+
+    it('should treat a container that is already gone as stopped', async () => {
+      await deploy();
+      await h.runtime.remove({ name: 'web-api' });
+      const result = await sut.stop({ service: 'web' });
+      expect(result.results.every((r) => r.ok)).toBe(true);
+      expect((await h.registry.getService('web'))!.components.find((c) => c.name === 'api')!.observedState).toBe('removed');
+    });
   });
 
   describe('start', () => {

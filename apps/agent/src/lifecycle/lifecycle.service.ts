@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ServiceNotFoundError } from '@mcp/common';
+import { ContainerNotFoundError, ServiceNotFoundError } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
@@ -46,7 +46,12 @@ export class LifecycleService {
       await this.registry.setServiceActive(record.name, false);
       return this.eachComponent(record, async (component, name) => {
         await this.routes.unregister({ routes: component.routes });
-        await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
+        try {
+          await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
+        } catch (err) {
+          // A container that no longer exists is as stopped as it gets.
+          if (!(err instanceof ContainerNotFoundError)) throw err;
+        }
         await this.observe(component, 'stopped');
       });
     });
