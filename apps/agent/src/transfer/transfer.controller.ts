@@ -1,0 +1,36 @@
+import type { Metadata, sendUnaryData, ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
+import type { mcpv1 } from '@mcp/proto';
+import type { Observable } from 'rxjs';
+import { Authenticated } from '../auth/auth.decorators';
+import { requireCall, streamWork } from './stream-call';
+import { TransferService } from './transfer.service';
+
+/**
+ * PushFile, PullFile, Logs. PushFile uses @GrpcStreamCall (the raw grpc-js stream) rather than
+ * @GrpcStreamMethod, whose Subject buffers without limit; its errors reach the client through
+ * the global filter, which calls the callback for this handler shape.
+ */
+@Controller()
+export class TransferController implements Pick<mcpv1.McpAgentServiceController, 'pullFile' | 'logs'> {
+  constructor(private readonly transfer: TransferService) {}
+
+  @GrpcStreamCall('McpAgentService', 'PushFile')
+  @Authenticated()
+  async pushFile(call: ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>, callback: sendUnaryData<mcpv1.PushFileResponse>): Promise<void> {
+    callback(null, await this.transfer.push(call));
+  }
+
+  @GrpcMethod('McpAgentService', 'PullFile')
+  @Authenticated()
+  pullFile(request: mcpv1.PullFileRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.PullFileRequest, mcpv1.PullFileResponse>): Observable<mcpv1.PullFileResponse> {
+    return streamWork((signal) => this.transfer.pull({ request, call: requireCall(call), signal }));
+  }
+
+  @GrpcMethod('McpAgentService', 'Logs')
+  @Authenticated()
+  logs(request: mcpv1.LogsRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>): Observable<mcpv1.LogsResponse> {
+    return streamWork((signal) => this.transfer.logs({ request, call: requireCall(call), signal }));
+  }
+}
