@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
+import { ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from './container-runtime';
+
+/**
+ * What every ContainerRuntime must do, run against PodmanRuntime (real podman) and the
+ * FakeRuntime other suites use, so the fake cannot drift from what podman really does.
+ */
+export interface RuntimeContractSubject {
+  sut: ContainerRuntime;
+  /** An image present locally that can run `sleep`. */
+  image: string;
+  /** A reference that is not present locally. */
+  absentImage: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function containerRuntimeContract(setup: () => Promise<RuntimeContractSubject>): void {
+  describe('ContainerRuntime contract', () => {
+    const prefix = `mcptest-rtc-${randomBytes(3).toString('hex')}`;
+    const hostDir = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
+    let subject: RuntimeContractSubject;
+    let sut: ContainerRuntime;
+
+    function options(name: string, overrides: Partial<RunOptions> = {}): RunOptions {
+      return {
+        name: `${prefix}-${name}`,
+        image: subject.image,
+        ports: [],
+        volumes: [],
+        env: [],
+        cmd: ['sleep', '300'],
+        labels: {},
+        ...overrides,
+      };
+    }
+
+    beforeAll(async () => {
+      subject = await setup();
+      sut = subject.sut;
+    });
+
+    afterAll(async () => {
+      if (sut) {
+        const ours = (await sut.list()).filter((container) => container.name.startsWith(prefix));
+        for (const container of ours) await sut.remove({ name: container.name, timeoutSeconds: 0 });
+      }
+      rmSync(hostDir, { recursive: true, force: true });
+    });
+
+    it('should run a container and inspect back what it was given', async () => {
+      const port = await freePort();
+      const run = options('full', {
+        user: '0:0',
+        restart: 'on-failure:2',
+        ports: [`127.0.0.1:${port}:8080`],
+        volumes: [`${hostDir}:/data:ro`],
+        env: ['GREETING=hello world'],
+        labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVICE]: `${prefix}-full` },
+      });
+
+      const id = await sut.run(run);
+      const details = await sut.inspect({ name: run.name });
+
+      expect(details).toMatchObject({
+        id,
+        name: run.name,
+        image: subject.image,
+        state: 'running',
+        cmd: ['sleep', '300'],
+        command: ['sleep', '300'],
+        labels: run.labels,
+        user: '0:0',
+        restart: 'on-failure:2',
+        network: undefined,
+        portSpecs: [`127.0.0.1:${port}:8080/tcp`],
+        ports: [{ hostIp: '127.0.0.1', hostPort: port, containerPort: 8080, protocol: 'tcp' }],
+        volumes: [`${hostDir}:/data:ro`],
+        exitCode: undefined,
+      });
+      expect(details?.env).toEqual(expect.arrayContaining(['GREETING=hello world']));
+      expect(details?.startedAt).toBeInstanceOf(Date);
+    });
+
+    it('should list a running container once, with its command, labels and ports', async () => {
+      const listed = (await sut.list()).filter((container) => container.name === `${prefix}-full`);
+
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatchObject({
+        state: 'running',
+        image: subject.image,
+        command: ['sleep', '300'],
+        labels: { [LABEL_MANAGED]: 'true' },
+        ports: [{ hostIp: '127.0.0.1', containerPort: 8080, protocol: 'tcp' }],
+      });
+    });
+
+    it('should stop, start, restart and remove', async () => {
+      const run = options('life');
+      await sut.run(run);
+
+      await sut.stop({ name: run.name, timeoutSeconds: 0 });
+      const stopped = await sut.inspect({ name: run.name });
+      expect(['exited', 'stopped']).toContain(stopped?.state);
+      expect(stopped?.exitCode).toEqual(expect.any(Number));
+
+      await sut.start({ name: run.name });
+      expect((await sut.inspect({ name: run.name }))?.state).toBe('running');
+
+      await sut.restart({ name: run.name, timeoutSeconds: 0 });
+      expect((await sut.inspect({ name: run.name }))?.state).toBe('running');
+
+      await sut.remove({ name: run.name, timeoutSeconds: 0 });
+      expect(await sut.inspect({ name: run.name })).toBeNull();
+      await expect(sut.remove({ name: run.name, timeoutSeconds: 0 })).resolves.toBeUndefined();
+    });
+
+    it.each(['stop', 'start', 'restart'] as const)(
+      'should %s an unknown container with ContainerNotFoundError',
+      async (method) => {
+        await expect(sut[method]({ name: `${prefix}-ghost` })).rejects.toBeInstanceOf(ContainerNotFoundError);
+      },
+    );
+
+    it('should give null when inspecting an unknown container', async () => {
+      expect(await sut.inspect({ name: `${prefix}-ghost` })).toBeNull();
+    });
+
+    it('should refuse a taken name and leave its holder running', async () => {
+      const run = options('taken');
+      await sut.run(run);
+
+      await expect(sut.run(run)).rejects.toBeInstanceOf(RuntimeCommandError);
+      expect((await sut.inspect({ name: run.name }))?.state).toBe('running');
+    });
+
+    it('should not pull: an image that is not here is ImageNotFoundError', async () => {
+      await expect(sut.run(options('absent', { image: subject.absentImage }))).rejects.toBeInstanceOf(
+        ImageNotFoundError,
+      );
+      expect(await sut.inspect({ name: `${prefix}-absent` })).toBeNull();
+    });
+
+    it('should refuse a host port another running container publishes, leaving no container behind', async () => {
+      const port = await freePort();
+      await sut.run(options('port-a', { ports: [`127.0.0.1:${port}:8080`] }));
+
+      await expect(sut.run(options('port-b', { ports: [`127.0.0.1:${port}:8081`] }))).rejects.toBeInstanceOf(
+        PortConflictError,
+      );
+      expect(await sut.inspect({ name: `${prefix}-port-b` })).toBeNull();
+    });
+
+    it('should say whether an image is present', async () => {
+      expect(await sut.imageExists({ image: subject.image })).toBe(true);
+      expect(await sut.imageExists({ image: subject.absentImage })).toBe(false);
+    });
+
+    it('should report logs of an unknown container as ContainerNotFoundError', async () => {
+      const iterate = async () => {
+        for await (const chunk of sut.logs({ name: `${prefix}-ghost` })) void chunk;
+      };
+
+      await expect(iterate()).rejects.toBeInstanceOf(ContainerNotFoundError);
+    });
+  });
+}
