@@ -132,6 +132,18 @@ describe(CertificateManager.name, () => {
         expect(readCert(second.certPath).serialNumber).toBe(serial);
       });
 
+      it('should issue a new certificate when the key on disk does not belong to the certificate', async () => {
+        const sut = await makeSut(config(), clock);
+        const first = await sut.ensureCertificate({ service: 'web', hostname: 'web.mcp-test.example' });
+        const other = await sut.ensureCertificate({ service: 'other', hostname: 'other.mcp-test.example' });
+        fs.copyFileSync(other.keyPath, first.keyPath);
+
+        const result = await sut.ensureCertificate({ service: 'web', hostname: 'web.mcp-test.example' });
+
+        expect(result.issued).toBe(true);
+        expect(readCert(result.certPath).checkPrivateKey(createPrivateKey(fs.readFileSync(result.keyPath)))).toBe(true);
+      });
+
       it('should issue a new certificate when the hostname changed', async () => {
         const sut = await makeSut(config(), clock);
         await sut.ensureCertificate({ service: 'web', hostname: 'old.mcp-test.example' });

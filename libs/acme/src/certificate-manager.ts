@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { X509Certificate } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import * as acme from 'acme-client';
 import { CertificateError, Clock } from '@mcp/common';
@@ -17,6 +16,7 @@ interface CertOnDisk {
   notAfter: Date;
   serialNumber: string;
   coversHostname: boolean;
+  /** The key file exists and belongs to the certificate (a crash between the two renames leaves a mismatch). */
   hasKey: boolean;
 }
 
@@ -96,7 +96,7 @@ export class CertificateManager extends CertificateAuthority {
     if (existing?.coversHostname && existing.hasKey && !this.insideRenewalWindow(existing.notAfter)) {
       return { certPath, keyPath, notAfter: existing.notAfter, issued: false };
     }
-    const reason = !existing ? 'no certificate' : !existing.coversHostname ? 'hostname not covered' : !existing.hasKey ? 'key missing' : 'renewal window';
+    const reason = !existing ? 'no certificate' : !existing.coversHostname ? 'hostname not covered' : !existing.hasKey ? 'key missing or not matching' : 'renewal window';
     this.logger.log(`issuing certificate for ${target.hostname} (${target.service}): ${reason}`);
     const { key, chain } = await this.issue(target);
     const notAfter = new Date(new X509Certificate(chain).validTo);
@@ -121,12 +121,11 @@ export class CertificateManager extends CertificateAuthority {
     }
     try {
       const cert = new X509Certificate(pem);
-      const keyPath = certPath.replace(/\.pem$/, '.key');
       return {
         notAfter: new Date(cert.validTo),
         serialNumber: cert.serialNumber,
         coversHostname: cert.checkHost(hostname, { subject: 'never' }) !== undefined,
-        hasKey: fs.existsSync(keyPath),
+        hasKey: await keyMatches(cert, certPath.replace(/\.pem$/, '.key')),
       };
     } catch {
       // An unparsable file is replaced like a missing one.
@@ -207,6 +206,14 @@ export class CertificateManager extends CertificateAuthority {
       this.logger.log(`created ACME account key ${this.config.accountKeyPath}`);
     }
     return client;
+  }
+}
+
+async function keyMatches(cert: X509Certificate, keyPath: string): Promise<boolean> {
+  try {
+    return cert.checkPrivateKey(createPrivateKey(await fs.promises.readFile(keyPath)));
+  } catch {
+    return false;
   }
 }
 
