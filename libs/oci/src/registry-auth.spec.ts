@@ -8,6 +8,7 @@ import { type TestRegistry, pushImage, removeRegistryImages, startRegistry } fro
 import { OciModule } from './oci.module';
 import { type OciConfigData } from './oci-config';
 import { type PullAuth, RegistryAuth } from './registry-auth';
+import { PodmanRegistryLogin, RegistryLogin, type RegistryLoginInput } from './registry-login';
 
 const SOURCE_IMAGE = 'localhost/mcp-test/busybox:1.0';
 const runtime = new PodmanRuntime();
@@ -138,6 +139,26 @@ describe(RegistryAuth.name, () => {
 
         expect(attempts).toBe(2);
         expect((error as Error).message).toBe(`registry ${registry.host}: authentication failed for user alice (credentials in ${passwordFile})`);
+      });
+
+      it('should log in once for concurrent first pulls from one registry', async () => {
+        const logins: string[] = [];
+        const moduleRef = await Test.createTestingModule({ imports: [OciModule.forRoot(config())] })
+          .overrideProvider(RegistryLogin)
+          .useValue(
+            new (class extends PodmanRegistryLogin {
+              override async login(input: RegistryLoginInput): Promise<void> {
+                logins.push(input.server);
+                await super.login(input);
+              }
+            })(),
+          )
+          .compile();
+        const sut = moduleRef.get(RegistryAuth);
+
+        await Promise.all([1, 2, 3].map(() => sut.pullWithAuth({ image, pull: pullInto(image) })));
+
+        expect(logins).toEqual([registry.host]);
       });
 
       it('should pull images of registries without credentials as before', async () => {

@@ -75,7 +75,7 @@ export class RegistryAuth {
       return;
     }
     const auth: PullAuth = { authFile: this.config.authFile, tlsVerify: credential.tlsVerify };
-    if (!(await this.hasLogin(credential.server))) await this.login(credential);
+    await this.loginIfMissing(credential);
     try {
       await input.pull(auth);
       return;
@@ -93,7 +93,18 @@ export class RegistryAuth {
   }
 
   private login(credential: RegistryCredentialConfig): Promise<void> {
-    const run = this.loginQueue.then(() => this.loginNow(credential));
+    return this.enqueue(() => this.loginNow(credential));
+  }
+
+  /** Checked inside the queue, so concurrent first pulls from one registry log in once. */
+  private loginIfMissing(credential: RegistryCredentialConfig): Promise<void> {
+    return this.enqueue(async () => {
+      if (!(await this.hasLogin(credential.server))) await this.loginNow(credential);
+    });
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.loginQueue.then(work);
     this.loginQueue = run.catch(() => undefined);
     return run;
   }
