@@ -1,3 +1,4 @@
 export * from './alert-sender';
 export * from './command-alert-sender';
 export * from './alerts.module';
+export * from './webhook-alert-sender';
