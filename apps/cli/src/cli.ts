@@ -1,11 +1,10 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Provider } from '@nestjs/common';
 import type { Command as Commander } from 'commander';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { CliContext, CliIo, extractGlobalFlags } from './cli-context';
 import { CliModule } from './cli.module';
+import { cliVersion } from './version';
 import { CliError, CommanderExit, ExitCode, PartialFailureError, describeError, exitCodeFor } from './errors';
 
 export interface RunCliOptions {
@@ -16,22 +15,6 @@ export interface RunCliOptions {
   homeDir?: string;
   /** Port replacements (tests bind fakes here). */
   overrides?: Provider[];
-}
-
-let cachedVersion: string | undefined;
-function cliVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'mcp' && pkg.version) return (cachedVersion = pkg.version);
-    } catch {
-      // keep looking upward
-    }
-    dir = path.dirname(dir);
-  }
-  return (cachedVersion = 'unknown');
 }
 
 const GLOBAL_HELP = `

@@ -1,15 +1,21 @@
 import 'reflect-metadata';
 import tls from 'node:tls';
-import { runCli } from './cli';
 
 // Every TLS connection the CLI makes (agents, MCIAS) is TLS 1.3 at least.
 (tls as { DEFAULT_MIN_VERSION: string }).DEFAULT_MIN_VERSION = 'TLSv1.3';
 
-runCli({
-  argv: process.argv.slice(2),
-  env: process.env,
-  io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-})
+async function main(argv: string[]): Promise<number> {
+  // `--version` needs no command tree: answer before Nest and nest-commander are loaded.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    const { cliVersion } = await import('./version');
+    process.stdout.write(`${cliVersion()}\n`);
+    return 0;
+  }
+  const { runCli } = await import('./cli');
+  return runCli({ argv, env: process.env, io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });
+}
+
+main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;
   })

@@ -1,0 +1,20 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+let cached: string | undefined;
+
+/** The version from the project's package.json, found upward from this file (source, dist or bundle). */
+export function cliVersion(): string {
+  if (cached) return cached;
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mcp' && pkg.version) return (cached = pkg.version);
+    } catch {
+      // keep looking upward
+    }
+    dir = path.dirname(dir);
+  }
+  return (cached = 'unknown');
+}
