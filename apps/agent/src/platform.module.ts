@@ -4,6 +4,7 @@ import { CachingIdentityClient, IdentityClient, MciasHttpClient, StaticTokenIden
 import { Clock, SystemClock } from '@mcp/common';
 import { DeployerModule } from '@mcp/deployer';
 import { McproxyModule } from '@mcp/mcproxy';
+import { OciModule } from '@mcp/oci';
 import { RegistryModule } from '@mcp/registry';
 import { RuntimeModule } from '@mcp/runtime';
 import { AuthGuard } from './auth/auth.guard';
@@ -27,6 +28,7 @@ export class PlatformModule {
       RegistryModule.forRoot({ path: config.database.path }),
       RuntimeModule.forRoot({ defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
+      OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
     ];
     return {
       module: PlatformModule,
@@ -40,7 +42,6 @@ export class PlatformModule {
           portRangeEnd: config.agent.portRangeEnd,
           certDir: config.mcproxy.certDir,
           stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
-          registryAuthFile: config.registry.credentials.length > 0 ? config.registry.authFile : undefined,
         }),
       ],
       providers: [

@@ -1,9 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { ComponentSpec, DesiredState } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type RouteRecord } from '@mcp/registry';
 import { ContainerRuntime, imageTag } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
+import { RegistryAuth } from '@mcp/oci';
 import { CertificateProvider } from './certificate-provider';
 import { ContainerOps } from './container-ops';
 import { DeployerOptions } from './deployer-options';
@@ -48,7 +49,18 @@ export class ComponentDeployer {
     private readonly routes: RouteService,
     private readonly certificates: CertificateProvider,
     private readonly options: DeployerOptions,
+    /** Registry credentials for pulls; absent when the agent has none configured. */
+    @Optional() private readonly registryAuth?: RegistryAuth,
   ) {}
+
+  /** Pulls with the agent's registry credentials when it has some for the image's registry. */
+  private async pull(image: string): Promise<void> {
+    if (!this.registryAuth) {
+      await this.runtime.pull({ image, authFile: this.options.registryAuthFile });
+      return;
+    }
+    await this.registryAuth.pullWithAuth({ image, pull: (auth) => this.runtime.pull({ image, ...auth }) });
+  }
 
   /** The routes of a spec with hostnames resolved and no host ports yet. */
   resolveRoutes(input: { service: string; spec: ComponentSpec }): RouteRecord[] {
@@ -85,7 +97,7 @@ export class ComponentDeployer {
         if (route.mode === 'l7') await this.certificates.ensure({ service, hostname: route.hostname });
       }
       if (!(await this.runtime.imageExists({ image: spec.image }))) {
-        await this.runtime.pull({ image: spec.image, authFile: this.options.registryAuthFile });
+        await this.pull(spec.image);
       }
       const hostPorts = await this.ports.allocate({
         service,
