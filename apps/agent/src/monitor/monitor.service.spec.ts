@@ -1,0 +1,290 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Test } from '@nestjs/testing';
+import { type Alert, AlertSender, CommandAlertSender } from '@mcp/alerts';
+import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime, type ContainerSummary } from '@mcp/runtime';
+import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { makeTestConfig } from '../../../../test/support/test-config';
+import { AgentConfig } from '../config/agent-config';
+import { MONITOR_EVENT, MonitorService } from './monitor.service';
+
+/** Records alerts; the monitor's only use of the port is send(). */
+class RecordingAlertSender extends AlertSender {
+  readonly sent: Alert[] = [];
+  async send(alert: Alert): Promise<void> {
+    this.sent.push(alert);
+  }
+}
+
+/** A runtime whose list() waits for the test to open the gate (for the overlap test). */
+class GatedRuntime extends FakeRuntime {
+  private open: (() => void) | undefined;
+  private gate: Promise<void> | undefined;
+  closeGate(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+  openGate(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+  override async list(): Promise<ContainerSummary[]> {
+    const result = await super.list();
+    if (this.gate) await this.gate;
+    return result;
+  }
+}
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+const MINUTE = 60_000;
+
+function component(name: string): ComponentSpec {
+  return { name, image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [] };
+}
+
+describe(MonitorService.name, () => {
+  let clock: FakeClock;
+  let registry: InMemoryRegistry;
+  let runtime: GatedRuntime;
+  let alerts: AlertSender;
+  let recorder: RecordingAlertSender;
+  let config: AgentConfig;
+  let sut: MonitorService;
+
+  async function build(overrides: { alerts?: AlertSender; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
+    config = makeTestConfig({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
+    alerts = overrides.alerts ?? recorder;
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        MonitorService,
+        { provide: AgentConfig, useValue: config },
+        { provide: ServiceRegistry, useValue: registry },
+        { provide: ContainerRuntime, useValue: runtime },
+        { provide: Clock, useValue: clock },
+        { provide: AlertSender, useValue: alerts },
+      ],
+    }).compile();
+    sut = moduleRef.get(MonitorService);
+  }
+
+  /** A registered component observed as `observed`, with its container in `state` (or none). */
+  async function given(input: { service: string; component: string; desired: DesiredState; observed: string; state?: string }): Promise<void> {
+    const existing = await registry.getService(input.service);
+    await registry.saveService({ name: input.service, active: existing?.active ?? true, components: [{ spec: component(input.component), desiredState: input.desired }] });
+    const name = input.service === input.component ? input.service : `${input.service}-${input.component}`;
+    await registry.recordObserved({ service: input.service, component: input.component, observedState: input.observed, containerName: name });
+    if (input.state) runtime.seedContainer({ name, image: IMAGE, state: input.state });
+  }
+
+  async function observedOf(service: string, name: string): Promise<string | undefined> {
+    return (await registry.getService(service))?.components.find((c) => c.name === name)?.observedState;
+  }
+
+  beforeEach(async () => {
+    clock = new FakeClock(new Date('2026-11-23T12:00:00Z'));
+    registry = new InMemoryRegistry({ clock });
+    runtime = new GatedRuntime({ images: [IMAGE], clock });
+    recorder = new RecordingAlertSender();
+    await build();
+  });
+
+  describe('runOnce', () => {
+    it('should list containers exactly once per tick, whatever the number of components', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      await given({ service: 'app', component: 'db', desired: 'running', observed: 'running', state: 'running' });
+      await given({ service: 'mc-proxy', component: 'mc-proxy', desired: 'running', observed: 'unknown', state: 'exited' });
+      runtime.clearCalls();
+
+      await sut.runOnce();
+      await sut.runOnce();
+
+      expect(runtime.callsTo('list')).toHaveLength(2);
+      expect(runtime.calls.map((call) => call.method)).toEqual(['list', 'list']);
+    });
+
+    it('should record a state change with from and to, and update the observed state', async () => {
+      await given({ service: 'app', component: 'web', desired: 'stopped', observed: 'running', state: 'running' });
+      runtime.setState('app-web', 'exited', 0);
+
+      const result = await sut.runOnce();
+
+      expect(result.changes).toEqual([{ service: 'app', component: 'web', from: 'running', to: 'exited' }]);
+      expect(await observedOf('app', 'web')).toBe('exited');
+      const events = await registry.listEvents({ service: 'app' });
+      expect(events).toEqual([expect.objectContaining({ kind: MONITOR_EVENT.stateChanged, fromState: 'running', toState: 'exited', component: 'web' })]);
+      expect(recorder.sent).toEqual([]);
+    });
+
+    it('should record nothing when nothing changed', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+
+      const result = await sut.runOnce();
+
+      expect(result.changes).toEqual([]);
+      expect(await registry.listEvents({})).toEqual([]);
+    });
+
+    it('should flag drift and alert when a running container is killed', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      runtime.setState('app-web', 'exited', 137);
+
+      const result = await sut.runOnce();
+
+      expect(result.drifting).toEqual(['app/web']);
+      expect(recorder.sent).toEqual([
+        expect.objectContaining({ kind: 'drift', node: 'test-node', service: 'app', component: 'web', desired: 'running', observed: 'exited' }),
+      ]);
+      expect((await registry.listEvents({ service: 'app' })).map((event) => event.kind).sort()).toEqual([MONITOR_EVENT.drift, MONITOR_EVENT.stateChanged]);
+    });
+
+    it('should observe a missing container as removed, which drifts', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running' });
+
+      const result = await sut.runOnce();
+
+      expect(await observedOf('app', 'web')).toBe('removed');
+      expect(result.drifting).toEqual(['app/web']);
+    });
+
+    it('should flag a running container whose desired state is stopped', async () => {
+      await given({ service: 'app', component: 'web', desired: 'stopped', observed: 'running', state: 'running' });
+
+      const result = await sut.runOnce();
+
+      expect(result.drifting).toEqual(['app/web']);
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['drift']);
+    });
+
+    it('should alert once per drift, not on every tick', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
+
+      await sut.runOnce();
+      clock.advance(MINUTE);
+      await sut.runOnce();
+
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['drift']);
+    });
+
+    it('should raise recovered when the drift clears', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
+      await sut.runOnce();
+      runtime.setState('app-web', 'running');
+      clock.advance(MINUTE);
+
+      const result = await sut.runOnce();
+
+      expect(result.drifting).toEqual([]);
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['drift', 'recovered']);
+      expect((await registry.listEvents({ service: 'app', limit: 1 }))[0]).toEqual(expect.objectContaining({ kind: MONITOR_EVENT.recovered }));
+    });
+
+    it('should never flag a component whose desired state is ignore', async () => {
+      await given({ service: 'legacy', component: 'legacy', desired: 'ignore', observed: 'running', state: 'exited' });
+
+      const result = await sut.runOnce();
+
+      expect(result.drifting).toEqual([]);
+      expect(recorder.sent).toEqual([]);
+      expect(result.changes).toHaveLength(1);
+    });
+
+    it('should flag flapping at the threshold of transitions within the window', async () => {
+      await build({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 0 } });
+      await given({ service: 'app', component: 'web', desired: 'ignore', observed: 'running', state: 'running' });
+      const states = ['exited', 'running', 'exited'];
+      const flapping: boolean[] = [];
+
+      for (const state of states) {
+        runtime.setState('app-web', state);
+        clock.advance(2 * MINUTE);
+        await sut.runOnce();
+        flapping.push(recorder.sent.some((alert) => alert.kind === 'flapping'));
+      }
+
+      expect(flapping).toEqual([false, false, true]);
+      expect((await registry.listEvents({ service: 'app' })).filter((event) => event.kind === MONITOR_EVENT.flapping)).toHaveLength(1);
+    });
+
+    it('should not flag transitions spread wider than the window', async () => {
+      await build({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE } });
+      await given({ service: 'app', component: 'web', desired: 'ignore', observed: 'running', state: 'running' });
+
+      for (const state of ['exited', 'running', 'exited', 'running']) {
+        runtime.setState('app-web', state);
+        clock.advance(6 * MINUTE);
+        await sut.runOnce();
+      }
+
+      expect(recorder.sent.filter((alert) => alert.kind === 'flapping')).toEqual([]);
+    });
+
+    it('should hold back an alert of the same kind for the same component within the cooldown', async () => {
+      await build({ monitor: { flapThreshold: 100 } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      await given({ service: 'app', component: 'api', desired: 'running', observed: 'running', state: 'running' });
+      const cycle = async (state: string): Promise<void> => {
+        runtime.setState('app-web', state);
+        clock.advance(MINUTE);
+        await sut.runOnce();
+      };
+
+      await cycle('exited'); // drift
+      await cycle('running'); // recovered
+      await cycle('exited'); // drift again within 15 min: held back
+      runtime.setState('app-api', 'exited'); // another component: its own cooldown
+      await cycle('running'); // recovered again: held back
+      clock.advance(15 * MINUTE);
+      await cycle('exited'); // past the cooldown: sent
+
+      expect(recorder.sent.map((alert) => `${alert.component}:${alert.kind}`)).toEqual(['web:drift', 'web:recovered', 'api:drift', 'web:drift']);
+    });
+
+    it('should prune events older than the retention', async () => {
+      await build({ monitor: { eventRetentionMs: 24 * 60 * MINUTE } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      await registry.addEvent({ service: 'app', component: 'web', kind: 'deployed', message: 'old', time: new Date(clock.now().getTime() - 2 * 24 * 60 * MINUTE) });
+      await registry.addEvent({ service: 'app', component: 'web', kind: 'deployed', message: 'recent', time: new Date(clock.now().getTime() - 60 * MINUTE) });
+
+      const result = await sut.runOnce();
+
+      expect(result.pruned).toBe(1);
+      expect((await registry.listEvents({})).map((event) => event.message)).toEqual(['recent']);
+    });
+
+    it('should skip a tick while the previous one is still running', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      runtime.clearCalls();
+      runtime.closeGate();
+
+      const first = sut.runOnce();
+      const second = await sut.runOnce();
+      runtime.openGate();
+      const firstResult = await first;
+
+      expect(second.skipped).toBe(true);
+      expect(firstResult.skipped).toBe(false);
+      expect(runtime.callsTo('list')).toHaveLength(1);
+    });
+
+    it('should finish the tick when the alert command hangs, killing it at the timeout', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-monitor-'));
+      try {
+        const script = path.join(dir, 'hang.sh');
+        const pidFile = path.join(dir, 'pid');
+        fs.writeFileSync(script, '#!/bin/sh\necho $$ > "$1"\nexec sleep 300\n', { mode: 0o755 });
+        await build({ alerts: new CommandAlertSender({ command: [script, pidFile], timeoutMs: 300, baseEnv: { PATH: process.env.PATH } }) });
+        await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
+
+        const result = await sut.runOnce();
+
+        expect(result.alerts.map((alert) => alert.kind)).toEqual(['drift']);
+        const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+        expect(fs.existsSync(`/proc/${pid}`) && !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))).toBe(false);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

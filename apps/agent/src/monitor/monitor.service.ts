@@ -1,0 +1,180 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type Alert, type AlertKind, AlertSender } from '@mcp/alerts';
+import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
+import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
+import { type ContainerSummary, ContainerRuntime, containerNameFor } from '@mcp/runtime';
+import { AgentConfig } from '../config/agent-config';
+
+/** Event kinds the monitor records. */
+export const MONITOR_EVENT = {
+  stateChanged: 'state_changed',
+  drift: 'drift',
+  flapping: 'flapping',
+  recovered: 'recovered',
+} as const;
+
+export interface StateChange {
+  service: string;
+  component: string;
+  from: ObservedState;
+  to: ObservedState;
+}
+
+export interface TickResult {
+  /** True when the previous tick was still running, so this one did nothing. */
+  skipped: boolean;
+  /** Containers the one runtime listing returned. */
+  containers: number;
+  changes: StateChange[];
+  /** `service/component` of every component drifting after this tick. */
+  drifting: string[];
+  /** Alerts sent (after cooldown). */
+  alerts: Alert[];
+  /** Events pruned by retention. */
+  pruned: number;
+}
+
+/** States from which a change is not a real transition (nothing was observed before). */
+const UNOBSERVED: ReadonlySet<string> = new Set(['', 'unknown']);
+
+/**
+ * One monitor pass (SPEC §2 Monitor): one runtime listing, compared with the registry;
+ * observed-state changes recorded as events; drift (desired ≠ observed), recovery and
+ * flapping raised as events and alerts with a per-component, per-kind cooldown; old events
+ * pruned. Tests call runOnce() directly; MonitorScheduler only triggers it.
+ */
+@Injectable()
+export class MonitorService {
+  private readonly logger = new Logger(MonitorService.name);
+  private running = false;
+  /** Recent transition times per component, for flapping. */
+  private readonly transitions = new Map<string, number[]>();
+  /** When an alert of a kind was last sent per component. */
+  private readonly lastAlert = new Map<string, number>();
+  /** Components drifting at the end of the last tick. */
+  private readonly drifting = new Set<string>();
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly registry: ServiceRegistry,
+    private readonly runtime: ContainerRuntime,
+    private readonly clock: Clock,
+    private readonly alerts: AlertSender,
+  ) {}
+
+  async runOnce(): Promise<TickResult> {
+    if (this.running) return { skipped: true, containers: 0, changes: [], drifting: [...this.drifting], alerts: [], pruned: 0 };
+    this.running = true;
+    try {
+      return await this.tick();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async tick(): Promise<TickResult> {
+    const containers = await this.runtime.list();
+    const byName = new Map<string, ContainerSummary>(containers.map((container) => [container.name, container]));
+    const services = await this.registry.listServices();
+    const now = this.clock.now();
+    const changes: StateChange[] = [];
+    const pending: Alert[] = [];
+    const seen = new Set<string>();
+
+    for (const service of services) {
+      for (const component of service.components) {
+        const key = `${service.name}/${component.name}`;
+        seen.add(key);
+        const container = byName.get(component.containerName || containerNameFor(service.name, component.name));
+        const observed: ObservedState = container ? container.state : 'removed';
+        const previous = component.observedState;
+
+        if (observed !== previous) {
+          changes.push({ service: service.name, component: component.name, from: previous, to: observed });
+          await this.registry.recordObserved({
+            service: service.name,
+            component: component.name,
+            observedState: observed,
+            ...(container ? { containerId: container.id } : {}),
+          });
+          await this.registry.addEvent({
+            time: now,
+            service: service.name,
+            component: component.name,
+            kind: MONITOR_EVENT.stateChanged,
+            message: `${previous || 'unknown'} → ${observed}`,
+            fromState: previous,
+            toState: observed,
+          });
+          if (!UNOBSERVED.has(previous)) await this.noteTransition({ key, component, service: service.name, observed, now, pending });
+        }
+
+        const drift = isDrift(component.desiredState, observed);
+        if (drift && !this.drifting.has(key)) {
+          this.drifting.add(key);
+          const message = `desired ${component.desiredState}, observed ${observed}`;
+          await this.registry.addEvent({ time: now, service: service.name, component: component.name, kind: MONITOR_EVENT.drift, message, fromState: component.desiredState, toState: observed });
+          this.queueAlert(pending, now, { kind: 'drift', service: service.name, component: component.name, desired: component.desiredState, observed, message });
+        } else if (!drift && this.drifting.has(key)) {
+          this.drifting.delete(key);
+          const message = `back to ${observed} as desired`;
+          await this.registry.addEvent({ time: now, service: service.name, component: component.name, kind: MONITOR_EVENT.recovered, message, fromState: previous, toState: observed });
+          this.queueAlert(pending, now, { kind: 'recovered', service: service.name, component: component.name, desired: component.desiredState, observed, message });
+        }
+      }
+    }
+    // Components that left the registry (undeployed, purged) no longer drift.
+    for (const key of [...this.drifting]) if (!seen.has(key)) this.drifting.delete(key);
+
+    await Promise.all(pending.map((alert) => this.alerts.send(alert)));
+    const pruned = await this.registry.pruneEvents({
+      before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
+      keepMax: this.config.monitor.eventKeepMax,
+    });
+    return { skipped: false, containers: containers.length, changes, drifting: [...this.drifting].sort(), alerts: pending, pruned };
+  }
+
+  private async noteTransition(input: { key: string; service: string; component: ComponentRecord; observed: ObservedState; now: Date; pending: Alert[] }): Promise<void> {
+    const { flapThreshold, flapWindowMs } = this.config.monitor;
+    const nowMs = input.now.getTime();
+    const recent = (this.transitions.get(input.key) ?? []).filter((time) => nowMs - time < flapWindowMs);
+    recent.push(nowMs);
+    this.transitions.set(input.key, recent);
+    if (recent.length < flapThreshold) return;
+    const message = `${recent.length} state changes within ${Math.round(flapWindowMs / 1000)} s`;
+    await this.registry.addEvent({
+      time: input.now,
+      service: input.service,
+      component: input.component.name,
+      kind: MONITOR_EVENT.flapping,
+      message,
+      toState: input.observed,
+    });
+    this.queueAlert(input.pending, input.now, {
+      kind: 'flapping',
+      service: input.service,
+      component: input.component.name,
+      desired: input.component.desiredState,
+      observed: input.observed,
+      message,
+    });
+  }
+
+  /** Queues an alert unless one of the same kind went out for the component within the cooldown. */
+  private queueAlert(pending: Alert[], now: Date, alert: Omit<Alert, 'node' | 'time'>): void {
+    const key = `${alert.service}/${alert.component}#${alert.kind satisfies AlertKind}`;
+    const last = this.lastAlert.get(key);
+    if (last !== undefined && now.getTime() - last < this.config.monitor.alertCooldownMs) {
+      this.logger.debug?.(`${alert.kind} alert for ${alert.service}/${alert.component} suppressed (cooldown)`);
+      return;
+    }
+    this.lastAlert.set(key, now.getTime());
+    pending.push({ ...alert, node: this.config.agent.nodeName, time: now });
+  }
+}
+
+/** Desired running but not running, or desired stopped but running; `ignore` never drifts. */
+export function isDrift(desired: DesiredState, observed: ObservedState): boolean {
+  if (desired === 'ignore') return false;
+  return (desired === 'running') !== (observed === 'running');
+}
