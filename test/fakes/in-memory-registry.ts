@@ -6,6 +6,8 @@ import {
   ServiceNotFoundError,
 } from '@mcp/common';
 import {
+  checkListEventsQuery,
+  checkNewEvent,
   checkPruneEventsInput,
   checkRoutes,
   checkSaveServiceInput,
@@ -168,6 +170,7 @@ export class InMemoryRegistry extends ServiceRegistry {
 
   async addEvent(event: NewEvent): Promise<EventRecord> {
     this.assertOpen('addEvent');
+    checkNewEvent(event);
     const record: EventRecord = {
       id: this.nextEventId++,
       time: new Date((event.time ?? this.clock.now()).getTime()),
@@ -184,6 +187,7 @@ export class InMemoryRegistry extends ServiceRegistry {
 
   async listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {
     this.assertOpen('listEvents');
+    checkListEventsQuery(query);
     const matching = newestFirst(this.events).filter(
       (event) =>
         (query.service === undefined || event.service === query.service) &&

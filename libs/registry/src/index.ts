@@ -10,4 +10,4 @@ export {
   snapshotFileName,
   verifyDatabaseFile,
 } from './registry-snapshot';
-export { checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';
+export { checkListEventsQuery, checkNewEvent, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type ValidationIssue, ValidationError } from '@mcp/common';
-import type { RouteRecord, SaveServiceInput } from './service-registry';
+import type { NewEvent, RouteRecord, SaveServiceInput } from './service-registry';
 
 /*
  * Checks on what callers hand the registry, shared by every ServiceRegistry implementation so
@@ -42,5 +42,20 @@ export function checkPruneEventsInput(input: { before: Date; keepMax?: number })
   if (Number.isNaN(input.before.getTime())) throw new InvalidArgumentError('pruneEvents: "before" is not a valid date');
   if (input.keepMax !== undefined && (!Number.isInteger(input.keepMax) || input.keepMax < 0)) {
     throw new InvalidArgumentError(`pruneEvents: keepMax must be a whole number >= 0, got ${input.keepMax}`);
+  }
+}
+
+export function checkListEventsQuery(query: { since?: Date; limit?: number }): void {
+  if (query.since !== undefined && Number.isNaN(query.since.getTime())) {
+    throw new InvalidArgumentError('listEvents: "since" is not a valid date');
+  }
+  if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
+    throw new InvalidArgumentError(`listEvents: limit must be a whole number >= 0, got ${query.limit}`);
+  }
+}
+
+export function checkNewEvent(event: NewEvent): void {
+  if (event.time !== undefined && Number.isNaN(event.time.getTime())) {
+    throw new InvalidArgumentError('addEvent: "time" is not a valid date');
   }
 }

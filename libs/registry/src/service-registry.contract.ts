@@ -2,6 +2,7 @@ import {
   type Clock,
   type ComponentSpec,
   ComponentNotFoundError,
+  InvalidArgumentError,
   ServiceNotFoundError,
   ValidationError,
 } from '@mcp/common';
@@ -505,6 +506,12 @@ export function serviceRegistryContract(
         '2',
       ]);
       expect((await sut.listEvents({ limit: 2 })).map((e) => e.message)).toEqual(['4', '3']);
+      expect(await sut.listEvents({ limit: 0 })).toEqual([]);
+    });
+
+    it('should reject a negative limit or an invalid date', async () => {
+      await expect(sut.listEvents({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(sut.listEvents({ since: new Date('nope') })).rejects.toThrow(InvalidArgumentError);
     });
   });
 
@@ -529,6 +536,16 @@ export function serviceRegistryContract(
 
       expect(removed).toBe(4);
       expect((await sut.listEvents({})).map((e) => e.message)).toEqual(['age 0d', 'age 1d']);
+    });
+
+    it('should delete every event when keepMax is 0', async () => {
+      expect(await sut.pruneEvents({ before: new Date(0), keepMax: 0 })).toBe(6);
+      expect(await sut.listEvents({})).toEqual([]);
+    });
+
+    it('should reject a negative keepMax and delete nothing', async () => {
+      await expect(sut.pruneEvents({ before: new Date(), keepMax: -1 })).rejects.toThrow(InvalidArgumentError);
+      expect(await sut.listEvents({})).toHaveLength(6);
     });
 
     it('should delete nothing when nothing is old and the count is within keepMax', async () => {

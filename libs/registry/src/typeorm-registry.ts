@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { DataSource, type EntityManager, In, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import {
   type Clock,
@@ -36,7 +36,13 @@ import {
   type ServiceRecord,
   type SnapshotResult,
 } from './service-registry';
-import { checkRoutes, checkSaveServiceInput, checkPruneEventsInput } from './registry-input';
+import {
+  checkListEventsQuery,
+  checkNewEvent,
+  checkPruneEventsInput,
+  checkRoutes,
+  checkSaveServiceInput,
+} from './registry-input';
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -278,7 +284,8 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     });
   }
 
-  addEvent(event: NewEvent): Promise<EventRecord> {
+  async addEvent(event: NewEvent): Promise<EventRecord> {
+    checkNewEvent(event);
     return this.write(async (em) => {
       const row = {
         time: (event.time ?? this.clock.now()).toISOString(),
@@ -294,7 +301,9 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     });
   }
 
-  listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {
+  async listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {
+    checkListEventsQuery(query);
+    if (query.limit === 0) return [];
     return this.read(async (em) => {
       const qb = em.createQueryBuilder(EventEntity, 'event');
       if (query.service !== undefined) qb.andWhere('event.service = :service', { service: query.service });
@@ -317,17 +326,11 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         .execute();
       let removed = old.affected ?? 0;
       if (input.keepMax !== undefined) {
-        const keep = em
-          .createQueryBuilder(EventEntity, 'kept')
-          .select('kept.id')
-          .orderBy('kept.time', 'DESC')
-          .addOrderBy('kept.id', 'DESC')
-          .limit(input.keepMax);
         const excess = await em
           .createQueryBuilder()
           .delete()
           .from(EventEntity)
-          .where(`id NOT IN (${keep.getQuery()})`)
+          .where('id NOT IN (SELECT id FROM events ORDER BY time DESC, id DESC LIMIT :keep)', { keep: input.keepMax })
           .execute();
         removed += excess.affected ?? 0;
       }
@@ -397,7 +400,7 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         return result;
       } catch (error) {
         await runner.query('ROLLBACK').catch(() => undefined);
-        throw translateError(error);
+        throw error;
       }
     });
   }
@@ -433,17 +436,6 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     const routes = await em.find(RouteEntity, { where: { service: name }, order: { component: 'ASC', position: 'ASC' } });
     return toServiceRecord(service, components, routes);
   }
-}
-
-function translateError(error: unknown): unknown {
-  if (error instanceof QueryFailedError) {
-    const code = (error.driverError as { code?: string }).code;
-    if (code === 'SQLITE_CONSTRAINT_UNIQUE' && /host_port/.test(error.driverError.message)) {
-      const port = Array.isArray(error.parameters) ? Number(error.parameters.find((p) => typeof p === 'number')) : NaN;
-      return new HostPortInUseError(port, null, { cause: error });
-    }
-  }
-  return error;
 }
 
 function toServiceRecord(service: ServiceEntity, components: ComponentEntity[], routes: RouteEntity[]): ServiceRecord {
