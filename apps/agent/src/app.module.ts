@@ -6,6 +6,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { JsonLogger } from './logging/json-logger';
 import { PlatformModule } from './platform.module';
 import { StatusModule } from './status/status.module';
+import { TransferModule } from './transfer/transfer.module';
 
 /** The agent: the shared platform plus one module per feature (features never import each other). */
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
         DeployModule,
         LifecycleModule,
         StatusModule,
+        TransferModule,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { IdentityClient } from '@mcp/auth';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
@@ -56,10 +56,12 @@ describe(AuthGuard.name, () => {
   let registry: InMemoryRegistry;
   let runtime: FakeRuntime;
   let dir: string;
+  let srvRoot: string;
 
   beforeAll(async () => {
     const config = makeTestConfig();
     dir = path.dirname(config.file);
+    srvRoot = config.agent.srvRoot;
     const tls = await makeTlsFixture(path.join(dir, 'tls'));
     identity = new FakeIdentity()
       .withToken(ADMIN, { username: 'admin', roles: ['admin'] })
@@ -109,6 +111,46 @@ describe(AuthGuard.name, () => {
     expect(err?.code).toBe(c.code);
     expect(await registryState()).toBe(before);
     expect(runtime.calls).toEqual([]);
+  });
+
+  /** The three streaming RPCs, each resolving to the status the stream ended with. */
+  const STREAMS: Record<'pushFile' | 'pullFile' | 'logs', (md: Metadata) => Promise<ServiceError | undefined>> = {
+    pushFile: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.pushFile(md, (err) => resolve(err ?? undefined));
+        stream.on('error', () => undefined);
+        stream.write({ header: { service: 'web', path: 'auth-matrix.txt', mode: 0, size: 2, sha256: '' } });
+        stream.write({ chunk: Buffer.from('hi') });
+        stream.end();
+      }),
+    pullFile: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.pullFile({ service: 'web', path: 'auth-matrix.txt' }, md);
+        stream.on('data', () => undefined);
+        stream.on('error', (err: ServiceError) => resolve(err));
+        stream.on('end', () => resolve(undefined));
+      }),
+    logs: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.logs({ service: 'web', component: '', follow: false, tail: 0, since: '', timestamps: false }, md);
+        stream.on('data', () => undefined);
+        stream.on('error', (err: ServiceError) => resolve(err));
+        stream.on('end', () => resolve(undefined));
+      }),
+  };
+  const streamMatrix = (Object.keys(STREAMS) as Array<keyof typeof STREAMS>).flatMap((method) => CASES.map((c) => [method, c.name, c] as const));
+
+  it.each(streamMatrix)('should refuse the %s stream with %s, writing and reading nothing', async (method, _name, c) => {
+    const before = await registryState();
+    runtime.clearCalls();
+    identity.down = c.down ?? false;
+
+    const err = await STREAMS[method](client.metadata(c.options));
+
+    expect(err?.code).toBe(c.code);
+    expect(await registryState()).toBe(before);
+    expect(runtime.calls).toEqual([]);
+    expect(fs.existsSync(path.join(srvRoot, 'web', 'auth-matrix.txt'))).toBe(false);
   });
 
   it('should let an admin through (control)', async () => {
