@@ -8,7 +8,7 @@ const IMAGE = 'localhost/mcp-test/busybox:1.0';
 const ABSENT = 'localhost/mcp-test/absent:1.0';
 
 describe(PodmanRuntime.name, () => {
-  containerRuntimeContract(async () => ({
+  containerRuntimeContract('real podman', async () => ({
     sut: new PodmanRuntime({ defaultStopTimeoutSeconds: 0 }),
     image: IMAGE,
     absentImage: ABSENT,
@@ -16,7 +16,7 @@ describe(PodmanRuntime.name, () => {
 });
 
 describe(FakeRuntime.name, () => {
-  containerRuntimeContract(async () => ({
+  containerRuntimeContract('FakeRuntime', async () => ({
     sut: new FakeRuntime({ images: [IMAGE] }),
     image: IMAGE,
     absentImage: ABSENT,

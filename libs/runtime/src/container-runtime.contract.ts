@@ -29,12 +29,14 @@ function freePort(): Promise<number> {
   });
 }
 
-export function containerRuntimeContract(setup: () => Promise<RuntimeContractSubject>): void {
+/** `label` names the subject in the count printed at the end ("podman" → "started 6 containers"). */
+export function containerRuntimeContract(label: string, setup: () => Promise<RuntimeContractSubject>): void {
   describe('ContainerRuntime contract', () => {
     const prefix = `mcptest-rtc-${randomBytes(3).toString('hex')}`;
     const hostDir = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
     let subject: RuntimeContractSubject;
     let sut: ContainerRuntime;
+    let started = 0;
 
     function options(name: string, overrides: Partial<RunOptions> = {}): RunOptions {
       return {
@@ -54,12 +56,20 @@ export function containerRuntimeContract(setup: () => Promise<RuntimeContractSub
       sut = subject.sut;
     });
 
+    /** `sut.run`, counted for the summary line. */
+    async function runCounted(run: RunOptions): Promise<string> {
+      const id = await sut.run(run);
+      started++;
+      return id;
+    }
+
     afterAll(async () => {
       if (sut) {
         const ours = (await sut.list()).filter((container) => container.name.startsWith(prefix));
         for (const container of ours) await sut.remove({ name: container.name, timeoutSeconds: 0 });
       }
       rmSync(hostDir, { recursive: true, force: true });
+      console.log(`runtime contract (${label}): started ${started} containers`);
     });
 
     it('should run a container and inspect back what it was given', async () => {
@@ -73,7 +83,7 @@ export function containerRuntimeContract(setup: () => Promise<RuntimeContractSub
         labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVICE]: `${prefix}-full` },
       });
 
-      const id = await sut.run(run);
+      const id = await runCounted(run);
       const details = await sut.inspect({ name: run.name });
 
       expect(details).toMatchObject({
@@ -111,7 +121,7 @@ export function containerRuntimeContract(setup: () => Promise<RuntimeContractSub
 
     it('should stop, start, restart and remove', async () => {
       const run = options('life');
-      await sut.run(run);
+      await runCounted(run);
 
       await sut.stop({ name: run.name, timeoutSeconds: 0 });
       const stopped = await sut.inspect({ name: run.name });
@@ -142,7 +152,7 @@ export function containerRuntimeContract(setup: () => Promise<RuntimeContractSub
 
     it('should refuse a taken name and leave its holder running', async () => {
       const run = options('taken');
-      await sut.run(run);
+      await runCounted(run);
 
       await expect(sut.run(run)).rejects.toBeInstanceOf(RuntimeCommandError);
       expect((await sut.inspect({ name: run.name }))?.state).toBe('running');
@@ -157,7 +167,7 @@ export function containerRuntimeContract(setup: () => Promise<RuntimeContractSub
 
     it('should refuse a host port another running container publishes, leaving no container behind', async () => {
       const port = await freePort();
-      await sut.run(options('port-a', { ports: [`127.0.0.1:${port}:8080`] }));
+      await runCounted(options('port-a', { ports: [`127.0.0.1:${port}:8080`] }));
 
       await expect(sut.run(options('port-b', { ports: [`127.0.0.1:${port}:8081`] }))).rejects.toBeInstanceOf(
         PortConflictError,
