@@ -109,18 +109,21 @@ describe(RegistryAuth.name, () => {
         fs.writeFileSync(passwordFile, `${rotated}\n`);
         const attempts: PullAuth[] = [];
 
-        await sut.pullWithAuth({
-          image,
-          pull: async (auth) => {
-            attempts.push(auth);
-            await pullInto(image)(auth);
-          },
-        });
+        try {
+          await sut.pullWithAuth({
+            image,
+            pull: async (auth) => {
+              attempts.push(auth);
+              await pullInto(image)(auth);
+            },
+          });
+        } finally {
+          await registry.setPassword('alice', password);
+        }
 
         expect(attempts).toHaveLength(2);
         expect(await runtime.imageExists({ image })).toBe(true);
         expect(fs.readFileSync(authFile, 'utf8')).toContain(Buffer.from(`alice:${rotated}`).toString('base64'));
-        await registry.setPassword('alice', password);
       });
 
       it('should retry only once when the registry keeps refusing', async () => {
@@ -224,6 +227,35 @@ describe(RegistryAuth.name, () => {
       expect(await runtime.imageExists({ image })).toBe(true);
       const exchanges = registry.tokenIssuer?.requests.slice(before) ?? [];
       expect(exchanges).toContainEqual({ username: 'bob', scopes: ['repository:mcp-test/busybox:pull'] });
+    });
+
+    it('should follow a rotated token without a restart', async () => {
+      const tokenFile = path.join(dir, 'rotating-token');
+      fs.writeFileSync(tokenFile, password, { mode: 0o600 });
+      const sut = await makeSut({
+        authFile: path.join(dir, 'rotating-auth.json'),
+        credentials: [{ server: registry.host, username: 'bob', tokenFile, tlsVerify: false }],
+      });
+      await sut.pullWithAuth({ image, pull: pullInto(image) });
+      await removeRegistryImages(registry);
+      await registry.setPassword('bob', 'rotated-token-2');
+      fs.writeFileSync(tokenFile, 'rotated-token-2');
+      let attempts = 0;
+
+      try {
+        await sut.pullWithAuth({
+          image,
+          pull: async (auth) => {
+            attempts += 1;
+            await pullInto(image)(auth);
+          },
+        });
+      } finally {
+        await registry.setPassword('bob', password);
+      }
+
+      expect(attempts).toBe(2);
+      expect(await runtime.imageExists({ image })).toBe(true);
     });
 
     it('should refuse a wrong credential at the token server with the clear error', async () => {
