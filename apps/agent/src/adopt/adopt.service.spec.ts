@@ -1,0 +1,142 @@
+import { Test } from '@nestjs/testing';
+import { InvalidArgumentError, NotFoundError } from '@mcp/common';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime, type ContainerDetails } from '@mcp/runtime';
+import { componentSpecHash } from '@mcp/servicedef';
+import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { makeTestConfig } from '../../../../test/support/test-config';
+import { AgentConfig } from '../config/agent-config';
+import { componentFromContainer } from './adopt-mapping';
+import { ADOPTED_EVENT, AdoptService } from './adopt.service';
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+
+function details(overrides: Partial<ContainerDetails>): ContainerDetails {
+  return {
+    id: 'c0ffee',
+    name: 'app',
+    image: IMAGE,
+    state: 'running',
+    status: 'Up',
+    command: [],
+    labels: {},
+    ports: [],
+    env: [],
+    cmd: [],
+    volumes: [],
+    portSpecs: [],
+    ...overrides,
+  };
+}
+
+describe('adoption', () => {
+  describe(componentFromContainer.name, () => {
+    it('should record image, ports, volumes, env, cmd, network, user and restart', () => {
+      const container = details({
+        env: ['PATH=/usr/bin', 'TERM=xterm', 'container=podman', 'HOSTNAME=abc', 'HOME=/root', 'APP_MODE=prod', 'EMPTY='],
+        cmd: ['httpd', '-f', '-p', '8080'],
+        portSpecs: ['127.0.0.1:18080:8080/tcp'],
+        volumes: ['/srv/app/www:/www:ro'],
+        network: 'appnet',
+        user: '1000:1000',
+        restart: 'unless-stopped',
+      });
+
+      const sut = componentFromContainer({ name: 'web', container });
+
+      expect(sut).toEqual({
+        name: 'web',
+        image: IMAGE,
+        network: 'appnet',
+        user: '1000:1000',
+        restart: 'unless-stopped',
+        ports: ['127.0.0.1:18080:8080/tcp'],
+        volumes: ['/srv/app/www:/www:ro'],
+        cmd: ['httpd', '-f', '-p', '8080'],
+        env: ['APP_MODE=prod', 'EMPTY='],
+        routes: [],
+      });
+    });
+
+    it('should leave out what podman sets by default', () => {
+      const sut = componentFromContainer({ name: 'app', container: details({ restart: 'no', user: '', network: undefined }) });
+
+      expect(sut).toEqual({ name: 'app', image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [] });
+    });
+  });
+
+  describe(AdoptService.name, () => {
+    let registry: InMemoryRegistry;
+    let runtime: FakeRuntime;
+    let sut: AdoptService;
+
+    beforeEach(async () => {
+      const clock = new FakeClock(new Date('2026-11-23T12:00:00Z'));
+      registry = new InMemoryRegistry({ clock });
+      runtime = new FakeRuntime({ images: [IMAGE], clock });
+      const moduleRef = await Test.createTestingModule({
+        providers: [
+          AdoptService,
+          { provide: AgentConfig, useValue: makeTestConfig() },
+          { provide: ServiceRegistry, useValue: registry },
+          { provide: ContainerRuntime, useValue: runtime },
+        ],
+      }).compile();
+      sut = moduleRef.get(AdoptService);
+    });
+
+    describe('adopt', () => {
+      it('should take every container of the service under management with one listing', async () => {
+        runtime.seedContainer({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['PATH=/bin', 'MODE=x'] });
+        runtime.seedContainer({ name: 'app-worker', image: 'localhost/mcp-test/busybox:2.0', state: 'exited' });
+        runtime.seedContainer({ name: 'other', image: IMAGE });
+        runtime.clearCalls();
+
+        const result = await sut.adopt('app');
+
+        expect(runtime.callsTo('list')).toHaveLength(1);
+        expect(result.results).toEqual([
+          { component: 'app', ok: true, error: '', container: 'app' },
+          { component: 'worker', ok: true, error: '', container: 'app-worker' },
+        ]);
+        expect(result.spec).toEqual(
+          expect.objectContaining({
+            name: 'app',
+            active: true,
+            components: [
+              expect.objectContaining({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['MODE=x'], network: '', user: '' }),
+              expect.objectContaining({ name: 'worker', image: 'localhost/mcp-test/busybox:2.0' }),
+            ],
+          }),
+        );
+        const record = await registry.getService('app');
+        const byName = Object.fromEntries(record!.components.map((component) => [component.name, component]));
+        expect(byName.app).toEqual(expect.objectContaining({ desiredState: 'running', observedState: 'running', version: '1.0', containerName: 'app' }));
+        expect(byName.app.deployedSpecHash).toBe(componentSpecHash(byName.app.spec));
+        expect(byName.worker).toEqual(expect.objectContaining({ desiredState: 'stopped', observedState: 'exited', version: '2.0', containerName: 'app-worker' }));
+        expect((await registry.listEvents({ service: 'app' })).map((event) => event.kind)).toEqual([ADOPTED_EVENT, ADOPTED_EVENT]);
+        expect(await registry.getService('other')).toBeNull();
+      });
+
+      it('should keep a hyphenated known service apart from a shorter one', async () => {
+        await registry.saveService({ name: 'mc-proxy', active: true, components: [] });
+        runtime.seedContainer({ name: 'mc-proxy', image: IMAGE });
+        runtime.seedContainer({ name: 'mc-web', image: IMAGE });
+
+        const result = await sut.adopt('mc');
+
+        expect(result.results.map((entry) => entry.container)).toEqual(['mc-web']);
+      });
+
+      it('should refuse a service without containers', async () => {
+        runtime.seedContainer({ name: 'other', image: IMAGE });
+
+        await expect(sut.adopt('app')).rejects.toThrow(NotFoundError);
+      });
+
+      it('should refuse an invalid service name', async () => {
+        await expect(sut.adopt('../app')).rejects.toThrow(InvalidArgumentError);
+      });
+    });
+  });
+});
