@@ -1,4 +1,4 @@
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import type { mcpv1 } from '@mcp/proto';
 import { Agents, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
 import { CliConfigService } from '../config/cli-config.service';
@@ -10,12 +10,18 @@ import { ServiceLocator, parseTarget, renderResults } from './command-helpers';
 
 @Command({
   name: 'sync',
-  description:
-    'push every definition to its node: deploy what never ran, start/stop to match active. Additive: services ' +
-    'without a file are left alone (reported as not_in_definitions). ' +
-    '--json: {dryRun, actions: [{node, service, component, action, ok, error}], errors: [{node, kind, error}]}',
+  description: 'make every node match the definition files (additive: other services are only reported)',
 })
 export class SyncCommand extends CommandRunner {
+  @Help('after')
+  jsonHelp(): string {
+    return (
+      '\nSends each node its definitions: components never run are deployed, others started or stopped to match\n' +
+      '`active`. Services on a node without a file are left alone and reported as not_in_definitions.\n' +
+      `\nWith --json: {dryRun, actions: [{node, service, component, action, ok, error}], errors: [{node, kind, error}]}`
+    );
+  }
+
   constructor(
     private readonly definitions: DefinitionStore,
     private readonly config: CliConfigService,
@@ -133,10 +139,14 @@ export class AdoptCommand extends CommandRunner {
   arguments: '[target]',
   argsDescription: { target: 'SERVICE or SERVICE/COMPONENT (default: every service)' },
   description:
-    'drop registry entries of components that no longer exist (never running ones, never defined ones). ' +
-    '--json: {dryRun, purged: [{node, service, component, observed}], errors: [{node, kind, error}]}',
+    'drop registry entries of components that no longer exist (never running ones, never defined ones)',
 })
 export class PurgeCommand extends CommandRunner {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {dryRun, purged: [{node, service, component, observed}], errors: [{node, kind, error}]}`;
+  }
+
   constructor(
     private readonly definitions: DefinitionStore,
     private readonly config: CliConfigService,

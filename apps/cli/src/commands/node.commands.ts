@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { NAME_PATTERN, formatUptime, parseDuration } from '@mcp/common';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
 import { CliContext } from '../cli-context';
@@ -18,9 +18,14 @@ function formatBytes(bytes: number): string {
 
 @SubCommand({
   name: 'list',
-  description: 'the nodes in mcp.toml. --json: {nodes: [{name, address, serverName, timeoutMs}]}',
+  description: 'the nodes in mcp.toml',
 })
 export class NodeListCommand extends CommandRunner {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {nodes: [{name, address, serverName, timeoutMs}]}`;
+  }
+
   constructor(
     private readonly config: CliConfigService,
     private readonly output: Output,
@@ -119,10 +124,14 @@ export class NodeRemoveCommand extends CommandRunner {
   name: 'status',
   arguments: '[name]',
   description:
-    'agent version, uptime, containers, CPUs, memory and disk of every node (or one). ' +
-    '--json: {nodes: [{node, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}',
+    'agent version, uptime, containers, CPUs, memory and disk of every node (or one).',
 })
 export class NodeStatusCommand extends CommandRunner {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {nodes: [{node, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}`;
+  }
+
   constructor(
     private readonly config: CliConfigService,
     private readonly agents: Agents,

@@ -1,4 +1,4 @@
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import { Clock, formatUptime } from '@mcp/common';
 import { fromTimestamp } from '../client/timestamps';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
@@ -11,7 +11,7 @@ interface JsonOption {
 }
 
 abstract class ListingCommand extends CommandRunner {
-  @Option({ flags: '--json', description: 'machine-readable output (shape in the description above)' })
+  @Option({ flags: '--json', description: 'machine-readable output (shape below)' })
   parseJson(): boolean {
     return true;
   }
@@ -19,11 +19,14 @@ abstract class ListingCommand extends CommandRunner {
 
 @Command({
   name: 'list',
-  description:
-    'services and components each node\'s registry knows (no podman call). ' +
-    '--json: {services: [{node, service, active, component, image, desired, observed, version}], errors: [{node, kind, error}]}',
+  description: "services and components each node's registry knows (no podman call)",
 })
 export class ListCommand extends ListingCommand {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {services: [{node, service, active, component, image, desired, observed, version}], errors: [{node, kind, error}]}`;
+  }
+
   constructor(
     private readonly agents: Agents,
     private readonly output: Output,
@@ -63,10 +66,14 @@ export class ListCommand extends ListingCommand {
 @Command({
   name: 'ps',
   description:
-    'containers running now, live from podman on every node. ' +
-    '--json: {containers: [{node, service, component, container, state, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}',
+    'containers running now, live from podman on every node',
 })
 export class PsCommand extends ListingCommand {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {containers: [{node, service, component, container, state, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
+  }
+
   constructor(
     private readonly agents: Agents,
     private readonly output: Output,
@@ -120,10 +127,14 @@ export class PsCommand extends ListingCommand {
   name: 'status',
   arguments: '[service]',
   description:
-    'desired vs observed state per component (drift marked with *), then recent events. ' +
-    '--json: {components: [{node, service, component, desired, observed, version, drift}], events: [{node, time, service, component, kind, message}], errors: [{node, kind, error}]}',
+    'desired vs observed state per component (drift marked with *), then recent events',
 })
 export class StatusCommand extends ListingCommand {
+  @Help('after')
+  jsonHelp(): string {
+    return `\nWith --json: {components: [{node, service, component, desired, observed, version, drift}], events: [{node, time, service, component, kind, message}], errors: [{node, kind, error}]}`;
+  }
+
   constructor(
     private readonly agents: Agents,
     private readonly output: Output,
