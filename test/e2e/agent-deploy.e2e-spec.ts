@@ -240,4 +240,31 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     expect(again.results[0]).toMatchObject({ ok: true });
     expect((await status(victim.name))[victim.name]).toMatchObject({ observedState: 'running', drift: false });
   });
+
+  it('should finish an in-flight deploy on SIGTERM, then exit 0 with the database intact', async () => {
+    const late: mcpv1.ServiceSpec = { ...SPEC, name: `${PREFIX}-late`, components: [{ ...component(`${PREFIX}-late`, [], 'PORT'), cmd: ['sleep', '3600'] }] };
+    await client.call('nodeStatus', {}); // the connection is up, so the deploy below is in flight at SIGTERM
+    const pending = client.call('deploy', { service: late, component: '', force: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const exitCode = agent!.stop();
+
+    const result = await pending;
+    expect(result.results[0]).toMatchObject({ ok: true });
+    expect(await exitCode).toBe(0);
+    expect(agent!.logs()).toContain('"msg":"stopped"');
+    expect(execFileSync('sqlite3', [config.database.path, 'PRAGMA integrity_check'], { encoding: 'utf8' }).trim()).toBe('ok');
+
+    await startAgent();
+    expect((await status(late.name))[late.name]).toMatchObject({ observedState: 'running', desiredState: 'running' });
+  });
+
+  it('should refuse an invalid spec with INVALID_ARGUMENT listing every problem', async () => {
+    const bad: mcpv1.ServiceSpec = { name: 'Bad_Name', active: true, components: [{ ...component('x', [], 'PORT'), name: '', image: 'busybox' }] };
+    const err = await client.call('deploy', { service: bad, component: '', force: false }).then(
+      () => undefined,
+      (e: { code: number; details: string }) => e,
+    );
+    expect(err?.code).toBe(3);
+    expect(err?.details.split('\n').length).toBeGreaterThanOrEqual(3);
+  });
 });
