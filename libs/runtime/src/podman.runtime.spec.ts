@@ -494,6 +494,13 @@ describe(PodmanRuntime.name, () => {
       expect(stderr).toMatch(/^\d{4}-\d\d-\d\dT\S+ oops\n$/);
     });
 
+    it('should pass --since through to podman', async () => {
+      const name = `${PREFIX}-logs-tail`;
+
+      expect(await collect(sut.logs({ name, since: '2099-01-01T00:00:00Z' }))).toEqual({ stdout: '', stderr: '' });
+      expect((await collect(sut.logs({ name, since: '24h' }))).stdout).toBe('line1\nline2\nline3\n');
+    });
+
     it('should follow until the container exits', async () => {
       const name = `${PREFIX}-logs-end`;
       await run({ name, cmd: ['sh', '-c', 'echo first; sleep 1; echo second'] });
