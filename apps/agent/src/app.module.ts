@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AdoptModule } from './adopt/adopt.module';
 import { AgentConfig } from './config/agent-config';
 import { DeployModule } from './deploy/deploy.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { MonitorModule } from './monitor/monitor.module';
 import { JsonLogger } from './logging/json-logger';
 import { PlatformModule } from './platform.module';
 import { StatusModule } from './status/status.module';
@@ -22,6 +24,8 @@ export class AppModule {
         LifecycleModule,
         StatusModule,
         TransferModule,
+        AdoptModule,
+        MonitorModule,
       ],
     };
   }
