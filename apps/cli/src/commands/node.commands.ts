@@ -129,7 +129,7 @@ export class NodeRemoveCommand extends CommandRunner {
 export class NodeStatusCommand extends CommandRunner {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {nodes: [{node, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}`;
+    return `\nWith --json: {nodes: [{node, agentNode, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -148,6 +148,7 @@ export class NodeStatusCommand extends CommandRunner {
         ? [
             {
               node: o.node.name,
+              agentNode: o.value.node,
               version: o.value.version,
               uptimeSeconds: o.value.uptimeSeconds,
               containers: o.value.containers,
