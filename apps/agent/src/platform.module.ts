@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AcmeModule } from '@mcp/acme';
 import { CachingIdentityClient, IdentityClient, MciasHttpClient, StaticTokenIdentity, TokenAuthenticator } from '@mcp/auth';
 import { Clock, SystemClock } from '@mcp/common';
 import { DeployerModule } from '@mcp/deployer';
@@ -29,6 +30,20 @@ export class PlatformModule {
       RuntimeModule.forRoot({ defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
+      ...(config.acme
+        ? [
+            AcmeModule.forRoot({
+              directoryUrl: config.acme.directoryUrl,
+              caCert: config.acme.caCert,
+              accountKeyPath: config.acme.accountKey,
+              email: config.acme.email,
+              eabKid: config.acme.eabKid,
+              eabHmac: config.acme.eabHmac,
+              renewBeforeMs: config.acme.renewBeforeMs,
+              certDir: config.mcproxy.certDir,
+            }),
+          ]
+        : []),
     ];
     return {
       module: PlatformModule,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { CertificateError } from '@mcp/common';
+import type { CertificateAuthority } from '@mcp/acme';
 import { DeployerOptions } from './deployer-options';
 
 export interface CertificatePaths {
@@ -42,5 +43,17 @@ export class ExistingCertificateProvider extends CertificateProvider {
       }
     }
     return paths;
+  }
+}
+
+/** ACME adapter: issues (or reuses) the certificate through the configured CA (`[acme]`). */
+export class AcmeCertificateProvider extends CertificateProvider {
+  constructor(private readonly authority: CertificateAuthority) {
+    super();
+  }
+
+  async ensure(input: { service: string; hostname: string }): Promise<CertificatePaths> {
+    const ensured = await this.authority.ensureCertificate({ service: input.service, hostname: input.hostname });
+    return { certPath: ensured.certPath, keyPath: ensured.keyPath };
   }
 }

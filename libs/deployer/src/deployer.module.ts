@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
+import { CertificateAuthority } from '@mcp/acme';
+import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
 import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
@@ -17,7 +18,13 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
   return [
     { provide: DeployerOptions, useValue: new DeployerOptions(options) },
     { provide: HostPortProbe, useClass: NetHostPortProbe },
-    { provide: CertificateProvider, useClass: ExistingCertificateProvider },
+    {
+      // ACME when the app provides a CertificateAuthority (`[acme]` configured), else the files must exist.
+      provide: CertificateProvider,
+      inject: [DeployerOptions, { token: CertificateAuthority, optional: true }],
+      useFactory: (deployerOptions: DeployerOptions, authority?: CertificateAuthority) =>
+        authority ? new AcmeCertificateProvider(authority) : new ExistingCertificateProvider(deployerOptions),
+    },
     KeyedMutex,
     PortAllocator,
     RouteService,

@@ -1,0 +1,46 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Test } from '@nestjs/testing';
+import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvider } from '@mcp/deployer';
+import { RouteRegistrar } from '@mcp/mcproxy';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime } from '@mcp/runtime';
+import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../test/fakes';
+import { makeTestConfig } from '../../../test/support';
+import { AppModule } from './app.module';
+import { AgentConfig } from './config/agent-config';
+import { JsonLogger } from './logging/json-logger';
+
+describe(AppModule.name, () => {
+  async function compile(config: AgentConfig) {
+    return Test.createTestingModule({ imports: [AppModule.forRoot({ config, logger: new JsonLogger('error', () => undefined) })] })
+      .overrideProvider(ServiceRegistry)
+      .useValue(new InMemoryRegistry())
+      .overrideProvider(ContainerRuntime)
+      .useValue(new FakeRuntime())
+      .overrideProvider(RouteRegistrar)
+      .useValue(new FakeRegistrar())
+      .compile();
+  }
+
+  describe('forRoot', () => {
+    it('should wire every feature with certificates expected on disk when [acme] is absent', async () => {
+      const config = makeTestConfig();
+      const moduleRef = await compile(config);
+      expect(moduleRef.get(CertificateProvider)).toBeInstanceOf(ExistingCertificateProvider);
+      expect(moduleRef.get(AgentConfig)).toBe(config);
+      await moduleRef.close();
+      fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
+    });
+
+    it('should issue l7 certificates through ACME when [acme] is configured', async () => {
+      const base = makeTestConfig();
+      const dir = path.dirname(base.file);
+      const config = makeTestConfig({ dir, acme: { directoryUrl: 'https://127.0.0.1:14000/dir', accountKey: path.join(dir, 'acme.key'), renewBeforeMs: 30 * 86_400_000 } });
+      const moduleRef = await compile(config);
+      expect(moduleRef.get(CertificateProvider)).toBeInstanceOf(AcmeCertificateProvider);
+      await moduleRef.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+  });
+});
