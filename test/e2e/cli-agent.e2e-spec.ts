@@ -32,7 +32,7 @@ active = true # flipped by stop/start
 [[components]]
 name = "${SERVICE}"
 image = "localhost/mcp-test/busybox:1.0"
-cmd = ["/bin/sh", "-c", "mkdir -p /www && exec httpd -f -p 8080 -h /www"]
+cmd = ["/bin/sh", "-c", "echo started $GREETING; echo oops >&2; mkdir -p /www && exec httpd -f -p 8080 -h /www"]
 env = ["GREETING=hi"]
 `;
 
@@ -128,6 +128,32 @@ describe('mcp CLI against a real agent', () => {
     ]);
   });
 
+  it('should print the container logs, stdout and stderr apart', async () => {
+    const result = await mcp(['logs', SERVICE, '-n', '10']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('started hi');
+    expect(result.stderr).toContain('oops');
+  });
+
+  it('should follow logs until Ctrl-C and then exit cleanly', async () => {
+    const child = spawn(process.execPath, [BIN, 'logs', SERVICE, '-f'], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const firstOutput = new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('started hi')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await firstOutput;
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('should push a file and pull it back intact', async () => {
     const local = path.join(home, 'index.html');
     const content = `hello ${PREFIX}\n`.repeat(20_000);
@@ -168,6 +194,20 @@ describe('mcp CLI against a real agent', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(await loadServiceFile(out)).toEqual(await loadServiceFile(definitionFile));
+  });
+
+  it('should plan a sync and a purge without changing anything', async () => {
+    const sync = await mcp(['sync', '--dry-run', '--json']);
+    expect(sync.stderr).toBe('');
+    expect(sync.code).toBe(0);
+    const plan = JSON.parse(sync.stdout) as { dryRun: boolean; actions: Array<{ node: string; service: string; ok: boolean }> };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.actions).toContainEqual(expect.objectContaining({ node: 'local', service: SERVICE, ok: true }));
+
+    const purge = await mcp(['purge', '--dry-run', '--json']);
+    expect(purge.stderr).toBe('');
+    expect(purge.code).toBe(0);
+    expect(JSON.parse(purge.stdout)).toEqual({ dryRun: true, purged: [], errors: [] });
   });
 
   it('should exit 4 telling the operator to log in when the token is rejected', async () => {
