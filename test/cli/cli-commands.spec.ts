@@ -173,6 +173,17 @@ describe('mcp (CLI commands)', () => {
       expect(factory.created[0].caCert).toBe(path.join(sandbox.configDir, 'ca.pem'));
     });
 
+    it('should show a progress line on a terminal only', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { deploy: () => ({ service: 'notes', results: [result('notes')] }) } } });
+      const tty = await sandbox.run(['deploy', 'notes'], { overrides, tty: true });
+      expect(tty.code).toBe(0);
+      expect(tty.stderr).toContain('deploying notes to alpha...');
+      const piped = await sandbox.run(['deploy', 'notes'], { overrides });
+      expect(piped.stderr).toBe('');
+    });
+
     it('should exit 1 and name every failed component when the agent reports failures', async () => {
       ready();
       sandbox.writeService('notes', NOTES_TOML);
@@ -224,6 +235,18 @@ describe('mcp (CLI commands)', () => {
       expect(start.code).toBe(0);
       expect(sandbox.read(file)).toBe(NOTES_TOML);
       expect(factory.calls.map((c) => c.method)).toEqual(['stopService', 'startService']);
+    });
+
+    it('should print only the result rows with --quiet', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { stopService: () => ({ service: 'notes', results: [result('notes')] }) } } });
+      const loud = await sandbox.run(['stop', 'notes'], { overrides });
+      expect(loud.stdout).toContain('active = false');
+      const quiet = await sandbox.run(['stop', '-q', 'notes'], { overrides });
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout).not.toContain('active = false');
+      expect(quiet.stdout).toMatch(/notes\s+notes\s+alpha\s+stopped/);
     });
 
     it('should leave the definition alone when the agent call fails', async () => {
