@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { mcpv1 } from '@mcp/proto';
+import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
+import {
+  agentClient,
+  makeTestConfig,
+  makeTlsFixture,
+  startAgentProcess,
+  TEST_ADMIN_TOKEN,
+  writeAgentConfigFile,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+} from '../support';
+
+jest.setTimeout(240_000);
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'mcp-agent.js');
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+const PREFIX = `snap${randomBytes(3).toString('hex')}`;
+
+function spec(name: string): mcpv1.ServiceSpec {
+  return {
+    name,
+    active: true,
+    components: [{ name, image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '300'], routes: [], env: [] }],
+  };
+}
+
+/** Runs `mcp-agent <args>`, resolving to its exit code and output (never rejecting). */
+function agentCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function integrity(file: string): Promise<string> {
+  return (await run('sqlite3', [file, 'PRAGMA integrity_check'])).stdout.trim();
+}
+
+describe('mcp-agent snapshot and restore (real agent process)', () => {
+  let config: AgentConfig;
+  let configPath: string;
+  let caCertPath: string;
+  let agent: AgentProcess | undefined;
+  let client: AgentTestClient | undefined;
+
+  async function startAgent(): Promise<AgentTestClient> {
+    agent = await startAgentProcess({ configPath });
+    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+    return client;
+  }
+
+  async function stopAgent(): Promise<void> {
+    client?.close();
+    client = undefined;
+    await agent?.stop();
+    agent = undefined;
+  }
+
+  beforeAll(async () => {
+    config = makeTestConfig();
+    const dir = path.dirname(config.database.path);
+    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
+    await writeTestTokens(config);
+    configPath = writeAgentConfigFile(config);
+  });
+
+  afterAll(async () => {
+    await stopAgent();
+    const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+    const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
+    if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
+    if (config) fs.rmSync(path.dirname(config.database.path), { recursive: true, force: true });
+  });
+
+  it('should write verified snapshots while deploys are running', async () => {
+    const rpc = await startAgent();
+    const deploys = Promise.all([1, 2, 3, 4].map((n) => rpc.call('deploy', { service: spec(`${PREFIX}-a${n}`), component: '', force: false })));
+    const snapshots = [];
+    for (let i = 0; i < 3; i++) snapshots.push(await agentCli(['snapshot', '--config', configPath, '--keep', '10']));
+    const results = await deploys;
+
+    expect(results.flatMap((result) => result.results.map((r) => r.ok))).toEqual([true, true, true, true]);
+    for (const snapshot of snapshots) {
+      expect(snapshot).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+      const file = snapshot.stdout.trim();
+      expect(path.dirname(file)).toBe(path.resolve(config.agent.backupDir));
+      expect(await integrity(file)).toBe('ok');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('should refuse a restore while the agent runs, and restore once it is stopped', async () => {
+    const rpc = client ?? (await startAgent());
+    const taken = await agentCli(['snapshot', '--config', configPath]);
+    const snapshot = taken.stdout.trim();
+    await rpc.call('deploy', { service: spec(`${PREFIX}-late`), component: '', force: false });
+
+    const refused = await agentCli(['restore', snapshot, '--config', configPath]);
+    await stopAgent();
+    const restored = await agentCli(['restore', snapshot, '--config', configPath]);
+    const after = await startAgent();
+    const names = (await after.call('listServices', {})).services.map((service) => service.name);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('running');
+    expect(restored.code).toBe(0);
+    expect(fs.readdirSync(path.dirname(config.database.path)).some((name) => name.startsWith(`${path.basename(config.database.path)}.replaced-`))).toBe(true);
+    expect(await integrity(config.database.path)).toBe('ok');
+    expect(names).toEqual(expect.arrayContaining([`${PREFIX}-a1`, `${PREFIX}-a4`]));
+    expect(names).not.toContain(`${PREFIX}-late`);
+  });
+});
