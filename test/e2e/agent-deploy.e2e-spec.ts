@@ -172,6 +172,22 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     expect(st.api).toMatchObject({ desiredState: 'running', observedState: 'running', drift: false });
   });
 
+  it('should list live containers from podman, marking ones nobody manages as ignore', async () => {
+    const stray = `${PREFIX}x-stray`;
+    await run('podman', ['run', '-d', '--name', stray, IMAGE, 'sleep', '3600']);
+    const live = await client.call('liveCheck', {});
+    const byName = Object.fromEntries(live.containers.map((c) => [c.container, c]));
+    expect(byName[WEB]).toMatchObject({ service: SERVICE, component: SERVICE, state: 'running', version: '1.0', desiredState: 'running' });
+    expect(byName[API]).toMatchObject({ service: SERVICE, component: 'api', desiredState: 'running' });
+    expect(byName[stray]).toMatchObject({ state: 'running', desiredState: 'ignore' });
+    await run('podman', ['rm', '-f', '-t', '0', stray]);
+
+    const node = await client.call('nodeStatus', {});
+    expect(node).toMatchObject({ node: config.agent.nodeName, version: expect.stringMatching(/^\d+\.\d+\.\d+/), runtimeVersion: expect.stringMatching(/^\d+\.\d+/) });
+    expect(node.runningContainers).toBeGreaterThanOrEqual(2);
+    expect(node.diskFreeBytes).toBeGreaterThan(0);
+  });
+
   it('should leave an unchanged redeploy alone and recreate on force, keeping ports', async () => {
     const before = await containerId(WEB);
     const ports = await hostPorts();
