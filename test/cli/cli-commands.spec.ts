@@ -552,7 +552,7 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^alpha\s+notes\s+old\s+removed\s+would purge$/m);
       expect(factory.calls).toEqual([
-        expect.objectContaining({ node: 'alpha', request: { service: 'notes', component: '', defined: ['notes'], dryRun: true } }),
+        expect.objectContaining({ node: 'alpha', request: { service: 'notes', component: '', defined: ['notes/notes'], dryRun: true } }),
       ]);
     });
   });

@@ -159,16 +159,16 @@ export class PurgeCommand extends CommandRunner {
   async run([targetText]: string[], options: { dryRun?: boolean; json?: boolean } = {}): Promise<void> {
     const target = targetText ? parseTarget(targetText, { allowComponent: true }) : undefined;
     const dryRun = options.dryRun === true;
-    let defined: string[];
     let nodes = this.config.requireNodes();
+    let definitions: LoadedDefinition[];
     if (target) {
-      const definition = this.definitions.exists(target.service) ? await this.definitions.load(target.service) : undefined;
-      defined = definition?.spec.components.map((c) => c.name) ?? [];
-      if (definition) nodes = [this.config.node(definition.spec.node)];
+      definitions = this.definitions.exists(target.service) ? [await this.definitions.load(target.service)] : [];
+      if (definitions.length) nodes = [this.config.node(definitions[0].spec.node)];
     } else {
-      // Across services, names are qualified so equal component names of two services stay apart.
-      defined = (await this.definitions.loadAll()).flatMap((d) => d.spec.components.map((c) => `${d.spec.name}/${c.name}`));
+      definitions = await this.definitions.loadAll();
     }
+    // Always `service/component`: the agent also reads a bare name as a whole service.
+    const defined = definitions.flatMap((d) => d.spec.components.map((c) => `${d.spec.name}/${c.name}`));
     const outcomes = await this.agents.fanOut(
       (client) =>
         client.purgeComponent({ service: target?.service ?? '', component: target?.component ?? '', defined, dryRun }),
