@@ -60,6 +60,16 @@ class ProbeController {
     throw nextError;
   }
 
+  @GrpcMethod('McpAgentService', 'PullFile')
+  @Authenticated()
+  pullFile(request: mcpv1.PullFileRequest): Observable<mcpv1.PullFileResponse> {
+    return new Observable((subscriber) => {
+      subscriber.next({ chunk: Buffer.from('data') });
+      if (request.path === 'forever') return; // never completes: the client cancels
+      subscriber.complete();
+    });
+  }
+
   /** Deliberately not marked: the guard must refuse it. */
   @GrpcMethod('McpAgentService', 'ListServices')
   async listServices(): Promise<mcpv1.ListServicesResponse> {
@@ -213,6 +223,30 @@ describe(GrpcExceptionFilter.name, () => {
       const { err } = await serverStreamError();
       expect(err.code).toBe(grpc.status.INTERNAL);
       expect(err.details).toBe(INTERNAL_MESSAGE);
+    });
+  });
+
+  describe('audit of streams that do not fail', () => {
+    it('should audit a completed server stream as OK once', async () => {
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.raw.pullFile({ service: 'web', path: 'a.txt' }, client.metadata());
+        stream.on('data', () => undefined);
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+      });
+      expect(lines.filter((l) => l.msg === 'rpc')).toEqual([expect.objectContaining({ method: 'PullFile', caller: 'alice', service: 'web', code: 'OK' })]);
+    });
+
+    it('should audit a stream the client cancels as CANCELLED', async () => {
+      await new Promise<void>((resolve) => {
+        const stream = client.raw.pullFile({ service: 'web', path: 'forever' }, client.metadata());
+        stream.on('data', () => stream.cancel());
+        stream.on('error', () => resolve());
+      });
+      // The server learns of the cancel asynchronously.
+      const deadline = Date.now() + 2000;
+      while (!lines.some((l) => l.msg === 'rpc') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(lines.filter((l) => l.msg === 'rpc')).toEqual([expect.objectContaining({ method: 'PullFile', code: 'CANCELLED' })]);
     });
   });
 
