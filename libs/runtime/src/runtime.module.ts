@@ -1,38 +1,113 @@
-import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Logger, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
+import { LibpodRestRuntime } from './libpod-rest.runtime';
+import { PodmanService } from './podman.service';
 import { PodmanRuntime, PodmanRuntimeOptions } from './podman.runtime';
+
+/**
+ * `cli`: a podman process per call (PodmanRuntime). `rest`: podman's REST API (LibpodRestRuntime)
+ * on an existing socket or a supervised `podman system service`; start-up fails when neither
+ * works. `auto`: `rest` when it works, else `cli`.
+ */
+export type RuntimeAdapterKind = 'cli' | 'rest' | 'auto';
+
+export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
+  /** Default `cli`: callers that give no adapter keep the CLI adapter until they opt in. */
+  adapter?: RuntimeAdapterKind;
+  /**
+   * For `rest`/`auto`: the API socket to use if it answers, else where to start a supervised
+   * service. Default: podman's own socket ($XDG_RUNTIME_DIR/podman/podman.sock rootless,
+   * /run/podman/podman.sock as root) if it answers, else a private one in a temporary folder.
+   */
+  socketPath?: string;
+  /** For `rest`/`auto`: whether a service may be started; default true. */
+  startService?: boolean;
+}
 
 export interface RuntimeModuleAsyncOptions {
   imports?: ModuleMetadata['imports'];
   /** DI tokens whose values are passed to `useFactory`, in order. */
   inject?: Array<abstract new (...args: never[]) => unknown>;
-  useFactory: (...deps: never[]) => PodmanRuntimeOptions | Promise<PodmanRuntimeOptions>;
+  useFactory: (...deps: never[]) => RuntimeModuleOptions | Promise<RuntimeModuleOptions>;
 }
 
-/** Binds the ContainerRuntime port to podman; the adapter class itself stays private. */
+/** Holds the options so the service and runtime providers can share them (forRootAsync). */
+class RuntimeModuleSettings {
+  constructor(readonly options: RuntimeModuleOptions) {}
+}
+
+const logger = new Logger('RuntimeModule');
+
+/**
+ * Binds the ContainerRuntime port to podman, through the CLI or the REST API; the adapter
+ * classes stay private. A supervised podman service is stopped on module destroy.
+ */
 @Module({})
 export class RuntimeModule {
-  static forRoot(options: PodmanRuntimeOptions = {}): DynamicModule {
-    return {
-      module: RuntimeModule,
-      providers: [{ provide: ContainerRuntime, useFactory: () => new PodmanRuntime(options) }],
-      exports: [ContainerRuntime],
-    };
+  static forRoot(options: RuntimeModuleOptions = {}): DynamicModule {
+    return RuntimeModule.build([], [{ provide: RuntimeModuleSettings, useValue: new RuntimeModuleSettings(options) }]);
   }
 
   /** For options that come from other providers (e.g. the agent's stop timeout from AgentConfig). */
   static forRootAsync(options: RuntimeModuleAsyncOptions): DynamicModule {
+    return RuntimeModule.build(options.imports ?? [], [
+      {
+        provide: RuntimeModuleSettings,
+        inject: options.inject ?? [],
+        useFactory: async (...deps: never[]) => new RuntimeModuleSettings(await options.useFactory(...deps)),
+      },
+    ]);
+  }
+
+  private static build(imports: ModuleMetadata['imports'], settings: Provider[]): DynamicModule {
     return {
       module: RuntimeModule,
-      imports: options.imports ?? [],
+      imports,
       providers: [
+        ...settings,
+        {
+          provide: PodmanService,
+          inject: [RuntimeModuleSettings],
+          useFactory: ({ options }: RuntimeModuleSettings) =>
+            new PodmanService({
+              podmanPath: options.podmanPath,
+              env: options.env,
+              socketPath: options.socketPath,
+              startService: options.startService,
+            }),
+        },
         {
           provide: ContainerRuntime,
-          inject: options.inject ?? [],
-          useFactory: async (...deps: never[]) => new PodmanRuntime(await options.useFactory(...deps)),
+          inject: [RuntimeModuleSettings, PodmanService],
+          useFactory: ({ options }: RuntimeModuleSettings, service: PodmanService) => createRuntime(options, service),
         },
       ],
       exports: [ContainerRuntime],
     };
   }
+}
+
+/** Chooses and builds the adapter; the PodmanService is only started for `rest` and `auto`. */
+export async function createRuntime(options: RuntimeModuleOptions, service: PodmanService): Promise<ContainerRuntime> {
+  const { adapter = 'cli', socketPath: _socketPath, startService: _startService, ...cliOptions } = options;
+  if (adapter === 'cli') return new PodmanRuntime(cliOptions);
+  let socketPath: string;
+  try {
+    socketPath = await service.start();
+  } catch (error) {
+    if (adapter === 'rest') throw error;
+    logger.warn(`container runtime: podman CLI (the REST API is unavailable: ${(error as Error).message})`);
+    return new PodmanRuntime(cliOptions);
+  }
+  logger.log(
+    `container runtime: podman REST API on ${socketPath} (${service.supervised ? 'service started here' : 'existing service'})`,
+  );
+  return new LibpodRestRuntime({
+    socketPath,
+    defaultStopTimeoutSeconds: options.defaultStopTimeoutSeconds,
+    requestTimeoutMs: options.commandTimeoutMs,
+    podmanPath: options.podmanPath,
+    env: options.env,
+    pullTimeoutMs: options.pullTimeoutMs,
+  });
 }

@@ -1,0 +1,378 @@
+import type { OnModuleDestroy } from '@nestjs/common';
+import { ContainerNotFoundError, InvalidArgumentError, McpError, RuntimeCommandError } from '@mcp/common';
+import {
+  ContainerDetails,
+  ContainerRuntime,
+  ContainerSummary,
+  LogChunk,
+  LogOptions,
+  RunOptions,
+} from './container-runtime';
+import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
+import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
+import { LogDemuxer } from './log-demux';
+import { classifyPodmanFailure } from './podman-errors';
+import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
+import { PodmanRuntime } from './podman.runtime';
+
+export interface LibpodRestRuntimeOptions {
+  /** podman's API socket (`podman system service unix://PATH`). */
+  socketPath: string;
+  /** The API path prefix's version; default `v4.0.0` (podman 4). */
+  apiVersion?: string;
+  /** Stop timeout when a call gives none; default 10 s. */
+  defaultStopTimeoutSeconds?: number;
+  /** How long any call may wait for an answer before the runtime is reported unavailable; default 2 min (plus the stop timeout for stop/restart/remove). */
+  requestTimeoutMs?: number;
+  /**
+   * Pulls go through the podman CLI (its auth file handling and error words are the CLI
+   * adapter's), with these settings: binary, environment, pull timeout.
+   */
+  podmanPath?: string;
+  env?: NodeJS.ProcessEnv;
+  pullTimeoutMs?: number;
+}
+
+/** Podman's words for a name clash (not to be confused with "address already in use"). */
+const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
+const REMOVE_ATTEMPTS = 3;
+const DEFAULT_REQUEST_TIMEOUT_MS = 2 * 60_000;
+const HTTP_NOT_MODIFIED = 304;
+const HTTP_NOT_FOUND = 404;
+
+/** Where a failed answer came from, for messages and classification (the CLI adapter's words). */
+interface CallContext {
+  /** The podman subcommand this call stands for: `run`, `stop`, ... */
+  verb: string;
+  target: string;
+  /** Set when the call is about an existing container (a 404 then means ContainerNotFoundError). */
+  container?: string;
+}
+
+/**
+ * The ContainerRuntime adapter for podman's libpod REST API (podman 4, `/v4.0.0/libpod`) on a
+ * Unix socket: same semantics and typed errors as PodmanRuntime, without a podman process per
+ * call. `run` creates from a spec parsed like the CLI's flags and never pulls; a start that
+ * fails removes the created container (unless the name was someone else's). `pull` runs the
+ * podman CLI: it is rare, dominated by the transfer, and keeps one implementation of auth
+ * files and registry error words. Error answers are classified by the same rules as podman's
+ * stderr, so the same conditions give the same error classes.
+ */
+export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestroy {
+  private readonly client: LibpodClient;
+  private readonly defaultStopTimeoutSeconds: number;
+  private readonly requestTimeoutMs: number;
+  private readonly cli: PodmanRuntime;
+  private readonly hostEnv: NodeJS.ProcessEnv;
+
+  constructor(options: LibpodRestRuntimeOptions) {
+    super();
+    this.client = new LibpodClient(options.socketPath, options.apiVersion ?? DEFAULT_LIBPOD_API_VERSION);
+    this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.hostEnv = options.env ?? process.env;
+    this.cli = new PodmanRuntime({
+      podmanPath: options.podmanPath,
+      env: options.env,
+      pullTimeoutMs: options.pullTimeoutMs,
+      defaultStopTimeoutSeconds: this.defaultStopTimeoutSeconds,
+    });
+  }
+
+  get socketPath(): string {
+    return this.client.socketPath;
+  }
+
+  async pull(options: { image: string; authFile?: string; tlsVerify?: boolean }): Promise<void> {
+    requirePositional('image', options.image);
+    // localhost/ images that exist are local: answer that through the API, as the CLI adapter would.
+    if (options.image.startsWith('localhost/') && (await this.imageExists({ image: options.image }))) return;
+    await this.cli.pull(options);
+  }
+
+  async imageExists(options: { image: string }): Promise<boolean> {
+    const image = requirePositional('image', options.image);
+    const answer = await this.call(
+      { method: 'GET', path: `/images/${encodeURIComponent(image)}/exists` },
+      { verb: 'image exists', target: image },
+      [HTTP_NOT_FOUND],
+    );
+    return answer.status !== HTTP_NOT_FOUND;
+  }
+
+  async run(options: RunOptions): Promise<string> {
+    const name = requirePositional('name', options.name);
+    requirePositional('image', options.image);
+    const spec = createSpecFor(options, this.hostEnv);
+    const context: CallContext = { verb: 'run', target: name };
+    const created = await this.call({ method: 'POST', path: '/containers/create', body: spec }, context);
+    const id = parseJson<{ Id?: string }>(created.body, context).Id;
+    if (!id) throw new RuntimeCommandError(`podman run ${name}: no container id in the answer`, details(context, ''));
+    try {
+      await this.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/start` }, context, [
+        HTTP_NOT_MODIFIED,
+      ]);
+    } catch (error) {
+      // A failed start (port in use, bad mount) leaves a created container behind that would
+      // block the next attempt.
+      if (!(error instanceof RuntimeCommandError && NAME_IN_USE.test(error.details.stderr))) {
+        await this.remove({ name: id, timeoutSeconds: 0 }).catch(() => undefined);
+      }
+      throw error;
+    }
+    return id;
+  }
+
+  async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    await this.call(
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/stop`, query: { timeout: seconds } },
+      { verb: 'stop', target: name, container: name },
+      [HTTP_NOT_MODIFIED],
+      seconds,
+    );
+  }
+
+  async start(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.call(
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/start` },
+      { verb: 'start', target: name, container: name },
+      [HTTP_NOT_MODIFIED],
+    );
+  }
+
+  async restart(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    await this.call(
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/restart`, query: { t: seconds } },
+      { verb: 'restart', target: name, container: name },
+      [],
+      seconds,
+    );
+  }
+
+  async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    const seconds = this.stopSeconds(options.timeoutSeconds);
+    const context: CallContext = { verb: 'rm', target: name };
+    // A missing container is fine (as `rm -f`). A restart policy racing the removal can make
+    // podman refuse ("state improper"): bounded further attempts, as the CLI adapter does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await this.call(
+          {
+            method: 'DELETE',
+            path: `/containers/${encodeURIComponent(name)}`,
+            query: { force: true, timeout: seconds },
+          },
+          context,
+          [HTTP_NOT_FOUND],
+          seconds,
+        );
+        if (answer.status !== HTTP_NOT_FOUND) throwReportErrors(answer, context);
+        return;
+      } catch (error) {
+        const racing =
+          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
+        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async inspect(options: { name: string }): Promise<ContainerDetails | null> {
+    const name = requirePositional('name', options.name);
+    const entry = await this.inspectEntry(name);
+    return entry ? mapInspectEntry(entry) : null;
+  }
+
+  /** One request: `GET /libpod/containers/json?all=true`. */
+  async list(): Promise<ContainerSummary[]> {
+    const context: CallContext = { verb: 'ps', target: '--all' };
+    const answer = await this.call({ method: 'GET', path: '/containers/json', query: { all: true } }, context);
+    const now = new Date();
+    return (parseJson<LibpodListEntry[] | null>(answer.body, context) ?? []).map((entry) =>
+      mapLibpodListEntry(entry, now),
+    );
+  }
+
+  async version(): Promise<string> {
+    const context: CallContext = { verb: 'version', target: '' };
+    const answer = await this.call({ method: 'GET', path: '/version' }, context);
+    const version = parseJson<{ Version?: string }>(answer.body, context).Version;
+    if (!version) throw new RuntimeCommandError('podman version: no version in the answer', details(context, ''));
+    return version;
+  }
+
+  /**
+   * Streams the container's logs. The API multiplexes stdout and stderr into one stream of
+   * framed chunks unless the container has a TTY (then everything is stdout). Ends when podman
+   * ends the answer (a stopped container under `follow`), when the signal aborts, or when the
+   * consumer stops iterating; the HTTP request is destroyed before the iterator finishes.
+   */
+  async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
+    const name = requirePositional('name', options.name);
+    const signal = options.signal;
+    if (signal?.aborted) return;
+    const entry = await this.inspectEntry(name);
+    if (!entry) throw new ContainerNotFoundError(name);
+    const tty = (entry.Config as { Tty?: boolean } | undefined)?.Tty === true;
+    const context: CallContext = { verb: 'logs', target: name, container: name };
+    const { status, response, request } = await this.client.stream({
+      method: 'GET',
+      path: `/containers/${encodeURIComponent(name)}/logs`,
+      query: {
+        stdout: true,
+        stderr: true,
+        follow: options.follow || undefined,
+        tail: options.tail || undefined,
+        since: options.since,
+        timestamps: options.timestamps || undefined,
+      },
+      timeoutMs: this.requestTimeoutMs,
+    });
+    const onAbort = (): void => {
+      request.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (status >= 300) {
+        const body = await readAll(response);
+        throw this.failure(context, status, body);
+      }
+      const demuxer = new LogDemuxer();
+      try {
+        for await (const data of response as AsyncIterable<Buffer>) {
+          if (signal?.aborted) return;
+          const chunks: LogChunk[] = tty ? [{ stream: 'stdout', data }] : demuxer.push(data);
+          for (const chunk of chunks) {
+            yield chunk;
+            if (signal?.aborted) return;
+          }
+        }
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw error instanceof McpError
+          ? error
+          : new RuntimeCommandError(`podman logs ${name}: the log stream broke off: ${String(error)}`, details(context, ''));
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      request.destroy();
+    }
+  }
+
+  /** Closes the kept-alive connections (module shutdown). */
+  close(): void {
+    this.client.close();
+  }
+
+  onModuleDestroy(): void {
+    this.close();
+  }
+
+  private async inspectEntry(name: string): Promise<PodmanInspectEntry | null> {
+    const context: CallContext = { verb: 'inspect', target: name };
+    const answer = await this.call(
+      { method: 'GET', path: `/containers/${encodeURIComponent(name)}/json` },
+      context,
+      [HTTP_NOT_FOUND],
+    );
+    if (answer.status === HTTP_NOT_FOUND) return null;
+    return parseJson<PodmanInspectEntry>(answer.body, context);
+  }
+
+  /**
+   * One API call; a 2xx answer or one of `accepted` is returned, anything else becomes the
+   * domain error podman's message classifies to.
+   */
+  private async call(
+    request: Omit<LibpodRequest, 'timeoutMs'>,
+    context: CallContext,
+    accepted: number[] = [],
+    stopSeconds = 0,
+  ): Promise<LibpodResponse> {
+    const answer = await this.client.request({ ...request, timeoutMs: this.requestTimeoutMs + stopSeconds * 1000 });
+    if ((answer.status >= 200 && answer.status < 300) || accepted.includes(answer.status)) return answer;
+    throw this.failure(context, answer.status, answer.body);
+  }
+
+  private failure(context: CallContext, status: number, body: Buffer): McpError {
+    const message = errorMessage(body) || `HTTP ${status}`;
+    if (status === HTTP_NOT_FOUND && context.container !== undefined) return new ContainerNotFoundError(context.container);
+    return classifyPodmanFailure({
+      args: [context.verb],
+      exitCode: null,
+      stderr: message,
+      target: context.target,
+      container: context.container,
+    });
+  }
+
+  private stopSeconds(seconds: number | undefined): number {
+    const value = seconds ?? this.defaultStopTimeoutSeconds;
+    if (!Number.isInteger(value) || value < 0) {
+      throw new InvalidArgumentError(`stop timeout must be a whole number of seconds, got ${value}`);
+    }
+    return value;
+  }
+}
+
+/** A DELETE answers 200 with per-container reports, which may carry the failure. */
+function throwReportErrors(answer: LibpodResponse, context: CallContext): void {
+  if (!answer.body.length) return;
+  let reports: unknown;
+  try {
+    reports = JSON.parse(answer.body.toString('utf8'));
+  } catch {
+    return;
+  }
+  if (!Array.isArray(reports)) return;
+  const failed = reports
+    .map((report: { Err?: unknown }) => report?.Err)
+    .find((err): err is string => typeof err === 'string' && err !== '');
+  if (failed) {
+    throw classifyPodmanFailure({ args: [context.verb], exitCode: null, stderr: failed, target: context.target });
+  }
+}
+
+function errorMessage(body: Buffer): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const parsed = JSON.parse(text) as LibpodErrorBody;
+    return parsed.message || parsed.cause || text;
+  } catch {
+    return text;
+  }
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+function requirePositional(field: string, value: string): string {
+  // Not an argv here, but both adapters accept exactly the same names.
+  if (!value || value.startsWith('-')) {
+    throw new InvalidArgumentError(`${field} must be non-empty and must not start with "-": "${value}"`);
+  }
+  return value;
+}
+
+function parseJson<T>(body: Buffer, context: CallContext): T {
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    throw new RuntimeCommandError(`podman ${context.verb}: unreadable JSON answer`, details(context, ''));
+  }
+}
+
+function details(context: CallContext, stderr: string) {
+  return { args: [context.verb], exitCode: null, stderr };
+}
