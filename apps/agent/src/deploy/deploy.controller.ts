@@ -17,7 +17,7 @@ export class DeployController implements Pick<mcpv1.McpAgentServiceController, '
   @GrpcMethod('McpAgentService', 'SyncDesiredState')
   @Authenticated()
   async syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse> {
-    return { actions: await this.deployments.sync({ specs: request.services.map((s) => this.deployments.specFromRequest(s)), dryRun: request.dryRun }), dryRun: request.dryRun };
+    return { actions: await this.deployments.sync({ specs: this.deployments.specsFromRequest(request.services), dryRun: request.dryRun }), dryRun: request.dryRun };
   }
 }
 

@@ -84,6 +84,22 @@ describe(DeployService.name, () => {
     });
   });
 
+  describe('specsFromRequest', () => {
+    it('should report the problems of every service in a sync at once, prefixed with its index', () => {
+      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
+      const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
+      try {
+        sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);
+        throw new Error('expected a validation error');
+      } catch (err) {
+        const paths = (err as InvalidServiceDefinitionError).issues.map((i) => i.path);
+        expect(paths.some((p) => p.startsWith('services[1].'))).toBe(true);
+        expect(paths.some((p) => p.startsWith('services[2].'))).toBe(true);
+        expect(paths).toContain('services[3].name');
+      }
+    });
+  });
+
   describe('deploy', () => {
     it('should run each component with route ports, route env and labels, and register the routes', async () => {
       const result = await sut.deploy({ spec: web(), force: false });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ComponentNotFoundError, InvalidArgumentError, type ComponentSpec, type DesiredState, type ServiceSpec } from '@mcp/common';
+import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, type ComponentOutcome } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
@@ -37,6 +37,26 @@ export class DeployService {
   specFromRequest(message: mcpv1.ServiceSpec | undefined): ServiceSpec {
     if (!message) throw new InvalidArgumentError('service: required');
     return validateServiceSpec(fromProtoServiceSpec(message, this.config.agent.nodeName));
+  }
+
+  /** Validates every spec of a sync; reports all problems of all services at once (`services[i].…`). */
+  specsFromRequest(messages: mcpv1.ServiceSpec[]): ServiceSpec[] {
+    const issues: ValidationIssue[] = [];
+    const specs: ServiceSpec[] = [];
+    const seen = new Set<string>();
+    messages.forEach((message, index) => {
+      try {
+        const spec = this.specFromRequest(message);
+        if (seen.has(spec.name)) issues.push({ path: `services[${index}].name`, reason: `duplicate service "${spec.name}"` });
+        seen.add(spec.name);
+        specs.push(spec);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        issues.push(...err.issues.map((issue) => ({ ...issue, path: issue.path ? `services[${index}].${issue.path}` : `services[${index}]` })));
+      }
+    });
+    if (issues.length > 0) throw new InvalidServiceDefinitionError(issues);
+    return specs;
   }
 
   async deploy(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<DeployResult> {
