@@ -58,7 +58,11 @@ function runWithCodeCache() {
   run.call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
 }
 
-if (typeof Module.enableCompileCache === 'function') {
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  // No need to load (or even compile) the bundle to print the version.
+  process.stdout.write(`${require('../package.json').version}\n`);
+} else if (typeof Module.enableCompileCache === 'function') {
   try {
     Module.enableCompileCache();
   } catch {
