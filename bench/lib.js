@@ -42,14 +42,15 @@ async function timeIt(fn) {
  * Alternates A and B `runs` times (after `warmup` unrecorded rounds) and returns medians.
  * `a.fn`/`b.fn` are async functions; `between` runs after each sample (cleanup).
  */
-async function compare({ id, title, a, b, runs, warmup = 1, goal, unit = 'ms', between }) {
+async function compare({ id, title, a, b, runs, warmup = 1, goal, unit = 'ms', before, between }) {
   const samplesA = [];
   const samplesB = [];
   for (let i = 0; i < warmup + runs; i++) {
     const order = i % 2 === 0 ? [a, b] : [b, a];
     for (const side of order) {
+      if (before) await before(side);
       const ms = await timeIt(side.fn);
-      if (between) await between(side);
+      if (between) await between(side, ms, i >= warmup);
       if (i >= warmup) (side === a ? samplesA : samplesB).push(ms);
     }
   }
@@ -67,6 +68,8 @@ async function compare({ id, title, a, b, runs, warmup = 1, goal, unit = 'ms', b
     ratio: round(medianA / medianB, 3),
     goal,
     met: goal ? goal.test(medianA / medianB) : undefined,
+    samplesA: samplesA.map((v) => round(v)),
+    samplesB: samplesB.map((v) => round(v)),
   };
 }
 
@@ -94,15 +97,23 @@ function resetPeak(pid) {
 
 function markdownTable(results) {
   const lines = [
-    '| id | A | B | runs | median A | median B | A/B | goal | met |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| id | A | B | runs | median A | median B | A/B | goal | met | notes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
+    if (r.error) {
+      lines.push(`| ${r.id} | ${r.a ?? r.title ?? ''} | ${r.b ?? '—'} | — | — | — | — | ${r.goal ? r.goal.text : '—'} | error | ${cell(r.error)} |`);
+      continue;
+    }
     lines.push(
-      `| ${r.id} | ${r.a} | ${r.b ?? '—'} | ${r.runs ?? '—'} | ${fmt(r.medianA, r.unit)} | ${r.medianB === undefined ? '—' : fmt(r.medianB, r.unit)} | ${r.ratio ?? '—'} | ${r.goal ? r.goal.text : '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`,
+      `| ${r.id} | ${r.a} | ${r.b ?? '—'} | ${r.runs ?? '—'} | ${fmt(r.medianA, r.unit)} | ${r.medianB === undefined ? '—' : fmt(r.medianB, r.unit)} | ${r.ratio ?? '—'} | ${r.goal ? r.goal.text : '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} | ${cell(r.notes ?? '')} |`,
     );
   }
   return lines.join('\n') + '\n';
+}
+
+function cell(text) {
+  return String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 function fmt(value, unit) {

@@ -1,0 +1,264 @@
+'use strict';
+// The bench's own world: a temp dir with a static-token agent (generated TLS via --dev-tls),
+// a CLI config pointing at it, podman helpers and cleanup. Everything the bench creates in
+// podman is named `mcpbench-…`, and everything is removed again, also after a failure.
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, execFile } = require('node:child_process');
+const { setTimeout, clearTimeout } = require('node:timers');
+const { run } = require('./lib');
+const { connect } = require('./grpc-client');
+
+const ROOT = path.resolve(__dirname, '..');
+const PREFIX = 'mcpbench-';
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+const CONTAINERS_CONF = path.join(ROOT, 'test', 'podman', 'containers.conf');
+
+/** The environment every podman / agent / CLI child gets. */
+function baseEnv(extra = {}) {
+  return { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? CONTAINERS_CONF, ...extra };
+}
+
+function podman(args, options = {}) {
+  return run(['podman', ...args], { env: baseEnv(), ...options });
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes every container, pod and network named mcpbench-… (podman-compose leftovers too). */
+async function removeBenchContainers() {
+  const { stdout } = await podman(['ps', '--all', '--format', '{{.Names}}'], { allowFail: true });
+  const names = stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(PREFIX));
+  for (let i = 0; i < names.length; i += 50) {
+    await podman(['rm', '-f', '-t', '0', '--', ...names.slice(i, i + 50)], { allowFail: true });
+  }
+  const pods = await podman(['pod', 'ps', '--format', '{{.Name}}'], { allowFail: true });
+  for (const pod of pods.stdout.split('\n').map((s) => s.trim()).filter((n) => n.includes(PREFIX))) {
+    await podman(['pod', 'rm', '-f', '--', pod], { allowFail: true });
+  }
+  const networks = await podman(['network', 'ls', '--format', '{{.Name}}'], { allowFail: true });
+  for (const network of networks.stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(PREFIX))) {
+    await podman(['network', 'rm', '-f', '--', network], { allowFail: true });
+  }
+  return names.length;
+}
+
+/**
+ * The temp world: dir layout, static token (and its hash in the agent's tokens file), agent
+ * config writer and CLI config. Nothing is started here.
+ */
+async function createWorld() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpbench-'));
+  fs.chmodSync(dir, 0o700);
+  const token = crypto.randomBytes(32).toString('base64url');
+  const hash = crypto.createHash('sha256').update(token).digest('hex');
+  const world = {
+    dir,
+    port: await freePort(),
+    tokenFile: path.join(dir, 'token'),
+    tokensFile: path.join(dir, 'tokens.toml'),
+    agentConfig: path.join(dir, 'agent.toml'),
+    cliConfig: path.join(dir, 'mcp.toml'),
+    servicesDir: path.join(dir, 'services'),
+    srvRoot: path.join(dir, 'srv'),
+    dataDir: path.join(dir, 'data'),
+    binDir: path.join(dir, 'bin'),
+    podmanLog: path.join(dir, 'podman-calls.log'),
+  };
+  world.caCert = path.join(world.dataDir, 'dev-tls', 'ca.crt');
+  world.address = `127.0.0.1:${world.port}`;
+  for (const d of [world.servicesDir, world.srvRoot, world.dataDir]) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(world.tokenFile, `${token}\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    world.tokensFile,
+    `# bench tokens: SHA-256 only\n[[tokens]]\nsha256 = "${hash}"\nusername = "bench"\nroles = ["admin"]\n`,
+    { mode: 0o600 },
+  );
+  fs.writeFileSync(
+    world.cliConfig,
+    [
+      '[services]',
+      `dir = ${JSON.stringify(world.servicesDir)}`,
+      '[auth]',
+      `token_path = ${JSON.stringify(path.join(dir, 'cli-token'))}`,
+      '[tls]',
+      `ca_cert = ${JSON.stringify(world.caCert)}`,
+      '[[nodes]]',
+      'name = "local"',
+      `address = "localhost:${world.port}"`,
+      '',
+    ].join('\n'),
+  );
+  return world;
+}
+
+function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s' } = {}) {
+  fs.writeFileSync(
+    world.agentConfig,
+    [
+      '[server]',
+      `grpc_addr = "${world.address}"`,
+      `tls_cert = ${JSON.stringify(path.join(world.dataDir, 'dev-tls', 'server.crt'))}`,
+      `tls_key = ${JSON.stringify(path.join(world.dataDir, 'dev-tls', 'server.key'))}`,
+      '[database]',
+      `path = ${JSON.stringify(path.join(world.dataDir, 'mcp.db'))}`,
+      '[auth]',
+      'mode = "static"',
+      `tokens_file = ${JSON.stringify(world.tokensFile)}`,
+      '[agent]',
+      'node_name = "local"',
+      `srv_root = ${JSON.stringify(world.srvRoot)}`,
+      `backup_dir = ${JSON.stringify(path.join(world.dataDir, 'backups'))}`,
+      'max_file_size = "2GiB"',
+      'stop_timeout = "1s"',
+      'port_range_start = 30000',
+      'port_range_end = 32000',
+      '[monitor]',
+      `enabled = ${monitorEnabled}`,
+      `interval = "${monitorInterval}"`,
+      '[log]',
+      'level = "info"',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
+/** A `podman` wrapper (first on PATH) that appends "<epoch ms> <args>" to world.podmanLog. */
+function writePodmanWrapper(world) {
+  fs.mkdirSync(world.binDir, { recursive: true });
+  const real = findOnPath('podman');
+  const script = `#!/bin/sh\nprintf '%s %s\\n' "$(date +%s%3N)" "$*" >> ${shQuote(world.podmanLog)}\nexec ${shQuote(real)} "$@"\n`;
+  fs.writeFileSync(path.join(world.binDir, 'podman'), script, { mode: 0o755 });
+}
+
+function shQuote(s) {
+  return `'${String(s).replace(/'/g, `'\\''`)}'`;
+}
+
+function findOnPath(cmd) {
+  for (const dir of (process.env.PATH || '').split(':')) {
+    const candidate = path.join(dir, cmd);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/**
+ * Starts the agent (`node bin/mcp-agent.js serve --config … --dev-tls`) and resolves once it
+ * logged "listening on" and its CA file exists. `wrapPodman` puts the counting wrapper first on PATH.
+ */
+async function startAgent(world, { wrapPodman = false, timeoutMs = 60_000 } = {}) {
+  const env = baseEnv(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {});
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const logFile = fs.createWriteStream(path.join(world.dir, 'agent.log'), { flags: 'a' });
+  const onData = (chunk) => {
+    output = (output + chunk.toString()).slice(-200_000);
+    logFile.write(chunk);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent not listening within ${timeoutMs} ms:\n${output.slice(-2000)}`));
+    }, timeoutMs);
+    const check = () => {
+      if (output.includes('"listening on ') && fs.existsSync(world.caCert)) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited (${code}) before listening:\n${output.slice(-2000)}`));
+    });
+  });
+  const agent = {
+    pid: child.pid,
+    logs: () => output,
+    client: connect({ address: `localhost:${world.port}`, caCert: world.caCert, token: fs.readFileSync(world.tokenFile, 'utf8').trim() }),
+    async stop() {
+      agent.client.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+      logFile.end();
+    },
+  };
+  return agent;
+}
+
+/** Runs the CLI (`node bin/mcp.js …`) against the world's config. */
+function mcp(world, args, options = {}) {
+  return run([process.execPath, path.join(ROOT, 'bin', 'mcp.js'), ...args], {
+    env: baseEnv({ MCP_CONFIG: world.cliConfig, NO_COLOR: '1' }),
+    ...options,
+  });
+}
+
+/** Installs Debian's podman-compose when it is missing and we are root; returns its path or null. */
+async function ensurePodmanCompose(log) {
+  let found = findOnPath('podman-compose');
+  if (found) return found;
+  if (typeof process.getuid === 'function' && process.getuid() === 0 && findOnPath('apt-get')) {
+    log('podman-compose missing: installing the Debian package (apt-get install -y podman-compose)');
+    await run(['apt-get', 'install', '-y', '--no-install-recommends', 'podman-compose'], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      allowFail: true,
+    });
+    found = findOnPath('podman-compose');
+  }
+  return found;
+}
+
+function execFileText(file, args, options) {
+  return new Promise((resolve, reject) =>
+    execFile(file, args, { maxBuffer: 256 * 1024 * 1024, ...options }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+}
+
+module.exports = {
+  ROOT,
+  PREFIX,
+  IMAGE,
+  baseEnv,
+  podman,
+  freePort,
+  removeBenchContainers,
+  createWorld,
+  writeAgentConfig,
+  writePodmanWrapper,
+  startAgent,
+  mcp,
+  ensurePodmanCompose,
+  findOnPath,
+  execFileText,
+};
