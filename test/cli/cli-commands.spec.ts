@@ -206,6 +206,16 @@ describe('mcp (CLI commands)', () => {
       expect(factory.calls).toHaveLength(0);
     });
 
+    it('should name the file and field when the definition names an unknown node', async () => {
+      ready();
+      const file = sandbox.writeService('notes', NOTES_TOML.replace('node = "alpha"', 'node = "gamma"'));
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(['deploy', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(`mcp: ${file}: node: "gamma" is not a node in ${sandbox.configFile}`);
+      expect(factory.calls).toHaveLength(0);
+    });
+
     it('should exit 1 with a clear line when there is no definition file', async () => {
       ready();
       const run = await sandbox.run(['deploy', 'ghost'], fleet({}));

@@ -1,5 +1,7 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import { InvalidServiceDefinitionError } from '@mcp/common';
 import { Agents } from '../client/agents.service';
+import { CliConfigService } from '../config/cli-config.service';
 import { DefinitionStore } from '../definitions/definition-store';
 import { CommandFailedError } from '../errors';
 import { Output } from '../output/output';
@@ -14,6 +16,7 @@ import { parseTarget, renderResults } from './command-helpers';
 export class DeployCommand extends CommandRunner {
   constructor(
     private readonly definitions: DefinitionStore,
+    private readonly config: CliConfigService,
     private readonly agents: Agents,
     private readonly output: Output,
   ) {
@@ -25,6 +28,10 @@ export class DeployCommand extends CommandRunner {
     const { file, spec } = await this.definitions.load(target.service);
     if (target.component && !spec.components.some((c) => c.name === target.component)) {
       throw new CommandFailedError(`${file}: components: no component "${target.component}"`);
+    }
+    if (!this.config.get().nodes.some((n) => n.name === spec.node)) {
+      this.config.requireNodes();
+      throw new InvalidServiceDefinitionError([{ file, path: 'node', reason: `"${spec.node}" is not a node in ${this.config.get().file}` }]);
     }
     const proto = await this.definitions.toProto(spec);
     this.output.progress(`deploying ${targetText} to ${spec.node}...`);

@@ -36,8 +36,17 @@ export class StdioPrompter extends Prompter {
   private async read(question: string, secret: boolean): Promise<string> {
     const { stdin, stderr } = this.context.io;
     if (!this.context.stdinIsTty) return this.nextLine();
+    if (!secret) {
+      // One short-lived interface per question, so nothing stays buffered for the next one.
+      const readline = await import('node:readline');
+      const rl = readline.createInterface({ input: stdin, output: stderr, terminal: true });
+      try {
+        return await new Promise<string>((resolve) => rl.question(question, resolve));
+      } finally {
+        rl.close();
+      }
+    }
     stderr.write(question);
-    if (!secret) return this.nextLine();
     return new Promise<string>((resolve, reject) => {
       let value = '';
       stdin.setRawMode?.(true);
@@ -62,6 +71,7 @@ export class StdioPrompter extends Prompter {
     });
   }
 
+  /** Non-terminal stdin: one reader for the whole run, a line per question. */
   private async nextLine(): Promise<string> {
     if (!this.lines) {
       const readline = await import('node:readline');
