@@ -4,9 +4,11 @@ import { StdioPrompter } from './prompter';
 
 class Capture extends Writable {
   text = '';
+  onWrite?: () => void;
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
     this.text += chunk.toString();
     callback();
+    this.onWrite?.();
   }
 }
 
@@ -24,12 +26,12 @@ function setup(tty: boolean) {
 
 /** Types `text` one chunk at a time once the prompt has been written. */
 function typeAfterPrompt(stdin: PassThrough, stderr: Capture, prompt: string, text: string): void {
-  const timer = setInterval(() => {
-    if (stderr.text.includes(prompt)) {
-      clearInterval(timer);
-      stdin.write(text);
-    }
-  }, 5);
+  stderr.onWrite = () => {
+    if (!stderr.text.includes(prompt)) return;
+    stderr.onWrite = undefined;
+    // After the prompt is out, as a person would type.
+    setImmediate(() => stdin.write(text));
+  };
 }
 
 describe(StdioPrompter.name, () => {
