@@ -13,6 +13,7 @@ const { run } = require('./lib');
 const { connect } = require('./grpc-client');
 
 const ROOT = path.resolve(__dirname, '..');
+/** Every name the bench creates in podman starts with this, then a per-run id. */
 const PREFIX = 'mcpbench-';
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
 const CONTAINERS_CONF = path.join(ROOT, 'test', 'podman', 'containers.conf');
@@ -38,19 +39,20 @@ function freePort() {
   });
 }
 
-/** Removes every container, pod and network named mcpbench-… (podman-compose leftovers too). */
-async function removeBenchContainers() {
+/** Removes every container, pod and network whose name holds `prefix` (podman-compose's too). */
+async function removeBenchContainers(prefix) {
+  if (!prefix.startsWith(PREFIX)) throw new Error(`refusing to remove containers outside ${PREFIX}*`);
   const { stdout } = await podman(['ps', '--all', '--format', '{{.Names}}'], { allowFail: true });
-  const names = stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(PREFIX));
+  const names = stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(prefix));
   for (let i = 0; i < names.length; i += 50) {
     await podman(['rm', '-f', '-t', '0', '--', ...names.slice(i, i + 50)], { allowFail: true });
   }
   const pods = await podman(['pod', 'ps', '--format', '{{.Name}}'], { allowFail: true });
-  for (const pod of pods.stdout.split('\n').map((s) => s.trim()).filter((n) => n.includes(PREFIX))) {
+  for (const pod of pods.stdout.split('\n').map((s) => s.trim()).filter((n) => n === `pod_${prefix}compose` || n.startsWith(prefix))) {
     await podman(['pod', 'rm', '-f', '--', pod], { allowFail: true });
   }
   const networks = await podman(['network', 'ls', '--format', '{{.Name}}'], { allowFail: true });
-  for (const network of networks.stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(PREFIX))) {
+  for (const network of networks.stdout.split('\n').map((s) => s.trim()).filter((n) => n.startsWith(prefix))) {
     await podman(['network', 'rm', '-f', '--', network], { allowFail: true });
   }
   return names.length;

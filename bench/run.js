@@ -4,7 +4,8 @@
 // gRPC client (issue 7). Each comparison runs A and B alternately in one run and reports
 // medians and A/B. See bench/README.md for the figures and flags.
 //
-//   node bench/run.js [--smoke] [--runs N] [--only P1,P3] [--out DIR]
+//   node bench/run.js [--smoke] [--runs N] [--only P1,P3] [--out DIR] [--run-id ID]
+//   (podman names: mcpbench-<ID>-…, ID random unless given; all removed at the end)
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -17,7 +18,7 @@ const ALL = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8'];
 const MiB = 1024 * 1024;
 
 function parseOptions(argv) {
-  const options = { smoke: false, runs: undefined, only: ALL, out: path.join(__dirname, 'results') };
+  const options = { smoke: false, runs: undefined, only: ALL, out: path.join(__dirname, 'results'), runId: crypto.randomBytes(3).toString('hex') };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') options.smoke = true;
@@ -28,7 +29,7 @@ function parseOptions(argv) {
       if (unknown.length || options.only.length === 0) throw new Error(`--only takes ids from ${ALL.join(',')}; got ${argv[i]}`);
     } else if (arg === '--out') options.out = path.resolve(argv[++i] ?? '');
     else if (arg === '-h' || arg === '--help') {
-      process.stdout.write(fs.readFileSync(path.join(__dirname, 'run.js'), 'utf8').split('\n').slice(2, 7).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+      process.stdout.write(fs.readFileSync(path.join(__dirname, 'run.js'), 'utf8').split('\n').slice(2, 8).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
   }
@@ -67,18 +68,19 @@ const log = (message) => process.stderr.write(`[bench ${new Date().toISOString()
 const HTTPD = ["trap 'exit 0' TERM; httpd -f -p $PORT -h /www & wait"];
 const SLEEP = ["trap 'exit 0' TERM; sleep 1000000 & wait"];
 
-function fleetServiceName(i) {
-  return `${h.PREFIX}fleet-${String(i).padStart(3, '0')}`;
+function fleetServiceName(prefix, i) {
+  return `${prefix}fleet-${String(i).padStart(3, '0')}`;
 }
 
-function fleetSpec(i) {
+function fleetSpec(prefix, i) {
   const component = (name) => ({ name, image: h.IMAGE, network: 'none', cmd: ['/bin/sh', '-c', ...SLEEP] });
-  return { name: fleetServiceName(i), active: true, components: [component('a'), component('b')] };
+  return { name: fleetServiceName(prefix, i), active: true, components: [component('a'), component('b')] };
 }
 
 class Bench {
   constructor(options) {
     this.options = options;
+    this.prefix = `${h.PREFIX}${options.runId}-`;
     this.plan = plan(options);
     this.results = [];
     this.world = undefined;
@@ -140,9 +142,9 @@ class Bench {
     const worker = async () => {
       while (next < count) {
         const i = next++;
-        const response = await agent.client.unary('deploy', { service: fleetSpec(i), component: '', force: false });
+        const response = await agent.client.unary('deploy', { service: fleetSpec(this.prefix, i), component: '', force: false });
         const failed = response.results.filter((r) => !r.ok);
-        if (failed.length) throw new Error(`deploy ${fleetServiceName(i)}: ${failed.map((r) => r.error).join('; ')}`);
+        if (failed.length) throw new Error(`deploy ${fleetServiceName(this.prefix, i)}: ${failed.map((r) => r.error).join('; ')}`);
       }
     };
     await Promise.all([worker(), worker(), worker()]);
@@ -181,7 +183,7 @@ class Bench {
   async deploySetup() {
     if (this.deployFixture) return this.deployFixture;
     await this.agentIn('plain');
-    const service = `${h.PREFIX}p3`;
+    const service = `${this.prefix}p3`;
     const components = [
       { name: 'web', cmd: HTTPD, route: 443 },
       { name: 'api', cmd: HTTPD, route: 8443 },
@@ -200,7 +202,7 @@ class Bench {
     const rawPlan = [];
     const composeServices = [];
     for (const c of components) {
-      const name = `${h.PREFIX}raw-${c.name}`;
+      const name = `${this.prefix}raw-${c.name}`;
       const port = c.route ? await freeHostPort() : undefined;
       rawPlan.push(['rm', '-f', '-t', '1', '--', name]);
       const run = ['run', '-d', '--pull=never', '--name', name, '--restart', 'on-failure'];
@@ -222,7 +224,7 @@ class Bench {
     fs.writeFileSync(rawPlanFile, JSON.stringify(rawPlan, null, 2));
     const composeFile = path.join(this.world.dir, 'compose.yaml');
     fs.writeFileSync(composeFile, `version: "3"\nservices:\n${composeServices.join('\n')}\n`);
-    this.deployFixture = { service, rawPlanFile, composeFile, composeProject: `${h.PREFIX}compose` };
+    this.deployFixture = { service, rawPlanFile, composeFile, composeProject: `${this.prefix}compose` };
     this.cleanups.push(async () => {
       if (this.agent) await this.agent.client.unary('undeployService', { service }).catch(() => undefined);
     });
@@ -269,7 +271,7 @@ class Bench {
   async p6() {
     const agent = await this.agentIn('plain');
     await this.ensureFleet(1);
-    const service = fleetServiceName(0);
+    const service = fleetServiceName(this.prefix, 0);
     const size = this.plan.pushBytes;
     const file = path.join(this.world.dir, 'push.bin');
     writeRandomFile(file, size);
@@ -410,9 +412,7 @@ class Bench {
   }
 
   async runAll() {
-    log(`${this.options.smoke ? 'smoke run' : 'full run'}: ${this.options.only.join(',')}; ${os.cpus().length} CPUs, node ${process.version}`);
-    const stale = await h.removeBenchContainers();
-    if (stale) log(`removed ${stale} stale mcpbench- containers`);
+    log(`${this.options.smoke ? 'smoke run' : 'full run'} ${this.prefix}*: ${this.options.only.join(',')}; ${os.cpus().length} CPUs, node ${process.version}`);
     this.world = await h.createWorld();
     try {
       await this.figure('P1', { title: 'CLI start-up', a: '`mcp --help`', b: '`node -e 0`', goal: { text: '≤ 3×' } }, () => this.p1());
@@ -440,8 +440,8 @@ class Bench {
   async cleanup() {
     await this.runCleanups();
     await this.stopAgent().catch((error) => log(`stopping the agent: ${error.message}`));
-    const removed = await h.removeBenchContainers().catch(() => 0);
-    if (removed) log(`removed ${removed} mcpbench- containers`);
+    const removed = await h.removeBenchContainers(this.prefix).catch(() => 0);
+    if (removed) log(`removed ${removed} ${this.prefix}* containers`);
     if (this.world) fs.rmSync(this.world.dir, { recursive: true, force: true });
   }
 }
