@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AdoptModule } from './adopt/adopt.module';
+import { CertificatesModule } from './certificates/certificates.module';
 import { AgentConfig } from './config/agent-config';
 import { DeployModule } from './deploy/deploy.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
@@ -26,6 +27,7 @@ export class AppModule {
         TransferModule,
         AdoptModule,
         MonitorModule,
+        CertificatesModule,
       ],
     };
   }

@@ -2,7 +2,7 @@
  * Alerts (SPEC §2 Monitor): what the monitor raises on drift, flapping and recovery. The
  * port is transport-neutral so a command sender and a webhook sender (later) fit alike.
  */
-export type AlertKind = 'drift' | 'flapping' | 'recovered';
+export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate';
 
 export interface Alert {
   kind: AlertKind;
