@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { Test } from '@nestjs/testing';
+import { NotFoundError, ServiceNotFoundError } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+import { ServiceRegistry } from '@mcp/registry';
+import { ContainerRuntime } from '@mcp/runtime';
+import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { makeTestConfig } from '../../../../test/support/test-config';
+import { AgentConfig } from '../config/agent-config';
+import { TransferService } from './transfer.service';
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+
+/** The parts of a grpc-js server stream the service uses: write (with backpressure), events. */
+class RecordingCall extends EventEmitter {
+  readonly written: mcpv1.LogsResponse[] = [];
+  cancelled = false;
+  write(message: mcpv1.LogsResponse): boolean {
+    this.written.push(message);
+    return true;
+  }
+  asCall(): ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse> {
+    return this as unknown as ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>;
+  }
+}
+
+function logsRequest(overrides: Partial<mcpv1.LogsRequest>): mcpv1.LogsRequest {
+  return { service: 'app', component: '', follow: false, tail: 0, since: '', timestamps: false, ...overrides };
+}
+
+describe(TransferService.name, () => {
+  let registry: InMemoryRegistry;
+  let runtime: FakeRuntime;
+  let sut: TransferService;
+
+  async function register(service: string, components: string[]): Promise<void> {
+    await registry.saveService({
+      name: service,
+      active: true,
+      components: components.map((name) => ({ spec: { name, image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [] }, desiredState: 'running' as const })),
+    });
+    for (const name of components) {
+      const container = name === service ? service : `${service}-${name}`;
+      runtime.seedContainer({ name: container, image: IMAGE });
+      runtime.emitLog(container, 'stdout', `from ${container}\n`);
+    }
+  }
+
+  beforeEach(async () => {
+    const clock = new FakeClock();
+    registry = new InMemoryRegistry({ clock });
+    runtime = new FakeRuntime({ images: [IMAGE], clock });
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        TransferService,
+        { provide: AgentConfig, useValue: makeTestConfig() },
+        { provide: ServiceRegistry, useValue: registry },
+        { provide: ContainerRuntime, useValue: runtime },
+      ],
+    }).compile();
+    sut = moduleRef.get(TransferService);
+  });
+
+  describe('logs', () => {
+    it.each([
+      [['worker'], '', 'app-worker'],
+      [['app', 'worker'], '', 'app'],
+      [['web', 'worker'], '', 'app-web'],
+      [['app', 'worker'], 'worker', 'app-worker'],
+    ])('should pick the container of components %j given %j: %s', async (components, component, container) => {
+      await register('app', components);
+      const call = new RecordingCall();
+
+      await sut.logs({ request: logsRequest({ component }), call: call.asCall(), signal: new AbortController().signal });
+
+      expect(call.written.map((message) => message.data.toString())).toEqual([`from ${container}\n`]);
+      expect(runtime.callsTo('logs')).toEqual([expect.objectContaining({ method: 'logs', args: expect.objectContaining({ name: container }) })]);
+    });
+
+    it('should pass tail, since, follow and timestamps on', async () => {
+      await register('app', ['app']);
+      const call = new RecordingCall();
+
+      await sut.logs({ request: logsRequest({ tail: 5, since: '10m', timestamps: true }), call: call.asCall(), signal: new AbortController().signal });
+
+      expect(runtime.callsTo('logs')[0].args).toEqual(expect.objectContaining({ name: 'app', tail: 5, since: '10m', timestamps: true, follow: false }));
+    });
+
+    it('should refuse an unknown service or component', async () => {
+      await register('app', ['app']);
+      const call = new RecordingCall();
+      const signal = new AbortController().signal;
+
+      await expect(sut.logs({ request: logsRequest({ service: 'nope' }), call: call.asCall(), signal })).rejects.toThrow(ServiceNotFoundError);
+      await expect(sut.logs({ request: logsRequest({ component: 'nope' }), call: call.asCall(), signal })).rejects.toThrow(NotFoundError);
+    });
+
+    it('should end a followed stream when the client cancels', async () => {
+      await register('app', ['app']);
+      const call = new RecordingCall();
+
+      const streaming = sut.logs({ request: logsRequest({ follow: true }), call: call.asCall(), signal: new AbortController().signal });
+      await new Promise((resolve) => setImmediate(resolve));
+      call.cancelled = true;
+      call.emit('cancelled');
+
+      await expect(streaming).resolves.toBeUndefined();
+      expect(call.written.map((message) => message.data.toString())).toEqual(['from app\n']);
+    });
+  });
+});
