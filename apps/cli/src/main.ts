@@ -4,6 +4,14 @@ import tls from 'node:tls';
 // Every TLS connection the CLI makes (agents, MCIAS) is TLS 1.3 at least.
 (tls as { DEFAULT_MIN_VERSION: string }).DEFAULT_MIN_VERSION = 'TLSv1.3';
 
+// `mcp ps | head` closes the pipe early: stop quietly, as other Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   // `--version` needs no command tree: answer before Nest and nest-commander are loaded.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
