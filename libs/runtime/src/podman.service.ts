@@ -101,7 +101,7 @@ export class PodmanService implements OnModuleDestroy {
 
   /** The service process's pid, while one runs. */
   get pid(): number | undefined {
-    return this.child?.exitCode === null ? this.child.pid : undefined;
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
   }
 
   /** How many times a dead service was restarted. */
