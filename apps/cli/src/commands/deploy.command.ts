@@ -35,10 +35,14 @@ export class DeployCommand extends CommandRunner {
     }
     const proto = await this.definitions.toProto(spec);
     this.output.progress(`deploying ${targetText} to ${spec.node}...`);
-    const response = await this.agents.withNode(spec.node, (client) =>
-      client.deploy({ service: proto, component: target.component ?? '', force: options.force === true }),
-    );
-    this.output.clearProgress();
+    let response;
+    try {
+      response = await this.agents.withNode(spec.node, (client) =>
+        client.deploy({ service: proto, component: target.component ?? '', force: options.force === true }),
+      );
+    } finally {
+      this.output.clearProgress();
+    }
     if (options.json) {
       this.output.json({ service: response.service, node: spec.node, results: response.results });
       if (response.results.some((r) => !r.ok)) throw new CommandFailedError('some components failed');

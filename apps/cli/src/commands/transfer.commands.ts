@@ -84,8 +84,12 @@ export class PushCommand extends CommandRunner {
         yield chunk as Buffer;
       }
     }
-    const response = await this.agents.withNode(node, (client) => client.pushFile({ header, chunks: chunks() }));
-    this.output.clearProgress();
+    let response;
+    try {
+      response = await this.agents.withNode(node, (client) => client.pushFile({ header, chunks: chunks() }));
+    } finally {
+      this.output.clearProgress();
+    }
     if (response.sha256 && response.sha256 !== sha256) {
       throw new ChecksumMismatchError(`${node} stored ${response.path} with SHA-256 ${response.sha256}, expected ${sha256}`);
     }
@@ -161,6 +165,7 @@ export class PullCommand extends CommandRunner {
       fs.chmodSync(temp, (info.mode & 0o7777) || 0o644);
       fs.renameSync(temp, destination);
     } catch (error) {
+      this.output.clearProgress();
       out.destroy();
       fs.rmSync(temp, { force: true });
       throw error;
