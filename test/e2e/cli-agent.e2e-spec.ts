@@ -210,6 +210,18 @@ describe('mcp CLI against a real agent', () => {
     expect(JSON.parse(purge.stdout)).toEqual({ dryRun: true, purged: [], errors: [] });
   });
 
+  it('should adopt a container started by hand and write its definition', async () => {
+    const legacy = `${PREFIX}-old`;
+    await run('podman', ['run', '-d', '--name', legacy, '-e', 'MODE=legacy', 'localhost/mcp-test/busybox:2.0']);
+    const result = await mcp(['adopt', legacy, '--write']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^${legacy}\\s+${legacy}\\s+local\\s+adopted$`, 'm'));
+    const spec = await loadServiceFile(path.join(servicesDir, `${legacy}.toml`));
+    expect(spec).toMatchObject({ name: legacy, node: 'local', active: true, components: [{ name: legacy, image: 'localhost/mcp-test/busybox:2.0' }] });
+    expect(spec.components[0].env).toContain('MODE=legacy');
+  });
+
   it('should exit 4 telling the operator to log in when the token is rejected', async () => {
     const guest = path.join(home, 'guest-token');
     fs.writeFileSync(guest, 'not-a-token\n', { mode: 0o600 });
@@ -227,9 +239,11 @@ describe('mcp CLI against a real agent', () => {
   });
 
   it('should undeploy and leave no container behind', async () => {
-    const result = await mcp(['undeploy', SERVICE]);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    for (const service of [SERVICE, `${PREFIX}-old`]) {
+      const result = await mcp(['undeploy', service]);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
     const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
     expect(stdout.split('\n').filter((n) => n.startsWith(PREFIX))).toEqual([]);
   });
