@@ -28,7 +28,10 @@ function parseOptions(argv) {
       const unknown = options.only.filter((id) => !ALL.includes(id));
       if (unknown.length || options.only.length === 0) throw new Error(`--only takes ids from ${ALL.join(',')}; got ${argv[i]}`);
     } else if (arg === '--out') options.out = path.resolve(argv[++i] ?? '');
-    else if (arg === '-h' || arg === '--help') {
+    else if (arg === '--run-id') {
+      options.runId = String(argv[++i] ?? '');
+      if (!/^[a-z0-9]{1,12}$/.test(options.runId)) throw new Error('--run-id takes 1-12 lowercase letters or digits');
+    } else if (arg === '-h' || arg === '--help') {
       process.stdout.write(fs.readFileSync(path.join(__dirname, 'run.js'), 'utf8').split('\n').slice(2, 8).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (see --help)`);
