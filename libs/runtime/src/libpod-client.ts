@@ -15,6 +15,11 @@ export interface LibpodRequest {
   headers?: Record<string, string>;
   /** The request is abandoned after this long and the runtime reported unavailable. */
   timeoutMs: number;
+  /**
+   * Whether sending it twice is harmless, so that it may be sent again when a kept-alive
+   * connection turns out closed by the server as it is reused; default: GET and DELETE.
+   */
+  idempotent?: boolean;
 }
 
 export interface LibpodResponse {
@@ -35,7 +40,7 @@ export interface LibpodStream {
  * included, is returned for the caller to interpret.
  */
 export class LibpodClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly agent = new http.Agent({ keepAlive: true });
   private readonly prefix: string;
 
   constructor(
@@ -45,20 +50,28 @@ export class LibpodClient {
     this.prefix = `/${apiVersion}/libpod`;
   }
 
-  /** Buffers the whole answer. A GET on a kept-alive connection the server just closed is retried once. */
+  /**
+   * Buffers the whole answer. An idempotent request that met a kept-alive connection the
+   * server had just closed is sent once more, on a new connection.
+   */
   async request(request: LibpodRequest): Promise<LibpodResponse> {
+    const idempotent = request.idempotent ?? (request.method === 'GET' || request.method === 'DELETE');
     try {
       return await this.send(request);
     } catch (error) {
-      if (request.method === 'GET' && error instanceof StaleConnectionError) return this.send(request);
+      if (idempotent && error instanceof StaleConnectionError) return this.send(request);
       throw error instanceof StaleConnectionError ? error.unavailable : error;
     }
   }
 
-  /** Resolves once the headers are in; the caller reads (and must end) the body. No timeout once streaming. */
+  /**
+   * Resolves once the headers are in; the caller reads (and must end) the body. No timeout
+   * once streaming. A connection of its own, outside the kept-alive pool: a followed log
+   * holds it for as long as it runs.
+   */
   stream(request: Omit<LibpodRequest, 'body'>): Promise<LibpodStream> {
     return new Promise((resolve, reject) => {
-      const outgoing = this.open(request, (response) => {
+      const outgoing = this.open({ ...request, dedicated: true }, (response) => {
         outgoing.setTimeout(0);
         resolve({ status: response.statusCode ?? 0, response, request: outgoing });
       });
@@ -89,13 +102,16 @@ export class LibpodClient {
     });
   }
 
-  private open(request: Omit<LibpodRequest, 'body'> & { body?: unknown }, onResponse: (response: http.IncomingMessage) => void) {
+  private open(
+    request: Omit<LibpodRequest, 'body'> & { body?: unknown; dedicated?: boolean },
+    onResponse: (response: http.IncomingMessage) => void,
+  ) {
     const headers: Record<string, string> = { ...request.headers };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     const outgoing = http.request(
       {
         socketPath: this.socketPath,
-        agent: this.agent,
+        agent: request.dedicated ? false : this.agent,
         method: request.method,
         path: this.prefix + request.path + queryString(request.query),
         headers,

@@ -109,9 +109,11 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestr
     const id = parseJson<{ Id?: string }>(created.body, context).Id;
     if (!id) throw new RuntimeCommandError(`podman run ${name}: no container id in the answer`, details(context, ''));
     try {
-      await this.call({ method: 'POST', path: `/containers/${encodeURIComponent(id)}/start` }, context, [
-        HTTP_NOT_MODIFIED,
-      ]);
+      await this.call(
+        { method: 'POST', path: `/containers/${encodeURIComponent(id)}/start`, idempotent: true },
+        context,
+        [HTTP_NOT_MODIFIED],
+      );
     } catch (error) {
       // A failed start (port in use, bad mount) leaves a created container behind that would
       // block the next attempt.
@@ -127,7 +129,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestr
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     await this.call(
-      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/stop`, query: { timeout: seconds } },
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/stop`, query: { timeout: seconds }, idempotent: true },
       { verb: 'stop', target: name, container: name },
       [HTTP_NOT_MODIFIED],
       seconds,
@@ -137,7 +139,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestr
   async start(options: { name: string }): Promise<void> {
     const name = requirePositional('name', options.name);
     await this.call(
-      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/start` },
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/start`, idempotent: true },
       { verb: 'start', target: name, container: name },
       [HTTP_NOT_MODIFIED],
     );

@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { RuntimeUnavailableError } from '@mcp/common';
+import { LibpodRestRuntime } from './libpod-rest.runtime';
 import { defaultPodmanSockets, pingPodmanSocket, PodmanService } from './podman.service';
 
 /**
@@ -9,6 +13,8 @@ import { defaultPodmanSockets, pingPodmanSocket, PodmanService } from './podman.
  * service a test starts is stopped in afterEach, whatever happened.
  */
 jest.setTimeout(60_000);
+
+const execFileAsync = promisify(execFile);
 
 function isAlive(pid: number): boolean {
   try {
@@ -157,6 +163,31 @@ describe(PodmanService.name, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(sut.pid).toBeUndefined();
       expect(await pingPodmanSocket(socketPath)).toBe(false);
+    });
+
+    it('should leave the containers it ran running (conmon, not the service, is their parent)', async () => {
+      const sut = track(new PodmanService({ socketPath: path.join(work, 'i', 'podman.sock') }));
+      const runtime = new LibpodRestRuntime({ socketPath: await sut.start() });
+      const name = `mcptest-psvc-${randomBytes(3).toString('hex')}`;
+      try {
+        await runtime.run({
+          name,
+          image: 'localhost/mcp-test/busybox:1.0',
+          ports: [],
+          volumes: [],
+          env: [],
+          cmd: ['sleep', '300'],
+          labels: {},
+        });
+        runtime.close();
+
+        await sut.stop();
+
+        const { stdout } = await execFileAsync('podman', ['inspect', '--format', '{{.State.Status}}', '--', name]);
+        expect(stdout.trim()).toBe('running');
+      } finally {
+        await execFileAsync('podman', ['rm', '-f', '-t', '0', '--', name]).catch(() => undefined);
+      }
     });
 
     it('should be called on module destroy', async () => {
