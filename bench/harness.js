@@ -4,6 +4,7 @@
 // podman is named `mcpbench-…`, and everything is removed again, also after a failure.
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -165,11 +166,82 @@ function findOnPath(cmd) {
 }
 
 /**
+ * For agents on podman's REST API: a supervised `podman system service` on a private socket,
+ * and in front of it a pass-through proxy at `<dir>/xdg/podman/podman.sock` that appends
+ * "<epoch ms> api <METHOD> <path>" to world.podmanLog per HTTP request. Started with
+ * XDG_RUNTIME_DIR=<dir>/xdg, an agent that looks for podman's socket finds the proxy; one on
+ * the CLI adapter never connects, and its calls are counted by the podman wrapper instead.
+ */
+async function startApiCounter(world, { timeoutMs = 30_000 } = {}) {
+  const xdg = path.join(world.dir, 'xdg');
+  const listenPath = path.join(xdg, 'podman', 'podman.sock');
+  const targetPath = path.join(world.dir, 'podman-api.sock');
+  fs.mkdirSync(path.dirname(listenPath), { recursive: true, mode: 0o700 });
+  const service = spawn(findOnPath('podman') ?? 'podman', ['system', 'service', '--time=0', `unix://${targetPath}`], {
+    env: baseEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let serviceErr = '';
+  service.stderr.on('data', (d) => (serviceErr = (serviceErr + d).slice(-2000)));
+  const serviceExited = new Promise((resolve) => service.once('exit', resolve));
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ping(targetPath))) {
+    if (service.exitCode !== null || Date.now() > deadline) {
+      service.kill('SIGKILL');
+      throw new Error(`podman system service did not answer on ${targetPath}: ${serviceErr.trim()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const REQUEST_LINE = /(?:^|\r\n)(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP\/1\.[01]\r\n/g;
+  const sockets = new Set();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(targetPath);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => {
+      const text = chunk.toString('latin1');
+      for (const m of text.matchAll(REQUEST_LINE)) fs.appendFileSync(world.podmanLog, `${Date.now()} api ${m[1]} ${m[2].split('?')[0]}\n`);
+    });
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  await new Promise((resolve, reject) => proxy.once('error', reject).listen(listenPath, resolve));
+  return {
+    env: { XDG_RUNTIME_DIR: xdg },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+      if (service.exitCode === null && service.signalCode === null) service.kill('SIGTERM');
+      const timer = setTimeout(() => service.kill('SIGKILL'), 10_000);
+      await serviceExited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function ping(socketPath) {
+  return new Promise((resolve) => {
+    const request = http.get({ socketPath, path: '/_ping', agent: false, timeout: 1000 }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode === 200));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
+/**
  * Starts the agent (`node bin/mcp-agent.js serve --config … --dev-tls`) and resolves once it
  * logged "listening on" and its CA file exists. `wrapPodman` puts the counting wrapper first on PATH.
  */
-async function startAgent(world, { wrapPodman = false, timeoutMs = 60_000 } = {}) {
-  const env = baseEnv(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {});
+async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000 } = {}) {
+  const env = baseEnv({ ...(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {}), ...extraEnv });
   const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
     cwd: ROOT,
     env,
@@ -259,6 +331,7 @@ module.exports = {
   writeAgentConfig,
   writePodmanWrapper,
   startAgent,
+  startApiCounter,
   mcp,
   ensurePodmanCompose,
   findOnPath,

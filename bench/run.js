@@ -119,8 +119,13 @@ class Bench {
     const monitor =
       mode === 'counting' ? { monitorEnabled: true, monitorInterval: `${this.plan.monitorInterval}ms` } : mode === 'idle' ? { monitorEnabled: true, monitorInterval: '60s' } : {};
     h.writeAgentConfig(this.world, monitor);
-    if (mode === 'counting') h.writePodmanWrapper(this.world);
-    this.agent = await h.startAgent(this.world, { wrapPodman: mode === 'counting' });
+    let env = {};
+    if (mode === 'counting') {
+      h.writePodmanWrapper(this.world);
+      this.apiCounter = await h.startApiCounter(this.world);
+      env = this.apiCounter.env;
+    }
+    this.agent = await h.startAgent(this.world, { wrapPodman: mode === 'counting', env });
     this.agentMode = mode;
     if (!this.loggedIn) {
       await h.mcp(this.world, ['login', '--token-file', this.world.tokenFile]);
@@ -133,7 +138,13 @@ class Bench {
     const agent = this.agent;
     this.agent = undefined;
     this.agentMode = undefined;
-    if (agent) await agent.stop();
+    try {
+      if (agent) await agent.stop();
+    } finally {
+      const counter = this.apiCounter;
+      this.apiCounter = undefined;
+      if (counter) await counter.stop();
+    }
   }
 
   /** Deploys fleet services (2 tiny containers each, no network) up to `count`, 3 at a time. */
@@ -400,9 +411,9 @@ class Bench {
     if (ticks.length <= want) throw new Error(`saw ${ticks.length} monitor ticks within the deadline, wanted ${want + 1}`);
     const complete = ticks.slice(0, want);
     const perTick = complete.map((t) => t.length);
-    const verbs = [...new Set(complete.flat().map((c) => c.args.split(' ').slice(0, 2).join(' ')))];
+    const verbs = [...new Set(complete.flat().map((c) => c.args.split(' ').slice(0, c.args.startsWith('api ') ? 3 : 2).join(' ')))];
     return {
-      a: 'podman invocations per monitor tick',
+      a: 'podman invocations + REST API calls per monitor tick',
       unit: 'calls',
       runs: complete.length,
       medianA: median(perTick),
@@ -410,7 +421,7 @@ class Bench {
       components,
       goal: { text: '1' },
       met: median(perTick) === 1,
-      notes: `${components} components; ${complete.length} ticks at ${interval} ms counted by a podman wrapper on the agent's PATH; calls: ${verbs.join(', ')}`,
+      notes: `${components} components; ${complete.length} ticks at ${interval} ms counted by a podman wrapper on the agent's PATH and a proxy on the API socket it would find; calls: ${verbs.join(', ')}`,
     };
   }
 
