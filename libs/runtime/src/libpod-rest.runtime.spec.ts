@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import {
   ContainerNotFoundError,
   ImageNotFoundError,
   PortConflictError,
+  RegistryUnreachableError,
   RuntimeCommandError,
   RuntimeUnavailableError,
 } from '@mcp/common';
@@ -373,6 +374,45 @@ describe(LibpodRestRuntime.name, () => {
   describe('pull', () => {
     it('should treat a localhost/ image that exists as pulled', async () => {
       await expect(sut.pull({ image: IMAGE })).resolves.toBeUndefined();
+    });
+
+    it('should see at once an image the CLI adds (pulls run the CLI on the same storage)', async () => {
+      const tagged = `localhost/${PREFIX}/tagged:1.0`;
+      try {
+        expect(await sut.imageExists({ image: tagged })).toBe(false);
+        await execFileAsync('podman', ['tag', IMAGE, tagged]);
+
+        expect(await sut.imageExists({ image: tagged })).toBe(true);
+      } finally {
+        await execFileAsync('podman', ['rmi', '--', tagged]).catch(() => undefined);
+      }
+    });
+
+    it('should pull through the podman CLI with the auth file and TLS setting it was given', async () => {
+      const callLog = path.join(work, 'podman-calls.log');
+      const wrapper = path.join(work, 'podman-wrapper.sh');
+      writeFileSync(wrapper, '#!/bin/sh\necho "$*" >> "$MCPTEST_PODMAN_LOG"\nexec podman "$@"\n');
+      chmodSync(wrapper, 0o755);
+      const authFile = path.join(work, 'auth.json');
+      writeFileSync(authFile, '{"auths":{}}\n');
+      const withWrapper = new LibpodRestRuntime({
+        socketPath,
+        podmanPath: wrapper,
+        env: { ...process.env, MCPTEST_PODMAN_LOG: callLog },
+      });
+      try {
+        const error = await withWrapper
+          .pull({ image: '127.0.0.1:1/nope:1.0', authFile, tlsVerify: false })
+          .catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(RegistryUnreachableError);
+        expect((error as RegistryUnreachableError).message).toContain('connection refused');
+        expect(readFileSync(callLog, 'utf8')).toBe(
+          `pull --quiet --authfile ${authFile} --tls-verify=false -- 127.0.0.1:1/nope:1.0\n`,
+        );
+      } finally {
+        withWrapper.close();
+      }
     });
 
     it('should report a localhost/ image that is not here as ImageNotFoundError', async () => {
