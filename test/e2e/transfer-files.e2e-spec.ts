@@ -214,6 +214,7 @@ describe('Transfer (real agent process)', () => {
       const deadline = Date.now() + 10_000;
       while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     };
+    const logStart = agent.logs().length;
     const call = client.raw.pushFile(client.metadata(), () => undefined);
     call.on('error', () => undefined);
     call.write({ header: { service: SERVICE, path: 'cancelled/part.bin', mode: 0, size: 64 * MiB, sha256: 'ab'.repeat(32) } });
@@ -224,9 +225,17 @@ describe('Transfer (real agent process)', () => {
     call.cancel();
     await until(() => tempLeftovers(serviceDir).length === 0);
 
+    const pushAudits = (): Array<Record<string, unknown>> =>
+      agent.logs().slice(logStart).split('\n').filter((line) => line.includes('"PushFile"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    await until(() => pushAudits().some((line) => line.code !== 'OK'));
+
     expect(startedWriting).toBe(1);
     expect(tempLeftovers(serviceDir)).toEqual([]);
     expect(fs.existsSync(path.join(serviceDir, 'cancelled', 'part.bin'))).toBe(false);
+    // grpc-js may deliver the cancel as end-of-stream first (then the short push is refused).
+    const audited = pushAudits().filter((line) => line.code !== 'OK');
+    expect(audited).toEqual([expect.objectContaining({ msg: 'rpc', service: SERVICE, caller: 'test-admin', code: expect.stringMatching(/^(CANCELLED|INVALID_ARGUMENT)$/) })]);
+    expect(agent.logs().slice(logStart)).not.toContain('rpc failed');
   });
 
   it('should answer NOT_FOUND for a missing file', async () => {

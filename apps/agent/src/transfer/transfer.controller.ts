@@ -4,8 +4,9 @@ import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import type { mcpv1 } from '@mcp/proto';
 import type { Observable } from 'rxjs';
 import { Authenticated } from '../auth/auth.decorators';
+import { AuditLog } from '../logging/audit';
 import { requireCall, streamWork } from './stream-call';
-import { TransferService } from './transfer.service';
+import { TransferCancelledError, TransferService } from './transfer.service';
 
 /**
  * PushFile, PullFile, Logs. PushFile uses @GrpcStreamCall (the raw grpc-js stream) rather than
@@ -14,12 +15,22 @@ import { TransferService } from './transfer.service';
  */
 @Controller()
 export class TransferController implements Pick<mcpv1.McpAgentServiceController, 'pullFile' | 'logs'> {
-  constructor(private readonly transfer: TransferService) {}
+  constructor(
+    private readonly transfer: TransferService,
+    private readonly audit: AuditLog,
+  ) {}
 
   @GrpcStreamCall('McpAgentService', 'PushFile')
   @Authenticated()
   async pushFile(call: ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>, callback: sendUnaryData<mcpv1.PushFileResponse>): Promise<void> {
-    callback(null, await this.transfer.push(call));
+    try {
+      callback(null, await this.transfer.push(call));
+    } catch (error) {
+      // A client that went away is not an agent failure: audit it as CANCELLED (audited once
+      // per call, so the interceptor's line is skipped) and send nothing.
+      if (error instanceof TransferCancelledError) return this.audit.record({ call, code: 'CANCELLED' });
+      throw error;
+    }
   }
 
   @GrpcMethod('McpAgentService', 'PullFile')

@@ -16,6 +16,7 @@ import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, containerNameFor } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
+import { noteAuditTarget } from '../logging/audit';
 import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
 
 /** Size of one PullFile chunk. */
@@ -60,6 +61,7 @@ export class TransferService {
     const first = await nextMessage(messages, cancelled.signal);
     const header = first?.header;
     if (!header) throw new InvalidArgumentError('the first message of a push must be its header');
+    noteAuditTarget(call, { service: header.service });
     const maxBytes = this.config.agent.maxFileBytes;
     const declared = Number(header.size);
     if (declared > maxBytes) throw new FileTooLargeError(`file of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
