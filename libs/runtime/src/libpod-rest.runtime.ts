@@ -230,7 +230,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestr
         stderr: true,
         follow: options.follow || undefined,
         tail: options.tail || undefined,
-        since: options.since,
+        since: options.since || undefined,
         timestamps: options.timestamps || undefined,
       },
       timeoutMs: this.requestTimeoutMs,
