@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { InvalidArgumentError, NotFoundError } from '@mcp/common';
+import { KeyedMutex } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, type ContainerDetails } from '@mcp/runtime';
 import { componentSpecHash } from '@mcp/servicedef';
@@ -80,6 +81,7 @@ describe('adoption', () => {
           { provide: AgentConfig, useValue: makeTestConfig() },
           { provide: ServiceRegistry, useValue: registry },
           { provide: ContainerRuntime, useValue: runtime },
+          KeyedMutex,
         ],
       }).compile();
       sut = moduleRef.get(AdoptService);

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError, NAME_PATTERN, NotFoundError, type ComponentSpec, type DesiredState } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
+import { KeyedMutex } from '@mcp/deployer';
 import { ContainerRuntime, imageTag, splitContainerName } from '@mcp/runtime';
 import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
@@ -20,10 +21,16 @@ export class AdoptService {
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
+    private readonly locks: KeyedMutex,
   ) {}
 
   async adopt(service: string): Promise<mcpv1.AdoptContainersResponse> {
     if (!NAME_PATTERN.test(service)) throw new InvalidArgumentError(`service name "${service}" must match ${NAME_PATTERN.source}`);
+    // Serialised with deploys and lifecycle operations on the same service.
+    return this.locks.run(service, () => this.adoptLocked(service));
+  }
+
+  private async adoptLocked(service: string): Promise<mcpv1.AdoptContainersResponse> {
     const containers = await this.runtime.list();
     const known = new Set((await this.registry.listServices()).map((record) => record.name));
     known.add(service);

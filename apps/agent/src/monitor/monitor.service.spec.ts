@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { type Alert, AlertSender, CommandAlertSender } from '@mcp/alerts';
 import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
+import { KeyedMutex } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, type ContainerSummary } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
@@ -51,6 +52,7 @@ describe(MonitorService.name, () => {
   let alerts: AlertSender;
   let recorder: RecordingAlertSender;
   let config: AgentConfig;
+  let locks: KeyedMutex;
   let sut: MonitorService;
 
   async function build(overrides: { alerts?: AlertSender; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
@@ -64,6 +66,7 @@ describe(MonitorService.name, () => {
         { provide: ContainerRuntime, useValue: runtime },
         { provide: Clock, useValue: clock },
         { provide: AlertSender, useValue: alerts },
+        { provide: KeyedMutex, useValue: locks },
       ],
     }).compile();
     sut = moduleRef.get(MonitorService);
@@ -87,6 +90,7 @@ describe(MonitorService.name, () => {
     registry = new InMemoryRegistry({ clock });
     runtime = new GatedRuntime({ images: [IMAGE], clock });
     recorder = new RecordingAlertSender();
+    locks = new KeyedMutex();
     await build();
   });
 
@@ -239,6 +243,21 @@ describe(MonitorService.name, () => {
       await cycle('exited'); // past the cooldown: sent
 
       expect(recorder.sent.map((alert) => `${alert.component}:${alert.kind}`)).toEqual(['web:drift', 'web:recovered', 'api:drift', 'web:drift']);
+    });
+
+    it('should leave a service alone while an operation on it is in flight', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running' });
+      let finish!: () => void;
+      const deploying = locks.run('app', () => new Promise<void>((resolve) => (finish = resolve)));
+
+      const during = await sut.runOnce();
+      finish();
+      await deploying;
+      const after = await sut.runOnce();
+
+      expect(during).toEqual(expect.objectContaining({ busy: ['app'], changes: [], drifting: [] }));
+      expect(after.changes).toEqual([{ service: 'app', component: 'web', from: 'running', to: 'removed' }]);
+      expect(after.drifting).toEqual(['app/web']);
     });
 
     it('should prune events older than the retention', async () => {

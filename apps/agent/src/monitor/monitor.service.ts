@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type Alert, type AlertKind, AlertSender } from '@mcp/alerts';
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
+import { KeyedMutex } from '@mcp/deployer';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
 import { type ContainerSummary, ContainerRuntime, containerNameFor } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
@@ -25,6 +26,8 @@ export interface TickResult {
   skipped: boolean;
   /** Containers the one runtime listing returned. */
   containers: number;
+  /** Services skipped because an operation on them was in flight. */
+  busy: string[];
   changes: StateChange[];
   /** `service/component` of every component drifting after this tick. */
   drifting: string[];
@@ -60,10 +63,11 @@ export class MonitorService {
     private readonly runtime: ContainerRuntime,
     private readonly clock: Clock,
     private readonly alerts: AlertSender,
+    private readonly locks: KeyedMutex,
   ) {}
 
   async runOnce(): Promise<TickResult> {
-    if (this.running) return { skipped: true, containers: 0, changes: [], drifting: [...this.drifting], alerts: [], pruned: 0 };
+    if (this.running) return { skipped: true, containers: 0, busy: [], changes: [], drifting: [...this.drifting], alerts: [], pruned: 0 };
     this.running = true;
     try {
       return await this.tick();
@@ -73,7 +77,11 @@ export class MonitorService {
   }
 
   private async tick(): Promise<TickResult> {
+    // A service with a deploy/stop/start in flight is between containers: judging it now
+    // would report a container "removed" mid-deploy. Skip it (busy before or after the list).
+    const busy = new Set(this.locks.busyKeys);
     const containers = await this.runtime.list();
+    for (const key of this.locks.busyKeys) busy.add(key);
     const byName = new Map<string, ContainerSummary>(containers.map((container) => [container.name, container]));
     const services = await this.registry.listServices();
     const now = this.clock.now();
@@ -85,6 +93,7 @@ export class MonitorService {
       for (const component of service.components) {
         const key = `${service.name}/${component.name}`;
         seen.add(key);
+        if (busy.has(service.name)) continue;
         const container = byName.get(component.containerName || containerNameFor(service.name, component.name));
         const observed: ObservedState = container ? container.state : 'removed';
         const previous = component.observedState;
@@ -131,7 +140,7 @@ export class MonitorService {
       before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
       keepMax: this.config.monitor.eventKeepMax,
     });
-    return { skipped: false, containers: containers.length, changes, drifting: [...this.drifting].sort(), alerts: pending, pruned };
+    return { skipped: false, containers: containers.length, busy: [...busy].sort(), changes, drifting: [...this.drifting].sort(), alerts: pending, pruned };
   }
 
   private async noteTransition(input: { key: string; service: string; component: ComponentRecord; observed: ObservedState; now: Date; pending: Alert[] }): Promise<void> {
