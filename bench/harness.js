@@ -10,7 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFile } = require('node:child_process');
 const { setTimeout, clearTimeout } = require('node:timers');
-const { run } = require('./lib');
+const { run, procMemory } = require('./lib');
 const { connect } = require('./grpc-client');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -108,7 +108,7 @@ async function createWorld() {
   return world;
 }
 
-function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s' } = {}) {
+function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s', runtimeSocket } = {}) {
   fs.writeFileSync(
     world.agentConfig,
     [
@@ -132,6 +132,7 @@ function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60
       '[monitor]',
       `enabled = ${monitorEnabled}`,
       `interval = "${monitorInterval}"`,
+      ...(runtimeSocket ? ['[runtime]', `socket = ${JSON.stringify(runtimeSocket)}`] : []),
       '[log]',
       'level = "info"',
       '',
@@ -167,16 +168,13 @@ function findOnPath(cmd) {
 
 /**
  * For agents on podman's REST API: a supervised `podman system service` on a private socket,
- * and in front of it a pass-through proxy at `<dir>/xdg/podman/podman.sock` that appends
- * "<epoch ms> api <METHOD> <path>" to world.podmanLog per HTTP request. Started with
- * XDG_RUNTIME_DIR=<dir>/xdg, an agent that looks for podman's socket finds the proxy; one on
- * the CLI adapter never connects, and its calls are counted by the podman wrapper instead.
+ * and in front of it a pass-through proxy on `socketPath` (give it to the agent as
+ * `[runtime] socket`) that appends "<epoch ms> api <METHOD> <path>" to world.podmanLog per
+ * HTTP request. An agent on the CLI adapter never connects; the podman wrapper counts it.
  */
 async function startApiCounter(world, { timeoutMs = 30_000 } = {}) {
-  const xdg = path.join(world.dir, 'xdg');
-  const listenPath = path.join(xdg, 'podman', 'podman.sock');
+  const listenPath = path.join(world.dir, 'podman-counted.sock');
   const targetPath = path.join(world.dir, 'podman-api.sock');
-  fs.mkdirSync(path.dirname(listenPath), { recursive: true, mode: 0o700 });
   const service = spawn(findOnPath('podman') ?? 'podman', ['system', 'service', '--time=0', `unix://${targetPath}`], {
     env: baseEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -213,7 +211,7 @@ async function startApiCounter(world, { timeoutMs = 30_000 } = {}) {
   });
   await new Promise((resolve, reject) => proxy.once('error', reject).listen(listenPath, resolve));
   return {
-    env: { XDG_RUNTIME_DIR: xdg },
+    socketPath: listenPath,
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => proxy.close(resolve));
@@ -313,6 +311,34 @@ async function ensurePodmanCompose(log) {
   return found;
 }
 
+/** Child processes of `pid`: [{ pid, command, rssMiB }] (from /proc; [] when unreadable). */
+function childProcesses(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const task of tasks) {
+    let children = '';
+    try {
+      children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ').filter(Boolean)) {
+      try {
+        const command = fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+        out.push({ pid: Number(child), command, rssMiB: procMemory(Number(child)).rssMiB });
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+  return out;
+}
+
 function execFileText(file, args, options) {
   return new Promise((resolve, reject) =>
     execFile(file, args, { maxBuffer: 256 * 1024 * 1024, ...options }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
@@ -336,4 +362,5 @@ module.exports = {
   ensurePodmanCompose,
   findOnPath,
   execFileText,
+  childProcesses,
 };

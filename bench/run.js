@@ -116,16 +116,17 @@ class Bench {
   async agentIn(mode) {
     if (this.agent && this.agentMode === mode) return this.agent;
     if (this.agent) await this.stopAgent();
-    const monitor =
-      mode === 'counting' ? { monitorEnabled: true, monitorInterval: `${this.plan.monitorInterval}ms` } : mode === 'idle' ? { monitorEnabled: true, monitorInterval: '60s' } : {};
-    h.writeAgentConfig(this.world, monitor);
-    let env = {};
-    if (mode === 'counting') {
+    // plain: monitor off. idle: monitor on, 60 s. counting: podman wrapper + API counter, monitor
+    // every few seconds. wrapped: the same counters, monitor off (to list a deploy's calls).
+    const counted = mode === 'counting' || mode === 'wrapped';
+    if (counted) {
       h.writePodmanWrapper(this.world);
       this.apiCounter = await h.startApiCounter(this.world);
-      env = this.apiCounter.env;
     }
-    this.agent = await h.startAgent(this.world, { wrapPodman: mode === 'counting', env });
+    const monitor =
+      mode === 'counting' ? { monitorEnabled: true, monitorInterval: `${this.plan.monitorInterval}ms` } : mode === 'idle' ? { monitorEnabled: true, monitorInterval: '60s' } : {};
+    h.writeAgentConfig(this.world, { ...monitor, runtimeSocket: this.apiCounter?.socketPath });
+    this.agent = await h.startAgent(this.world, { wrapPodman: counted });
     this.agentMode = mode;
     if (!this.loggedIn) {
       await h.mcp(this.world, ['login', '--token-file', this.world.tokenFile]);
@@ -249,11 +250,25 @@ class Bench {
     return { label: '`mcp deploy --force` (3 components)', fn: () => h.mcp(this.world, ['deploy', fixture.service, '--force']) };
   }
 
+  /** The podman calls the agent makes while `fn` runs (agent restarted with the wrapper), as "verb ×n". */
+  async agentCallsDuring(fn) {
+    await this.agentIn('wrapped');
+    fs.writeFileSync(this.world.podmanLog, '');
+    await fn();
+    const counts = new Map();
+    for (const call of readCalls(this.world.podmanLog)) {
+      const verb = callVerb(call.args);
+      counts.set(verb, (counts.get(verb) ?? 0) + 1);
+    }
+    return [...counts].map(([verb, n]) => `${verb} ×${n}`).join(', ');
+  }
+
   async p3() {
     const fixture = await this.deploySetup();
+    await this.agentIn('plain');
     const raw = [process.execPath, path.join(__dirname, 'plain-deploy.js'), fixture.rawPlanFile];
     await run(raw, { env: h.baseEnv() }); // creates the raw containers, so every timed run replaces them
-    return compare({
+    const result = await compare({
       id: 'P3',
       a: this.mcpDeploySide(fixture),
       b: { label: 'node script: the same `podman rm -f` + `podman run`s (plain-deploy.js)', fn: () => run(raw, { env: h.baseEnv() }) },
@@ -261,12 +276,15 @@ class Bench {
       warmup: this.plan.warmup,
       goal: { text: '≤ 1.2×', test: (r) => r <= 1.2 },
     });
+    const calls = await this.agentCallsDuring(() => h.mcp(this.world, ['deploy', fixture.service, '--force']));
+    return { ...result, agentPodmanCalls: calls, notes: `the agent's podman calls for one such deploy: ${calls} (the script: rm ×3, run ×3)` };
   }
 
   async p4() {
     const compose = await h.ensurePodmanCompose(log);
     if (!compose) throw new Error('podman-compose is not installed and could not be installed (needs root and apt-get): apt-get install podman-compose');
     const fixture = await this.deploySetup();
+    await this.agentIn('plain');
     const composeArgs = [compose, '-p', fixture.composeProject, '-f', fixture.composeFile];
     this.cleanups.push(() => run([...composeArgs, 'down'], { env: h.baseEnv(), allowFail: true }));
     await run([...composeArgs, 'up', '-d'], { env: h.baseEnv() });
@@ -378,6 +396,8 @@ class Bench {
       await sleep(250);
     }
     const rss = round(median(samples));
+    const service = h.childProcesses(agent.pid).find((c) => /podman .*system service/.test(c.command));
+    const serviceNote = service ? `; its supervised \`podman system service\` adds ${service.rssMiB} MiB (pid ${service.pid})` : '; no supervised podman service';
     return {
       a: 'agent idle RSS',
       unit: 'MiB',
@@ -387,7 +407,8 @@ class Bench {
       services,
       goal: { text: '≤ 90 MiB' },
       met: rss <= 90,
-      notes: `${services} services in the registry; RSS sampled every 250 ms for ${this.plan.idleSampleMs / 1000} s after a restart and one ListServices (max ${Math.max(...samples)} MiB)`,
+      notes: `${services} services in the registry; RSS sampled every 250 ms for ${this.plan.idleSampleMs / 1000} s after a restart and one ListServices (max ${Math.max(...samples)} MiB)${serviceNote}`,
+      podmanServiceRssMiB: service?.rssMiB,
     };
   }
 
@@ -411,7 +432,7 @@ class Bench {
     if (ticks.length <= want) throw new Error(`saw ${ticks.length} monitor ticks within the deadline, wanted ${want + 1}`);
     const complete = ticks.slice(0, want);
     const perTick = complete.map((t) => t.length);
-    const verbs = [...new Set(complete.flat().map((c) => c.args.split(' ').slice(0, c.args.startsWith('api ') ? 3 : 2).join(' ')))];
+    const verbs = [...new Set(complete.flat().map((c) => callVerb(c.args)))];
     return {
       a: 'podman invocations + REST API calls per monitor tick',
       unit: 'calls',
@@ -421,7 +442,7 @@ class Bench {
       components,
       goal: { text: '1' },
       met: median(perTick) === 1,
-      notes: `${components} components; ${complete.length} ticks at ${interval} ms counted by a podman wrapper on the agent's PATH and a proxy on the API socket it would find; calls: ${verbs.join(', ')}`,
+      notes: `${components} components; ${complete.length} ticks at ${interval} ms counted by a podman wrapper on the agent's PATH and a proxy on its [runtime] socket; calls: ${verbs.join(', ')}`,
     };
   }
 
@@ -493,6 +514,17 @@ function readCalls(file) {
       return { at: Number(line.slice(0, space)), args: line.slice(space + 1) };
     })
     .filter((c) => Number.isFinite(c.at));
+}
+
+/** "ps", "image exists", or for API calls "api GET containers/json" (names and versions elided). */
+function callVerb(args) {
+  const words = args.split(' ');
+  if (words[0] === 'api') {
+    const segments = words[2].split('/').filter(Boolean).filter((seg) => !/^v\d+(\.\d+)*$/.test(seg) && seg !== 'libpod');
+    const generic = segments.map((seg) => (seg.includes('%') || seg.includes('mcpbench-') || /^[0-9a-f]{12,}$/.test(seg) ? '{name}' : seg));
+    return `api ${words[1]} ${generic.join('/')}`;
+  }
+  return ['image', 'container', 'system', 'network', 'pod'].includes(words[0]) ? words.slice(0, 2).join(' ') : words[0];
 }
 
 function clusterCalls(calls, gapMs) {
