@@ -6,13 +6,14 @@ import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
 import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../test/fakes';
-import { makeTestConfig } from '../../../test/support';
+import { makeTestConfig, writeTestTokens } from '../../../test/support';
 import { AppModule } from './app.module';
 import { AgentConfig } from './config/agent-config';
 import { JsonLogger } from './logging/json-logger';
 
 describe(AppModule.name, () => {
-  async function compile(config: AgentConfig) {
+  async function compile(config: AgentConfig, options: { tokens?: boolean } = {}) {
+    if (options.tokens !== false) await writeTestTokens(config);
     return Test.createTestingModule({ imports: [AppModule.forRoot({ config, logger: new JsonLogger('error', () => undefined) })] })
       .overrideProvider(ServiceRegistry)
       .useValue(new InMemoryRegistry())
@@ -30,6 +31,13 @@ describe(AppModule.name, () => {
       expect(moduleRef.get(CertificateProvider)).toBeInstanceOf(ExistingCertificateProvider);
       expect(moduleRef.get(AgentConfig)).toBe(config);
       await moduleRef.close();
+      fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
+    });
+
+    it('should refuse to start when the static tokens file is missing, naming it', async () => {
+      const config = makeTestConfig();
+
+      await expect(compile(config, { tokens: false })).rejects.toThrow(config.auth.tokensFile!);
       fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
     });
 

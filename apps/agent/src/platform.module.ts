@@ -27,7 +27,11 @@ export class PlatformModule {
     const { config } = input;
     const libs = [
       RegistryModule.forRoot({ path: config.database.path }),
-      RuntimeModule.forRoot({ defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds }),
+      RuntimeModule.forRoot({
+        adapter: config.runtime.adapter,
+        socketPath: config.runtime.socket,
+        defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+      }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
       ...(config.acme
@@ -63,7 +67,17 @@ export class PlatformModule {
         { provide: AgentConfig, useValue: config },
         { provide: JsonLogger, useValue: input.logger },
         { provide: Clock, useClass: SystemClock },
-        { provide: IdentityClient, inject: [Clock], useFactory: (clock: Clock) => identityFor(config, clock) },
+        {
+          provide: IdentityClient,
+          inject: [Clock],
+          useFactory: async (clock: Clock) => {
+            const identity = identityFor(config, clock);
+            // Fail fast: a missing or invalid tokens file stops start-up with every problem
+            // listed, instead of surfacing on the first call.
+            if (identity instanceof StaticTokenIdentity) await identity.load();
+            return identity;
+          },
+        },
         {
           provide: TokenAuthenticator,
           inject: [IdentityClient, Clock],

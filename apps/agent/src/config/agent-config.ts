@@ -49,6 +49,12 @@ export interface AgentConfigData {
     eventRetentionMs: number;
     eventKeepMax: number;
   };
+  /**
+   * How the agent drives podman: `rest` speaks the libpod REST API on `socket` (an existing
+   * podman service, or one the agent supervises there), `cli` runs the podman binary, `auto`
+   * prefers REST and falls back to the CLI.
+   */
+  runtime: { adapter: 'auto' | 'cli' | 'rest'; socket: string };
   mcproxy: { socket?: string; certDir: string };
   registry: { authFile: string; credentials: RegistryCredential[] };
   acme?: {
@@ -71,6 +77,7 @@ export class AgentConfig implements AgentConfigData {
   readonly mcias!: AgentConfigData['mcias'];
   readonly agent!: AgentConfigData['agent'];
   readonly monitor!: AgentConfigData['monitor'];
+  readonly runtime!: AgentConfigData['runtime'];
   readonly mcproxy!: AgentConfigData['mcproxy'];
   readonly registry!: AgentConfigData['registry'];
   readonly acme?: AgentConfigData['acme'];

@@ -170,6 +170,17 @@ x = 1
       ]);
     });
 
+    it('should default the runtime to auto with a socket next to the database', () => {
+      const sut = parse(MINIMAL);
+
+      expect(sut.runtime).toEqual({ adapter: 'auto', socket: '/etc/mcp/podman.sock' });
+    });
+
+    it('should read the runtime section and refuse an unknown adapter', () => {
+      expect(parse(`${MINIMAL}\n[runtime]\nadapter = "cli"\nsocket = "/run/x.sock"\n`).runtime).toEqual({ adapter: 'cli', socket: '/run/x.sock' });
+      expect(issuesOf(`${MINIMAL}\n[runtime]\nadapter = "docker"\n`)).toEqual([`${FILE}: runtime.adapter: must be one of auto, cli, rest`]);
+    });
+
     it('should refuse a port range that is upside down', () => {
       expect(issuesOf(`${MINIMAL}[agent]\nport_range_start = 50000\nport_range_end = 40000\n`)).toEqual([
         `${FILE}: agent.port_range_start: must not exceed agent.port_range_end`,

@@ -46,6 +46,7 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
     event_retention: 'duration',
     event_keep_max: 'int',
   },
+  runtime: { adapter: 'string', socket: 'string' },
   mcproxy: { socket: 'string', cert_dir: 'string' },
   registry: { auth_file: 'string' },
   acme: {
@@ -333,6 +334,9 @@ class ConfigReader {
 
     const stopTimeoutMs = this.get<number>('agent', 'stop_timeout') ?? 10_000;
 
+    const runtimeAdapter = this.get<string>('runtime', 'adapter') ?? 'auto';
+    if (!['auto', 'cli', 'rest'].includes(runtimeAdapter)) this.issue('runtime.adapter', 'must be one of auto, cli, rest');
+
     return {
       file: this.file,
       server: { grpcAddr, tlsCert, tlsKey },
@@ -367,6 +371,12 @@ class ConfigReader {
         alertTimeoutMs: this.positive('monitor', 'alert_timeout', 30_000),
         eventRetentionMs: this.positive('monitor', 'event_retention', parseDuration('30d')!),
         eventKeepMax: this.positive('monitor', 'event_keep_max', 100_000),
+      },
+      runtime: {
+        adapter: runtimeAdapter as AgentConfigData['runtime']['adapter'],
+        // Stable, so an agent killed hard finds its podman service again instead of leaving
+        // one more behind.
+        socket: this.pathOf('runtime', 'socket') ?? path.join(dataDir, 'podman.sock'),
       },
       mcproxy: {
         socket: this.pathOf('mcproxy', 'socket'),
