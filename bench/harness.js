@@ -223,6 +223,20 @@ async function startApiCounter(world, { timeoutMs = 30_000 } = {}) {
   };
 }
 
+/** GET `urlPath` over a Unix socket; resolves with the body (rejects on a non-2xx status). */
+function httpGetSocket(socketPath, urlPath) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ socketPath, path: urlPath, agent: false, timeout: 30_000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (d) => (body += d));
+      response.on('end', () => (response.statusCode >= 200 && response.statusCode < 300 ? resolve(body) : reject(new Error(`GET ${urlPath}: ${response.statusCode}`))));
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${urlPath}: timeout`)));
+    request.on('error', reject);
+  });
+}
+
 function ping(socketPath) {
   return new Promise((resolve) => {
     const request = http.get({ socketPath, path: '/_ping', agent: false, timeout: 1000 }, (response) => {
@@ -363,4 +377,5 @@ module.exports = {
   findOnPath,
   execFileText,
   childProcesses,
+  httpGetSocket,
 };

@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
-const { compare, median, procMemory, resetPeak, markdownTable, round, run } = require('./lib');
+const { compare, median, procMemory, resetPeak, markdownTable, round, run, timeIt } = require('./lib');
 const h = require('./harness');
 
 const ALL = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8'];
@@ -378,7 +378,16 @@ class Bench {
       warmup: this.plan.warmup,
       goal: { text: '≤ 0.2×', test: (r) => r <= 0.2 },
     });
-    return { ...result, notes: `${count} containers listed (${2 * this.plan.fleetServices} of them the bench's)` };
+    // Where the time goes: the same listing straight from the agent's podman REST socket, if it has one.
+    const socket = path.join(this.world.dataDir, 'podman.sock');
+    let direct = '';
+    if (fs.existsSync(socket)) {
+      const samples = [];
+      for (let i = 0; i < 5; i++) samples.push(await timeIt(() => h.httpGetSocket(socket, '/v4.0.0/libpod/containers/json?all=true')));
+      result.restListMs = round(median(samples));
+      direct = `; GET libpod/containers/json on the agent's podman socket alone: ${result.restListMs} ms (median of 5)`;
+    }
+    return { ...result, notes: `${count} containers listed (${2 * this.plan.fleetServices} of them the bench's)${direct}` };
   }
 
   async p7() {
