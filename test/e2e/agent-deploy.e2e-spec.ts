@@ -253,7 +253,7 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     }
     // And it still deploys normally afterwards.
     const again = await client.call('deploy', { service: victim, component: '', force: true });
-    expect(again.results[0]).toMatchObject({ ok: true });
+    expect(again.results[0]).toMatchObject({ ok: true, error: "" });
     expect((await status(victim.name))[victim.name]).toMatchObject({ observedState: 'running', drift: false });
   });
 

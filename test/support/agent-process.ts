@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
@@ -67,7 +67,9 @@ export async function startAgentProcess(input: { configPath?: string; config?: A
     logs: () => output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      if (input.config) reapOrphanedPodmanService(input.config.runtime.socket);
+      return code;
     },
     kill9: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -77,3 +79,13 @@ export async function startAgentProcess(input: { configPath?: string; config?: A
 }
 
 export type { ChildProcess };
+
+/**
+ * An agent killed with SIGKILL leaves its podman service running on purpose (the next start
+ * reuses it), and the agent that reused it does not own it. Once a test has stopped its
+ * agent for good, end any such service on that agent's socket so runs leave nothing behind.
+ */
+function reapOrphanedPodmanService(socket: string): void {
+  const pattern = `system service --time=0 unix://${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  spawnSync('pkill', ['-f', '--', pattern], { stdio: 'ignore' });
+}

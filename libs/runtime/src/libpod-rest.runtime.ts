@@ -1,4 +1,4 @@
-import type { OnModuleDestroy } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { ContainerNotFoundError, InvalidArgumentError, McpError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
@@ -58,7 +58,7 @@ interface CallContext {
  * files and registry error words. Error answers are classified by the same rules as podman's
  * stderr, so the same conditions give the same error classes.
  */
-export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestroy {
+export class LibpodRestRuntime extends ContainerRuntime implements OnApplicationShutdown {
   private readonly client: LibpodClient;
   private readonly defaultStopTimeoutSeconds: number;
   private readonly requestTimeoutMs: number;
@@ -271,7 +271,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnModuleDestr
     this.client.close();
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.close();
   }
 

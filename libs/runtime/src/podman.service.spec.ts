@@ -195,7 +195,7 @@ describe(PodmanService.name, () => {
       await sut.start();
       const pid = sut.pid!;
 
-      await sut.onModuleDestroy();
+      await sut.onApplicationShutdown();
 
       expect(isAlive(pid)).toBe(false);
     });

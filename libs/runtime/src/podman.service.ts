@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { RuntimeUnavailableError } from '@mcp/common';
 
 export interface PodmanServiceOptions {
@@ -67,7 +67,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * removed on stop. A service this process started dies with `stop()`, not with a SIGKILL of
  * this process: a later start on the same socketPath then finds it answering and reuses it.
  */
-export class PodmanService implements OnModuleDestroy {
+export class PodmanService implements OnApplicationShutdown {
   private readonly logger = new Logger(PodmanService.name);
   private readonly podmanPath: string;
   private readonly startTimeoutMs: number;
@@ -159,7 +159,11 @@ export class PodmanService implements OnModuleDestroy {
     this.removePrivateDir();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * At application shutdown, not module destroy: Nest destroys modules before it closes the
+   * gRPC server, and in-flight RPCs (a deploy finishing on SIGTERM) still need podman.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 
@@ -176,17 +180,32 @@ export class PodmanService implements OnModuleDestroy {
   private async spawnService(socket: string): Promise<void> {
     mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
     removeStaleSocket(socket);
-    this.stderrTail = '';
-    const child = spawn(this.podmanPath, ['system', 'service', '--time=0', `unix://${socket}`], {
-      env: this.options.env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // The service's stderr goes to a file beside the socket, not a pipe to this process, and
+    // it runs in its own process group: if the agent dies hard (SIGKILL, a crash), a pipe
+    // would kill podman with SIGPIPE at its next log line, and a terminal's Ctrl-C would hit
+    // both. The next agent start finds the service answering and reuses it.
+    const logFile = `${socket}.log`;
+    const logFd = openSync(logFile, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.podmanPath, ['system', 'service', '--time=0', `unix://${socket}`], {
+        env: this.options.env,
+        stdio: ['ignore', 'ignore', logFd],
+        detached: true,
+      });
+    } finally {
+      closeSync(logFd);
+    }
     this.child = child;
     this.startedAt = Date.now();
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (data: string) => {
-      this.stderrTail = (this.stderrTail + data).slice(-STDERR_TAIL);
-    });
+    this.stderrTail = '';
+    const readTail = () => {
+      try {
+        this.stderrTail = readFileSync(logFile, 'utf8').slice(-STDERR_TAIL);
+      } catch {
+        this.stderrTail = '';
+      }
+    };
     let spawnError: NodeJS.ErrnoException | undefined;
     child.on('error', (error: NodeJS.ErrnoException) => {
       spawnError = error;
@@ -201,6 +220,7 @@ export class PodmanService implements OnModuleDestroy {
         );
       }
       if (child.exitCode !== null || child.signalCode !== null) {
+        readTail();
         throw new RuntimeUnavailableError(
           `podman system service on ${socket} exited (${child.exitCode ?? child.signalCode}) before answering: ${this.stderrTail.trim().split('\n').at(-1) ?? ''}`,
         );
