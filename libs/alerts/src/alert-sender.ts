@@ -2,7 +2,8 @@
  * Alerts (SPEC §2 Monitor): what the monitor raises on drift, flapping and recovery. The
  * port is transport-neutral so a command sender and a webhook sender (later) fit alike.
  */
-export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate';
+/** `certificate`: expiry within 7 days or a failed renewal; `backup`: a failed `mcp-agent snapshot`. */
+export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate' | 'backup';
 
 export interface Alert {
   kind: AlertKind;

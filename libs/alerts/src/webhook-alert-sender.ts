@@ -33,12 +33,16 @@ const NTFY_TAGS: Record<string, string> = {
   drift: 'warning',
   flapping: 'rotating_light',
   recovered: 'white_check_mark',
+  certificate: 'lock',
+  backup: 'floppy_disk',
 };
 
 const NTFY_PRIORITY: Record<string, string> = {
   drift: 'high',
   flapping: 'high',
   recovered: 'default',
+  certificate: 'high',
+  backup: 'high',
 };
 
 /** The JSON body of a `json` webhook: the Alert with the time as an ISO string. */

@@ -46,6 +46,16 @@ export interface AgentConfigData {
     alertCommand: string[];
     alertCooldownMs: number;
     alertTimeoutMs: number;
+    /** `alert_webhook*` keys: where alerts are POSTed besides (or instead of) the command. */
+    alertWebhook?: {
+      url: string;
+      format: 'json' | 'ntfy';
+      tokenFile?: string;
+      caCert?: string;
+      timeoutMs: number;
+      /** Attempts in all, the first included. */
+      attempts: number;
+    };
     eventRetentionMs: number;
     eventKeepMax: number;
   };

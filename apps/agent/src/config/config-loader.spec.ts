@@ -186,6 +186,72 @@ x = 1
         `${FILE}: agent.port_range_start: must not exceed agent.port_range_end`,
       ]);
     });
+
+    it('should leave the alert webhook off by default', () => {
+      expect(parse(MINIMAL).monitor.alertWebhook).toBeUndefined();
+    });
+
+    it('should read the alert webhook keys, with paths relative to the config file', () => {
+      const sut = parse(`${MINIMAL}[monitor]
+alert_webhook = "https://ntfy.example.net/mcp-alerts"
+alert_webhook_format = "ntfy"
+alert_webhook_token_file = "alert-token"
+alert_webhook_ca_cert = "/etc/ssl/ca.pem"
+alert_webhook_timeout = "5s"
+alert_webhook_attempts = 6
+`);
+
+      expect(sut.monitor.alertWebhook).toEqual({
+        url: 'https://ntfy.example.net/mcp-alerts',
+        format: 'ntfy',
+        tokenFile: '/etc/mcp/alert-token',
+        caCert: '/etc/ssl/ca.pem',
+        timeoutMs: 5_000,
+        attempts: 6,
+      });
+    });
+
+    it('should default the alert webhook to json, a 10 s timeout and 4 attempts', () => {
+      expect(parse(`${MINIMAL}[monitor]\nalert_webhook = "http://127.0.0.1:8080/hook"\n`).monitor.alertWebhook).toEqual({
+        url: 'http://127.0.0.1:8080/hook',
+        format: 'json',
+        timeoutMs: 10_000,
+        attempts: 4,
+      });
+    });
+
+    it('should take the alert webhook from the environment', () => {
+      expect(parse(MINIMAL, { MCP_AGENT_MONITOR_ALERT_WEBHOOK: 'http://127.0.0.1:9/x', MCP_AGENT_MONITOR_ALERT_WEBHOOK_ATTEMPTS: '2' }).monitor.alertWebhook).toMatchObject({
+        url: 'http://127.0.0.1:9/x',
+        attempts: 2,
+      });
+    });
+
+    it('should report every invalid alert webhook key at once, naming file and key', () => {
+      expect(
+        issuesOf(`${MINIMAL}[monitor]
+alert_webhook = "ftp://example.net/x"
+alert_webhook_format = "xml"
+alert_webhook_timeout = "soon"
+alert_webhook_attempts = 0
+`),
+      ).toEqual([
+        `${FILE}: monitor.alert_webhook_format: must be "json" or "ntfy"`,
+        `${FILE}: monitor.alert_webhook_timeout: must be a duration with a unit, like "30s", "10m", "24h", "30d"`,
+        `${FILE}: monitor.alert_webhook_attempts: must be at least 1`,
+        `${FILE}: monitor.alert_webhook: must be an http:// or https:// URL`,
+      ]);
+    });
+
+    it('should refuse alert webhook settings without an alert_webhook', () => {
+      expect(issuesOf(`${MINIMAL}[monitor]\nalert_webhook_format = "ntfy"\n`)).toEqual([`${FILE}: monitor.alert_webhook_format: needs monitor.alert_webhook`]);
+    });
+
+    it('should refuse a CA certificate for a plain http webhook', () => {
+      expect(issuesOf(`${MINIMAL}[monitor]\nalert_webhook = "http://127.0.0.1:9/x"\nalert_webhook_ca_cert = "ca.pem"\n`)).toEqual([
+        `${FILE}: monitor.alert_webhook_ca_cert: only applies to an https:// alert_webhook`,
+      ]);
+    });
   });
 
   describe(loadAgentConfig.name, () => {

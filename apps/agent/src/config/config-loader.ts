@@ -43,6 +43,12 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
     alert_command: 'strings',
     alert_cooldown: 'duration',
     alert_timeout: 'duration',
+    alert_webhook: 'string',
+    alert_webhook_format: 'string',
+    alert_webhook_token_file: 'string',
+    alert_webhook_ca_cert: 'string',
+    alert_webhook_timeout: 'duration',
+    alert_webhook_attempts: 'int',
     event_retention: 'duration',
     event_keep_max: 'int',
   },
@@ -277,6 +283,43 @@ class ConfigReader {
     return value;
   }
 
+  /** `[monitor] alert_webhook*`: the webhook, or undefined when `alert_webhook` is unset. */
+  private alertWebhook(): AgentConfigData['monitor']['alertWebhook'] {
+    const url = this.get<string>('monitor', 'alert_webhook');
+    const format = this.get<string>('monitor', 'alert_webhook_format') ?? 'json';
+    if (format !== 'json' && format !== 'ntfy') this.issue('monitor.alert_webhook_format', 'must be "json" or "ntfy"');
+    const tokenFile = this.pathOf('monitor', 'alert_webhook_token_file');
+    const caCert = this.pathOf('monitor', 'alert_webhook_ca_cert');
+    const timeoutMs = this.positive('monitor', 'alert_webhook_timeout', 10_000);
+    const attempts = this.positive('monitor', 'alert_webhook_attempts', 4);
+    if (url === undefined) {
+      for (const key of ['alert_webhook_format', 'alert_webhook_token_file', 'alert_webhook_ca_cert', 'alert_webhook_timeout', 'alert_webhook_attempts']) {
+        if (this.raw('monitor', key) !== undefined) this.issue(`monitor.${key}`, 'needs monitor.alert_webhook');
+      }
+      return undefined;
+    }
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      this.issue('monitor.alert_webhook', 'must be an http:// or https:// URL');
+      return undefined;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      this.issue('monitor.alert_webhook', 'must be an http:// or https:// URL');
+      return undefined;
+    }
+    if (caCert && parsed.protocol !== 'https:') this.issue('monitor.alert_webhook_ca_cert', 'only applies to an https:// alert_webhook');
+    return {
+      url,
+      format: format === 'ntfy' ? 'ntfy' : 'json',
+      ...(tokenFile ? { tokenFile } : {}),
+      ...(caCert ? { caCert } : {}),
+      timeoutMs,
+      attempts,
+    };
+  }
+
   private build(): AgentConfigData {
     const configDir = path.dirname(this.file);
     const dbPath = this.pathOf('database', 'path') ?? path.join(configDir, 'mcp.db');
@@ -333,6 +376,7 @@ class ConfigReader {
     }
 
     const stopTimeoutMs = this.get<number>('agent', 'stop_timeout') ?? 10_000;
+    const alertWebhook = this.alertWebhook();
 
     const runtimeAdapter = this.get<string>('runtime', 'adapter') ?? 'auto';
     if (!['auto', 'cli', 'rest'].includes(runtimeAdapter)) this.issue('runtime.adapter', 'must be one of auto, cli, rest');
@@ -369,6 +413,7 @@ class ConfigReader {
         alertCommand: this.get<string[]>('monitor', 'alert_command') ?? [],
         alertCooldownMs: this.get<number>('monitor', 'alert_cooldown') ?? 900_000,
         alertTimeoutMs: this.positive('monitor', 'alert_timeout', 30_000),
+        ...(alertWebhook ? { alertWebhook } : {}),
         eventRetentionMs: this.positive('monitor', 'event_retention', parseDuration('30d')!),
         eventKeepMax: this.positive('monitor', 'event_keep_max', 100_000),
       },
