@@ -4,3 +4,4 @@ export * from './agent-client';
 export * from './agent-process';
 export * from './in-process-agent';
 export * from './unit-module';
+export * from './rootless';
