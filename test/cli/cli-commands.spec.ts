@@ -43,7 +43,7 @@ const listAlpha: mcpv1.ListServicesResponse = {
           desiredState: 'running',
           observedState: 'running',
           version: '1.0',
-          routes: [],
+          routes: [{ name: '', port: 443, mode: 'l4', hostname: 'notes.svc.test', hostPort: 32070 }],
           updatedAt: undefined,
           container: 'notes',
         },
@@ -290,8 +290,8 @@ describe('mcp (CLI commands)', () => {
       const { overrides } = fleet({ alpha: { unary: { listServices: () => listAlpha } }, beta: { unary: { listServices: () => ({ node: 'beta', services: [] }) } } });
       const run = await sandbox.run(['list'], { overrides });
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION$/m);
-      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha\s+running\s+running\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION\s+ROUTES$/m);
+      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha\s+running\s+running\s+1\.0\s+443\/l4→32070$/m);
     });
 
     it('should print list --json in its documented shape', async () => {
@@ -301,7 +301,17 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(3);
       expect(JSON.parse(run.stdout)).toEqual({
         services: [
-          { node: 'alpha', service: 'notes', active: true, component: 'notes', image: 'localhost/mcp-test/busybox:1.0', desired: 'running', observed: 'running', version: '1.0' },
+          {
+            node: 'alpha',
+            service: 'notes',
+            active: true,
+            component: 'notes',
+            image: 'localhost/mcp-test/busybox:1.0',
+            desired: 'running',
+            observed: 'running',
+            version: '1.0',
+            routes: [{ name: '', port: 443, mode: 'l4', hostname: 'notes.svc.test', hostPort: 32070 }],
+          },
         ],
         errors: [{ node: 'beta', kind: 'unreachable', error: 'agent beta (10.0.0.2:9444) unreachable: connect ECONNREFUSED' }],
       });

@@ -24,7 +24,7 @@ abstract class ListingCommand extends CommandRunner {
 export class ListCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {services: [{node, service, active, component, image, desired, observed, version}], errors: [{node, kind, error}]}`;
+    return `\nROUTES shows each route as <mc-proxy listener port>/<mode>→<allocated host port>.\nWith --json: {services: [{node, service, active, component, image, desired, observed, version, routes: [{name, port, mode, hostname, hostPort}]}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -48,6 +48,7 @@ export class ListCommand extends ListingCommand {
               desired: c.desiredState,
               observed: c.observedState,
               version: c.version,
+              routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort })),
             })),
           )
         : [],
@@ -55,9 +56,10 @@ export class ListCommand extends ListingCommand {
     if (options.json) {
       this.output.json({ services: rows, errors: fleetErrors(outcomes) });
     } else {
-      const table: Cell[][] = rows.map((r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version]);
-      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-']);
-      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION'], table);
+      const routes = (r: (typeof rows)[number]) => r.routes.map((route) => `${route.port}/${route.mode}→${route.hostPort || '-'}`).join(',') || '-';
+      const table: Cell[][] = rows.map((r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version, routes(r)]);
+      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
+      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION', 'ROUTES'], table);
     }
     throwIfFleetFailed(outcomes);
   }
