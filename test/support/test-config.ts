@@ -124,6 +124,16 @@ export function agentConfigToToml(config: AgentConfig): string {
     `alert_command = ${toml(config.monitor.alertCommand)}`,
     `alert_cooldown = ${ms(config.monitor.alertCooldownMs)}`,
     `alert_timeout = ${ms(config.monitor.alertTimeoutMs)}`,
+    ...(config.monitor.alertWebhook
+      ? [
+          `alert_webhook = ${toml(config.monitor.alertWebhook.url)}`,
+          `alert_webhook_format = ${toml(config.monitor.alertWebhook.format)}`,
+          ...(config.monitor.alertWebhook.tokenFile ? [`alert_webhook_token_file = ${toml(config.monitor.alertWebhook.tokenFile)}`] : []),
+          ...(config.monitor.alertWebhook.caCert ? [`alert_webhook_ca_cert = ${toml(config.monitor.alertWebhook.caCert)}`] : []),
+          `alert_webhook_timeout = ${ms(config.monitor.alertWebhook.timeoutMs)}`,
+          `alert_webhook_attempts = ${config.monitor.alertWebhook.attempts}`,
+        ]
+      : []),
     `event_retention = ${ms(config.monitor.eventRetentionMs)}`,
     `event_keep_max = ${config.monitor.eventKeepMax}`,
     '[runtime]',

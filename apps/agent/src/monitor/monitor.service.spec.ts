@@ -2,14 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { type Alert, AlertSender, CommandAlertSender } from '@mcp/alerts';
+import { type Alert, AlertSender, alertSenderFor, CommandAlertSender } from '@mcp/alerts';
 import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, type ContainerSummary } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
+import { WebhookReceiver } from '../../../../libs/alerts/src/testing/webhook-receiver';
 import { AgentConfig } from '../config/agent-config';
+import { alertsOptionsFromConfig } from './alert-options';
 import { MONITOR_EVENT, MonitorService } from './monitor.service';
 
 /** Records alerts; the monitor's only use of the port is send(). */
@@ -55,9 +57,9 @@ describe(MonitorService.name, () => {
   let locks: KeyedMutex;
   let sut: MonitorService;
 
-  async function build(overrides: { alerts?: AlertSender; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
+  async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
     config = makeTestConfig({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
-    alerts = overrides.alerts ?? recorder;
+    alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config, { PATH: process.env.PATH })) : (overrides.alerts ?? recorder);
     const moduleRef = await Test.createTestingModule({
       providers: [
         MonitorService,
@@ -297,6 +299,7 @@ describe(MonitorService.name, () => {
         await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
 
         const result = await sut.runOnce();
+        await sut.settleAlerts();
 
         expect(result.alerts.map((alert) => alert.kind)).toEqual(['drift']);
         const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
@@ -304,6 +307,99 @@ describe(MonitorService.name, () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+  describe('alerts through the command and the webhook (loopback receiver)', () => {
+    let receiver: WebhookReceiver;
+    let url: string;
+    let dir: string;
+
+    const webhook = (overrides: Partial<NonNullable<AgentConfig['monitor']['alertWebhook']>> = {}): AgentConfig['monitor']['alertWebhook'] => ({
+      url,
+      format: 'json',
+      timeoutMs: 10_000,
+      attempts: 4,
+      ...overrides,
+    });
+
+    beforeEach(async () => {
+      receiver = new WebhookReceiver();
+      url = await receiver.start();
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-monitor-webhook-'));
+    });
+
+    afterEach(async () => {
+      await receiver.close();
+      await sut.settleAlerts();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('should deliver each alert once per cooldown to both the command and the webhook', async () => {
+      const log = path.join(dir, 'alerts.log');
+      const script = path.join(dir, 'alert.sh');
+      fs.writeFileSync(script, '#!/bin/sh\necho "$MCP_ALERT_KIND $MCP_ALERT_SERVICE/$MCP_ALERT_COMPONENT" >> "$1"\n', { mode: 0o755 });
+      await build({ alerts: 'from-config', monitor: { flapThreshold: 100, alertCommand: [script, log], alertWebhook: webhook() } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      const cycle = async (state: string): Promise<void> => {
+        runtime.setState('app-web', state);
+        clock.advance(MINUTE);
+        await sut.runOnce();
+      };
+
+      await cycle('exited'); // drift
+      await cycle('running'); // recovered
+      await cycle('exited'); // drift within the cooldown: held back
+      await cycle('running'); // recovered within the cooldown: held back
+      clock.advance(15 * MINUTE);
+      await cycle('exited'); // past the cooldown: sent again
+      await sut.settleAlerts();
+
+      expect(receiver.bodies().map((body) => `${body.kind} ${body.service}/${body.component}`)).toEqual(['drift app/web', 'recovered app/web', 'drift app/web']);
+      expect(receiver.bodies()[0]).toEqual({
+        kind: 'drift',
+        node: config.agent.nodeName,
+        service: 'app',
+        component: 'web',
+        desired: 'running',
+        observed: 'exited',
+        message: 'desired running, observed exited',
+        time: '2026-11-23T12:01:00.000Z',
+      });
+      expect(fs.readFileSync(log, 'utf8')).toBe('drift app/web\nrecovered app/web\ndrift app/web\n');
+    });
+
+    it('should retry the webhook after a 500 until it is delivered', async () => {
+      await build({ alerts: 'from-config', monitor: { alertWebhook: webhook() } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
+      receiver.answer(500);
+
+      const result = await sut.runOnce();
+      await sut.settleAlerts();
+
+      expect(result.alerts.map((alert) => alert.kind)).toEqual(['drift']);
+      expect(receiver.received).toHaveLength(2);
+      expect(receiver.received[1].body).toBe(receiver.received[0].body);
+    });
+
+    it('should finish every tick while the webhook receiver never answers', async () => {
+      await build({ alerts: 'from-config', monitor: { alertWebhook: webhook({ timeoutMs: 600_000, attempts: 1 }) } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'exited' });
+      await given({ service: 'app', component: 'api', desired: 'running', observed: 'running', state: 'running' });
+      receiver.answer('hang', 'hang');
+      let delivered = false;
+
+      const first = await sut.runOnce();
+      void sut.settleAlerts().then(() => (delivered = true));
+      await receiver.receivedCount(1);
+      runtime.setState('app-api', 'exited');
+      clock.advance(MINUTE);
+      const second = await sut.runOnce();
+      await receiver.receivedCount(2);
+
+      expect(first.alerts.map((alert) => `${alert.component}:${alert.kind}`)).toEqual(['web:drift']);
+      expect(second.skipped).toBe(false);
+      expect(second.alerts.map((alert) => `${alert.component}:${alert.kind}`)).toEqual(['api:drift']);
+      expect(delivered).toBe(false);
     });
   });
 });

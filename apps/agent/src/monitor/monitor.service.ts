@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Alert, type AlertKind, AlertSender } from '@mcp/alerts';
+import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/alerts';
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
@@ -31,7 +31,7 @@ export interface TickResult {
   changes: StateChange[];
   /** `service/component` of every component drifting after this tick. */
   drifting: string[];
-  /** Alerts sent (after cooldown). */
+  /** Alerts handed to the senders (after cooldown); delivery goes on after the tick. */
   alerts: Alert[];
   /** Events pruned by retention. */
   pruned: number;
@@ -40,11 +40,15 @@ export interface TickResult {
 /** States from which a change is not a real transition (nothing was observed before). */
 const UNOBSERVED: ReadonlySet<string> = new Set(['', 'unknown']);
 
+/** Alert deliveries allowed in flight at once (a hung receiver holds each one up to its retry budget). */
+export const MAX_ALERTS_IN_FLIGHT = 100;
+
 /**
  * One monitor pass (SPEC §2 Monitor): one runtime listing, compared with the registry;
  * observed-state changes recorded as events; drift (desired ≠ observed), recovery and
  * flapping raised as events and alerts with a per-component, per-kind cooldown; old events
- * pruned. Tests call runOnce() directly; MonitorScheduler only triggers it.
+ * pruned. Tests call runOnce() directly; MonitorScheduler only triggers it. Alerts are
+ * dispatched, not awaited: a slow webhook retrying with backoff never holds up a tick.
  */
 @Injectable()
 export class MonitorService {
@@ -56,15 +60,23 @@ export class MonitorService {
   private readonly lastAlert = new Map<string, number>();
   /** Components drifting at the end of the last tick. */
   private readonly drifting = new Set<string>();
+  private readonly dispatcher: AlertDispatcher;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
     private readonly clock: Clock,
-    private readonly alerts: AlertSender,
+    alerts: AlertSender,
     private readonly locks: KeyedMutex,
-  ) {}
+  ) {
+    this.dispatcher = new AlertDispatcher({ sender: alerts, maxInFlight: MAX_ALERTS_IN_FLIGHT });
+  }
+
+  /** Resolves once every alert dispatched so far has been delivered or given up on. */
+  settleAlerts(): Promise<void> {
+    return this.dispatcher.settled();
+  }
 
   async runOnce(): Promise<TickResult> {
     if (this.running) return { skipped: true, containers: 0, busy: [], changes: [], drifting: [...this.drifting], alerts: [], pruned: 0 };
@@ -135,7 +147,7 @@ export class MonitorService {
     // Components that left the registry (undeployed, purged) no longer drift.
     for (const key of [...this.drifting]) if (!seen.has(key)) this.drifting.delete(key);
 
-    await Promise.all(pending.map((alert) => this.alerts.send(alert)));
+    for (const alert of pending) this.dispatcher.dispatch(alert);
     const pruned = await this.registry.pruneEvents({
       before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
       keepMax: this.config.monitor.eventKeepMax,
