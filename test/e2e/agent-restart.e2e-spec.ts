@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { mcpv1 } from '@mcp/proto';
+import {
+  agentClient,
+  makeTestConfig,
+  makeTlsFixture,
+  startAgentProcess,
+  TEST_ADMIN_TOKEN,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+} from '../support';
+
+jest.setTimeout(180_000);
+
+const run = promisify(execFile);
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+/** Every container this suite creates starts with this prefix. */
+const PREFIX = `restart${randomBytes(3).toString('hex')}`;
+const SERVICE = `${PREFIX}-app`;
+const CONTAINERS = [SERVICE, `${SERVICE}-worker`];
+
+/** A routed web component named like the service and an unrouted worker. */
+const SPEC: mcpv1.ServiceSpec = {
+  name: SERVICE,
+  active: true,
+  components: [
+    {
+      name: SERVICE,
+      image: IMAGE,
+      network: '',
+      user: '',
+      restart: '',
+      ports: [],
+      volumes: [],
+      cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /www'],
+      env: [],
+      routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }],
+    },
+    { name: 'worker', image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '3600'], env: [], routes: [] },
+  ],
+};
+
+/** `<id> <StartedAt>` of each container, as podman (not the agent) reports it. */
+async function identities(): Promise<Record<string, string>> {
+  const { stdout } = await run('podman', ['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...CONTAINERS]);
+  return Object.fromEntries(stdout.trim().split('\n').map((line) => {
+    const [name, ...rest] = line.split(' ');
+    return [name, rest.join(' ')];
+  }));
+}
+
+async function removeOurContainers(): Promise<void> {
+  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
+  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
+}
+
+describe('mcp-agent restart (real process, real podman)', () => {
+  const config = makeTestConfig({ mcproxy: { socket: undefined } });
+  const dir = path.dirname(config.file);
+  let caCertPath: string;
+  let agent: AgentProcess | undefined;
+  let client: AgentTestClient | undefined;
+  let before: Record<string, string>;
+
+  async function startAgent(): Promise<void> {
+    agent = await startAgentProcess({ config });
+    client?.close();
+    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+  }
+
+  async function expectUntouchedAndManaged(): Promise<void> {
+    expect(await identities()).toEqual(before);
+    const status = await client!.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
+    expect(status.components.map((c) => [c.component, c.desiredState, c.observedState, c.drift, c.container])).toEqual([
+      [SERVICE, 'running', 'running', false, SERVICE],
+      ['worker', 'running', 'running', false, `${SERVICE}-worker`],
+    ]);
+    const live = await client!.call('liveCheck', {});
+    const ours = live.containers.filter((c) => c.container.startsWith(PREFIX));
+    expect(ours.map((c) => [c.container, c.service, c.state, c.desiredState]).sort()).toEqual([
+      [SERVICE, SERVICE, 'running', 'running'],
+      [`${SERVICE}-worker`, SERVICE, 'running', 'running'],
+    ]);
+  }
+
+  beforeAll(async () => {
+    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
+    await writeTestTokens(config);
+    await startAgent();
+    const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
+    before = await identities();
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await agent?.stop();
+    await removeOurContainers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should have both containers running before any restart', () => {
+    expect(Object.values(before).map((value) => value.split(' ').pop())).toEqual(['running', 'running']);
+  });
+
+  it('should leave the containers running untouched across a graceful stop (SIGTERM) and restart', async () => {
+    const code = await agent!.stop();
+
+    expect(code).toBe(0);
+    expect(await identities()).toEqual(before);
+    await startAgent();
+    await expectUntouchedAndManaged();
+  });
+
+  it('should leave the containers running untouched across kill -9 and restart', async () => {
+    await agent!.kill9();
+
+    expect(await identities()).toEqual(before);
+    await startAgent();
+    await expectUntouchedAndManaged();
+  });
+
+  it('should still manage the service after both restarts (a stop reaches podman)', async () => {
+    await client!.call('stopService', { service: SERVICE });
+
+    const after = await identities();
+    expect(Object.values(after).map((value) => value.split(' ').pop())).toEqual(['exited', 'exited']);
+  });
+});
