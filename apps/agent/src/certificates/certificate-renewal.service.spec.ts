@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { CertificateAuthority, type CertificateTarget, type EnsuredCertificate, type RenewalResult } from '@mcp/acme';
-import { AlertSender, type Alert } from '@mcp/alerts';
+import { AlertSender, alertSenderFor, type Alert } from '@mcp/alerts';
 import { Clock } from '@mcp/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { FakeClock, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
+import { WebhookReceiver } from '../../../../libs/alerts/src/testing/webhook-receiver';
 import { AgentConfig } from '../config/agent-config';
+import { alertsOptionsFromConfig } from '../monitor/alert-options';
 import { CertificateRenewalService } from './certificate-renewal.service';
 
 class RecordingAlerts extends AlertSender {
@@ -95,6 +97,41 @@ describe(CertificateRenewalService.name, () => {
         expect.objectContaining({ kind: 'certificate', node: 'test-node', service: 'web', observed: 'expiring', message: expect.stringContaining('connection refused') }),
       ]);
       expect((await registry.listEvents({ service: 'web' }))[0]).toMatchObject({ kind: 'certificate_renewal_failed' });
+    });
+
+    it('should alert when a certificate it did not renew expires within 7 days', async () => {
+      authority.outcome['web.example.net'] = { action: 'ok', expiresSoon: true, notAfter: new Date('2026-11-28T00:00:00Z') };
+      const sut = await build(true);
+      await sut.runOnce();
+      expect(alerts.sent).toEqual([expect.objectContaining({ kind: 'certificate', service: 'web', observed: 'expiring', message: expect.stringContaining('within 7 days') })]);
+      expect((await registry.listEvents({ service: 'web' }))[0]).toMatchObject({ kind: 'certificate_expiring' });
+    });
+
+    it('should deliver a failed renewal to the alert webhook', async () => {
+      const receiver = new WebhookReceiver();
+      const url = await receiver.start();
+      const webhookConfig = makeTestConfig({ monitor: { alertWebhook: { url, format: 'json', timeoutMs: 5_000, attempts: 2 } } });
+      try {
+        const webhookAlerts = alertSenderFor(alertsOptionsFromConfig(webhookConfig, {}));
+        authority.outcome['web.example.net'] = { action: 'failed', error: 'acme: connection refused', expiresSoon: false };
+        const moduleRef = await Test.createTestingModule({
+          providers: [
+            CertificateRenewalService,
+            { provide: AgentConfig, useValue: webhookConfig },
+            { provide: ServiceRegistry, useValue: registry },
+            { provide: AlertSender, useValue: webhookAlerts },
+            { provide: Clock, useValue: new FakeClock() },
+            { provide: CertificateAuthority, useValue: authority },
+          ],
+        }).compile();
+
+        await moduleRef.get(CertificateRenewalService).runOnce();
+
+        expect(receiver.bodies()).toEqual([expect.objectContaining({ kind: 'certificate', service: 'web', desired: 'valid', observed: 'renewal_failed', message: expect.stringContaining('connection refused') })]);
+      } finally {
+        await receiver.close();
+        fs.rmSync(path.dirname(webhookConfig.file), { recursive: true, force: true });
+      }
     });
 
     it('should do nothing without an ACME authority', async () => {

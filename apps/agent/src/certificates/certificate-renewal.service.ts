@@ -7,8 +7,9 @@ import { AgentConfig } from '../config/agent-config';
 
 /**
  * Renews l7 certificates before they expire (SPEC §6): every l7 route's (service, hostname)
- * is checked through the CertificateAuthority; a renewal records an event, a failure records
- * an event and raises a `certificate` alert. Without `[acme]` there is nothing to renew.
+ * is checked through the CertificateAuthority; a renewal records an event; a failure, or a
+ * certificate left within 7 days of expiry, records an event and raises a `certificate` alert
+ * (through the command and/or webhook senders). Without `[acme]` there is nothing to renew.
  */
 @Injectable()
 export class CertificateRenewalService {
@@ -38,19 +39,29 @@ export class CertificateRenewalService {
         const message = `certificate for ${result.hostname} could not be renewed: ${result.error ?? 'unknown error'}${result.notAfter ? ` (current one expires ${result.notAfter.toISOString()})` : ''}`;
         this.logger.warn(message);
         await this.registry.addEvent({ service: result.service, component: '', kind: 'certificate_renewal_failed', message });
-        await this.alerts.send({
-          kind: 'certificate',
-          node: this.config.agent.nodeName,
-          service: result.service,
-          component: '',
-          desired: 'valid',
-          observed: result.expiresSoon ? 'expiring' : 'renewal_failed',
-          message,
-          time: this.clock.now(),
-        });
+        await this.alert({ service: result.service, observed: result.expiresSoon ? 'expiring' : 'renewal_failed', message });
+      } else if (result.expiresSoon) {
+        // Valid but inside 7 days and not renewed (a renewal window shorter than that).
+        const message = `certificate for ${result.hostname} expires ${result.notAfter?.toISOString() ?? 'soon'}, within 7 days`;
+        this.logger.warn(message);
+        await this.registry.addEvent({ service: result.service, component: '', kind: 'certificate_expiring', message });
+        await this.alert({ service: result.service, observed: 'expiring', message });
       }
     }
     return results;
+  }
+
+  private async alert(input: { service: string; observed: string; message: string }): Promise<void> {
+    await this.alerts.send({
+      kind: 'certificate',
+      node: this.config.agent.nodeName,
+      service: input.service,
+      component: '',
+      desired: 'valid',
+      observed: input.observed,
+      message: input.message,
+      time: this.clock.now(),
+    });
   }
 
   /** One target per (service, l7 hostname) of the registry's routes. */
