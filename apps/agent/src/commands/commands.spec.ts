@@ -7,7 +7,8 @@ import { FailedPreconditionError, NotFoundError } from '@mcp/common';
 import { TypeormRegistry } from '@mcp/registry';
 import { RegistryCorruptError } from '@mcp/registry';
 import { makeTestConfig } from '../../../../test/support/test-config';
-import type { AgentConfig } from '../config/agent-config';
+import { WebhookReceiver } from '../../../../libs/alerts/src/testing/webhook-receiver';
+import { AgentConfig } from '../config/agent-config';
 import { probeTarget, runRestore } from './restore.command';
 import { runSnapshot } from './snapshot.command';
 
@@ -97,6 +98,33 @@ describe('registry commands', () => {
       fs.rmSync(config.database.path);
 
       await expect(runSnapshot({ config, print })).rejects.toThrow(NotFoundError);
+    });
+
+    it('should raise a backup alert to the webhook when the snapshot fails, then fail', async () => {
+      const receiver = new WebhookReceiver();
+      try {
+        const url = await receiver.start();
+        const failing = new AgentConfig({ ...config, monitor: { ...config.monitor, alertWebhook: { url, format: 'json', timeoutMs: 5_000, attempts: 2 } } });
+        fs.rmSync(config.database.path);
+        receiver.answer(500);
+
+        await expect(runSnapshot({ config: failing, print, now: new Date('2026-11-24T03:00:00Z') })).rejects.toThrow(NotFoundError);
+
+        expect(receiver.received).toHaveLength(2);
+        expect(receiver.bodies()[1]).toEqual({
+          kind: 'backup',
+          node: config.agent.nodeName,
+          service: 'mcp-agent',
+          component: 'registry',
+          desired: 'snapshot',
+          observed: 'failed',
+          message: expect.stringContaining(`snapshot of ${config.database.path}`),
+          time: '2026-11-24T03:00:00.000Z',
+        });
+        expect(printed).toEqual([]);
+      } finally {
+        await receiver.close();
+      }
     });
   });
 
