@@ -54,6 +54,16 @@ async function identities(): Promise<Record<string, string>> {
   }));
 }
 
+/** Pids of the podman service serving `socket` (the agent supervises one per socket). */
+async function podmanServicePids(socket: string): Promise<string[]> {
+  const pattern = `system service --time=0 unix://${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  try {
+    return (await run('pgrep', ['-f', '--', pattern])).stdout.trim().split('\n');
+  } catch {
+    return [];
+  }
+}
+
 async function removeOurContainers(): Promise<void> {
   const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
   const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
@@ -67,6 +77,7 @@ describe('mcp-agent restart (real process, real podman)', () => {
   let agent: AgentProcess | undefined;
   let client: AgentTestClient | undefined;
   let before: Record<string, string>;
+  let hostPort: number;
 
   async function startAgent(): Promise<void> {
     agent = await startAgentProcess({ config });
@@ -81,6 +92,8 @@ describe('mcp-agent restart (real process, real podman)', () => {
       [SERVICE, 'running', 'running', false, SERVICE],
       ['worker', 'running', 'running', false, `${SERVICE}-worker`],
     ]);
+    const listed = await client!.call('listServices', {});
+    expect(listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort).toBe(hostPort);
     const live = await client!.call('liveCheck', {});
     const ours = live.containers.filter((c) => c.container.startsWith(PREFIX));
     expect(ours.map((c) => [c.container, c.service, c.state, c.desiredState]).sort()).toEqual([
@@ -96,6 +109,7 @@ describe('mcp-agent restart (real process, real podman)', () => {
     const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
     if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
     before = await identities();
+    hostPort = (await client!.call('listServices', {})).services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
   });
 
   afterAll(async () => {
@@ -118,12 +132,17 @@ describe('mcp-agent restart (real process, real podman)', () => {
     await expectUntouchedAndManaged();
   });
 
-  it('should leave the containers running untouched across kill -9 and restart', async () => {
+  it('should leave the containers running untouched across kill -9 and restart, reusing the podman service', async () => {
+    const service = await podmanServicePids(config.runtime.socket);
+    expect(service).toHaveLength(1);
+
     await agent!.kill9();
 
     expect(await identities()).toEqual(before);
+    expect(await podmanServicePids(config.runtime.socket)).toEqual(service);
     await startAgent();
     await expectUntouchedAndManaged();
+    expect(await podmanServicePids(config.runtime.socket)).toEqual(service);
   });
 
   it('should still manage the service after both restarts (a stop reaches podman)', async () => {
