@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
+import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
 import {
   agentClient,
   makeTestConfig,
@@ -71,8 +73,10 @@ async function removeOurContainers(): Promise<void> {
 }
 
 describe('mcp-agent restart (real process, real podman)', () => {
-  const config = makeTestConfig({ mcproxy: { socket: undefined } });
-  const dir = path.dirname(config.file);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-agent-restart-'));
+  const mcproxySocket = path.join(dir, 'mc-proxy.sock');
+  const config = makeTestConfig({ dir, mcproxy: { socket: mcproxySocket } });
+  let mcproxy: FakeMcproxy | undefined;
   let caCertPath: string;
   let agent: AgentProcess | undefined;
   let client: AgentTestClient | undefined;
@@ -94,6 +98,7 @@ describe('mcp-agent restart (real process, real podman)', () => {
     ]);
     const listed = await client!.call('listServices', {});
     expect(listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort).toBe(hostPort);
+    expect(mcproxy!.routes()).toEqual([expect.objectContaining({ listener: ':443', backend: `127.0.0.1:${hostPort}` })]);
     const live = await client!.call('liveCheck', {});
     const ours = live.containers.filter((c) => c.container.startsWith(PREFIX));
     expect(ours.map((c) => [c.container, c.service, c.state, c.desiredState]).sort()).toEqual([
@@ -105,6 +110,7 @@ describe('mcp-agent restart (real process, real podman)', () => {
   beforeAll(async () => {
     caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
     await writeTestTokens(config);
+    mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
     await startAgent();
     const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
     if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
@@ -115,6 +121,7 @@ describe('mcp-agent restart (real process, real podman)', () => {
   afterAll(async () => {
     client?.close();
     await agent?.stop();
+    await mcproxy?.close();
     await removeOurContainers();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -143,6 +150,21 @@ describe('mcp-agent restart (real process, real podman)', () => {
     await startAgent();
     await expectUntouchedAndManaged();
     expect(await podmanServicePids(config.runtime.socket)).toEqual(service);
+  });
+
+  it('should keep an unchanged redeploy working while mc-proxy is down, and re-register the routes once it is back', async () => {
+    await mcproxy!.close();
+    mcproxy = undefined;
+
+    const whileDown = await client!.call('deploy', { service: SPEC, component: '', force: false });
+
+    expect(whileDown.results.map((r) => [r.component, r.ok])).toEqual([[SERVICE, true], ['worker', true]]);
+    expect(await identities()).toEqual(before);
+    fs.rmSync(mcproxySocket, { force: true });
+    mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
+    expect(mcproxy.routes()).toEqual([]);
+    await client!.call('deploy', { service: SPEC, component: '', force: false });
+    await expectUntouchedAndManaged();
   });
 
   it('should still manage the service after both restarts (a stop reaches podman)', async () => {
