@@ -26,6 +26,8 @@ const common = {
   testEnvironment: 'node',
 };
 module.exports = {
+  // A global option (Jest ignores it inside a project): e2e steps start agents and containers.
+  testTimeout: 120000,
   globalSetup: '<rootDir>/test/global-setup.ts',
   projects: [
     {
@@ -38,7 +40,6 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts', '<rootDir>/test/bench/**/*.e2e-spec.ts'],
-      testTimeout: 120000,
     },
   ],
 };

@@ -92,6 +92,7 @@ cp -a "$src/dist/"*.map "$dest.new/dist/" 2>/dev/null || true
 cp -a "$src/node_modules" "$dest.new/"
 rm -rf "$dest"
 mv "$dest.new" "$dest"
+install -d -m 0755 "$prefix/bin"
 ln -sfn "$dest/bin/mcp-agent.js" "$prefix/bin/mcp-agent"
 ln -sfn "$dest/bin/mcp.js" "$prefix/bin/mcp"
 say "installed $prefix/bin/mcp-agent and $prefix/bin/mcp"

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '..', '..');
+const script = path.join(root, 'deploy', 'install.sh');
+
+/**
+ * deploy/install.sh for real (as root), into temporary prefix/srv/unit folders so the host's
+ * /usr/local, /srv and /etc/systemd are not touched. Needs `npm run build`.
+ */
+describe('deploy/install.sh', () => {
+  const user = `mcpinst${process.pid % 10000}`;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error('install.sh e2e needs root (it creates a user)');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-install-'));
+    env = {
+      ...process.env,
+      MCP_PREFIX: path.join(dir, 'prefix'),
+      MCP_SRV: path.join(dir, 'srv', 'mcp'),
+      MCP_UNIT_DIR: path.join(dir, 'units'),
+      MCP_USER: user,
+    };
+  });
+
+  afterAll(async () => {
+    await run('userdel', [user]).catch(() => undefined);
+    for (const f of ['/etc/subuid', '/etc/subgid']) {
+      const text = fs.readFileSync(f, 'utf8');
+      fs.writeFileSync(f, text.split('\n').filter((line) => !line.startsWith(`${user}:`)).join('\n'));
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should install the user, data dir, program, units and example config, idempotently', async () => {
+    await run('bash', [script], { env });
+    const srv = env.MCP_SRV!;
+    const uid = Number((await run('id', ['-u', user])).stdout.trim());
+
+    expect(fs.statSync(srv).uid).toBe(uid);
+    expect(fs.statSync(srv).mode & 0o777).toBe(0o750);
+    expect(fs.readFileSync('/etc/subuid', 'utf8')).toMatch(new RegExp(`^${user}:\\d+:65536$`, 'm'));
+    expect(fs.readFileSync('/etc/subgid', 'utf8')).toMatch(new RegExp(`^${user}:\\d+:65536$`, 'm'));
+    const unit = fs.readFileSync(path.join(env.MCP_UNIT_DIR!, 'mcp-agent.service'), 'utf8');
+    expect(unit).toContain(`Environment=XDG_RUNTIME_DIR=/run/user/${uid}`);
+    expect(fs.existsSync(path.join(env.MCP_UNIT_DIR!, 'mcp-agent-backup.timer'))).toBe(true);
+    const version = await run(path.join(env.MCP_PREFIX!, 'bin', 'mcp-agent'), ['--version']);
+    expect(version.stdout).toMatch(/^mcp-agent \d+\.\d+\.\d+/);
+    const help = await run(path.join(env.MCP_PREFIX!, 'bin', 'mcp'), ['--help']);
+    expect(help.stdout).toContain('deploy');
+
+    // The operator edits the config; a second run changes nothing and keeps the edit.
+    fs.appendFileSync(path.join(srv, 'mcp-agent.toml'), '\n# edited by the operator\n');
+    const again = await run('bash', [script], { env });
+    expect(again.stdout).toContain('kept existing');
+    expect(fs.readFileSync(path.join(srv, 'mcp-agent.toml'), 'utf8')).toContain('# edited by the operator');
+    expect(fs.readFileSync('/etc/subuid', 'utf8').split('\n').filter((l) => l.startsWith(`${user}:`))).toHaveLength(1);
+  });
+
+  it('should uninstall the program and units but keep the data unless told to purge it', async () => {
+    fs.writeFileSync(path.join(env.MCP_SRV!, 'mcp.db'), 'registry');
+
+    await run('bash', [script, '--uninstall'], { env });
+
+    expect(fs.existsSync(path.join(env.MCP_PREFIX!, 'bin', 'mcp-agent'))).toBe(false);
+    expect(fs.existsSync(path.join(env.MCP_UNIT_DIR!, 'mcp-agent.service'))).toBe(false);
+    expect(fs.readFileSync(path.join(env.MCP_SRV!, 'mcp.db'), 'utf8')).toBe('registry');
+
+    await run('bash', [script, '--uninstall', '--purge-data'], { env });
+    expect(fs.existsSync(env.MCP_SRV!)).toBe(false);
+  });
+
+  it('should refuse an unknown option with exit 2', async () => {
+    await expect(run('bash', [script, '--bogus'], { env })).rejects.toMatchObject({ code: 2 });
+  });
+});
