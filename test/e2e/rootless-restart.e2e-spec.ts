@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { mcpv1 } from '@mcp/proto';
+import {
+  agentClient,
+  makeTestConfig,
+  makeTlsFixture,
+  podmanAs,
+  removeContainersAs,
+  rootlessUser,
+  startRootlessAgent,
+  TEST_ADMIN_TOKEN,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+  type RootlessUser,
+} from '../support';
+
+jest.setTimeout(180_000);
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+/** Every container this suite creates (as the user) starts with this prefix. */
+const PREFIX = `rlr${randomBytes(3).toString('hex')}`;
+const SERVICE = `${PREFIX}-app`;
+const CONTAINERS = [SERVICE, `${SERVICE}-worker`];
+
+const SPEC: mcpv1.ServiceSpec = {
+  name: SERVICE,
+  active: true,
+  components: [
+    {
+      name: SERVICE,
+      image: IMAGE,
+      network: '',
+      user: '',
+      restart: '',
+      ports: [],
+      volumes: [],
+      cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /www'],
+      env: [],
+      routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }],
+    },
+    { name: 'worker', image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '3600'], env: [], routes: [] },
+  ],
+};
+
+/** Pids (and owners) of the podman service on `socket`. */
+function podmanService(socket: string): Array<{ pid: string; uid: number }> {
+  const pattern = `system service --time=0 unix://${socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+  const pids = spawnSync('pgrep', ['-f', '--', pattern], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  return pids.map((pid) => ({ pid, uid: fs.statSync(`/proc/${pid}`).uid }));
+}
+
+describe('rootless mcp-agent restart (unprivileged user, rootless podman)', () => {
+  let user: RootlessUser;
+  let config: ReturnType<typeof makeTestConfig>;
+  let caCertPath: string;
+  let agent: AgentProcess | undefined;
+  let client: AgentTestClient | undefined;
+  let before: string;
+
+  const identities = (): Promise<string> =>
+    podmanAs(user, ['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...CONTAINERS]);
+
+  async function startAgent(): Promise<void> {
+    agent = await startRootlessAgent({ user, config });
+    client?.close();
+    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+  }
+
+  async function expectUntouchedAndManaged(): Promise<void> {
+    expect(await identities()).toBe(before);
+    const status = await client!.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
+    expect(status.components.map((c) => [c.component, c.desiredState, c.observedState, c.drift])).toEqual([
+      [SERVICE, 'running', 'running', false],
+      ['worker', 'running', 'running', false],
+    ]);
+    const live = await client!.call('liveCheck', {});
+    expect(live.containers.filter((c) => c.container.startsWith(PREFIX)).map((c) => [c.container, c.state, c.desiredState]).sort()).toEqual([
+      [SERVICE, 'running', 'running'],
+      [`${SERVICE}-worker`, 'running', 'running'],
+    ]);
+  }
+
+  beforeAll(async () => {
+    user = rootlessUser();
+    config = makeTestConfig({ mcproxy: { socket: undefined } });
+    caCertPath = (await makeTlsFixture(path.join(path.dirname(config.file), 'tls'))).caCertPath;
+    await writeTestTokens(config);
+    await startAgent();
+    const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
+    before = await identities();
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await agent?.stop();
+    if (user) await removeContainersAs(user, PREFIX);
+    if (config) fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
+  });
+
+  it('should run the agent podman service as the user', () => {
+    const service = podmanService(config.runtime.socket);
+
+    expect(service.map((s) => s.uid)).toEqual([user.uid]);
+    expect(before.split('\n').map((line) => line.split(' ').pop())).toEqual(['running', 'running']);
+  });
+
+  it('should leave the containers untouched across a graceful stop (SIGTERM) and restart', async () => {
+    expect(await agent!.stop()).toBe(0);
+
+    expect(await identities()).toBe(before);
+    await startAgent();
+    await expectUntouchedAndManaged();
+  });
+
+  it('should leave the containers untouched across kill -9 and restart, reusing the podman service', async () => {
+    const service = podmanService(config.runtime.socket);
+
+    await agent!.kill9();
+
+    expect(await identities()).toBe(before);
+    expect(podmanService(config.runtime.socket)).toEqual(service);
+    await startAgent();
+    await expectUntouchedAndManaged();
+    expect(podmanService(config.runtime.socket)).toEqual(service);
+  });
+});
