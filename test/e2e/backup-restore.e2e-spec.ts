@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { mcpv1 } from '@mcp/proto';
+import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
+import {
+  agentClient,
+  makeTestConfig,
+  makeTlsFixture,
+  startAgentProcess,
+  TEST_ADMIN_TOKEN,
+  writeAgentConfigFile,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+} from '../support';
+
+jest.setTimeout(300_000);
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'mcp-agent.js');
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+const PREFIX = `bkp${randomBytes(3).toString('hex')}`;
+
+function spec(name: string): mcpv1.ServiceSpec {
+  return {
+    name,
+    active: true,
+    components: [{ name, image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '300'], routes: [], env: [] }],
+  };
+}
+
+/** Runs `mcp-agent <args>`, resolving to its exit code and output (never rejecting). */
+function agentCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** What must survive a restore: the registry's view of a service, not the live container. */
+function essence(service: mcpv1.ServiceInfo): unknown {
+  return {
+    name: service.name,
+    active: service.active,
+    components: service.components.map((component) => ({ name: component.name, image: component.image, desiredState: component.desiredState })),
+  };
+}
+
+interface Node {
+  config: AgentConfig;
+  configPath: string;
+  caCertPath: string;
+  agent?: AgentProcess;
+  client?: AgentTestClient;
+}
+
+async function makeNode(): Promise<Node> {
+  const config = makeTestConfig();
+  const caCertPath = (await makeTlsFixture(path.join(path.dirname(config.database.path), 'tls'))).caCertPath;
+  await writeTestTokens(config);
+  return { config, configPath: writeAgentConfigFile(config), caCertPath };
+}
+
+async function start(node: Node): Promise<AgentTestClient> {
+  node.agent = await startAgentProcess({ configPath: node.configPath });
+  node.client = agentClient({ address: node.agent.address, caCertPath: node.caCertPath, token: TEST_ADMIN_TOKEN });
+  return node.client;
+}
+
+async function stop(node: Node | undefined): Promise<void> {
+  node?.client?.close();
+  await node?.agent?.stop();
+  if (node) {
+    node.client = undefined;
+    node.agent = undefined;
+  }
+}
+
+describe('backup and restore onto a fresh node (real agent processes)', () => {
+  let original: Node | undefined;
+  let fresh: Node | undefined;
+
+  afterAll(async () => {
+    await stop(original);
+    await stop(fresh);
+    const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+    const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
+    if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
+    for (const node of [original, fresh]) if (node) fs.rmSync(path.dirname(node.config.database.path), { recursive: true, force: true });
+  });
+
+  it('should snapshot a busy registry, restore it into a fresh data dir, and start an agent that reports the same services', async () => {
+    original = await makeNode();
+    fresh = await makeNode();
+    const rpc = await start(original);
+    const settled = [1, 2, 3].map((n) => `${PREFIX}-s${n}`);
+    for (const name of settled) await rpc.call('deploy', { service: spec(name), component: '', force: false });
+
+    // Busy: deploys in flight on the original node while the snapshot is taken.
+    const inFlight = Promise.all([1, 2, 3].map((n) => rpc.call('deploy', { service: spec(`${PREFIX}-b${n}`), component: '', force: false })));
+    const snapshot = await agentCli(['snapshot', '--config', original.configPath]);
+    await inFlight;
+    const before = (await rpc.call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
+    await stop(original);
+
+    const restored = await agentCli(['restore', snapshot.stdout.trim(), '--config', fresh.configPath]);
+    const after = (await (await start(fresh)).call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
+    const afterNames = new Set(after.map((service) => service.name));
+    const byName = (a: mcpv1.ServiceInfo, b: mcpv1.ServiceInfo): number => a.name.localeCompare(b.name);
+
+    expect(snapshot).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).not.toContain('previous registry moved');
+    expect(path.dirname(fresh.config.database.path)).not.toBe(path.dirname(original.config.database.path));
+    expect([...afterNames]).toEqual(expect.arrayContaining(settled));
+    // Every restored service is one the original node had, recorded the same way (the
+    // in-flight deploys are in the snapshot or not, depending on when each committed).
+    expect([...afterNames].filter((name) => !before.some((service) => service.name === name))).toEqual([]);
+    expect([...after].sort(byName).map(essence)).toEqual(before.filter((service) => afterNames.has(service.name)).sort(byName).map(essence));
+  });
+});
