@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
-import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
+import { WebhookReceiver } from '../../libs/alerts/src/testing/webhook-receiver';
+import { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import {
   agentClient,
   makeTestConfig,
@@ -122,5 +123,32 @@ describe('backup and restore onto a fresh node (real agent processes)', () => {
     // in-flight deploys are in the snapshot or not, depending on when each committed).
     expect([...afterNames].filter((name) => !before.some((service) => service.name === name))).toEqual([]);
     expect([...after].sort(byName).map(essence)).toEqual(before.filter((service) => afterNames.has(service.name)).sort(byName).map(essence));
+  });
+
+  it('should raise a backup alert to the webhook and exit non-zero when a snapshot fails', async () => {
+    const receiver = new WebhookReceiver();
+    const base = makeTestConfig();
+    try {
+      const url = await receiver.start();
+      // A fresh data dir has no registry database yet, so there is nothing to snapshot.
+      const config = new AgentConfig({
+        ...base,
+        monitor: { ...base.monitor, alertWebhook: { url, format: 'json', timeoutMs: 5_000, attempts: 2 } },
+      });
+      receiver.answer(500);
+
+      const result = await agentCli(['snapshot', '--config', writeAgentConfigFile(config)]);
+
+      expect(result.code).not.toBe(0);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain(`${config.database.path} does not exist`);
+      expect(receiver.received).toHaveLength(2);
+      expect(receiver.bodies()[1]).toEqual(
+        expect.objectContaining({ kind: 'backup', node: config.agent.nodeName, service: 'mcp-agent', observed: 'failed', message: expect.stringContaining('snapshot of') }),
+      );
+    } finally {
+      await receiver.close();
+      fs.rmSync(path.dirname(base.database.path), { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { type AlertSender, alertSenderFor } from '@mcp/alerts';
 import { pruneSnapshots, snapshotDatabase, snapshotFileName, type SnapshotResult } from '@mcp/registry';
 import type { AgentConfig } from '../config/agent-config';
@@ -38,7 +39,12 @@ export async function runSnapshot(input: {
     print(result.path);
     return { ...result, pruned };
   } catch (error) {
-    const alerts = input.alerts ?? alertSenderFor(alertsOptionsFromConfig(input.config, process.env));
+    let alerts = input.alerts;
+    if (!alerts) {
+      // Outside the server: the senders' diagnostics go to stderr, stdout is for the path.
+      Logger.overrideLogger(STDERR_LOGGER);
+      alerts = alertSenderFor(alertsOptionsFromConfig(input.config, process.env));
+    }
     await alerts.send({
       kind: 'backup',
       node: input.config.agent.nodeName,
@@ -52,3 +58,12 @@ export async function runSnapshot(input: {
     throw error;
   }
 }
+
+/** Plain lines on stderr, for the senders' retries and give-ups while the command runs. */
+const STDERR_LOGGER: LoggerService = {
+  log: () => undefined,
+  debug: () => undefined,
+  verbose: () => undefined,
+  warn: (message: unknown) => void process.stderr.write(`mcp-agent: ${String(message)}\n`),
+  error: (message: unknown) => void process.stderr.write(`mcp-agent: ${String(message)}\n`),
+};
