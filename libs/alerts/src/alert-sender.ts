@@ -1,6 +1,7 @@
 /**
- * Alerts (SPEC §2 Monitor): what the monitor raises on drift, flapping and recovery. The
- * port is transport-neutral so a command sender and a webhook sender (later) fit alike.
+ * Alerts (SPEC §2 Monitor, issue 6): what the agent raises on drift, flapping, recovery,
+ * certificate trouble and failed backups. The port is transport-neutral: the command sender,
+ * the webhook sender and the fan-out over both fit alike.
  */
 /** `certificate`: expiry within 7 days or a failed renewal; `backup`: a failed `mcp-agent snapshot`. */
 export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate' | 'backup';

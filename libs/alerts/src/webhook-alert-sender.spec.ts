@@ -187,6 +187,19 @@ describe(WebhookAlertSender.name, () => {
     });
   });
 
+  describe('ntfy headers for the backup and certificate kinds', () => {
+    it.each([
+      ['backup', 'floppy_disk'],
+      ['certificate', 'lock'],
+    ] as const)('should tag a %s alert %s with high priority', async (kind, tag) => {
+      const sut = new WebhookAlertSender(options({ format: 'ntfy' }));
+
+      await sut.send({ ...alert, kind });
+
+      expect(receiver.received[0]?.headers).toMatchObject({ tags: tag, priority: 'high' });
+    });
+  });
+
   describe('constructor', () => {
     it('should refuse a URL that is not http or https', () => {
       expect(() => new WebhookAlertSender(options({ url: 'file:///etc/passwd' }))).toThrow(TypeError);
