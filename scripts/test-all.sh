@@ -21,4 +21,13 @@ echo "== test images"
 ./scripts/build-test-image.sh
 if [ "$(id -u)" -eq 0 ]; then ./scripts/setup-rootless-test-env.sh; fi
 echo "== tests"
-npm test -- "$@"
+results="$(mktemp)"
+rc=0
+npm test -- --json --outputFile="$results" "$@" || rc=$?
+# The plain closing line ("N passed, N failed") that any reader of this output understands.
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' "$results" || true
+rm -f "$results"
+exit "$rc"
