@@ -58,10 +58,25 @@ function runWithCodeCache() {
   run.call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
 }
 
+/** The top-level help captured at build time (scripts/bundle-cli.js), if it is current. */
+function helpSnapshot() {
+  try {
+    const fs = require('node:fs');
+    const file = path.join(__dirname, '..', 'dist', 'mcp-help.txt');
+    if (fs.statSync(file).mtimeMs < fs.statSync(bundle).mtimeMs) return undefined;
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 const args = process.argv.slice(2);
+const help = args.length === 1 && (args[0] === '--help' || args[0] === '-h') ? helpSnapshot() : undefined;
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // No need to load (or even compile) the bundle to print the version.
   process.stdout.write(`${require('../package.json').version}\n`);
+} else if (help !== undefined) {
+  process.stdout.write(help);
 } else if (typeof Module.enableCompileCache === 'function') {
   try {
     Module.enableCompileCache();

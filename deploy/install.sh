@@ -87,7 +87,7 @@ rm -rf "$dest.new"
 mkdir -p "$dest.new"
 cp -a "$src/package.json" "$src/package-lock.json" "$src/bin" "$src/proto" "$dest.new/"
 mkdir -p "$dest.new/dist"
-cp -a "$src/dist/mcp-agent.js" "$src/dist/mcp.js" "$dest.new/dist/"
+cp -a "$src/dist/mcp-agent.js" "$src/dist/mcp.js" "$src/dist/mcp-help.txt" "$dest.new/dist/"
 cp -a "$src/dist/"*.map "$dest.new/dist/" 2>/dev/null || true
 cp -a "$src/node_modules" "$dest.new/"
 rm -rf "$dest"

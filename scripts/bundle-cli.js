@@ -100,6 +100,27 @@ async function bundle(entry, outfile, { extraPlugins = [], ...options }) {
   });
 }
 
+/**
+ * `mcp --help` is the command people run first and most; booting Nest and nest-commander to
+ * print it costs several times `node -e 0`. Capture the top-level help from the bundle just
+ * built, so bin/mcp.js can print it without loading anything. bin/mcp.js only uses it when it
+ * is newer than the bundle, so a stale copy is never shown.
+ */
+function writeHelpSnapshot() {
+  const bundlePath = path.join(dist, 'mcp.js');
+  if (!fs.existsSync(bundlePath)) return;
+  const { spawnSync } = require('node:child_process');
+  const result = spawnSync(process.execPath, [bundlePath, '--help'], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (result.status !== 0 || !result.stdout) {
+    throw new Error(`mcp --help failed while building the help snapshot: ${result.stderr}`);
+  }
+  fs.writeFileSync(path.join(dist, 'mcp-help.txt'), result.stdout);
+}
+
 (async () => {
   await bundle(path.join(dist, 'apps', 'agent', 'src', 'main.js'), path.join(dist, 'mcp-agent.js'), {
     packages: 'external',
@@ -108,6 +129,7 @@ async function bundle(entry, outfile, { extraPlugins = [], ...options }) {
     external: lazyExternal,
     extraPlugins: [unusedStandIns],
   });
+  writeHelpSnapshot();
 })().catch((err) => {
   console.error(err);
   process.exit(1);

@@ -34,6 +34,45 @@ describe('bin/mcp.js', () => {
     expect(run.stdout).toMatch(/^\s+ps\b/m);
   });
 
+  it('should print, without booting the CLI, exactly the help the bundle prints', () => {
+    const fast = mcp('--help');
+    const booted = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'mcp.js'), '--help'], {
+      env: { PATH: process.env.PATH, HOME: home, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+    expect(booted.status).toBe(0);
+    expect(fast.stdout).toBe(booted.stdout);
+  });
+
+  it('should ignore a help snapshot older than the bundle', () => {
+    // A copy of the program whose snapshot predates its bundle: the real help must win.
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-bin-copy-'));
+    try {
+      fs.mkdirSync(path.join(copy, 'bin'));
+      fs.mkdirSync(path.join(copy, 'dist'));
+      fs.copyFileSync(BIN, path.join(copy, 'bin', 'mcp.js'));
+      fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(copy, 'package.json'));
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+      fs.writeFileSync(path.join(copy, 'dist', 'mcp-help.txt'), 'STALE HELP\n');
+      fs.utimesSync(path.join(copy, 'dist', 'mcp-help.txt'), new Date(2000, 0, 1), new Date(2000, 0, 1));
+      fs.copyFileSync(path.join(ROOT, 'dist', 'mcp.js'), path.join(copy, 'dist', 'mcp.js'));
+
+      const run = spawnSync(process.execPath, [path.join(copy, 'bin', 'mcp.js'), '--help'], {
+        env: { PATH: process.env.PATH, HOME: home },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+
+      expect(run.status).toBe(0);
+      expect(run.stdout).not.toContain('STALE HELP');
+      expect(run.stdout).toContain('Usage: mcp [options] [command]');
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it('should print the package version', () => {
     const run = mcp('--version');
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
