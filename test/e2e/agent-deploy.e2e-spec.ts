@@ -1,12 +1,12 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
 import {
+  httpGetWhenUp,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -75,28 +75,6 @@ async function containerId(name: string): Promise<string> {
   return stdout.trim();
 }
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
-
-/** httpd binds right after the container starts; wait (bounded) for it to accept. */
-async function getWhenUp(port: number): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await get(port);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 describe('mcp-agent deploy (real process, real podman)', () => {
   const config = makeTestConfig({ mcproxy: { socket: undefined } });
@@ -152,8 +130,8 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     const adminPort = ports['api/admin-ui'];
     expect(new Set([webPort, httpPort, adminPort]).size).toBe(3);
 
-    expect(await getWhenUp(webPort)).toContain('hello from mcp-test busybox');
-    expect(await getWhenUp(httpPort)).toContain('hello from mcp-test busybox');
+    expect(await httpGetWhenUp(webPort)).toContain('hello from mcp-test busybox');
+    expect(await httpGetWhenUp(httpPort)).toContain('hello from mcp-test busybox');
 
     expect(await containerEnv(WEB)).toEqual(expect.arrayContaining([`PORT=${webPort}`, 'GREETING=hi']));
     const apiEnv = await containerEnv(API);
@@ -211,7 +189,7 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     st = await status();
     expect(st[SERVICE]).toMatchObject({ desiredState: 'running', observedState: 'running' });
     expect(mcproxy.routes().filter((r) => r.hostname.includes(PREFIX))).toHaveLength(3);
-    expect(await getWhenUp((await hostPorts())[`${SERVICE}/`])).toContain('hello from mcp-test busybox');
+    expect(await httpGetWhenUp((await hostPorts())[`${SERVICE}/`])).toContain('hello from mcp-test busybox');
 
     const id = await containerId(API);
     const restarted = await client.call('restartService', { service: SERVICE });

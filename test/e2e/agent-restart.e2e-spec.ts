@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
 import {
+  HTTPD_ON_PORT,
+  protoService,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -20,32 +22,19 @@ import {
 jest.setTimeout(180_000);
 
 const run = promisify(execFile);
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
 /** Every container this suite creates starts with this prefix. */
 const PREFIX = `restart${randomBytes(3).toString('hex')}`;
 const SERVICE = `${PREFIX}-app`;
 const CONTAINERS = [SERVICE, `${SERVICE}-worker`];
 
 /** A routed web component named like the service and an unrouted worker. */
-const SPEC: mcpv1.ServiceSpec = {
+const SPEC: mcpv1.ServiceSpec = protoService({
   name: SERVICE,
-  active: true,
   components: [
-    {
-      name: SERVICE,
-      image: IMAGE,
-      network: '',
-      user: '',
-      restart: '',
-      ports: [],
-      volumes: [],
-      cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /www'],
-      env: [],
-      routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }],
-    },
-    { name: 'worker', image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '3600'], env: [], routes: [] },
+    { name: SERVICE, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] },
+    { name: 'worker', cmd: ['sleep', '3600'] },
   ],
-};
+});
 
 /** `<id> <StartedAt>` of each container, as podman (not the agent) reports it. */
 async function identities(): Promise<Record<string, string>> {

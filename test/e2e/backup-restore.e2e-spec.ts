@@ -7,6 +7,8 @@ import type { mcpv1 } from '@mcp/proto';
 import { WebhookReceiver } from '../../libs/alerts/src/testing/webhook-receiver';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import {
+  runAgentCli,
+  protoService,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -21,27 +23,12 @@ import {
 jest.setTimeout(300_000);
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'mcp-agent.js');
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
 const PREFIX = `bkp${randomBytes(3).toString('hex')}`;
 
 function spec(name: string): mcpv1.ServiceSpec {
-  return {
-    name,
-    active: true,
-    components: [{ name, image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '300'], routes: [], env: [] }],
-  };
+  return protoService({ name, components: [{ name, cmd: ['sleep', '300'] }] });
 }
 
-/** Runs `mcp-agent <args>`, resolving to its exit code and output (never rejecting). */
-function agentCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** What must survive a restore: the registry's view of a service, not the live container. */
 function essence(service: mcpv1.ServiceInfo): unknown {
@@ -104,12 +91,12 @@ describe('backup and restore onto a fresh node (real agent processes)', () => {
 
     // Busy: deploys in flight on the original node while the snapshot is taken.
     const inFlight = Promise.all([1, 2, 3].map((n) => rpc.call('deploy', { service: spec(`${PREFIX}-b${n}`), component: '', force: false })));
-    const snapshot = await agentCli(['snapshot', '--config', original.configPath]);
+    const snapshot = await runAgentCli(['snapshot', '--config', original.configPath]);
     await inFlight;
     const before = (await rpc.call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
     await stop(original);
 
-    const restored = await agentCli(['restore', snapshot.stdout.trim(), '--config', fresh.configPath]);
+    const restored = await runAgentCli(['restore', snapshot.stdout.trim(), '--config', fresh.configPath]);
     const after = (await (await start(fresh)).call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
     const afterNames = new Set(after.map((service) => service.name));
     const byName = (a: mcpv1.ServiceInfo, b: mcpv1.ServiceInfo): number => a.name.localeCompare(b.name);
@@ -137,7 +124,7 @@ describe('backup and restore onto a fresh node (real agent processes)', () => {
       });
       receiver.answer(500);
 
-      const result = await agentCli(['snapshot', '--config', writeAgentConfigFile(config)]);
+      const result = await runAgentCli(['snapshot', '--config', writeAgentConfigFile(config)]);
 
       expect(result.code).not.toBe(0);
       expect(result.stdout).toBe('');

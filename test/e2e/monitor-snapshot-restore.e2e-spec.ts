@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import {
+  runAgentCli,
+  protoService,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -20,27 +22,12 @@ import {
 jest.setTimeout(240_000);
 
 const run = promisify(execFile);
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'mcp-agent.js');
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
 const PREFIX = `snap${randomBytes(3).toString('hex')}`;
 
 function spec(name: string): mcpv1.ServiceSpec {
-  return {
-    name,
-    active: true,
-    components: [{ name, image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '300'], routes: [], env: [] }],
-  };
+  return protoService({ name, components: [{ name, cmd: ['sleep', '300'] }] });
 }
 
-/** Runs `mcp-agent <args>`, resolving to its exit code and output (never rejecting). */
-function agentCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function integrity(file: string): Promise<string> {
   return (await run('sqlite3', [file, 'PRAGMA integrity_check'])).stdout.trim();
@@ -86,7 +73,7 @@ describe('mcp-agent snapshot and restore (real agent process)', () => {
     const rpc = await startAgent();
     const deploys = Promise.all([1, 2, 3, 4].map((n) => rpc.call('deploy', { service: spec(`${PREFIX}-a${n}`), component: '', force: false })));
     const snapshots = [];
-    for (let i = 0; i < 3; i++) snapshots.push(await agentCli(['snapshot', '--config', configPath, '--keep', '10']));
+    for (let i = 0; i < 3; i++) snapshots.push(await runAgentCli(['snapshot', '--config', configPath, '--keep', '10']));
     const results = await deploys;
 
     expect(results.flatMap((result) => result.results.map((r) => r.ok))).toEqual([true, true, true, true]);
@@ -101,13 +88,13 @@ describe('mcp-agent snapshot and restore (real agent process)', () => {
 
   it('should refuse a restore while the agent runs, and restore once it is stopped', async () => {
     const rpc = client ?? (await startAgent());
-    const taken = await agentCli(['snapshot', '--config', configPath]);
+    const taken = await runAgentCli(['snapshot', '--config', configPath]);
     const snapshot = taken.stdout.trim();
     await rpc.call('deploy', { service: spec(`${PREFIX}-late`), component: '', force: false });
 
-    const refused = await agentCli(['restore', snapshot, '--config', configPath]);
+    const refused = await runAgentCli(['restore', snapshot, '--config', configPath]);
     await stopAgent();
-    const restored = await agentCli(['restore', snapshot, '--config', configPath]);
+    const restored = await runAgentCli(['restore', snapshot, '--config', configPath]);
     const after = await startAgent();
     const names = (await after.call('listServices', {})).services.map((service) => service.name);
 

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import {
+  httpGetWhenUp,
+  HTTPD_ON_PORT,
+  protoService,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -29,47 +31,11 @@ const PREFIX = `rl${randomBytes(3).toString('hex')}`;
 const SERVICE = `${PREFIX}-web`;
 const ADOPTED = `${PREFIX}-hand`;
 
-const SPEC: mcpv1.ServiceSpec = {
+const SPEC: mcpv1.ServiceSpec = protoService({
   name: SERVICE,
-  active: true,
-  components: [
-    {
-      name: SERVICE,
-      image: IMAGE,
-      network: '',
-      user: '',
-      restart: '',
-      ports: [],
-      volumes: [],
-      cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /www'],
-      env: [],
-      routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }],
-    },
-  ],
-};
+  components: [{ name: SERVICE, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] }],
+});
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
-
-/** httpd binds right after the container starts; wait (bounded) for it to accept. */
-async function getWhenUp(port: number): Promise<string> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await get(port);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
 
 function push(client: AgentTestClient, relative: string, content: Buffer): Promise<mcpv1.PushFileResponse> {
   const sha256 = createHash('sha256').update(content).digest('hex');
@@ -121,7 +87,7 @@ describe('mcp-agent as an unprivileged user on rootless podman', () => {
     const listed = await client!.call('listServices', {});
     const port = listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
     expect(port).toBeGreaterThanOrEqual(config.agent.portRangeStart);
-    expect(await getWhenUp(port)).toContain('hello from mcp-test busybox 1.0');
+    expect(await httpGetWhenUp(port)).toContain('hello from mcp-test busybox 1.0');
   });
 
   it("should put the container in the user's podman and not in root's", async () => {

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { mcpv1 } from '@mcp/proto';
 import {
+  HTTPD_ON_PORT,
+  protoService,
   agentClient,
   makeTestConfig,
   makeTlsFixture,
@@ -20,31 +22,18 @@ import {
 
 jest.setTimeout(180_000);
 
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
 /** Every container this suite creates (as the user) starts with this prefix. */
 const PREFIX = `rlr${randomBytes(3).toString('hex')}`;
 const SERVICE = `${PREFIX}-app`;
 const CONTAINERS = [SERVICE, `${SERVICE}-worker`];
 
-const SPEC: mcpv1.ServiceSpec = {
+const SPEC: mcpv1.ServiceSpec = protoService({
   name: SERVICE,
-  active: true,
   components: [
-    {
-      name: SERVICE,
-      image: IMAGE,
-      network: '',
-      user: '',
-      restart: '',
-      ports: [],
-      volumes: [],
-      cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /www'],
-      env: [],
-      routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }],
-    },
-    { name: 'worker', image: IMAGE, network: '', user: '', restart: '', ports: [], volumes: [], cmd: ['sleep', '3600'], env: [], routes: [] },
+    { name: SERVICE, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] },
+    { name: 'worker', cmd: ['sleep', '3600'] },
   ],
-};
+});
 
 /** Pids (and owners) of the podman service on `socket`. */
 function podmanService(socket: string): Array<{ pid: string; uid: number }> {

@@ -5,3 +5,4 @@ export * from './agent-process';
 export * from './in-process-agent';
 export * from './unit-module';
 export * from './rootless';
+export * from './e2e-helpers';
