@@ -6,3 +6,5 @@ export * from './podman-errors';
 export * from './runtime.module';
 export * from './libpod-rest.runtime';
 export * from './podman.service';
+export * from './container-events';
+export * from './live-containers';

@@ -1,6 +1,7 @@
 import { DynamicModule, Logger, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
+import { LiveContainers } from './live-containers';
 import { PodmanService } from './podman.service';
 import { PodmanRuntime, PodmanRuntimeOptions } from './podman.runtime';
 
@@ -22,6 +23,11 @@ export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
   socketPath?: string;
   /** For `rest`/`auto`: whether a service may be started; default true. */
   startService?: boolean;
+  /**
+   * Whether LiveContainers follows podman's event stream from application bootstrap (the
+   * agent does); default false: every LiveContainers read is then a listing.
+   */
+  followEvents?: boolean;
 }
 
 export interface RuntimeModuleAsyncOptions {
@@ -39,8 +45,8 @@ class RuntimeModuleSettings {
 const logger = new Logger('RuntimeModule');
 
 /**
- * Binds the ContainerRuntime port to podman, through the CLI or the REST API; the adapter
- * classes stay private. A supervised podman service is stopped on module destroy.
+ * Binds the ContainerRuntime port to podman, through the CLI or the REST API (the adapter
+ * classes stay private), and provides LiveContainers, the containers kept from its events. A supervised podman service is stopped on module destroy.
  */
 @Module({})
 export class RuntimeModule {
@@ -81,8 +87,14 @@ export class RuntimeModule {
           inject: [RuntimeModuleSettings, PodmanService],
           useFactory: ({ options }: RuntimeModuleSettings, service: PodmanService) => createRuntime(options, service),
         },
+        {
+          provide: LiveContainers,
+          inject: [RuntimeModuleSettings, ContainerRuntime],
+          useFactory: ({ options }: RuntimeModuleSettings, runtime: ContainerRuntime) =>
+            new LiveContainers(runtime, { follow: options.followEvents }),
+        },
       ],
-      exports: [ContainerRuntime],
+      exports: [ContainerRuntime, LiveContainers],
     };
   }
 }
