@@ -33,6 +33,7 @@ export interface RawAgentClient extends grpc.Client {
   pushFile(md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: mcpv1.PushFileResponse) => void): grpc.ClientWritableStream<mcpv1.PushFileRequest>;
   pullFile(req: mcpv1.PullFileRequest, md: grpc.Metadata): grpc.ClientReadableStream<mcpv1.PullFileResponse>;
   logs(req: mcpv1.LogsRequest, md: grpc.Metadata): grpc.ClientReadableStream<mcpv1.LogsResponse>;
+  events(req: mcpv1.EventsRequest, md: grpc.Metadata): grpc.ClientReadableStream<mcpv1.EventsResponse>;
 }
 
 export interface AgentTestClient {

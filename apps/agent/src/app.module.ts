@@ -4,6 +4,7 @@ import { AdoptModule } from './adopt/adopt.module';
 import { CertificatesModule } from './certificates/certificates.module';
 import { AgentConfig } from './config/agent-config';
 import { DeployModule } from './deploy/deploy.module';
+import { EventsModule } from './events/events.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitorModule } from './monitor/monitor.module';
 import { JsonLogger } from './logging/json-logger';
@@ -28,6 +29,7 @@ export class AppModule {
         AdoptModule,
         MonitorModule,
         CertificatesModule,
+        EventsModule,
       ],
     };
   }

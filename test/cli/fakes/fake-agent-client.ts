@@ -3,7 +3,7 @@ import { AgentClient, AgentClientFactory, AgentClientOptions, PushFileInput, Str
 import type { NodeConfig } from '../../../apps/cli/src/config/cli-config';
 import { AgentCallError, AgentUnreachableError, TokenRejectedError } from '../../../apps/cli/src/errors';
 
-type Unary = Exclude<keyof AgentClient, 'node' | 'close' | 'pushFile' | 'pullFile' | 'logs'>;
+type Unary = Exclude<keyof AgentClient, 'node' | 'close' | 'pushFile' | 'pullFile' | 'logs' | 'events'>;
 
 export interface NodeScript {
   /** Every call fails as if the agent could not be reached. */
@@ -15,6 +15,7 @@ export interface NodeScript {
   pushFile?: (header: mcpv1.PushFileHeader, data: Buffer) => mcpv1.PushFileResponse;
   pullFile?: (request: mcpv1.PullFileRequest) => mcpv1.PullFileResponse[];
   logs?: (request: mcpv1.LogsRequest) => mcpv1.LogsResponse[];
+  events?: (request: mcpv1.EventsRequest) => mcpv1.EventsResponse[];
 }
 
 export interface RecordedCall {
@@ -105,6 +106,16 @@ class FakeAgentClient implements AgentClient {
     this.failIfScripted();
     if (!this.script.logs) throw new Error(`FakeAgentClient: unexpected call logs on ${this.node.name}`);
     for (const message of this.script.logs(request)) {
+      if (options?.signal?.aborted) return;
+      yield message;
+    }
+  }
+
+  async *events(request: mcpv1.EventsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.EventsResponse> {
+    this.record('events', request);
+    this.failIfScripted();
+    if (!this.script.events) throw new Error(`FakeAgentClient: unexpected call events on ${this.node.name}`);
+    for (const message of this.script.events(request)) {
       if (options?.signal?.aborted) return;
       yield message;
     }

@@ -5,7 +5,7 @@ import type { mcpv1 } from '@mcp/proto';
 import type { Observable } from 'rxjs';
 import { Authenticated } from '../auth/auth.decorators';
 import { AuditLog } from '../logging/audit';
-import { requireCall, streamWork } from './stream-call';
+import { requireCall, streamWork } from '../streaming/stream-call';
 import { TransferCancelledError, TransferService } from './transfer.service';
 
 /**

@@ -33,6 +33,7 @@ export interface AgentClient {
   pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse>;
   pullFile(request: mcpv1.PullFileRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.PullFileResponse>;
   logs(request: mcpv1.LogsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.LogsResponse>;
+  events(request: mcpv1.EventsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.EventsResponse>;
   close(): void;
 }
 

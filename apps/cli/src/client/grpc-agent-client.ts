@@ -147,6 +147,10 @@ export class GrpcAgentClient implements AgentClient {
     return this.serverStream<mcpv1.LogsResponse>('logs', request, options);
   }
 
+  events(request: mcpv1.EventsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.EventsResponse> {
+    return this.serverStream<mcpv1.EventsResponse>('events', request, options);
+  }
+
   close(): void {
     void this.client?.then(({ client }) => client.close()).catch(() => undefined);
   }

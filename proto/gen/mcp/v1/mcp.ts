@@ -332,6 +332,30 @@ export interface LogsResponse {
   stream: string;
 }
 
+export interface EventsRequest {
+  /** Empty means every service. */
+  service: string;
+  /** Only events at or after this time; unset means the most recent `limit`. */
+  since:
+    | Timestamp
+    | undefined;
+  /** Keep the stream open and send each new event as it is recorded. */
+  follow: boolean;
+  /**
+   * With `since` unset: how many of the most recent events come first; 0 means the agent's
+   * default (50). With `since` set: at most this many (0: the agent's cap, 10000).
+   */
+  limit: number;
+}
+
+export interface EventsResponse {
+  event:
+    | Event
+    | undefined;
+  /** The registry's id of the event; ids increase as events are recorded. */
+  id: number;
+}
+
 /** McpAgentService is the whole surface of a node's agent. */
 
 export interface McpAgentServiceClient {
@@ -394,6 +418,13 @@ export interface McpAgentServiceClient {
   /** Logs streams a component's container logs. */
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
+
+  /**
+   * Events streams the registry's events, oldest first: those since a time (or the most
+   * recent few), then, with follow, each new one as it is recorded.
+   */
+
+  events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -497,6 +528,13 @@ export interface McpAgentServiceController {
   /** Logs streams a component's container logs. */
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
+
+  /**
+   * Events streams the registry's events, oldest first: those since a time (or the most
+   * recent few), then, with follow, each new one as it is recorded.
+   */
+
+  events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -516,6 +554,7 @@ export function McpAgentServiceControllerMethods() {
       "pullFile",
       "nodeStatus",
       "logs",
+      "events",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
