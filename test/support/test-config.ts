@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { writeTokensFile } from '@mcp/auth';
 import { AgentConfig, type AgentConfigData } from '../../apps/agent/src/config/agent-config';
 
-type Sections = Omit<AgentConfigData, 'file' | 'env' | 'acme'>;
+type Sections = Omit<AgentConfigData, 'file' | 'env' | 'acme' | 'failpoints'>;
 /** Per-section partial overrides of the test config. */
 export type TestConfigOverrides = { [K in keyof Sections]?: Partial<Sections[K]> } & {
   dir?: string;
@@ -67,6 +67,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     mcproxy: { certDir: path.join(dir, 'certs') },
     registry: { authFile: path.join(dir, 'registry-auth.json'), credentials: [] },
     log: { level: 'info' },
+    failpoints: [],
   };
   const merged = { ...base } as AgentConfigData;
   for (const key of Object.keys(base) as Array<keyof AgentConfigData>) {

@@ -4,3 +4,4 @@ export * from './clock';
 export * from './duration';
 export * from './config-discovery';
 export * from './toml-schema';
+export * from './failpoints';

@@ -1,3 +1,5 @@
+import type { FailpointSetting } from '@mcp/common';
+
 /**
  * The agent's validated configuration (SPEC §4, `/srv/mcp/mcp-agent.toml`). Loaded and
  * validated once at start-up by the config loader; injected everywhere as `AgentConfig`
@@ -82,6 +84,8 @@ export interface AgentConfigData {
     renewBeforeMs: number;
   };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Test-only crash/stall points, armed by `MCP_AGENT_FAILPOINTS` (never by the file); usually empty. */
+  failpoints: FailpointSetting[];
 }
 
 export class AgentConfig implements AgentConfigData {
@@ -98,6 +102,7 @@ export class AgentConfig implements AgentConfigData {
   readonly registry!: AgentConfigData['registry'];
   readonly acme?: AgentConfigData['acme'];
   readonly log!: AgentConfigData['log'];
+  readonly failpoints!: FailpointSetting[];
 
   constructor(data: AgentConfigData) {
     Object.assign(this, data);

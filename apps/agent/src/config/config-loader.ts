@@ -2,7 +2,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { checkTable, ConfigError, isTable, parseDuration, tableList, type FieldSchema, type Table, type TableSchema, type ValidationIssue } from '@mcp/common';
+import {
+  checkTable,
+  ConfigError,
+  FAILPOINTS_ENV,
+  isTable,
+  parseDuration,
+  parseFailpoints,
+  tableList,
+  type FailpointSetting,
+  type FieldSchema,
+  type Table,
+  type TableSchema,
+  type ValidationIssue,
+} from '@mcp/common';
 import { AgentConfig, type AgentConfigData, type RegistryCredential } from './agent-config';
 
 /** Where `mcp-agent` looks for its config unless `--config` or `MCP_AGENT_CONFIG` says otherwise. */
@@ -308,6 +321,13 @@ class ConfigReader {
     };
   }
 
+  /** `MCP_AGENT_FAILPOINTS` (environment only: a config file cannot arm a crash point). */
+  private failpoints(): FailpointSetting[] {
+    const { settings, issues } = parseFailpoints(this.env[FAILPOINTS_ENV] ?? '');
+    for (const issue of issues) this.issues.push({ path: `${issue.path} (env)`, reason: issue.reason });
+    return settings;
+  }
+
   private build(): AgentConfigData {
     const configDir = path.dirname(this.file);
     const dbPath = this.pathOf('database', 'path') ?? path.join(configDir, 'mcp.db');
@@ -422,6 +442,7 @@ class ConfigReader {
       },
       acme,
       log: { level: level as AgentConfigData['log']['level'] },
+      failpoints: this.failpoints(),
     };
   }
 }
