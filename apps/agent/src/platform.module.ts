@@ -31,6 +31,7 @@ export class PlatformModule {
         adapter: config.runtime.adapter,
         socketPath: config.runtime.socket,
         defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+        env: config.env,
       }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),

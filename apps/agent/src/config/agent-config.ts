@@ -18,6 +18,11 @@ export interface RegistryCredential {
 export interface AgentConfigData {
   /** The file it was loaded from ('' when built in code, e.g. tests). */
   file: string;
+  /**
+   * The environment the agent was started with, read once with the config: the podman and
+   * alert child processes inherit it, and the REST adapter resolves `env = ["KEY"]` from it.
+   */
+  env: NodeJS.ProcessEnv;
   server: { grpcAddr: string; tlsCert: string; tlsKey: string };
   database: { path: string };
   auth: { mode: 'mcias' | 'static'; tokensFile?: string; allowedRoles: string[] };
@@ -85,6 +90,7 @@ export interface AgentConfigData {
 
 export class AgentConfig implements AgentConfigData {
   readonly file!: string;
+  readonly env!: NodeJS.ProcessEnv;
   readonly server!: AgentConfigData['server'];
   readonly database!: AgentConfigData['database'];
   readonly auth!: AgentConfigData['auth'];
