@@ -36,6 +36,11 @@ export class ComponentDto {
   @Rule('volumes') volumes?: unknown;
   @Rule('cmd') cmd?: unknown;
   @Rule('env') env?: unknown;
+  @Rule('memory') memory?: unknown;
+  @Rule('cpus') cpus?: unknown;
+  @Rule('secrets') secrets?: unknown;
+  @Rule('envSecrets') env_secrets?: unknown;
+  @Rule('dependsOn') depends_on?: unknown;
   @Rule('routes')
   @ValidateNested({ each: true })
   @Type(() => RouteDto)
@@ -68,6 +73,11 @@ export const COMPONENT_KEYS: readonly string[] = [
   'volumes',
   'cmd',
   'env',
+  'memory',
+  'cpus',
+  'secrets',
+  'env_secrets',
+  'depends_on',
   'routes',
 ];
 export const ROUTE_KEYS: readonly string[] = ['name', 'port', 'mode', 'hostname'];
