@@ -1,6 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Provider } from '@nestjs/common';
-import { Clock } from '@mcp/common';
+import { Clock, Failpoints } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
@@ -52,6 +52,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: ContainerRuntime, useValue: runtime },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
+      { provide: Failpoints, useValue: new Failpoints() },
     ],
   })
     .overrideProvider(HostPortProbe)

@@ -71,7 +71,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     this.client = new LibpodClient(options.socketPath, options.apiVersion ?? DEFAULT_LIBPOD_API_VERSION);
     this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.hostEnv = options.env ?? process.env;
+    this.hostEnv = options.env ?? {};
     this.cli = new PodmanRuntime({
       podmanPath: options.podmanPath,
       env: options.env,

@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import { ComponentSpec, InvalidServiceDefinitionError, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { ComponentSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
 import { validateServiceSpec } from './validate-service-spec';
 
 /**
@@ -128,14 +128,10 @@ function keyOf(line: string): string | undefined {
 }
 
 function sameExceptActive(before: unknown, after: unknown, active: boolean): boolean {
-  if (!isRecord(before) || !isRecord(after) || after.active !== active) return false;
+  if (!isTable(before) || !isTable(after) || after.active !== active) return false;
   const { active: _before, ...restBefore } = before;
   const { active: _after, ...restAfter } = after;
   return JSON.stringify(restBefore) === JSON.stringify(restAfter);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 interface Statement {

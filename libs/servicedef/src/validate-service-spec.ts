@@ -1,18 +1,16 @@
-import { plainToInstance } from 'class-transformer';
-import { ValidationError as ClassValidatorError, validateSync } from 'class-validator';
 import {
+  checkTable,
   ComponentSpec,
   InvalidServiceDefinitionError,
+  isTable,
   NAME_PATTERN,
   RouteMode,
   RouteSpec,
   ServiceSpec,
+  type Table,
   ValidationIssue,
 } from '@mcp/common';
-import { RuleName, rules } from './field-rules';
-import { COMPONENT_KEYS, ROUTE_KEYS, SERVICE_KEYS, ServiceDefinitionDto } from './service-definition.dto';
-
-type Table = Record<string, unknown>;
+import { SERVICE_SCHEMA } from './field-rules';
 
 /**
  * Checks a service definition that is already a JS object (parsed TOML, an RPC payload, a
@@ -29,79 +27,8 @@ export function validateServiceSpec(input: unknown, file?: string): ServiceSpec 
 
 /** Every problem with `input`, without file names. Empty when it is a valid definition. */
 export function collectIssues(input: unknown): ValidationIssue[] {
-  if (!isTable(input)) return [{ path: '', reason: 'must be a table' }];
-  const unknownKeys: ValidationIssue[] = [];
-  const known = knownKeysOnly(input, unknownKeys);
-  const errors = validateSync(plainToInstance(ServiceDefinitionDto, known), {
-    forbidUnknownValues: true,
-    validationError: { target: false, value: true },
-  });
-  return [...unknownKeys, ...flatten(errors, ''), ...crossFieldIssues(known)];
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-function childPath(parent: string, property: string): string {
-  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
-  return parent ? `${parent}.${property}` : property;
-}
-
-function flatten(errors: ClassValidatorError[], parent: string): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  for (const error of errors) {
-    const path = childPath(parent, error.property);
-    const reported = new Set<string>();
-    for (const constraint of Object.keys(error.constraints ?? {})) {
-      if (Object.hasOwn(rules, constraint)) {
-        for (const problem of rules[constraint as RuleName](error.value)) {
-          issues.push({ path: path + problem.suffix, reason: problem.reason });
-          reported.add(problem.suffix);
-        }
-      }
-      // nestedValidation / unknownValue: the field's own rule already reports non-table elements.
-    }
-    if (reported.has('')) continue;
-    const children = (error.children ?? []).filter((child) => !reported.has(`[${child.property}]`));
-    issues.push(...flatten(children, path));
-  }
-  return issues;
-}
-
-/**
- * A copy of the input holding only the keys the schema knows, level by level; every other
- * key is reported as unknown. Values that are not tables are copied as they are, for the
- * field rules to judge.
- */
-function knownKeysOnly(input: Table, unknownKeys: ValidationIssue[]): Table {
-  const service = pick(input, SERVICE_KEYS, '', unknownKeys);
-  if (Array.isArray(service.components)) {
-    service.components = service.components.map((component: unknown, c) => {
-      if (!isTable(component)) return component;
-      const at = `components[${c}]`;
-      const kept = pick(component, COMPONENT_KEYS, at, unknownKeys);
-      if (Array.isArray(kept.routes)) {
-        kept.routes = kept.routes.map((route: unknown, r) =>
-          isTable(route) ? pick(route, ROUTE_KEYS, `${at}.routes[${r}]`, unknownKeys) : route,
-        );
-      }
-      return kept;
-    });
-  }
-  return service;
-}
-
-function pick(table: Table, keys: readonly string[], path: string, unknownKeys: ValidationIssue[]): Table {
-  const kept: Table = {};
-  for (const key of Object.keys(table)) {
-    if (keys.includes(key)) {
-      kept[key] = table[key];
-    } else {
-      unknownKeys.push({ path: childPath(path, key), reason: 'unknown key' });
-    }
-  }
-  return kept;
+  const issues = checkTable(input, SERVICE_SCHEMA);
+  return isTable(input) ? [...issues, ...crossFieldIssues(input)] : issues;
 }
 
 /**

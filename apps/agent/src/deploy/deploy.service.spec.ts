@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
@@ -55,6 +55,7 @@ describe(DeployService.name, () => {
         { provide: ServiceRegistry, useValue: registry },
         { provide: ContainerRuntime, useValue: runtime },
         { provide: RouteRegistrar, useValue: proxy },
+        { provide: Failpoints, useValue: new Failpoints() },
       ],
     })
       .overrideProvider(HostPortProbe)

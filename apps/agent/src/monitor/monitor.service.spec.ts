@@ -58,8 +58,8 @@ describe(MonitorService.name, () => {
   let sut: MonitorService;
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
-    config = makeTestConfig({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
-    alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config, { PATH: process.env.PATH })) : (overrides.alerts ?? recorder);
+    config = makeTestConfig({ env: { PATH: process.env.PATH }, monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
+    alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config)) : (overrides.alerts ?? recorder);
     const moduleRef = await Test.createTestingModule({
       providers: [
         MonitorService,
