@@ -200,6 +200,7 @@ MCP is running on embedded defaults. To use the CLI yourself:
   export MCP_CONFIG=$state/mcp.toml
   alias mcp='node $repo/bin/mcp.js'    # or: npm link (puts mcp and mcp-agent on PATH)
   mcp ps; mcp list; mcp status hello; mcp logs hello -n 20
+  mcp ui      # the fleet as a live web page: open the URL it prints (Ctrl-C stops it)
   definitions: $state/services/          agent log: $state/agent.log
   stop everything:  ./scripts/quickstart.sh --down   (or --purge to also delete $state)
 MSG

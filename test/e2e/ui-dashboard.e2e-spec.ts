@@ -190,6 +190,14 @@ describe('mcp ui in a real browser', () => {
     expect(sent).toBeLessThan(16 * 1024);
   });
 
+  it('should exit 1 with what to do when its port is taken', async () => {
+    const taken = new URL(ui!.url).host;
+    const second = await mcp(['ui', '--listen', taken]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(`mcp: ${taken} is in use: choose another port with --listen (port 0 lets the system pick)`);
+    expect(second.stdout).toBe('');
+  });
+
   it('should show the deployed services on the overview, with routes and host ports', async () => {
     await page.goto(ui!.url);
     // The token was traded for a cookie and taken out of the address bar.
