@@ -1,6 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Provider } from '@nestjs/common';
-import { Clock } from '@mcp/common';
+import { Clock, Failpoints } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
@@ -53,6 +53,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: LiveContainers, useValue: new LiveContainers(runtime) },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
+      { provide: Failpoints, useValue: new Failpoints() },
     ],
   })
     .overrideProvider(HostPortProbe)

@@ -1,5 +1,5 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import type { ComponentSpec, DesiredState } from '@mcp/common';
+import { Failpoints, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type RouteRecord } from '@mcp/registry';
 import { ContainerRuntime, imageTag } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
@@ -49,6 +49,7 @@ export class ComponentDeployer {
     private readonly routes: RouteService,
     private readonly certificates: CertificateProvider,
     private readonly options: DeployerOptions,
+    private readonly failpoints: Failpoints,
     /** Registry credentials for pulls; absent when the agent has none configured. */
     @Optional() private readonly registryAuth?: RegistryAuth,
   ) {}
@@ -99,6 +100,7 @@ export class ComponentDeployer {
       if (!(await this.runtime.imageExists({ image: spec.image }))) {
         await this.pull(spec.image);
       }
+      await this.failpoints.hit('deploy.after-pull');
       const hostPorts = await this.ports.allocate({
         service,
         component: spec.name,
@@ -106,17 +108,21 @@ export class ComponentDeployer {
         previous: input.previous?.routes,
       });
       const routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
+      await this.failpoints.hit('deploy.after-port-allocation');
 
       oldRemoved = true;
       await this.containers.stopAndRemove({ name: container });
       const stale = (input.previous?.routes ?? []).filter((old) => !routes.some((r) => r.port === old.port && r.hostname === old.hostname));
       await this.routes.unregister({ routes: stale });
+      await this.failpoints.hit('deploy.after-old-removed');
 
       const id = await this.containers.runComponent({ service, spec, routes, specHash: hash });
       await this.registry.setRoutes({ service, component: spec.name, routes });
       routesStored = true;
+      await this.failpoints.hit('deploy.after-new-running');
       if (input.desired === 'running') {
         registered = await this.routes.register({ service, routes });
+        await this.failpoints.hit('deploy.after-route-registration');
       } else {
         await this.routes.unregister({ routes });
         await this.runtime.stop({ name: container, timeoutSeconds: this.options.stopTimeoutSeconds });

@@ -1,24 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { NAME_PATTERN } from '@mcp/common';
+import { isTable, NAME_PATTERN, ok, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
 import { imageReferenceProblem } from './image-reference';
-
-/**
- * One rule per field. A rule returns every problem with a value, each with a path suffix
- * relative to the field (`''` for the field itself, `[2]` for an element), so that list
- * fields report each bad element at its own path.
- */
-export interface RuleProblem {
-  suffix: string;
-  reason: string;
-}
-
-export type FieldRule = (value: unknown) => RuleProblem[];
-
-const ok: RuleProblem[] = [];
-
-function problem(reason: string, suffix = ''): RuleProblem[] {
-  return [{ suffix, reason }];
-}
 
 const NAME_REASON = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter';
 const MAX_PORT = 65535;
@@ -45,21 +27,6 @@ function stringList(value: unknown, element: (text: string) => string | undefine
   value.forEach((item: unknown, index) => {
     const reason = typeof item === 'string' ? element(item) : 'must be a string';
     if (reason) problems.push({ suffix: `[${index}]`, reason });
-  });
-  return problems;
-}
-
-function isTable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-/** An array of tables; non-table elements are reported here, tables are validated as nested objects. */
-function tableList(value: unknown, emptyReason?: string): RuleProblem[] {
-  if (!Array.isArray(value)) return problem('must be an array of tables');
-  if (value.length === 0 && emptyReason) return problem(emptyReason);
-  const problems: RuleProblem[] = [];
-  value.forEach((item: unknown, index) => {
-    if (!isTable(item)) problems.push({ suffix: `[${index}]`, reason: 'must be a table' });
   });
   return problems;
 }
@@ -119,14 +86,43 @@ export function isDnsName(text: string): boolean {
   return text.length <= MAX_DNS_NAME && text.split('.').every((label) => DNS_LABEL.test(label));
 }
 
-export const rules = {
+/** podman's `--memory`: a number with an optional unit b, k, m or g; podman's minimum is 6 MiB. */
+const MEMORY = /^(\d+(?:\.\d+)?)([bkmg])?$/;
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+export function memoryProblem(text: string): string | undefined {
+  const match = MEMORY.exec(text);
+  if (!match) return 'must be a number with an optional unit b, k, m or g, e.g. 512m or 2g';
+  const bytes = Number(match[1]) * 1024 ** 'bkmg'.indexOf(match[2] ?? 'b');
+  if (bytes < MIN_MEMORY_BYTES) return "must be at least 6m (podman's minimum)";
+  return undefined;
+}
+
+/** Secret names: mounted at /run/secrets/<name>, stored as podman secret `mcp.<service>.<name>`. */
+export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const SECRET_REASON = 'must be 1-63 characters of letters, digits, "_" and "-", starting with a letter';
+
+function envSecrets(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table of VARIABLE = "secret-name"');
+  const problems: RuleProblem[] = [];
+  for (const [key, secret] of Object.entries(value)) {
+    const at = `.${key}`;
+    if (!ENV_KEY.test(key)) problems.push({ suffix: at, reason: `"${key}" is not a valid variable name (letters, digits, "_"; not starting with a digit)` });
+    else if (typeof secret !== 'string') problems.push({ suffix: at, reason: 'must be a secret name (a string)' });
+    else if (!SECRET_NAME.test(secret)) problems.push({ suffix: at, reason: SECRET_REASON });
+  }
+  return problems;
+}
+
+const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   node: (value: unknown) => requiredString(value, (text) => (text.trim() === '' ? problem('must not be empty') : ok)),
   active: (value: unknown) => (value === undefined || typeof value === 'boolean' ? ok : problem('must be true or false')),
-  components: (value: unknown) =>
-    value === undefined
-      ? problem('is required: define at least one [[components]] table')
-      : tableList(value, 'must have at least one component'),
+  components: tableList({
+    required: 'is required: define at least one [[components]] table',
+    empty: 'must have at least one component',
+  }),
   image: (value: unknown) =>
     requiredString(value, (text) => {
       const reason = imageReferenceProblem(text);
@@ -143,7 +139,20 @@ export const rules = {
   volumes: (value: unknown) => stringList(value, volumeProblem),
   cmd: (value: unknown) => stringList(value),
   env: (value: unknown) => stringList(value, envProblem),
-  routes: (value: unknown) => (value === undefined ? ok : tableList(value)),
+  routes: tableList(),
+  memory: (value: unknown) =>
+    optionalString(value, (text) => {
+      const reason = memoryProblem(text);
+      return reason ? problem(reason) : ok;
+    }),
+  cpus: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return problem('must be a number, e.g. 0.5 or 2');
+    return value > 0 ? ok : problem('must be greater than 0');
+  },
+  secrets: (value: unknown) => stringList(value, (text) => (SECRET_NAME.test(text) ? undefined : SECRET_REASON)),
+  envSecrets,
+  dependsOn: (value: unknown) => stringList(value, (text) => (NAME_PATTERN.test(text) ? undefined : NAME_REASON)),
   routeName: (value: unknown) => optionalString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   port: (value: unknown) => {
     if (value === undefined) return problem('is required');
@@ -155,4 +164,36 @@ export const rules = {
     optionalString(value, (text) => (isDnsName(text) ? ok : problem('must be a valid DNS name'))),
 } satisfies Record<string, FieldRule>;
 
-export type RuleName = keyof typeof rules;
+const ROUTE: TableSchema = {
+  fields: { name: { rule: rules.routeName }, port: { rule: rules.port }, mode: { rule: rules.mode }, hostname: { rule: rules.hostname } },
+};
+
+const COMPONENT: TableSchema = {
+  fields: {
+    name: { rule: rules.name },
+    image: { rule: rules.image },
+    network: { rule: rules.network },
+    user: { rule: rules.user },
+    restart: { rule: rules.restart },
+    ports: { rule: rules.ports },
+    volumes: { rule: rules.volumes },
+    cmd: { rule: rules.cmd },
+    env: { rule: rules.env },
+    memory: { rule: rules.memory },
+    cpus: { rule: rules.cpus },
+    secrets: { rule: rules.secrets },
+    env_secrets: { rule: rules.envSecrets },
+    depends_on: { rule: rules.dependsOn },
+    routes: { rule: rules.routes, each: ROUTE },
+  },
+};
+
+/** A service definition's keys, level by level, each with its rule (SPEC §1). */
+export const SERVICE_SCHEMA: TableSchema = {
+  fields: {
+    name: { rule: rules.name },
+    node: { rule: rules.node },
+    active: { rule: rules.active },
+    components: { rule: rules.components, each: COMPONENT },
+  },
+};
