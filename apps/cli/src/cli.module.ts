@@ -17,6 +17,7 @@ import { NodeAddCommand, NodeCommand, NodeListCommand, NodeRemoveCommand, NodeSt
 import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
 import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
 import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
+import { UiCommand } from './commands/ui.command';
 import { CliConfigService } from './config/cli-config.service';
 import { DefinitionStore } from './definitions/definition-store';
 import { ServicedefStore } from './definitions/servicedef-store';
@@ -49,6 +50,7 @@ export const COMMANDS = [
   NodeAddCommand,
   NodeRemoveCommand,
   NodeStatusCommand,
+  UiCommand,
   CompletionCommand,
 ];
 
