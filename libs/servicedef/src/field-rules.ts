@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { NAME_PATTERN, ok, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
+import { isTable, NAME_PATTERN, ok, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
 import { imageReferenceProblem } from './image-reference';
 
 const NAME_REASON = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter';
@@ -86,6 +86,35 @@ export function isDnsName(text: string): boolean {
   return text.length <= MAX_DNS_NAME && text.split('.').every((label) => DNS_LABEL.test(label));
 }
 
+/** podman's `--memory`: a number with an optional unit b, k, m or g; podman's minimum is 6 MiB. */
+const MEMORY = /^(\d+(?:\.\d+)?)([bkmg])?$/;
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+export function memoryProblem(text: string): string | undefined {
+  const match = MEMORY.exec(text);
+  if (!match) return 'must be a number with an optional unit b, k, m or g, e.g. 512m or 2g';
+  const bytes = Number(match[1]) * 1024 ** 'bkmg'.indexOf(match[2] ?? 'b');
+  if (bytes < MIN_MEMORY_BYTES) return "must be at least 6m (podman's minimum)";
+  return undefined;
+}
+
+/** Secret names: mounted at /run/secrets/<name>, stored as podman secret `mcp.<service>.<name>`. */
+export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const SECRET_REASON = 'must be 1-63 characters of letters, digits, "_" and "-", starting with a letter';
+
+function envSecrets(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table of VARIABLE = "secret-name"');
+  const problems: RuleProblem[] = [];
+  for (const [key, secret] of Object.entries(value)) {
+    const at = `.${key}`;
+    if (!ENV_KEY.test(key)) problems.push({ suffix: at, reason: `"${key}" is not a valid variable name (letters, digits, "_"; not starting with a digit)` });
+    else if (typeof secret !== 'string') problems.push({ suffix: at, reason: 'must be a secret name (a string)' });
+    else if (!SECRET_NAME.test(secret)) problems.push({ suffix: at, reason: SECRET_REASON });
+  }
+  return problems;
+}
+
 const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   node: (value: unknown) => requiredString(value, (text) => (text.trim() === '' ? problem('must not be empty') : ok)),
@@ -111,6 +140,19 @@ const rules = {
   cmd: (value: unknown) => stringList(value),
   env: (value: unknown) => stringList(value, envProblem),
   routes: tableList(),
+  memory: (value: unknown) =>
+    optionalString(value, (text) => {
+      const reason = memoryProblem(text);
+      return reason ? problem(reason) : ok;
+    }),
+  cpus: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return problem('must be a number, e.g. 0.5 or 2');
+    return value > 0 ? ok : problem('must be greater than 0');
+  },
+  secrets: (value: unknown) => stringList(value, (text) => (SECRET_NAME.test(text) ? undefined : SECRET_REASON)),
+  envSecrets,
+  dependsOn: (value: unknown) => stringList(value, (text) => (NAME_PATTERN.test(text) ? undefined : NAME_REASON)),
   routeName: (value: unknown) => optionalString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   port: (value: unknown) => {
     if (value === undefined) return problem('is required');
@@ -137,6 +179,11 @@ const COMPONENT: TableSchema = {
     volumes: { rule: rules.volumes },
     cmd: { rule: rules.cmd },
     env: { rule: rules.env },
+    memory: { rule: rules.memory },
+    cpus: { rule: rules.cpus },
+    secrets: { rule: rules.secrets },
+    env_secrets: { rule: rules.envSecrets },
+    depends_on: { rule: rules.dependsOn },
     routes: { rule: rules.routes, each: ROUTE },
   },
 };

@@ -18,6 +18,11 @@ function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
     cmd: [...component.cmd],
     routes: component.routes.map(toProtoRoute),
     env: [...component.env],
+    memory: component.memory ?? '',
+    cpus: component.cpus ?? 0,
+    secrets: [...(component.secrets ?? [])],
+    envSecrets: { ...(component.env_secrets ?? {}) },
+    dependsOn: [...(component.depends_on ?? [])],
   };
 }
 
@@ -55,6 +60,12 @@ function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   if (network !== undefined) component.network = network;
   if (user !== undefined) component.user = user;
   if (restart !== undefined) component.restart = restart;
+  const memory = present(msg.memory);
+  if (memory !== undefined) component.memory = memory;
+  if (msg.cpus) component.cpus = msg.cpus;
+  if (msg.secrets?.length) component.secrets = [...msg.secrets];
+  if (msg.envSecrets && Object.keys(msg.envSecrets).length) component.env_secrets = { ...msg.envSecrets };
+  if (msg.dependsOn?.length) component.depends_on = [...msg.dependsOn];
   return component;
 }
 

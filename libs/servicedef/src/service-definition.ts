@@ -35,6 +35,16 @@ function tomlString(text: string): string {
   return JSON.stringify(text).replace(/\u007f/g, '\\u007F');
 }
 
+/** A float is written with a fraction (`2.0`), so it reads back as the same number. */
+function tomlNumber(value: number): string {
+  return Number.isInteger(value) ? `${value}.0` : String(value);
+}
+
+/** Variable names are bare keys (validation allows letters, digits and `_` only). */
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
+}
+
 function tomlStringArray(items: readonly string[]): string {
   return `[${items.map(tomlString).join(', ')}]`;
 }
@@ -58,6 +68,14 @@ function componentLines(component: ComponentSpec): string[] {
   for (const key of ['ports', 'volumes', 'cmd', 'env'] as const) {
     if (component[key].length > 0) lines.push(`${key} = ${tomlStringArray(component[key])}`);
   }
+  if (component.memory !== undefined) lines.push(`memory = ${tomlString(component.memory)}`);
+  if (component.cpus !== undefined) lines.push(`cpus = ${tomlNumber(component.cpus)}`);
+  if (component.secrets?.length) lines.push(`secrets = ${tomlStringArray(component.secrets)}`);
+  const envSecrets = Object.entries(component.env_secrets ?? {});
+  if (envSecrets.length) {
+    lines.push(`env_secrets = { ${envSecrets.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`);
+  }
+  if (component.depends_on?.length) lines.push(`depends_on = ${tomlStringArray(component.depends_on)}`);
   for (const route of component.routes) lines.push('', ...routeLines(route));
   return lines;
 }

@@ -3,6 +3,7 @@ import {
   ComponentSpec,
   InvalidServiceDefinitionError,
   isTable,
+  NAME_PATTERN,
   RouteMode,
   RouteSpec,
   ServiceSpec,
@@ -30,7 +31,51 @@ export function collectIssues(input: unknown): ValidationIssue[] {
   return isTable(input) ? [...issues, ...crossFieldIssues(input)] : issues;
 }
 
-/** Rules that relate several fields: unique names, one unnamed route, no two routes on one listener+hostname. */
+/**
+ * `depends_on` names components of this service, not itself, and has no cycles. A cycle is
+ * reported once, on the first component in it, with the whole loop spelled out.
+ */
+function dependencyIssues(components: unknown[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const index = new Map<string, number>();
+  components.forEach((component, c) => {
+    if (isTable(component) && typeof component.name === 'string' && !index.has(component.name)) index.set(component.name, c);
+  });
+  const edges = new Map<string, string[]>();
+  components.forEach((component, c) => {
+    if (!isTable(component) || typeof component.name !== 'string' || !Array.isArray(component.depends_on)) return;
+    const valid: string[] = [];
+    component.depends_on.forEach((dependency: unknown, d) => {
+      if (typeof dependency !== 'string' || !NAME_PATTERN.test(dependency)) return;
+      const at = `components[${c}].depends_on[${d}]`;
+      if (dependency === component.name) issues.push({ path: at, reason: 'a component cannot depend on itself' });
+      else if (!index.has(dependency)) issues.push({ path: at, reason: `no component "${dependency}" in this service` });
+      else valid.push(dependency);
+    });
+    edges.set(component.name, valid);
+  });
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const loop = [...trail.slice(trail.indexOf(name)), name];
+      const key = [...loop.slice(0, -1)].sort().join(',');
+      if (!reported.has(key)) {
+        reported.add(key);
+        issues.push({ path: `components[${index.get(loop[0])}].depends_on`, reason: `dependency cycle: ${loop.join(' → ')}` });
+      }
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const next of edges.get(name) ?? []) visit(next, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) visit(name, []);
+  return issues;
+}
+
+/** Rules that relate several fields: unique names, one unnamed route, no two routes on one listener+hostname, dependencies. */
 function crossFieldIssues(input: Table): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const components = Array.isArray(input.components) ? input.components : [];
@@ -85,6 +130,7 @@ function crossFieldIssues(input: Table): ValidationIssue[] {
       }
     });
   });
+  issues.push(...dependencyIssues(components));
   return issues;
 }
 
@@ -122,6 +168,16 @@ function normaliseComponent(component: Table): ComponentSpec {
   if (network !== undefined) result.network = network;
   if (user !== undefined) result.user = user;
   if (restart !== undefined) result.restart = restart;
+  // §9 fields: absent unless set, so specs from before them hash as they did.
+  if (typeof component.memory === 'string') result.memory = component.memory;
+  if (typeof component.cpus === 'number') result.cpus = component.cpus;
+  const secrets = strings(component.secrets);
+  if (secrets.length) result.secrets = secrets;
+  if (isTable(component.env_secrets) && Object.keys(component.env_secrets).length) {
+    result.env_secrets = Object.fromEntries(Object.entries(component.env_secrets).map(([key, value]) => [key, String(value)]));
+  }
+  const dependsOn = strings(component.depends_on);
+  if (dependsOn.length) result.depends_on = dependsOn;
   return result;
 }
 

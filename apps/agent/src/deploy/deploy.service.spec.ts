@@ -75,7 +75,7 @@ describe(DeployService.name, () => {
   describe('specFromRequest', () => {
     it('should report every problem of an invalid spec at once', () => {
       const attempt = () =>
-        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
+        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
       expect(attempt).toThrow(InvalidServiceDefinitionError);
       try {
         attempt();
@@ -87,7 +87,7 @@ describe(DeployService.name, () => {
 
   describe('specsFromRequest', () => {
     it('should report the problems of every service in a sync at once, prefixed with its index', () => {
-      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
+      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
       const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
       try {
         sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);

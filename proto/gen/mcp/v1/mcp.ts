@@ -34,6 +34,21 @@ export interface ComponentSpec {
   cmd: string[];
   routes: RouteSpec[];
   env: string[];
+  /** podman --memory, e.g. "512m"; empty = no limit. */
+  memory: string;
+  /** podman --cpus; 0 = no limit. */
+  cpus: number;
+  /** Secret names of this service, mounted at /run/secrets/<name>. */
+  secrets: string[];
+  /** Variable name -> secret name: the secret's value as an environment variable. */
+  envSecrets: { [key: string]: string };
+  /** Components of the same service deployed (and healthy) first. */
+  dependsOn: string[];
+}
+
+export interface ComponentSpec_EnvSecretsEntry {
+  key: string;
+  value: string;
 }
 
 /** ServiceSpec is one service definition. Field numbers are fixed upstream. */
