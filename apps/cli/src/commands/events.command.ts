@@ -67,7 +67,7 @@ export class EventsCommand extends CommandRunner {
     if (!request.follow) {
       const outcomes = await this.agents.fanOut(async (client) => {
         const rows: EventRow[] = [];
-        for await (const message of client.events(request)) rows.push(toRow(client.node.name, message));
+        for await (const message of client.stream('events', request)) rows.push(toRow(client.node.name, message));
         return rows;
       }, nodes);
       const rows = outcomes.flatMap((o) => (o.ok ? o.value : [])).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
@@ -81,7 +81,7 @@ export class EventsCommand extends CommandRunner {
     process.once('SIGINT', onInterrupt);
     try {
       const outcomes = await this.agents.fanOut(async (client) => {
-        for await (const message of client.events(request, { signal: abort.signal })) {
+        for await (const message of client.stream('events', request, { signal: abort.signal })) {
           const row = toRow(client.node.name, message);
           this.output.line(options.json ? JSON.stringify(row) : this.format(row));
         }
