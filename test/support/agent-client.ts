@@ -18,12 +18,16 @@ export interface UnaryRpcs {
   adoptContainers: [mcpv1.AdoptContainersRequest, mcpv1.AdoptContainersResponse];
   purgeComponent: [mcpv1.PurgeComponentRequest, mcpv1.PurgeComponentResponse];
   nodeStatus: [mcpv1.NodeStatusRequest, mcpv1.NodeStatusResponse];
+  setSecret: [mcpv1.SetSecretRequest, mcpv1.SetSecretResponse];
+  listSecrets: [mcpv1.ListSecretsRequest, mcpv1.ListSecretsResponse];
+  removeSecret: [mcpv1.RemoveSecretRequest, mcpv1.RemoveSecretResponse];
 }
 export type UnaryMethod = keyof UnaryRpcs;
 
 export const UNARY_METHODS: UnaryMethod[] = [
   'deploy', 'undeployService', 'stopService', 'startService', 'restartService', 'syncDesiredState',
   'listServices', 'getServiceStatus', 'liveCheck', 'adoptContainers', 'purgeComponent', 'nodeStatus',
+  'setSecret', 'listSecrets', 'removeSecret',
 ];
 
 type UnaryFn = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;

@@ -8,6 +8,7 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitorModule } from './monitor/monitor.module';
 import { JsonLogger } from './logging/json-logger';
 import { PlatformModule } from './platform.module';
+import { SecretsModule } from './secrets/secrets.module';
 import { StatusModule } from './status/status.module';
 import { TransferModule } from './transfer/transfer.module';
 
@@ -24,6 +25,7 @@ export class AppModule {
         DeployModule,
         LifecycleModule,
         StatusModule,
+        SecretsModule,
         TransferModule,
         AdoptModule,
         MonitorModule,
