@@ -83,6 +83,9 @@ class FakeAgentClient implements AgentClient {
   adoptContainers = (r: mcpv1.AdoptContainersRequest) => this.answer('adoptContainers', r);
   purgeComponent = (r: mcpv1.PurgeComponentRequest) => this.answer('purgeComponent', r);
   nodeStatus = (r: mcpv1.NodeStatusRequest) => this.answer('nodeStatus', r);
+  setSecret = (r: mcpv1.SetSecretRequest) => this.answer('setSecret', r);
+  listSecrets = (r: mcpv1.ListSecretsRequest) => this.answer('listSecrets', r);
+  removeSecret = (r: mcpv1.RemoveSecretRequest) => this.answer('removeSecret', r);
 
   async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
     const parts: Buffer[] = [];

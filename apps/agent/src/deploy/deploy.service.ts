@@ -75,6 +75,7 @@ export class DeployService {
       });
       const secretVersions = await this.secrets.versions(spec.name);
       const done = new Map<string, ComponentOutcome>();
+      const dependedOn = new Set(targets.flatMap((component) => component.depends_on ?? []));
       // depends_on (SPEC §9): a layer deploys concurrently once every dependency in earlier
       // layers is up; a component whose dependency failed is not deployed at all.
       for (const layer of dependencyLayers(targets)) {
@@ -85,7 +86,7 @@ export class DeployService {
               return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
             }
             const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions });
-            return outcome.ok && desired === 'running' ? this.checkUp(outcome) : outcome;
+            return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
           }),
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);

@@ -30,6 +30,9 @@ export interface AgentClient {
   adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse>;
   purgeComponent(request: mcpv1.PurgeComponentRequest): Promise<mcpv1.PurgeComponentResponse>;
   nodeStatus(request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse>;
+  setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse>;
+  listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse>;
+  removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse>;
   pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse>;
   pullFile(request: mcpv1.PullFileRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.PullFileResponse>;
   logs(request: mcpv1.LogsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.LogsResponse>;

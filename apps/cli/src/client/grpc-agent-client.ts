@@ -102,6 +102,15 @@ export class GrpcAgentClient implements AgentClient {
   nodeStatus(request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse> {
     return this.unary('nodeStatus', request, 'quick');
   }
+  setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
+    return this.unary('setSecret', request, 'quick');
+  }
+  listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
+    return this.unary('listSecrets', request, 'quick');
+  }
+  removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse> {
+    return this.unary('removeSecret', request, 'quick');
+  }
 
   async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
     const { g, client } = await this.connect();
