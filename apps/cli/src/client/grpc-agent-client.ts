@@ -169,6 +169,7 @@ export class GrpcAgentClient implements AgentClient {
         channelOptions['grpc.default_authority'] = this.node.serverName;
       }
       const credentials = g.credentials.createFromSecureContext(tls);
+      if (!this.node.serverName && isIpAddress(this.node.address)) withoutSni(credentials);
       return { g, client: new Service(this.node.address, credentials, channelOptions) };
     });
     return this.client;
@@ -261,6 +262,30 @@ export class GrpcAgentClient implements AgentClient {
       options?.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Whether `host:port` (or `[v6]:port`) dials an IP literal rather than a name. */
+function isIpAddress(address: string): boolean {
+  const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:net') as typeof import('node:net')).isIP(host) !== 0;
+}
+
+/**
+ * An IP must not be sent as TLS server name (RFC 6066; Node warns on every call). grpc-js
+ * always sets one, so drop it from the connection options it builds: the certificate is then
+ * verified against the dialled IP (an IP SAN), and no SNI is sent. A node whose certificate
+ * carries a name instead sets `server_name`, which is sent and verified.
+ */
+function withoutSni(credentials: grpc.ChannelCredentials): void {
+  type Connector = { connectionOptions?: { servername?: string } };
+  const target = credentials as unknown as { _createSecureConnector: (...args: unknown[]) => Connector };
+  const create = target._createSecureConnector.bind(credentials);
+  target._createSecureConnector = (...args: unknown[]) => {
+    const connector = create(...args);
+    if (connector.connectionOptions) delete connector.connectionOptions.servername;
+    return connector;
+  };
 }
 
 /** Writes one message and waits for drain when the stream's buffer is full. */
