@@ -48,7 +48,7 @@ export class SecretSetCommand extends CommandRunner {
     const value = stdin.isTTY ? Buffer.from(await this.prompter.askSecret(`Value for ${service}/${name}: `), 'utf8') : await readAll(stdin);
     if (value.length === 0) throw new UsageError('the value is empty: pipe it in, e.g. mcp secret set SERVICE NAME < FILE');
     const node = await this.locator.nodeFor(service, options.node);
-    const response = await this.agents.withNode(node, (client) => client.setSecret({ service, name, value }));
+    const response = await this.agents.withNode(node, (client) => client.call('setSecret', { service, name, value }));
     const users = response.recreateOnDeploy;
     this.output.info(
       `secret ${name} of ${service} set on ${node}${users.length ? `; mcp deploy ${service} recreates ${users.join(', ')}` : ''}`,
@@ -74,7 +74,7 @@ export class SecretListCommand extends CommandRunner {
   async run([serviceText]: string[], options: { node?: string; json?: boolean } = {}): Promise<void> {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
-    const { secrets } = await this.agents.withNode(node, (client) => client.listSecrets({ service }));
+    const { secrets } = await this.agents.withNode(node, (client) => client.call('listSecrets', { service }));
     const rows = secrets.map((secret) => ({ name: secret.name, set: fromTimestamp(secret.setAt)?.toISOString() ?? '', usedBy: secret.usedBy }));
     if (options.json) {
       this.output.json(rows);
@@ -108,7 +108,7 @@ export class SecretRemoveCommand extends CommandRunner {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const name = secretName(nameText);
     const node = await this.locator.nodeFor(service, options.node);
-    await this.agents.withNode(node, (client) => client.removeSecret({ service, name }));
+    await this.agents.withNode(node, (client) => client.call('removeSecret', { service, name }));
     this.output.info(`secret ${name} of ${service} removed from ${node}`);
   }
 

@@ -11,7 +11,7 @@ import { ServiceLocator, parseTarget } from './command-helpers';
 
 /** The full spec a node holds for a service (from ListServices). */
 async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
-  const response = await agents.withNode(node, (client) => client.listServices({}));
+  const response = await agents.withNode(node, (client) => client.call('listServices', {}));
   const info = response.services.find((s) => s.name === service);
   if (!info?.spec) throw new CommandFailedError(`service "${service}" is not deployed on ${node}`);
   return info.spec;
@@ -86,7 +86,7 @@ export class ServiceExportCommand extends CommandRunner {
 
   /** Kubernetes or Compose YAML of the deployed spec, routes published on the host ports the agent allocated. */
   private async exportAs(format: 'kube' | 'compose', input: { service: string; node: string; output?: string; force?: boolean }): Promise<void> {
-    const response = await this.agents.withNode(input.node, (client) => client.listServices({}));
+    const response = await this.agents.withNode(input.node, (client) => client.call('listServices', {}));
     const info = response.services.find((s) => s.name === input.service);
     if (!info?.spec) throw new CommandFailedError(`service "${input.service}" is not deployed on ${input.node}`);
     const spec = await this.definitions.fromProto(info.spec, input.node);
