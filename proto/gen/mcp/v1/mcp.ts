@@ -371,6 +371,47 @@ export interface EventsResponse {
   id: number;
 }
 
+export interface SetSecretRequest {
+  service: string;
+  name: string;
+  /** The value; never logged, stored or returned by the agent. */
+  value: Buffer;
+}
+
+/** SecretInfo is a secret without its value. */
+export interface SecretInfo {
+  name: string;
+  setAt:
+    | Timestamp
+    | undefined;
+  /** Components of the service whose spec uses it. */
+  usedBy: string[];
+}
+
+export interface SetSecretResponse {
+  secret:
+    | SecretInfo
+    | undefined;
+  /** Components using it that the next deploy will recreate. */
+  recreateOnDeploy: string[];
+}
+
+export interface ListSecretsRequest {
+  service: string;
+}
+
+export interface ListSecretsResponse {
+  secrets: SecretInfo[];
+}
+
+export interface RemoveSecretRequest {
+  service: string;
+  name: string;
+}
+
+export interface RemoveSecretResponse {
+}
+
 /** McpAgentService is the whole surface of a node's agent. */
 
 export interface McpAgentServiceClient {
@@ -440,6 +481,18 @@ export interface McpAgentServiceClient {
    */
 
   events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(request: SetSecretRequest, metadata?: Metadata): Observable<SetSecretResponse>;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(request: ListSecretsRequest, metadata?: Metadata): Observable<ListSecretsResponse>;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(request: RemoveSecretRequest, metadata?: Metadata): Observable<RemoveSecretResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -550,6 +603,27 @@ export interface McpAgentServiceController {
    */
 
   events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(
+    request: SetSecretRequest,
+    metadata?: Metadata,
+  ): Promise<SetSecretResponse> | Observable<SetSecretResponse> | SetSecretResponse;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(
+    request: ListSecretsRequest,
+    metadata?: Metadata,
+  ): Promise<ListSecretsResponse> | Observable<ListSecretsResponse> | ListSecretsResponse;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(
+    request: RemoveSecretRequest,
+    metadata?: Metadata,
+  ): Promise<RemoveSecretResponse> | Observable<RemoveSecretResponse> | RemoveSecretResponse;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -570,6 +644,9 @@ export function McpAgentServiceControllerMethods() {
       "nodeStatus",
       "logs",
       "events",
+      "setSecret",
+      "listSecrets",
+      "removeSecret",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
