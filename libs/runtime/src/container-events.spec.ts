@@ -95,6 +95,11 @@ describe('applyContainerEvent', () => {
     expect(applyContainerEvent(running, event('restart'))?.startedAt).toEqual(running.startedAt);
   });
 
+  it('should ignore replayed history: a second create, or anything older than the current run', () => {
+    expect(applyContainerEvent(running, event('create'))).toBe(running);
+    expect(applyContainerEvent(running, event('died', { time: new Date('2026-11-29T23:59:59Z'), exitCode: 1 }))).toBe(running);
+  });
+
   it('should follow a rename', () => {
     expect(applyContainerEvent(running, event('rename', { name: 'web-next' }))).toMatchObject({ name: 'web-next', state: 'running' });
   });

@@ -95,6 +95,9 @@ export function stateAfter(action: string): string | undefined {
  * (a container created since shows none until the next reconciliation).
  */
 export function applyContainerEvent(before: ContainerSummary | undefined, event: ContainerEvent): ContainerSummary | null | undefined {
+  // A stream may replay history (podman re-sends past events after its service restarts):
+  // a container is created once, and nothing older than its current run changes it.
+  if (before && (event.action === 'create' || (before.startedAt && event.time.getTime() < before.startedAt.getTime()))) return before;
   if (event.action === 'remove') return null;
   const state = stateAfter(event.action);
   const renamed = event.action === 'rename' && before !== undefined && event.name !== '' && event.name !== before.name;
