@@ -30,7 +30,7 @@ const SCREENSHOTS = process.env.MCP_UI_SCREENSHOTS;
 const PREFIX = SCREENSHOTS ? 'demo' : `ui${randomBytes(3).toString('hex')}`;
 const SHOP = `${PREFIX}-shop`;
 const NOTES = `${PREFIX}-notes`;
-const SCRIPT_LINE = '<script>window.__mcpPwned = 1</script><img src=x onerror="window.__mcpPwned = 2">';
+const SCRIPT_LINE = 'xss-probe <script>window.__mcpPwned = 1</script><img src=x onerror="window.__mcpPwned = 2">';
 
 const definition = (name: string, components: string) => `name = "${name}"\nnode = "local"\nactive = true\n${components}`;
 const WEB = (image: string) => `
@@ -153,6 +153,8 @@ describe('mcp ui in a real browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
+    // The printed URL, once: the browser now holds the cookie, so each test can start anywhere.
+    await page.goto(ui.url);
   });
 
   afterAll(async () => {
@@ -244,7 +246,7 @@ describe('mcp ui in a real browser', () => {
     await page.selectOption('select[aria-label="Component"]', 'web');
     await page.locator('.logbox li', { hasText: 'serving on' }).waitFor({ timeout: 30_000 });
     await logLine(await containerOf(SHOP, 'web'), SCRIPT_LINE);
-    const line = page.locator('.logbox li', { hasText: '<script>' });
+    const line = page.locator('.logbox li', { hasText: 'xss-probe' });
     await line.waitFor({ timeout: 30_000 });
     await expect(line.textContent()).resolves.toBe(SCRIPT_LINE);
     const injected = await page.evaluate(() => ({

@@ -1,21 +1,18 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
 import type { mcpv1 } from '@mcp/proto';
-import { Authenticated } from '../auth/auth.decorators';
+import { Rpc } from '../auth/rpc.decorator';
 import { DeployService } from './deploy.service';
 
 @Controller()
-export class DeployController implements Pick<mcpv1.McpAgentServiceController, 'deploy' | 'syncDesiredState'> {
+export class DeployController {
   constructor(private readonly deployments: DeployService) {}
 
-  @GrpcMethod('McpAgentService', 'Deploy')
-  @Authenticated()
+  @Rpc()
   async deploy(request: mcpv1.DeployRequest): Promise<mcpv1.DeployResponse> {
     return toDeployResponse(await this.deployments.deploy({ spec: this.deployments.specFromRequest(request.service), component: request.component || undefined, force: request.force }));
   }
 
-  @GrpcMethod('McpAgentService', 'SyncDesiredState')
-  @Authenticated()
+  @Rpc()
   async syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse> {
     return { actions: await this.deployments.sync({ specs: this.deployments.specsFromRequest(request.services), dryRun: request.dryRun }), dryRun: request.dryRun };
   }

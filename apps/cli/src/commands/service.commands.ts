@@ -11,7 +11,7 @@ import { ServiceLocator, parseTarget } from './command-helpers';
 
 /** The full spec a node holds for a service (from ListServices). */
 async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
-  const response = await agents.withNode(node, (client) => client.listServices({}));
+  const response = await agents.withNode(node, (client) => client.call('listServices', {}));
   const info = response.services.find((s) => s.name === service);
   if (!info?.spec) throw new CommandFailedError(`service "${service}" is not deployed on ${node}`);
   return info.spec;

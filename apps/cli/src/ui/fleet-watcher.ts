@@ -84,14 +84,14 @@ export class FleetWatcher implements FleetSource {
 
   async serviceDetail(node: string, service: string): Promise<ServiceDetail> {
     const client = await this.client(node);
-    const status = await client.getServiceStatus({ service, eventLimit: EVENTS_PER_POLL });
+    const status = await client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL });
     return { node, service, events: status.events.map((e) => eventView(node, e)) };
   }
 
   async *logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine> {
     const client = await this.client(input.node);
     const decoders = new Map<string, { decoder: StringDecoder; partial: string }>();
-    const stream = client.logs({ service: input.service, component: input.component, follow: true, tail: input.tail, since: '', timestamps: false }, { signal });
+    const stream = client.stream('logs', { service: input.service, component: input.component, follow: true, tail: input.tail, since: '', timestamps: false }, { signal });
     for await (const message of stream) {
       const name = message.stream || 'stdout';
       let state = decoders.get(name);
@@ -143,10 +143,10 @@ export class FleetWatcher implements FleetSource {
     try {
       const client = await this.client(node.name);
       const [status, services, live, containers] = await Promise.all([
-        client.nodeStatus({}),
-        client.listServices({}),
-        client.getServiceStatus({ service: '', eventLimit: EVENTS_PER_POLL }),
-        client.liveCheck({}),
+        client.call('nodeStatus', {}),
+        client.call('listServices', {}),
+        client.call('getServiceStatus', { service: '', eventLimit: EVENTS_PER_POLL }),
+        client.call('liveCheck', {}),
       ]);
       return { node: ref, ok: true, status, services, live, containers };
     } catch (error) {
