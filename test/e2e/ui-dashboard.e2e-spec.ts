@@ -12,7 +12,9 @@ jest.setTimeout(180_000);
 
 // The page's globals, typed for the callbacks page.evaluate runs in the browser (this file runs in node).
 declare const window: { innerWidth: number; __mcpPwned?: number; __sameDocument?: boolean };
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
 declare const document: {
+  body: unknown;
   activeElement: { textContent: string | null; tagName: string } | null;
   querySelectorAll(selector: string): { length: number };
   scripts: Iterable<{ src: string }>;
@@ -268,8 +270,8 @@ describe('mcp ui in a real browser', () => {
     await expect(row.locator('.badge.bad').first().textContent()).resolves.toBe('drift');
     await expect(page.locator(`tr[data-service="${NOTES}"]`).getAttribute('class')).resolves.toBeNull();
     await expect(page.evaluate(() => window.__sameDocument)).resolves.toBe(true);
-    // The monitor's event for it reaches the timeline, live too.
-    await page.locator('.event', { hasText: `${SHOP}/web` }).first().waitFor({ timeout: 30_000 });
+    // The monitor's drift event for it reaches the timeline, live too.
+    await page.locator('.event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
     await shot('ui-overview.png');
   });
 
@@ -280,7 +282,18 @@ describe('mcp ui in a real browser', () => {
       await page.locator('main h1').waitFor({ timeout: 30_000 });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect({ hash, overflow }).toEqual({ hash, overflow: 0 });
+      if (hash === '#/') await shot('ui-phone.png');
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('should follow prefers-color-scheme', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    await page.emulateMedia({ colorScheme: null });
+    expect({ light, dark }).toEqual({ light: 'rgb(246, 247, 249)', dark: 'rgb(17, 21, 27)' });
   });
 });
