@@ -13,6 +13,8 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitorModule } from './monitor/monitor.module';
 import { JsonLogger } from './logging/json-logger';
 import { PlatformModule } from './platform.module';
+import type { SecretsController } from './secrets/secrets.controller';
+import { SecretsModule } from './secrets/secrets.module';
 import type { StatusController } from './status/status.controller';
 import { StatusModule } from './status/status.module';
 import type { TransferController } from './transfer/transfer.controller';
@@ -31,7 +33,7 @@ type AgentService = Omit<mcpv1.McpAgentServiceController, 'pushFile'> & {
  * service: an RPC no controller implements, or implements with the wrong types, fails tsc here.
  */
 type Serves<T extends AgentService> = T;
-export type AgentControllers = Serves<DeployController & LifecycleController & StatusController & TransferController & AdoptController>;
+export type AgentControllers = Serves<DeployController & LifecycleController & StatusController & TransferController & AdoptController & SecretsController>;
 
 /** The agent: the shared platform plus one module per feature (features never import each other). */
 @Module({})
@@ -46,6 +48,7 @@ export class AppModule {
         DeployModule,
         LifecycleModule,
         StatusModule,
+        SecretsModule,
         TransferModule,
         AdoptModule,
         MonitorModule,

@@ -14,6 +14,8 @@ import { AdoptCommand, PurgeCommand, SyncCommand } from './commands/fleet.comman
 import { RestartCommand, StartCommand, StopCommand, UndeployCommand } from './commands/lifecycle.commands';
 import { LoginCommand } from './commands/login.command';
 import { NodeAddCommand, NodeCommand, NodeListCommand, NodeRemoveCommand, NodeStatusCommand } from './commands/node.commands';
+import { ImportCommand, ImportComposeCommand } from './commands/import.commands';
+import { SecretCommand, SecretListCommand, SecretRemoveCommand, SecretSetCommand } from './commands/secret.commands';
 import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
 import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
 import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
@@ -42,6 +44,12 @@ export const COMMANDS = [
   ServiceShowCommand,
   ServiceEditCommand,
   ServiceExportCommand,
+  SecretCommand,
+  SecretSetCommand,
+  SecretListCommand,
+  SecretRemoveCommand,
+  ImportCommand,
+  ImportComposeCommand,
   PushCommand,
   PullCommand,
   LogsCommand,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { Failpoints, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type RouteRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag } from '@mcp/runtime';
+import { ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
 import { RegistryAuth } from '@mcp/oci';
@@ -10,6 +10,7 @@ import { ContainerOps } from './container-ops';
 import { DeployerOptions } from './deployer-options';
 import { PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
+import { ServiceSecrets } from './service-secrets';
 
 /** The outcome of deploying one component. */
 export interface ComponentOutcome {
@@ -30,6 +31,8 @@ export interface DeployComponentInput {
   force: boolean;
   /** The component's registry record before this deploy (for its ports and spec hash). */
   previous?: ComponentRecord;
+  /** The service's secrets (ServiceSecrets.versions), when the caller listed them once for several components. */
+  secretVersions?: Map<string, SecretInfo>;
 }
 
 /**
@@ -50,6 +53,7 @@ export class ComponentDeployer {
     private readonly certificates: CertificateProvider,
     private readonly options: DeployerOptions,
     private readonly failpoints: Failpoints,
+    private readonly secrets: ServiceSecrets,
     /** Registry credentials for pulls; absent when the agent has none configured. */
     @Optional() private readonly registryAuth?: RegistryAuth,
   ) {}
@@ -77,8 +81,18 @@ export class ComponentDeployer {
   async deploy(input: DeployComponentInput): Promise<ComponentOutcome> {
     const { service, spec } = input;
     const container = this.containers.containerName({ service, component: spec.name });
-    const hash = componentSpecHash(spec);
     const outcome = { component: spec.name, container };
+    let hash: string;
+    try {
+      const versions = input.secretVersions ?? (await this.secrets.versions(service));
+      hash = this.secrets.deployHash({ service, spec, specHash: componentSpecHash(spec), versions });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      await this.registry
+        .addEvent({ service, component: spec.name, kind: 'error', message: `deploy failed: ${message}` })
+        .catch((eventErr) => this.logger.error(`recording deploy failure of ${container}: ${(eventErr as Error).message}`));
+      return { ...outcome, ok: false, error: message, changed: false };
+    }
 
     if (!input.force && input.previous && input.previous.deployedSpecHash === hash) {
       const current = await this.runtime.inspect({ name: container }).catch(() => null);

@@ -7,6 +7,7 @@ import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
+import { ServiceSecrets } from './service-secrets';
 
 /**
  * Logic the agent's features share. Needs ServiceRegistry, ContainerRuntime and
@@ -29,6 +30,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     PortAllocator,
     RouteService,
     ContainerOps,
+    ServiceSecrets,
     ComponentDeployer,
   ];
 }
@@ -41,7 +43,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ComponentDeployer],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, ComponentDeployer],
     };
   }
 }

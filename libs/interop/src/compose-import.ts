@@ -127,7 +127,8 @@ export function importCompose(input: ComposeImportInput): ComposeImport {
   const services = compose.services;
   if (!isTable(services) || Object.keys(services).length === 0) fail([...issues, { path: 'services', reason: 'must define at least one service' }]);
   const name = serviceName(input, compose);
-  const context: Context = { name, dir, notes, issues, compose, readFile: input.readFile, srvRoot: input.srvRoot ?? '/srv' };
+  const project = componentName(typeof compose.name === 'string' ? compose.name : path.basename(dir));
+  const context: Context = { name, project, dir, notes, issues, compose, readFile: input.readFile, srvRoot: input.srvRoot ?? '/srv' };
 
   for (const key of Object.keys(compose)) {
     if (key === 'services' || key.startsWith('x-') || TOP_LEVEL_IGNORED.has(key)) continue;
@@ -159,6 +160,8 @@ export function importCompose(input: ComposeImportInput): ComposeImport {
 
 interface Context {
   name: string;
+  /** Compose's project name (`name:` or the directory): the prefix of its volume and network names. */
+  project: string;
   dir: string;
   notes: ImportNote[];
   issues: ValidationIssue[];
@@ -209,11 +212,12 @@ function noteNamedVolumes(context: Context): void {
   for (const [volume, config] of Object.entries(volumes)) {
     const external = isTable(config) && config.external === true;
     const driver = isTable(config) && typeof config.driver === 'string' && config.driver !== 'local';
+    const podman = podmanVolumeName(context, volume);
     context.notes.push({
       path: `volumes.${volume}`,
       message: external
-        ? `external named volume "${volume}": it must exist on the node (podman volume create ${volume})`
-        : `named volume "${volume}": podman creates it on the node at the first deploy; move existing data with podman volume export/import${driver ? '; its driver is not carried' : ''}`,
+        ? `external named volume "${podman}": it must exist on the node (podman volume create ${podman})`
+        : `named volume "${podman}" (the name Compose gave it, so data already on the node is kept): podman creates it at the first deploy; move data from another host with podman volume export/import${driver ? '; its driver is not carried' : ''}`,
     });
   }
 }
@@ -422,7 +426,9 @@ function volumes(context: Context, at: string, value: unknown): string[] {
       context.notes.push({ path: where, message: `anonymous volume at ${target}: not carried; name it (NAME:${target}) to keep its data` });
       return;
     }
-    if (source.startsWith('.') || source.startsWith('~')) {
+    if (!source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
+      source = podmanVolumeName(context, source);
+    } else if (source.startsWith('.') || source.startsWith('~')) {
       const relative = path.posix.normalize(source.replace(/^~\/?/, '').replace(/^\.\/?/, '')) || 'data';
       const host = path.posix.join(context.srvRoot, context.name, relative.replace(/^(\.\.\/)+/, ''));
       context.notes.push({ path: where, message: `bind mount of ${source} became ${host}: copy its contents there on the node (mcp push FILE ${context.name} ${relative})` });
@@ -431,6 +437,14 @@ function volumes(context: Context, at: string, value: unknown): string[] {
     result.push([source, target, ...(options.length ? [options.join(',')] : [])].join(':'));
   });
   return result;
+}
+
+/** The podman volume Compose uses for a named volume: its `name:`, the name itself when external, else `<project>_<key>`. */
+function podmanVolumeName(context: Context, key: string): string {
+  const top = isTable(context.compose.volumes) ? context.compose.volumes[key] : undefined;
+  if (isTable(top) && typeof top.name === 'string') return top.name;
+  if (isTable(top) && top.external === true) return key;
+  return `${context.project}_${key}`;
 }
 
 function networkOf(context: Context, at: string, raw: Table): string | undefined {
@@ -446,7 +460,7 @@ function networkOf(context: Context, at: string, raw: Table): string | undefined
   }
   const key = declared[0];
   const top = isTable(context.compose.networks) ? context.compose.networks[key] : undefined;
-  const name = isTable(top) && typeof top.name === 'string' ? top.name : isTable(top) && top.external === true ? key : `${context.name}_${key}`;
+  const name = isTable(top) && typeof top.name === 'string' ? top.name : isTable(top) && top.external === true ? key : `${context.project}_${key}`;
   if (!context.notes.some((n) => n.path === `networks.${key}`)) {
     context.notes.push({ path: `networks.${key}`, message: `podman network "${name}" must exist on the node: podman network create ${name}` });
   }
@@ -456,15 +470,22 @@ function networkOf(context: Context, at: string, raw: Table): string | undefined
 function dependencies(context: Context, at: string, value: unknown, names: Map<string, string>): string[] {
   if (value === undefined) return [];
   const entries: [string, unknown][] = Array.isArray(value) ? value.map((item) => [String(item), undefined]) : isTable(value) ? Object.entries(value) : [];
-  return entries.map(([key, config]) => {
+  const kept: string[] = [];
+  for (const [key, config] of entries) {
     const condition = isTable(config) ? config.condition : undefined;
     if (condition === 'service_completed_successfully') {
-      context.notes.push({ path: `${at}.depends_on.${key}`, message: 'MCP components are long-running: run this one-off job before deploying (podman run --rm ...), then remove it from the definition' });
-    } else if (condition === 'service_healthy') {
-      context.notes.push({ path: `${at}.depends_on.${key}`, message: 'MCP waits until the dependency runs (and, once it has a health check, is healthy) before deploying this one' });
+      context.notes.push({
+        path: `${at}.depends_on.${key}`,
+        message: 'dropped: MCP has no one-off jobs to wait for; run that job before deploying (podman run --rm ...), or keep it as a component that runs once',
+      });
+      continue;
     }
-    return names.get(key) ?? key;
-  });
+    if (condition === 'service_healthy') {
+      context.notes.push({ path: `${at}.depends_on.${key}`, message: 'MCP deploys this after the dependency runs (and, once it has a health check, is healthy)' });
+    }
+    kept.push(names.get(key) ?? key);
+  }
+  return kept;
 }
 
 function secretsOf(context: Context, at: string, value: unknown): string[] {

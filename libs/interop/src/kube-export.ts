@@ -58,8 +58,12 @@ export function exportKube(input: ExportInput): string {
       const volumeName = volume.named ? dnsLabel(volume.source) : `host-${index}`;
       mounts.push(compact({ name: volumeName, mountPath: volume.target, readOnly: volume.options.includes('ro') || undefined }));
       if (volume.named) {
-        podVolumes.push({ name: volumeName, persistentVolumeClaim: { claimName: volume.source } });
-        claims.add(volume.source);
+        // Kubernetes names allow no "_"; podman kube play names the volume after the claim.
+        podVolumes.push({ name: volumeName, persistentVolumeClaim: { claimName: volumeName } });
+        if (!claims.has(volumeName) && volumeName !== volume.source) {
+          notCarried.push(`volume name ${volume.source}: the claim is ${volumeName} (Kubernetes names allow no "_"); copy the data (podman volume export ${volume.source} | podman volume import ${volumeName} -)`);
+        }
+        claims.add(volumeName);
       } else {
         podVolumes.push({ name: volumeName, hostPath: { path: volume.source } });
       }

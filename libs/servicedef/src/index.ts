@@ -6,3 +6,4 @@ export { componentSpecHash, canonicalJson } from './component-hash';
 export { resolveRouteHostname, routeEnvName } from './route-naming';
 export { parseImageReference, imageReferenceProblem } from './image-reference';
 export type { ImageReference } from './image-reference';
+export { SECRET_NAME } from './field-rules';

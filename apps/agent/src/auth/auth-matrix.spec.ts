@@ -37,6 +37,9 @@ const REQUESTS: Record<UnaryMethod, object> = {
   adoptContainers: { service: 'web' },
   purgeComponent: { service: '', component: '', defined: [], dryRun: false },
   nodeStatus: {},
+  setSecret: { service: 'web', name: 'token', value: Buffer.from('matrix-secret-value') },
+  listSecrets: { service: 'web' },
+  removeSecret: { service: 'web', name: 'token' },
 };
 
 type Case = { name: string; options: { token?: string | null; authorization?: string }; down?: boolean; code: status };

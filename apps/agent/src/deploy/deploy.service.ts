@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
-import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, type ComponentOutcome } from '@mcp/deployer';
+import { ComponentDeployer, ContainerOps, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
+import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
 import { fromProtoServiceSpec, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
@@ -31,6 +31,7 @@ export class DeployService {
     private readonly containers: ContainerOps,
     private readonly locks: KeyedMutex,
     private readonly routes: RouteService,
+    private readonly secrets: ServiceSecrets,
   ) {}
 
   /** Validates an RPC's spec (every issue at once) into the domain type. */
@@ -72,12 +73,40 @@ export class DeployService {
         active: spec.active,
         components: targets.map((component) => ({ spec: component, desiredState: desired })),
       });
-      const results: ComponentOutcome[] = [];
-      for (const component of targets) {
-        results.push(await this.deployOne({ service: spec.name, component, desired, force: input.force, before }));
+      const secretVersions = await this.secrets.versions(spec.name);
+      const done = new Map<string, ComponentOutcome>();
+      const dependedOn = new Set(targets.flatMap((component) => component.depends_on ?? []));
+      // depends_on (SPEC §9): a layer deploys concurrently once every dependency in earlier
+      // layers is up; a component whose dependency failed is not deployed at all.
+      for (const layer of dependencyLayers(targets)) {
+        const outcomes = await Promise.all(
+          layer.map(async (component) => {
+            const blocked = (component.depends_on ?? []).filter((dependency) => done.has(dependency) && !done.get(dependency)?.ok);
+            if (blocked.length) {
+              return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
+            }
+            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions });
+            return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
+          }),
+        );
+        for (const outcome of outcomes) done.set(outcome.component, outcome);
       }
-      return { service: spec.name, results };
+      return { service: spec.name, results: targets.map((component) => done.get(component.name) as ComponentOutcome) };
     });
+  }
+
+  /**
+   * A dependency is up when its container runs. (With SPEC §8 health checks this becomes
+   * "running and healthy"; the deploy flow's health gate is the place that decides it.)
+   */
+  private async checkUp(outcome: ComponentOutcome): Promise<ComponentOutcome> {
+    const current = await this.runtime.inspect({ name: outcome.container });
+    if (current?.state === 'running') return outcome;
+    return { ...outcome, ok: false, error: `container ${outcome.container} is ${current?.state ?? 'gone'} right after start` };
+  }
+
+  private notDeployed(service: string, component: ComponentSpec, error: string): ComponentOutcome {
+    return { component: component.name, ok: false, error, container: this.containers.containerName({ service, component: component.name }), changed: false };
   }
 
   /**
@@ -94,7 +123,7 @@ export class DeployService {
       const planned = await this.locks.run(spec.name, async () => {
         const before = await this.registry.getService(spec.name);
         const desired: DesiredState = spec.active ? 'running' : 'stopped';
-        const plan = spec.components.map((component) => {
+        const plan = dependencyLayers(spec.components).flat().map((component) => {
           const record = before?.components.find((c) => c.name === component.name);
           const name = this.containers.containerName({ service: spec.name, component: component.name });
           const running = stateOf.get(name) === 'running';
@@ -165,13 +194,21 @@ export class DeployService {
     }
   }
 
-  private deployOne(input: { service: string; component: ComponentSpec; desired: DesiredState; force: boolean; before: ServiceRecord | null }): Promise<ComponentOutcome> {
+  private deployOne(input: {
+    service: string;
+    component: ComponentSpec;
+    desired: DesiredState;
+    force: boolean;
+    before: ServiceRecord | null;
+    secretVersions?: Map<string, SecretInfo>;
+  }): Promise<ComponentOutcome> {
     return this.deployer.deploy({
       service: input.service,
       spec: input.component,
       desired: input.desired,
       force: input.force,
       previous: input.before?.components.find((c) => c.name === input.component.name),
+      secretVersions: input.secretVersions,
     });
   }
 }

@@ -56,6 +56,15 @@ export class GrpcAgentClient implements AgentClient {
     const long = LONG_RPCS.has(rpc) && !(rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true);
     return this.unary(rpc, request, long ? 'long' : 'quick');
   }
+  setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
+    return this.unary('setSecret', request, 'quick');
+  }
+  listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
+    return this.unary('listSecrets', request, 'quick');
+  }
+  removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse> {
+    return this.unary('removeSecret', request, 'quick');
+  }
 
   async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
     const { g, client } = await this.connect();

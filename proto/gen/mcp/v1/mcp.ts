@@ -347,6 +347,47 @@ export interface LogsResponse {
   stream: string;
 }
 
+export interface SetSecretRequest {
+  service: string;
+  name: string;
+  /** The value; never logged, stored or returned by the agent. */
+  value: Buffer;
+}
+
+/** SecretInfo is a secret without its value. */
+export interface SecretInfo {
+  name: string;
+  setAt:
+    | Timestamp
+    | undefined;
+  /** Components of the service whose spec uses it. */
+  usedBy: string[];
+}
+
+export interface SetSecretResponse {
+  secret:
+    | SecretInfo
+    | undefined;
+  /** Components using it that the next deploy will recreate. */
+  recreateOnDeploy: string[];
+}
+
+export interface ListSecretsRequest {
+  service: string;
+}
+
+export interface ListSecretsResponse {
+  secrets: SecretInfo[];
+}
+
+export interface RemoveSecretRequest {
+  service: string;
+  name: string;
+}
+
+export interface RemoveSecretResponse {
+}
+
 /** McpAgentService is the whole surface of a node's agent. */
 
 export interface McpAgentServiceClient {
@@ -409,6 +450,18 @@ export interface McpAgentServiceClient {
   /** Logs streams a component's container logs. */
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(request: SetSecretRequest, metadata?: Metadata): Observable<SetSecretResponse>;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(request: ListSecretsRequest, metadata?: Metadata): Observable<ListSecretsResponse>;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(request: RemoveSecretRequest, metadata?: Metadata): Observable<RemoveSecretResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -512,6 +565,27 @@ export interface McpAgentServiceController {
   /** Logs streams a component's container logs. */
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(
+    request: SetSecretRequest,
+    metadata?: Metadata,
+  ): Promise<SetSecretResponse> | Observable<SetSecretResponse> | SetSecretResponse;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(
+    request: ListSecretsRequest,
+    metadata?: Metadata,
+  ): Promise<ListSecretsResponse> | Observable<ListSecretsResponse> | ListSecretsResponse;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(
+    request: RemoveSecretRequest,
+    metadata?: Metadata,
+  ): Promise<RemoveSecretResponse> | Observable<RemoveSecretResponse> | RemoveSecretResponse;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -531,6 +605,9 @@ export function McpAgentServiceControllerMethods() {
       "pullFile",
       "nodeStatus",
       "logs",
+      "setSecret",
+      "listSecrets",
+      "removeSecret",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
