@@ -6,13 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { TEST_ADMIN_TOKEN, makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess } from '../support';
+import { TEST_ADMIN_TOKEN, freePortSync, makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess } from '../support';
 
 jest.setTimeout(180_000);
 
 // The page's globals, typed for the callbacks page.evaluate runs in the browser (this file runs in node).
 declare const window: { innerWidth: number; __mcpPwned?: number; __sameDocument?: boolean };
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
 declare const document: {
+  body: unknown;
   activeElement: { textContent: string | null; tagName: string } | null;
   querySelectorAll(selector: string): { length: number };
   scripts: Iterable<{ src: string }>;
@@ -140,7 +142,9 @@ describe('mcp ui in a real browser', () => {
     fs.mkdirSync(path.join(configDir, 'services'), { recursive: true });
     fs.writeFileSync(
       path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "${agent.address}"\nserver_name = "localhost"\n`,
+      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "${agent.address}"\nserver_name = "localhost"\n` +
+        // A node whose agent is down: nothing listens on this port.
+        `\n[[nodes]]\nname = "edge"\naddress = "127.0.0.1:${freePortSync()}"\nserver_name = "localhost"\ntimeout = "2s"\n`,
     );
     fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(configDir, 'services', `${SHOP}.toml`), definition(SHOP, WEB('localhost/mcp-test/busybox:1.0') + WORKER));
@@ -215,6 +219,8 @@ describe('mcp ui in a real browser', () => {
     await expect(row.locator('.chip').first().textContent()).resolves.toMatch(/^web\s*running/);
     await expect(row.getAttribute('class')).resolves.toBeNull();
     await expect(page.locator('.node h3').first().textContent()).resolves.toMatch(/local\s*up/);
+    await expect(page.locator('.node.down h3').textContent()).resolves.toMatch(/edge\s*unreachable/);
+    await expect(page.locator('.summary').first().textContent()).resolves.toContain('1 of 2 nodes up');
     // Keyboard: Tab from the top reaches the service's link; Enter opens its page.
     let reached = false;
     for (let i = 0; i < 40 && !reached; i++) {
@@ -268,9 +274,15 @@ describe('mcp ui in a real browser', () => {
     await expect(row.locator('.badge.bad').first().textContent()).resolves.toBe('drift');
     await expect(page.locator(`tr[data-service="${NOTES}"]`).getAttribute('class')).resolves.toBeNull();
     await expect(page.evaluate(() => window.__sameDocument)).resolves.toBe(true);
-    // The monitor's event for it reaches the timeline, live too.
-    await page.locator('.event', { hasText: `${SHOP}/web` }).first().waitFor({ timeout: 30_000 });
+    // The monitor's drift event for it reaches the timeline, live too.
+    await page.locator('.event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
     await shot('ui-overview.png');
+    // The timeline page has it too, and its filter narrows to one service.
+    await page.click('nav a[href="#/events"]');
+    await page.locator('main .event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
+    await page.fill('input[type="search"]', NOTES);
+    await expect(page.locator('main .event').count()).resolves.toBeGreaterThan(0);
+    for (const text of await page.locator('main .event').allTextContents()) expect(text).toContain(NOTES);
   });
 
   it('should be readable at phone width', async () => {
@@ -280,7 +292,18 @@ describe('mcp ui in a real browser', () => {
       await page.locator('main h1').waitFor({ timeout: 30_000 });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect({ hash, overflow }).toEqual({ hash, overflow: 0 });
+      if (hash === '#/') await shot('ui-phone.png');
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('should follow prefers-color-scheme', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    await page.emulateMedia({ colorScheme: null });
+    expect({ light, dark }).toEqual({ light: 'rgb(246, 247, 249)', dark: 'rgb(17, 21, 27)' });
   });
 });

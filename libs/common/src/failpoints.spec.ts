@@ -49,6 +49,7 @@ describe(Failpoints.name, () => {
       const hit = sut.hit('deploy.after-pull').then(() => (passed = true));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(passed).toBe(false);
+      expect(fs.existsSync(`${file}.reached`)).toBe(true);
       fs.writeFileSync(file, '');
       await hit;
 

@@ -6,8 +6,8 @@ import type { ValidationIssue } from './errors';
 /**
  * What a failpoint does when the code reaches it:
  * - `kill`: SIGKILL this process right there (a crash at a named point, for crash tests);
- * - `pause`: wait until `file` exists, then carry on (lets a test act while the agent stands
- *   at that point, e.g. cut a link or kill podman's service).
+ * - `pause`: create `<file>.reached`, then wait until `file` exists and carry on (lets a test
+ *   act while the agent stands at that point, e.g. cut a link or kill podman's service).
  */
 export type FailpointAction = { kind: 'kill' } | { kind: 'pause'; file: string };
 
@@ -88,6 +88,7 @@ export class Failpoints {
       await new Promise<never>(() => undefined);
     }
     if (action.kind === 'pause') {
+      fs.writeFileSync(`${action.file}.reached`, '');
       while (!fs.existsSync(action.file)) await new Promise((resolve) => setTimeout(resolve, PAUSE_POLL_MS));
     }
   }

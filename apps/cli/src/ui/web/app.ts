@@ -87,6 +87,8 @@ function routeText(r: { port: number; mode: string; hostPort: number }): string 
 
 function table(caption: string, headers: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'muted' }, empty);
+  // At phone width each row becomes a card; the cells carry their column's name for it.
+  for (const row of rows) [...row.cells].forEach((cell, i) => cell.setAttribute('data-label', headers[i] ?? ''));
   return h(
     'div',
     { class: 'scroll', role: 'region', 'aria-label': caption, tabindex: '0' },
