@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
 import { PodmanService } from './podman.service';
@@ -24,18 +24,6 @@ export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
   startService?: boolean;
 }
 
-export interface RuntimeModuleAsyncOptions {
-  imports?: ModuleMetadata['imports'];
-  /** DI tokens whose values are passed to `useFactory`, in order. */
-  inject?: Array<abstract new (...args: never[]) => unknown>;
-  useFactory: (...deps: never[]) => RuntimeModuleOptions | Promise<RuntimeModuleOptions>;
-}
-
-/** Holds the options so the service and runtime providers can share them (forRootAsync). */
-class RuntimeModuleSettings {
-  constructor(readonly options: RuntimeModuleOptions) {}
-}
-
 const logger = new Logger('RuntimeModule');
 
 /**
@@ -45,30 +33,12 @@ const logger = new Logger('RuntimeModule');
 @Module({})
 export class RuntimeModule {
   static forRoot(options: RuntimeModuleOptions = {}): DynamicModule {
-    return RuntimeModule.build([], [{ provide: RuntimeModuleSettings, useValue: new RuntimeModuleSettings(options) }]);
-  }
-
-  /** For options that come from other providers (e.g. the agent's stop timeout from AgentConfig). */
-  static forRootAsync(options: RuntimeModuleAsyncOptions): DynamicModule {
-    return RuntimeModule.build(options.imports ?? [], [
-      {
-        provide: RuntimeModuleSettings,
-        inject: options.inject ?? [],
-        useFactory: async (...deps: never[]) => new RuntimeModuleSettings(await options.useFactory(...deps)),
-      },
-    ]);
-  }
-
-  private static build(imports: ModuleMetadata['imports'], settings: Provider[]): DynamicModule {
     return {
       module: RuntimeModule,
-      imports,
       providers: [
-        ...settings,
         {
           provide: PodmanService,
-          inject: [RuntimeModuleSettings],
-          useFactory: ({ options }: RuntimeModuleSettings) =>
+          useFactory: () =>
             new PodmanService({
               podmanPath: options.podmanPath,
               env: options.env,
@@ -78,8 +48,8 @@ export class RuntimeModule {
         },
         {
           provide: ContainerRuntime,
-          inject: [RuntimeModuleSettings, PodmanService],
-          useFactory: ({ options }: RuntimeModuleSettings, service: PodmanService) => createRuntime(options, service),
+          inject: [PodmanService],
+          useFactory: (service: PodmanService) => createRuntime(options, service),
         },
       ],
       exports: [ContainerRuntime],

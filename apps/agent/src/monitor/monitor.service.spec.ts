@@ -9,9 +9,9 @@ import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, type ContainerSummary } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
-import { WebhookReceiver } from '../../../../libs/alerts/src/testing/webhook-receiver';
+import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../config/agent-config';
-import { alertsOptionsFromConfig } from './alert-options';
+import { alertsOptionsFromConfig } from '../config/alert-options';
 import { MONITOR_EVENT, MonitorService } from './monitor.service';
 
 /** Records alerts; the monitor's only use of the port is send(). */

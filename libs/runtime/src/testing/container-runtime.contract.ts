@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
-import { ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from './container-runtime';
+import { ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from '../container-runtime';
 
 /**
  * What every ContainerRuntime must do, run against PodmanRuntime (real podman) and the

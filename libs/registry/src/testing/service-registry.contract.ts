@@ -6,8 +6,8 @@ import {
   ServiceNotFoundError,
   ValidationError,
 } from '@mcp/common';
-import { HostPortInUseError } from './registry-errors';
-import type { RouteRecord, ServiceRegistry } from './service-registry';
+import { HostPortInUseError } from '../registry-errors';
+import type { RouteRecord, ServiceRegistry } from '../service-registry';
 
 /** A clock the contract moves by hand. */
 export class ManualClock implements Clock {
