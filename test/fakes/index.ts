@@ -4,3 +4,4 @@ export * from './fake-runtime';
 export * from './fake-identity';
 export * from './fake-registrar';
 export * from './fake-clock';
+export * from './fake-metrics';

@@ -4,9 +4,10 @@ import { Clock, Failpoints } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
+import { AgentMetrics } from '@mcp/metrics';
 import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../fakes';
+import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../fakes';
 import { makeTestConfig } from './test-config';
 
 /** A host where every port is free (unit tests must not depend on the machine's ports). */
@@ -23,6 +24,7 @@ export interface FeatureHarness {
   runtime: FakeRuntime;
   proxy: FakeRegistrar;
   clock: FakeClock;
+  metrics: RecordingMetrics;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
   const registry = new InMemoryRegistry({ clock });
   const runtime = new FakeRuntime({ images: input.images ?? ['localhost/mcp-test/busybox:1.0'], clock });
   const proxy = new FakeRegistrar();
+  const metrics = new RecordingMetrics();
   const moduleRef = await Test.createTestingModule({
     providers: [
       ...deployerProviders({
@@ -51,6 +54,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: ServiceRegistry, useValue: registry },
       { provide: ContainerRuntime, useValue: runtime },
       { provide: LiveContainers, useValue: new LiveContainers(runtime) },
+      { provide: AgentMetrics, useValue: metrics },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
       { provide: Failpoints, useValue: new Failpoints() },
@@ -59,5 +63,5 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
     .overrideProvider(HostPortProbe)
     .useValue(new AlwaysFreeProbe())
     .compile();
-  return { moduleRef, config, registry, runtime, proxy, clock };
+  return { moduleRef, config, registry, runtime, proxy, clock, metrics };
 }

@@ -4,9 +4,10 @@ import { Test } from '@nestjs/testing';
 import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
+import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
-import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
 import { AgentConfig } from '../config/agent-config';
 import { DeployService } from './deploy.service';
@@ -33,12 +34,14 @@ describe(DeployService.name, () => {
   let runtime: FakeRuntime;
   let proxy: FakeRegistrar;
   let config: AgentConfig;
+  let metrics: RecordingMetrics;
 
   beforeEach(async () => {
     config = makeTestConfig();
     registry = new InMemoryRegistry();
     runtime = new FakeRuntime({ images: [IMAGE] });
     proxy = new FakeRegistrar();
+    metrics = new RecordingMetrics();
     const moduleRef = await Test.createTestingModule({
       providers: [
         ...deployerProviders({
@@ -56,6 +59,7 @@ describe(DeployService.name, () => {
         { provide: ContainerRuntime, useValue: runtime },
         { provide: RouteRegistrar, useValue: proxy },
         { provide: Failpoints, useValue: new Failpoints() },
+        { provide: AgentMetrics, useValue: metrics },
       ],
     })
       .overrideProvider(HostPortProbe)
@@ -102,6 +106,20 @@ describe(DeployService.name, () => {
   });
 
   describe('deploy', () => {
+    it('should count each component deploy by outcome in the metrics, and not an unchanged one left alone', async () => {
+      await sut.deploy({ spec: web(), force: false });
+      runtime.failNext('run', new RuntimeCommandError('podman run web-api: boom', { args: ['run'], exitCode: 125, stderr: 'boom' }));
+      await sut.deploy({ spec: web(), component: 'api', force: true });
+      await sut.deploy({ spec: web(), component: 'web', force: false });
+
+      expect(metrics.deploys.map((d) => [d.service, d.component, d.outcome])).toEqual([
+        ['web', 'web', 'succeeded'],
+        ['web', 'api', 'succeeded'],
+        ['web', 'api', 'failed'],
+      ]);
+      expect(metrics.deploys.every((d) => d.seconds >= 0)).toBe(true);
+    });
+
     it('should run each component with route ports, route env and labels, and register the routes', async () => {
       const result = await sut.deploy({ spec: web(), force: false });
 

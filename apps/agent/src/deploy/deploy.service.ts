@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
 import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
@@ -32,6 +33,7 @@ export class DeployService {
     private readonly locks: KeyedMutex,
     private readonly routes: RouteService,
     private readonly secrets: ServiceSecrets,
+    private readonly metrics: AgentMetrics,
   ) {}
 
   /** Validates an RPC's spec (every issue at once) into the domain type. */
@@ -85,8 +87,14 @@ export class DeployService {
             if (blocked.length) {
               return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
             }
-            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions });
-            return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
+            const started = performance.now();
+            const deployed = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions });
+            const outcome = deployed.ok && desired === 'running' && dependedOn.has(component.name) ? await this.checkUp(deployed) : deployed;
+            // An unchanged component left alone is no deploy.
+            if (outcome.changed || !outcome.ok) {
+              this.metrics.deployFinished({ service: spec.name, component: component.name, outcome: outcome.ok ? 'succeeded' : 'failed', seconds: (performance.now() - started) / 1000 });
+            }
+            return outcome;
           }),
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);
