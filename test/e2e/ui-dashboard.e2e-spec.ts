@@ -280,6 +280,7 @@ describe('mcp ui in a real browser', () => {
     // The timeline page has it too, and its filter narrows to one service.
     await page.click('nav a[href="#/events"]');
     await page.locator('main .event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
+    await shot('ui-events.png');
     await page.fill('input[type="search"]', NOTES);
     await expect(page.locator('main .event').count()).resolves.toBeGreaterThan(0);
     for (const text of await page.locator('main .event').allTextContents()) expect(text).toContain(NOTES);
