@@ -45,7 +45,8 @@ const EVENTS_PER_POLL = 50;
  * while a page is open — NodeStatus, ListServices (routes, images), GetServiceStatus (live
  * observed state, drift and recent events from one podman listing) and LiveCheck (uptime,
  * unmanaged containers). One client per node is kept open for the whole session, so a poll
- * costs four RPCs on an open channel, not a TLS handshake. Polls never overlap.
+ * costs four RPCs on an open channel, not a TLS handshake. Polls never overlap. Besides, each
+ * node's Events stream is followed: new events reach the page at once and trigger a poll.
  */
 export class FleetWatcher implements FleetSource {
   private readonly clients = new Map<string, Promise<AgentClient>>();
