@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { NAME_PATTERN } from '@mcp/common';
+import { NAME_PATTERN, parseDuration } from '@mcp/common';
 import { imageReferenceProblem } from './image-reference';
 
 /**
@@ -119,6 +119,55 @@ export function isDnsName(text: string): boolean {
   return text.length <= MAX_DNS_NAME && text.split('.').every((label) => DNS_LABEL.test(label));
 }
 
+/** A duration with a unit, at least 1ms (`500ms`, `1s`, `2m`). */
+function durationProblem(value: unknown, allowZero = false): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (typeof value !== 'string') return problem('must be a duration string like "5s"');
+  const ms = parseDuration(value);
+  if (ms === undefined) return problem(`"${value}" is not a duration (use a number with a unit: 500ms, 5s, 2m)`);
+  if (ms === 0 && !allowZero) return problem('must be longer than 0');
+  return ok;
+}
+
+/** The keys of `[components.health]`, in the order they are written back. */
+export const HEALTH_KEYS: readonly string[] = ['http', 'tcp', 'cmd', 'route', 'port', 'interval', 'timeout', 'start_period', 'healthy'];
+
+/** `[components.health]` (SPEC §8): one table, exactly one of http/tcp/cmd, each key checked. */
+function healthProblems(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table ([components.health])');
+  const table = value as Record<string, unknown>;
+  const problems: RuleProblem[] = [];
+  const at = (key: string, reasons: RuleProblem[]): void => {
+    for (const item of reasons) problems.push({ suffix: `.${key}${item.suffix}`, reason: item.reason });
+  };
+  for (const key of Object.keys(table)) {
+    if (!HEALTH_KEYS.includes(key)) problems.push({ suffix: `.${key}`, reason: 'unknown key' });
+  }
+  if (table.http !== undefined) {
+    at('http', typeof table.http === 'string' && /^\/[^\s]*$/.test(table.http) ? ok : problem('must be a path starting with "/", e.g. "/up"'));
+  }
+  if (table.tcp !== undefined) at('tcp', table.tcp === true ? ok : problem('must be true (leave it out for no TCP check)'));
+  if (table.cmd !== undefined) {
+    if (!Array.isArray(table.cmd) || table.cmd.length === 0) at('cmd', problem('must be a non-empty array of strings, e.g. ["/bin/check"]'));
+    else at('cmd', stringList(table.cmd, (item) => (item === '' ? 'must not be empty' : undefined)));
+  }
+  const kinds = ['http', 'tcp', 'cmd'].filter((key) => table[key] !== undefined);
+  if (kinds.length !== 1) {
+    problems.push({ suffix: '', reason: kinds.length === 0 ? 'needs one of http, tcp or cmd' : `has ${kinds.join(' and ')}: use exactly one of http, tcp, cmd` });
+  }
+  if (table.route !== undefined) at('route', typeof table.route === 'string' && NAME_PATTERN.test(table.route) ? ok : problem('must name one of the component\'s routes'));
+  if (table.port !== undefined) {
+    at('port', typeof table.port === 'number' && Number.isInteger(table.port) && table.port >= 1 && table.port <= MAX_PORT ? ok : problem('must be a host port 1-65535'));
+  }
+  if (table.route !== undefined && table.port !== undefined) problems.push({ suffix: '.port', reason: 'give route or port, not both' });
+  for (const key of ['interval', 'timeout', 'start_period']) at(key, durationProblem(table[key]));
+  if (table.healthy !== undefined) {
+    at('healthy', typeof table.healthy === 'number' && Number.isInteger(table.healthy) && table.healthy >= 1 && table.healthy <= 100 ? ok : problem('must be an integer 1-100'));
+  }
+  return problems;
+}
+
 export const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   node: (value: unknown) => requiredString(value, (text) => (text.trim() === '' ? problem('must not be empty') : ok)),
@@ -153,6 +202,10 @@ export const rules = {
   mode: (value: unknown) => (value === undefined || value === 'l4' || value === 'l7' ? ok : problem('must be "l4" or "l7"')),
   hostname: (value: unknown) =>
     optionalString(value, (text) => (isDnsName(text) ? ok : problem('must be a valid DNS name'))),
+  health: healthProblems,
+  strategy: (value: unknown) =>
+    value === undefined || value === 'start-first' || value === 'stop-first' ? ok : problem('must be "start-first" or "stop-first"'),
+  drain: (value: unknown) => durationProblem(value, true),
 } satisfies Record<string, FieldRule>;
 
 export type RuleName = keyof typeof rules;

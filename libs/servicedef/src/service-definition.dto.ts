@@ -36,6 +36,9 @@ export class ComponentDto {
   @Rule('volumes') volumes?: unknown;
   @Rule('cmd') cmd?: unknown;
   @Rule('env') env?: unknown;
+  @Rule('health') health?: unknown;
+  @Rule('strategy') strategy?: unknown;
+  @Rule('drain') drain?: unknown;
   @Rule('routes')
   @ValidateNested({ each: true })
   @Type(() => RouteDto)
@@ -69,5 +72,8 @@ export const COMPONENT_KEYS: readonly string[] = [
   'cmd',
   'env',
   'routes',
+  'health',
+  'strategy',
+  'drain',
 ];
 export const ROUTE_KEYS: readonly string[] = ['name', 'port', 'mode', 'hostname'];
