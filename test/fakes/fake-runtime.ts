@@ -1,6 +1,7 @@
 import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
+  type ExecResult,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -26,7 +27,20 @@ import {
  *   runtime.callsTo('list');                                                  // [{ method: 'list', args: {} }]
  */
 export type FakeRuntimeMethod =
-  'pull' | 'imageExists' | 'run' | 'stop' | 'start' | 'restart' | 'remove' | 'inspect' | 'list' | 'logs' | 'version';
+  | 'pull'
+  | 'imageExists'
+  | 'run'
+  | 'stop'
+  | 'start'
+  | 'restart'
+  | 'remove'
+  | 'inspect'
+  | 'list'
+  | 'logs'
+  | 'version'
+  | 'execIn'
+  | 'rename'
+  | 'imageDigest';
 
 export interface FakeRuntimeCall {
   method: FakeRuntimeMethod;
@@ -65,6 +79,8 @@ export class FakeRuntime extends ContainerRuntime {
   private readonly clock: Clock | undefined;
   private readonly podmanVersion: string;
   private nextId = 1;
+  /** `name -> handler` for execIn; without one `false` exits 1 and anything else 0. */
+  private readonly execHandlers = new Map<string, (cmd: string[]) => ExecResult>();
 
   constructor(options: FakeRuntimeOptions = {}) {
     super();
@@ -150,6 +166,12 @@ export class FakeRuntime extends ContainerRuntime {
 
   containerNames(): string[] {
     return [...this.containers.keys()];
+  }
+
+  /** How commands run inside containers named `name` answer (e.g. a failing health command). */
+  onExec(name: string, handler: (cmd: string[]) => ExecResult): this {
+    this.execHandlers.set(name, handler);
+    return this;
   }
 
   callsTo(method: FakeRuntimeMethod): FakeRuntimeCall[] {
@@ -270,6 +292,53 @@ export class FakeRuntime extends ContainerRuntime {
     return this.podmanVersion;
   }
 
+  async execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult> {
+    this.record('execIn', options);
+    const container = this.mustGet(options.name);
+    if (container.state !== 'running') {
+      throw new RuntimeCommandError(`podman exec ${options.name}: container state improper`, {
+        args: ['exec', options.name],
+        exitCode: 125,
+        stderr: 'Error: container state improper',
+      });
+    }
+    const handler = this.execHandlers.get(options.name);
+    if (handler) return handler([...options.cmd]);
+    return { exitCode: options.cmd[0] === 'false' ? 1 : 0, output: '' };
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    this.record('rename', options);
+    const container = this.mustGet(options.name);
+    if (this.containers.has(options.newName)) {
+      throw new RuntimeCommandError(`podman rename ${options.name}: the container name "${options.newName}" is already in use`, {
+        args: ['rename', options.name],
+        exitCode: 125,
+        stderr: `Error: the container name "${options.newName}" is already in use`,
+      });
+    }
+    this.containers.delete(options.name);
+    container.name = options.newName;
+    this.containers.set(options.newName, container);
+    const logs = this.logBook.get(options.name);
+    if (logs) {
+      this.logBook.delete(options.name);
+      this.logBook.set(options.newName, logs);
+    }
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    this.record('imageDigest', options);
+    if (!this.images.has(options.image)) {
+      throw new ImageNotFoundError(`podman image inspect ${options.image}: image not known`, {
+        args: ['image', 'inspect', options.image],
+        exitCode: 125,
+        stderr: `Error: ${options.image}: image not known`,
+      });
+    }
+    return fakeDigest(options.image);
+  }
+
   async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
     const { signal, ...recorded } = options;
     this.record('logs', recorded);
@@ -339,6 +408,13 @@ export class FakeRuntime extends ContainerRuntime {
   private newId(): string {
     return (this.nextId++).toString(16).padStart(64, '0');
   }
+}
+
+/** A stable stand-in digest per image reference (the same reference always gives the same digest). */
+export function fakeDigest(image: string): string {
+  let hash = 0;
+  for (const char of image) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `sha256:${hash.toString(16).padStart(64, '0')}`;
 }
 
 /** `[hostIP:]hostPort:containerPort[/proto]` as podman reads `-p`. */

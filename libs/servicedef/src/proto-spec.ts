@@ -7,7 +7,7 @@ export function toProtoServiceSpec(spec: ServiceSpec): mcpv1.ServiceSpec {
 }
 
 export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
-  return {
+  const message: mcpv1.ComponentSpec = {
     name: component.name,
     image: component.image,
     network: component.network ?? '',
@@ -18,10 +18,12 @@ export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec 
     cmd: [...component.cmd],
     routes: component.routes.map(toProtoRoute),
     env: [...component.env],
-    health: component.health ? toProtoHealth(component.health) : undefined,
-    strategy: component.strategy ?? '',
-    drain: component.drain ?? '',
   };
+  // Fields 11-13 have presence on the wire: absent stays absent.
+  if (component.health) message.health = toProtoHealth(component.health);
+  if (component.strategy !== undefined) message.strategy = component.strategy;
+  if (component.drain !== undefined) message.drain = component.drain;
+  return message;
 }
 
 function toProtoHealth(health: HealthSpec): mcpv1.HealthCheck {
