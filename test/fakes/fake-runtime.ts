@@ -79,6 +79,9 @@ export class FakeRuntime extends ContainerRuntime {
   private readonly clock: Clock | undefined;
   private readonly podmanVersion: string;
   private nextId = 1;
+  private readonly digests = new Map<string, string>();
+  /** Digests references had before setDigest moved them: still runnable by digest, as in podman. */
+  private readonly digestHistory: Array<[string, string]> = [];
   /** `name -> handler` for execIn; without one `false` exits 1 and anything else 0. */
   private readonly execHandlers = new Map<string, (cmd: string[]) => ExecResult>();
 
@@ -168,6 +171,14 @@ export class FakeRuntime extends ContainerRuntime {
     return [...this.containers.keys()];
   }
 
+  /** Points `image` at another digest (as if its tag was re-pointed to a different image). */
+  setDigest(image: string, digest: string): this {
+    this.images.add(image);
+    this.digestHistory.push([image, this.digests.get(image) ?? fakeDigest(image)]);
+    this.digests.set(image, digest);
+    return this;
+  }
+
   /** How commands run inside containers named `name` answer (e.g. a failing health command). */
   onExec(name: string, handler: (cmd: string[]) => ExecResult): this {
     this.execHandlers.set(name, handler);
@@ -191,7 +202,7 @@ export class FakeRuntime extends ContainerRuntime {
 
   async imageExists(options: { image: string }): Promise<boolean> {
     this.record('imageExists', options);
-    return this.images.has(options.image);
+    return this.knows(options.image);
   }
 
   async run(options: RunOptions): Promise<string> {
@@ -206,7 +217,7 @@ export class FakeRuntime extends ContainerRuntime {
         },
       );
     }
-    if (!this.images.has(options.image)) {
+    if (!this.knows(options.image)) {
       throw new ImageNotFoundError(`podman run ${options.name}: ${options.image}: image not known`, {
         ...details,
         stderr: `Error: ${options.image}: image not known`,
@@ -329,14 +340,15 @@ export class FakeRuntime extends ContainerRuntime {
 
   async imageDigest(options: { image: string }): Promise<string> {
     this.record('imageDigest', options);
-    if (!this.images.has(options.image)) {
+    if (!this.images.has(options.image) && !options.image.includes('@')) {
       throw new ImageNotFoundError(`podman image inspect ${options.image}: image not known`, {
         args: ['image', 'inspect', options.image],
         exitCode: 125,
         stderr: `Error: ${options.image}: image not known`,
       });
     }
-    return fakeDigest(options.image);
+    if (options.image.includes('@')) return options.image.slice(options.image.indexOf('@') + 1);
+    return this.digests.get(options.image) ?? fakeDigest(options.image);
   }
 
   async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
@@ -364,6 +376,16 @@ export class FakeRuntime extends ContainerRuntime {
     this.calls.push({ method, args: { ...args } });
     const queued = this.failures.get(method)?.shift();
     if (queued) throw queued;
+  }
+
+  /** A reference present here: by name, or `repo@digest` naming the digest of an image of that repo. */
+  private knows(image: string): boolean {
+    if (this.images.has(image)) return true;
+    const at = image.indexOf('@');
+    if (at < 0) return false;
+    const repo = image.slice(0, at);
+    const digest = image.slice(at + 1);
+    return [...this.images].some((known) => known.startsWith(`${repo}:`) && (this.digests.get(known) ?? fakeDigest(known)) === digest) || [...this.digestHistory].some(([ref, d]) => ref.startsWith(`${repo}:`) && d === digest);
   }
 
   private mustGet(name: string): ContainerDetails {

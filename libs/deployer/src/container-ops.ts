@@ -36,14 +36,23 @@ export class ContainerOps {
    * Creates and starts the component's container with the spec's options, explicit ports,
    * `-p <bind>:<hostPort>:<hostPort>` per route, the route env and MCP's labels.
    */
-  async runComponent(input: { service: string; spec: ComponentSpec; routes: RouteRecord[]; specHash: string }): Promise<string> {
+  async runComponent(input: {
+    service: string;
+    spec: ComponentSpec;
+    routes: RouteRecord[];
+    specHash: string;
+    /** Default the canonical name; a start-first deploy runs the new container under a temporary one. */
+    name?: string;
+    /** Default `spec.image`; a rollback runs `repo@digest` when the tag moved since. */
+    image?: string;
+  }): Promise<string> {
     const { spec } = input;
     const routePorts = input.routes
       .filter((route) => route.hostPort !== null)
       .map((route) => `${this.options.bindAddress}:${route.hostPort}:${route.hostPort}`);
     return this.runtime.run({
-      name: this.containerName({ service: input.service, component: spec.name }),
-      image: spec.image,
+      name: input.name ?? this.containerName({ service: input.service, component: spec.name }),
+      image: input.image ?? spec.image,
       network: spec.network,
       user: spec.user,
       restart: spec.restart,

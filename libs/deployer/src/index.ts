@@ -6,3 +6,5 @@ export * from './certificate-provider';
 export * from './container-ops';
 export * from './component-deployer';
 export * from './deployer.module';
+export * from './health';
+export * from './deploy-recovery';
