@@ -1,9 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import type * as protoLoader from '@grpc/proto-loader';
+import { agentStubFactory, isServiceDefinition } from './agent-service';
+import { MCP_AGENT_SERVICE_NAME } from './gen/mcp/v1/mcp';
 
 export * as mcpv1 from './gen/mcp/v1/mcp';
 export * as mcproxyv1 from './gen/mc_proxy/v1/admin';
 export type { Timestamp } from './gen/google/protobuf/timestamp';
+export * from './agent-service';
+export { MCP_AGENT_SERVICE_NAME };
 
 /**
  * Where the .proto files are at run time. The same code runs from source (jest), from tsc's
@@ -23,7 +29,6 @@ function findProtoRoot(): string {
 export const PROTO_ROOT = findProtoRoot();
 export const MCP_PROTO_FILE = 'mcp/v1/mcp.proto';
 export const MCP_PACKAGE = 'mcp.v1';
-export const MCP_SERVICE = 'McpAgentService';
 export const MCPROXY_PROTO_FILE = 'mc_proxy/v1/admin.proto';
 export const MCPROXY_PACKAGE = 'mc_proxy.v1';
 export const MCPROXY_SERVICE = 'ProxyAdminService';
@@ -43,6 +48,29 @@ export const PROTO_LOADER_OPTIONS = {
   oneofs: false,
   includeDirs: [PROTO_ROOT],
 } as const;
+
+/**
+ * Package, proto file and loader options of the agent API: the one definition the agent's
+ * server (main.ts), the CLI and the tests load, so they cannot disagree.
+ */
+export const AGENT_GRPC_DEFINITION = {
+  package: MCP_PACKAGE,
+  protoPath: path.join(PROTO_ROOT, MCP_PROTO_FILE),
+  loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
+};
+
+/** McpAgentService's method definitions (paths, serialisers), as the agent's server loads them. */
+export function agentServiceDefinition(loader: typeof protoLoader): grpc.ServiceDefinition {
+  const { package: pkg, protoPath } = AGENT_GRPC_DEFINITION;
+  const loaded = loader.loadSync(protoPath, AGENT_GRPC_DEFINITION.loader)[`${pkg}.${MCP_AGENT_SERVICE_NAME}`];
+  if (!isServiceDefinition(loaded)) throw new Error(`${pkg}.${MCP_AGENT_SERVICE_NAME} not found in ${protoPath}`);
+  return loaded;
+}
+
+/** Makes typed clients of the agent (the CLI's and the tests'); grpc-js and proto-loader are passed in, so they load only when used. */
+export function agentStubs(g: typeof grpc, loader: typeof protoLoader) {
+  return agentStubFactory(g, agentServiceDefinition(loader), MCP_AGENT_SERVICE_NAME);
+}
 
 /** Protobuf Timestamp <-> Date. */
 export function toTimestamp(date: Date | undefined | null): { seconds: number; nanos: number } | undefined {

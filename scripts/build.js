@@ -22,5 +22,10 @@ try {
   }
   console.warn('build: continuing despite type errors (MCP_BUILD_ALLOW_TYPE_ERRORS=1)');
 }
+try {
+  step('tsc (dashboard page)', bin('tsc'), ['-p', path.join('apps', 'cli', 'src', 'ui', 'web', 'tsconfig.json')]);
+} catch (err) {
+  if (process.env.MCP_BUILD_ALLOW_TYPE_ERRORS !== '1') process.exit(typeof err.status === 'number' ? err.status : 1);
+}
 step('bundle', process.execPath, [path.join(root, 'scripts', 'bundle-cli.js')]);
 console.log('build: done');

@@ -10,7 +10,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts'];
+const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts', 'interop'];
 
 const aliasPlugin = {
   name: 'mcp-alias',
@@ -121,7 +121,23 @@ function writeHelpSnapshot() {
   fs.writeFileSync(path.join(dist, 'mcp-help.txt'), result.stdout);
 }
 
+/**
+ * The `mcp ui` page: app.ts (browser code, typechecked by scripts/build.js against the DOM
+ * library) bundled and minified for the browser, the stylesheet minified, the HTML shell and
+ * icon copied. The CLI serves exactly these files from dist/ui/, next to dist/mcp.js.
+ */
+async function bundleDashboard() {
+  const web = path.join(root, 'apps', 'cli', 'src', 'ui', 'web');
+  const out = path.join(dist, 'ui');
+  fs.mkdirSync(out, { recursive: true });
+  const common = { bundle: true, minify: true, legalComments: 'none', logLevel: 'warning', target: ['chrome110', 'firefox115', 'safari16'] };
+  await esbuild.build({ ...common, entryPoints: [path.join(web, 'app.ts')], outfile: path.join(out, 'app.js'), format: 'iife', platform: 'browser' });
+  await esbuild.build({ ...common, entryPoints: [path.join(web, 'app.css')], outfile: path.join(out, 'app.css') });
+  for (const file of ['index.html', 'icon.svg']) fs.copyFileSync(path.join(web, file), path.join(out, file));
+}
+
 (async () => {
+  await bundleDashboard();
   await bundle(path.join(dist, 'apps', 'agent', 'src', 'main.js'), path.join(dist, 'mcp-agent.js'), {
     packages: 'external',
   });

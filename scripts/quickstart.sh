@@ -55,7 +55,10 @@ cd "$repo"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npm run build --silent
+# Build unless dist/ is newer than every source (a re-run after --down starts at once).
+if [ ! -f dist/mcp-agent.js ] || [ ! -f dist/mcp.js ] || [ -n "$(find apps libs proto bin scripts/build.js package.json -newer dist/mcp-agent.js -type f -print -quit)" ]; then
+  npm run build --silent
+fi
 
 step "example image (built locally from busybox; nothing is pulled)"
 "$repo/scripts/build-test-image.sh"
@@ -146,12 +149,14 @@ if pid=$(agent_pid); then
   step "agent already running (pid $pid)"
 else
   step "starting the agent in the background (log: $state/agent.log)"
+  # Readiness is judged only on what this start appends: the log keeps earlier runs' lines.
+  log_start=$(( $(stat -c %s "$state/agent.log" 2>/dev/null || echo 0) + 1 ))
   nohup node "$repo/bin/mcp-agent.js" serve --config "$state/agent.toml" --dev-tls \
     >>"$state/agent.log" 2>&1 < /dev/null &
   echo $! > "$state/agent.pid"
   ready=no
   for _ in $(seq 1 100); do
-    if grep -q '"listening' "$state/agent.log" 2>/dev/null && [ -f "$state/data/dev-tls/ca.crt" ]; then ready=yes; break; fi
+    if tail -c "+$log_start" "$state/agent.log" 2>/dev/null | grep -q '"listening' && [ -f "$state/data/dev-tls/ca.crt" ]; then ready=yes; break; fi
     agent_pid >/dev/null || break
     sleep 0.2
   done
@@ -195,6 +200,7 @@ MCP is running on embedded defaults. To use the CLI yourself:
   export MCP_CONFIG=$state/mcp.toml
   alias mcp='node $repo/bin/mcp.js'    # or: npm link (puts mcp and mcp-agent on PATH)
   mcp ps; mcp list; mcp status hello; mcp logs hello -n 20
+  mcp ui      # the fleet as a live web page: open the URL it prints (Ctrl-C stops it)
   definitions: $state/services/          agent log: $state/agent.log
   stop everything:  ./scripts/quickstart.sh --down   (or --purge to also delete $state)
 MSG

@@ -552,7 +552,7 @@ describe('mcp (CLI commands)', () => {
       const spec: mcpv1.ServiceSpec = {
         name: 'legacy',
         active: true,
-        components: [{ name: 'web', image: 'localhost/mcp-test/busybox:2.0', network: '', user: '0:0', restart: 'always', ports: ['127.0.0.1:8080:8080'], volumes: ['/srv/legacy:/www:ro'], cmd: ['httpd', '-f'], env: ['A=1'], routes: [] }],
+        components: [{ name: 'web', image: 'localhost/mcp-test/busybox:2.0', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '0:0', restart: 'always', ports: ['127.0.0.1:8080:8080'], volumes: ['/srv/legacy:/www:ro'], cmd: ['httpd', '-f'], env: ['A=1'], routes: [] }],
       };
       const { overrides } = fleet({ beta: { unary: { adoptContainers: () => ({ service: 'legacy', results: [result('web')], spec }) } } });
       const run = await sandbox.run(['adopt', 'legacy', '--node', 'beta', '--write'], { overrides });
@@ -587,6 +587,7 @@ describe('mcp (CLI commands)', () => {
           image: 'localhost/mcp-test/busybox:1.0',
           network: 'mcp',
           user: '1000:1000',
+          memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [],
           restart: 'on-failure:3',
           ports: ['127.0.0.1:9000:9000'],
           volumes: ['/srv/notes/www:/www:ro'],

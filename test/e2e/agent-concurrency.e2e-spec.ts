@@ -20,6 +20,7 @@ function spec(name: string): mcpv1.ServiceSpec {
         name,
         image: IMAGE,
         network: '',
+        memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [],
         user: '',
         restart: '',
         ports: [],

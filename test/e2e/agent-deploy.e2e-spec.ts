@@ -30,6 +30,7 @@ function component(name: string, routes: mcpv1.RouteSpec[], portVar: string): mc
     name,
     image: IMAGE,
     network: '',
+    memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [],
     user: '',
     restart: '',
     ports: [],

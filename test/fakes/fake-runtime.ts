@@ -8,7 +8,9 @@ import {
   LogOptions,
   PortMapping,
   portSpec,
+  labelsWithSecretEnv,
   RunOptions,
+  SecretInfo,
 } from '@mcp/runtime';
 
 /**
@@ -40,7 +42,10 @@ export type FakeRuntimeMethod =
   | 'version'
   | 'execIn'
   | 'rename'
-  | 'imageDigest';
+  | 'imageDigest'
+  | 'createSecret'
+  | 'listSecrets'
+  | 'removeSecret';
 
 export interface FakeRuntimeCall {
   method: FakeRuntimeMethod;
@@ -73,6 +78,8 @@ export class FakeRuntime extends ContainerRuntime {
   readonly calls: FakeRuntimeCall[] = [];
   private readonly images: Set<string>;
   private readonly containers = new Map<string, ContainerDetails>();
+  /** Secrets by name; values kept so tests can check what a container would read. */
+  private readonly secretStore = new Map<string, SecretInfo & { value: Buffer }>();
   private readonly failures = new Map<FakeRuntimeMethod, Error[]>();
   private readonly logBook = new Map<string, LogChunk[]>();
   private readonly logWaiters = new Map<string, Set<() => void>>();
@@ -223,6 +230,12 @@ export class FakeRuntime extends ContainerRuntime {
         stderr: `Error: ${options.image}: image not known`,
       });
     }
+    for (const secret of options.secrets ?? []) {
+      if (!this.secretStore.has(secret.source)) {
+        const stderr = `Error: no secret with name or id "${secret.source}": no such secret`;
+        throw new RuntimeCommandError(`podman run ${options.name}: ${stderr.slice(7)}`, { ...details, stderr });
+      }
+    }
     const ports = options.ports.map(parsePort);
     for (const port of ports) {
       if (this.hostPortTaken(port)) {
@@ -244,7 +257,7 @@ export class FakeRuntime extends ContainerRuntime {
       state: 'running',
       status: statusFor('running'),
       command: [...options.cmd],
-      labels: { ...options.labels },
+      labels: labelsWithSecretEnv(options),
       ports,
       createdAt: now,
       startedAt: now,
@@ -257,6 +270,9 @@ export class FakeRuntime extends ContainerRuntime {
       user: options.user || undefined,
       restart: options.restart || undefined,
       imageId: `sha256-of-${options.image}`,
+      memoryBytes: options.memory ? fakeMemoryBytes(options.memory) : undefined,
+      cpus: options.cpus,
+      secrets: options.secrets?.length ? options.secrets.map((secret) => secret.source) : undefined,
     };
     this.containers.set(options.name, container);
     return container.id;
@@ -349,6 +365,29 @@ export class FakeRuntime extends ContainerRuntime {
     }
     if (options.image.includes('@')) return options.image.slice(options.image.indexOf('@') + 1);
     return this.digests.get(options.image) ?? fakeDigest(options.image);
+  }
+
+  async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {
+    this.record('createSecret', { name: options.name });
+    const info: SecretInfo = { id: this.newId(), name: options.name, createdAt: this.now() };
+    this.secretStore.set(options.name, { ...info, value: Buffer.from(options.value) });
+    return { ...info };
+  }
+
+  async listSecrets(): Promise<SecretInfo[]> {
+    this.record('listSecrets', {});
+    return [...this.secretStore.values()].map(({ id, name, createdAt }) => ({ id, name, createdAt: new Date(createdAt) }));
+  }
+
+  async removeSecret(options: { name: string }): Promise<void> {
+    this.record('removeSecret', options);
+    this.secretStore.delete(options.name);
+  }
+
+  /** A stored secret's value (test control; podman never shows it). */
+  secretValue(name: string): Buffer | undefined {
+    const found = this.secretStore.get(name);
+    return found && Buffer.from(found.value);
   }
 
   async *logs(options: LogOptions): AsyncGenerator<LogChunk> {
@@ -470,6 +509,12 @@ function toSummary(container: ContainerDetails): ContainerSummary {
   return summary as ContainerSummary;
 }
 
+function fakeMemoryBytes(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(text);
+  if (!match) throw new Error(`FakeRuntime: invalid memory "${text}"`);
+  return Math.floor(Number(match[1]) * 1024 ** 'bkmg'.indexOf((match[2] ?? 'b').toLowerCase()));
+}
+
 function copyDetails(container: ContainerDetails): ContainerDetails {
   return {
     ...container,
@@ -480,6 +525,7 @@ function copyDetails(container: ContainerDetails): ContainerDetails {
     cmd: [...container.cmd],
     volumes: [...container.volumes],
     portSpecs: [...container.portSpecs],
+    secrets: container.secrets && [...container.secrets],
     createdAt: container.createdAt && new Date(container.createdAt),
     startedAt: container.startedAt && new Date(container.startedAt),
   };

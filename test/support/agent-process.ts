@@ -18,6 +18,8 @@ export interface AgentProcess {
   stop(): Promise<number | null>;
   /** SIGKILL (no cleanup at all), then wait for exit. */
   kill9(): Promise<void>;
+  /** Resolves when the process has exited, however it ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -40,7 +42,8 @@ export async function startAgentProcess(input: { configPath?: string; config?: A
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = ended.then(({ code }) => code);
 
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -64,6 +67,7 @@ export async function startAgentProcess(input: { configPath?: string; config?: A
   return {
     address,
     pid: child.pid!,
+    exited: ended,
     logs: () => output,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -97,7 +97,8 @@ export async function startRootlessAgent(input: { user: RootlessUser; config: Ag
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = ended.then(({ code }) => code);
   const timeoutMs = input.timeoutMs ?? 60_000;
 
   const address = await new Promise<string>((resolve, reject) => {
@@ -136,6 +137,8 @@ export async function startRootlessAgent(input: { user: RootlessUser; config: Ag
   return {
     address,
     pid: agentPid,
+    // runuser reports a killed agent as exit code 128 + signal.
+    exited: ended,
     logs: () => output,
     stop: async () => {
       signal('SIGTERM');

@@ -5,9 +5,13 @@ import * as path from 'node:path';
 import { writeTokensFile } from '@mcp/auth';
 import { AgentConfig, type AgentConfigData } from '../../apps/agent/src/config/agent-config';
 
-type Sections = Omit<AgentConfigData, 'file' | 'acme'>;
+type Sections = Omit<AgentConfigData, 'file' | 'env' | 'acme' | 'failpoints'>;
 /** Per-section partial overrides of the test config. */
-export type TestConfigOverrides = { [K in keyof Sections]?: Partial<Sections[K]> } & { dir?: string; acme?: AgentConfigData['acme'] };
+export type TestConfigOverrides = { [K in keyof Sections]?: Partial<Sections[K]> } & {
+  dir?: string;
+  acme?: AgentConfigData['acme'];
+  env?: NodeJS.ProcessEnv;
+};
 
 /** Static tokens every test config accepts (the file holds only their hashes). */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -30,6 +34,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
   fs.mkdirSync(dir, { recursive: true });
   const base: AgentConfigData = {
     file: path.join(dir, 'mcp-agent.toml'),
+    env: process.env,
     server: { grpcAddr: `127.0.0.1:${freePortSync()}`, tlsCert: path.join(dir, 'tls', 'server.crt'), tlsKey: path.join(dir, 'tls', 'server.key') },
     database: { path: path.join(dir, 'mcp.db') },
     auth: { mode: 'static', tokensFile: path.join(dir, 'tokens.toml'), allowedRoles: ['admin'] },
@@ -62,6 +67,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     mcproxy: { certDir: path.join(dir, 'certs') },
     registry: { authFile: path.join(dir, 'registry-auth.json'), credentials: [] },
     log: { level: 'info' },
+    failpoints: [],
   };
   const merged = { ...base } as AgentConfigData;
   for (const key of Object.keys(base) as Array<keyof AgentConfigData>) {
@@ -71,6 +77,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     }
   }
   if (overrides.acme) merged.acme = overrides.acme;
+  if (overrides.env) merged.env = overrides.env;
   return new AgentConfig(merged);
 }
 

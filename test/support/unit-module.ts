@@ -1,6 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Provider } from '@nestjs/common';
-import { Clock } from '@mcp/common';
+import { Clock, Failpoints } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
@@ -58,6 +58,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
       { provide: AlertSender, useValue: alerts },
+      { provide: Failpoints, useValue: new Failpoints() },
     ],
   })
     .overrideProvider(HostPortProbe)

@@ -1,23 +1,12 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
-import { MCP_PACKAGE, MCP_PROTO_FILE, PROTO_LOADER_OPTIONS, PROTO_ROOT } from '@mcp/proto';
+import { AGENT_GRPC_DEFINITION } from '@mcp/proto';
 import type { AgentConfig } from './config/agent-config';
 
 /** The minimum TLS version the agent accepts (SPEC: TLS 1.3 only). */
 export const AGENT_MIN_TLS_VERSION = 'TLSv1.3' as const;
-
-/**
- * Package, proto file and loader options of the agent API: the one definition the server
- * (main.ts) and every client (e2e tests, tools) load, so they cannot disagree.
- */
-export const AGENT_GRPC_DEFINITION = {
-  package: MCP_PACKAGE,
-  protoPath: path.join(PROTO_ROOT, MCP_PROTO_FILE),
-  loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
-};
 
 /**
  * grpc-js's `createSsl` takes no minimum protocol version; its ServerCredentials base class

@@ -2,7 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AcmeModule } from '@mcp/acme';
 import { CachingIdentityClient, IdentityClient, MciasHttpClient, StaticTokenIdentity, TokenAuthenticator } from '@mcp/auth';
-import { Clock, SystemClock } from '@mcp/common';
+import { Clock, Failpoints, SystemClock } from '@mcp/common';
 import { DeployerModule } from '@mcp/deployer';
 import { McproxyModule } from '@mcp/mcproxy';
 import { OciModule } from '@mcp/oci';
@@ -31,6 +31,7 @@ export class PlatformModule {
         adapter: config.runtime.adapter,
         socketPath: config.runtime.socket,
         defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+        env: config.env,
       }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
@@ -67,6 +68,8 @@ export class PlatformModule {
         { provide: AgentConfig, useValue: config },
         { provide: JsonLogger, useValue: input.logger },
         { provide: Clock, useClass: SystemClock },
+        // Test-only crash points; unarmed (a no-op) unless MCP_AGENT_FAILPOINTS was set at start.
+        { provide: Failpoints, useValue: new Failpoints(config.failpoints) },
         {
           provide: IdentityClient,
           inject: [Clock],
@@ -88,7 +91,7 @@ export class PlatformModule {
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [...libs, AgentConfig, JsonLogger, Clock, IdentityClient, TokenAuthenticator, AuditLog],
+      exports: [...libs, AgentConfig, JsonLogger, Clock, Failpoints, IdentityClient, TokenAuthenticator, AuditLog],
     };
   }
 }

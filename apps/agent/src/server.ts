@@ -33,6 +33,9 @@ export async function resolveServerTls(input: { config: AgentConfig; devTls: boo
 /** Builds and starts the agent's gRPC microservice; logs one "listening on" line when ready. */
 export async function startAgentServer(input: { config: AgentConfig; logger: JsonLogger }): Promise<INestMicroservice> {
   const { config, logger } = input;
+  if (config.failpoints.length > 0) {
+    logger.write('warn', `failpoints armed (test use only): ${config.failpoints.map((f) => `${f.name}=${f.action.kind}`).join(', ')}`);
+  }
   const app = await NestFactory.createMicroservice(AppModule.forRoot({ config, logger }), {
     ...agentGrpcOptions(config),
     logger,

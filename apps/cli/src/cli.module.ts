@@ -14,9 +14,12 @@ import { AdoptCommand, PurgeCommand, SyncCommand } from './commands/fleet.comman
 import { RestartCommand, StartCommand, StopCommand, UndeployCommand } from './commands/lifecycle.commands';
 import { LoginCommand } from './commands/login.command';
 import { NodeAddCommand, NodeCommand, NodeListCommand, NodeRemoveCommand, NodeStatusCommand } from './commands/node.commands';
+import { ImportCommand, ImportComposeCommand } from './commands/import.commands';
+import { SecretCommand, SecretListCommand, SecretRemoveCommand, SecretSetCommand } from './commands/secret.commands';
 import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
 import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
 import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
+import { UiCommand } from './commands/ui.command';
 import { CliConfigService } from './config/cli-config.service';
 import { DefinitionStore } from './definitions/definition-store';
 import { ServicedefStore } from './definitions/servicedef-store';
@@ -41,6 +44,12 @@ export const COMMANDS = [
   ServiceShowCommand,
   ServiceEditCommand,
   ServiceExportCommand,
+  SecretCommand,
+  SecretSetCommand,
+  SecretListCommand,
+  SecretRemoveCommand,
+  ImportCommand,
+  ImportComposeCommand,
   PushCommand,
   PullCommand,
   LogsCommand,
@@ -49,6 +58,7 @@ export const COMMANDS = [
   NodeAddCommand,
   NodeRemoveCommand,
   NodeStatusCommand,
+  UiCommand,
   CompletionCommand,
 ];
 

@@ -1,6 +1,8 @@
 import * as os from 'node:os';
 import type { Provider } from '@nestjs/common';
-import type { Command as Commander } from 'commander';
+import { CommanderError, type Command as Commander } from 'commander';
+// The token nest-commander binds its root Command under (not re-exported by its index).
+import { Commander as COMMANDER } from 'nest-commander/src/constants';
 import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { CliContext, CliIo, extractGlobalFlags } from './cli-context';
 import { CliModule } from './cli.module';
@@ -53,7 +55,8 @@ export async function runCli(options: RunCliOptions): Promise<number> {
   };
   const app = await CommandFactory.createWithoutRunning(CliModule.register({ context, overrides: options.overrides }), {
     logger: false,
-    errorHandler: (error: Error) => onExit(error as unknown as { exitCode: number; code: string }),
+    // commander's own errors (unknown option, missing argument) carry its exit code.
+    errorHandler: (error: Error) => onExit(error instanceof CommanderError ? error : { exitCode: ExitCode.failure, code: 'mcp.error' }),
     serviceErrorHandler: (error) => {
       failure = error;
     },
@@ -61,7 +64,7 @@ export async function runCli(options: RunCliOptions): Promise<number> {
   });
   try {
     const runner = app.get(CommandRunnerService);
-    const root = (runner as unknown as { commander: Commander }).commander;
+    const root = app.get<Commander>(COMMANDER);
     root.name('mcp').description('MCP, the Metacircular Control Plane: run services on a small fleet of container hosts');
     root.addHelpText('after', GLOBAL_HELP);
     configureTree(root, options.io, onExit);

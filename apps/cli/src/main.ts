@@ -23,11 +23,20 @@ async function main(argv: string[]): Promise<number> {
   return runCli({ argv, env: process.env, io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });
 }
 
+/** Resolves once everything written to the stream so far has been handed to the OS. */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+// Exit as soon as the command is done: a peer that accepted the TCP connection and never
+// answers keeps grpc-js's half-open socket alive after its channel is closed, and must not
+// keep `mcp` waiting past the deadlines it already reported.
 main(process.argv.slice(2))
-  .then((code) => {
-    process.exitCode = code;
-  })
   .catch((error: unknown) => {
     process.stderr.write(`mcp: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    return 1;
+  })
+  .then(async (code) => {
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+    process.exit(code);
   });

@@ -2,6 +2,7 @@ import { IdentityUnavailableError } from '@mcp/common';
 import { FakeClock } from '../../../test/fakes/fake-clock';
 import { FakeIdentity } from '../../../test/fakes/fake-identity';
 import { CachingIdentityClient } from './caching-identity.client';
+import { hashToken } from './token-hash';
 
 describe(CachingIdentityClient.name, () => {
   let clock: FakeClock;
@@ -57,6 +58,25 @@ describe(CachingIdentityClient.name, () => {
       inner.down = false;
       await expect(sut.validate('tok-alice')).resolves.toMatchObject({ valid: true });
       expect(inner.validatedTokens).toHaveLength(3);
+    });
+
+    it('should not serve an entry older than 30 s while the service is down (fail closed)', async () => {
+      await sut.validate('tok-alice');
+      clock.advance(30_000);
+      inner.down = true;
+
+      await expect(sut.validate('tok-alice')).rejects.toBeInstanceOf(IdentityUnavailableError);
+      await expect(sut.validate('tok-alice')).rejects.toBeInstanceOf(IdentityUnavailableError);
+      expect(sut.size).toBe(0);
+    });
+
+    it('should keep the SHA-256 of a token as its key, never the token itself', async () => {
+      await sut.validate('tok-alice');
+
+      // White-box on purpose: nothing else can tell where the raw token would sit in memory.
+      const keys = [...(sut as unknown as { cache: Map<string, unknown> }).cache.keys()];
+      expect(keys).toEqual([hashToken('tok-alice')]);
+      expect(keys.join('')).not.toContain('tok-alice');
     });
 
     it('should reject a cached caller whose token expiry has passed, without asking again', async () => {

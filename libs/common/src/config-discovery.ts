@@ -14,8 +14,8 @@ export interface FindConfigFileOptions {
   fileName: string;
   /** Folders searched last, in order (for root: `/srv/mcp`, `/etc/mcp`). */
   systemPaths?: string[];
-  /** Injected for tests; defaults to process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** The CLI's environment (main.ts passes process.env; tests their own). */
+  env: NodeJS.ProcessEnv;
   /** Injected for tests; defaults to os.homedir(). */
   homeDir?: string;
   /** Injected for tests; defaults to fs.existsSync. */
@@ -35,7 +35,7 @@ export interface FoundConfigFile {
  * preferred per-user location with source `default`, so callers can say where to create it.
  */
 export function findConfigFile(options: FindConfigFileOptions): FoundConfigFile {
-  const env = options.env ?? process.env;
+  const { env } = options;
   const exists = options.exists ?? ((file: string) => fs.existsSync(file));
   const home = options.homeDir ?? os.homedir();
   if (options.explicit) return { path: path.resolve(options.explicit), source: 'flag' };

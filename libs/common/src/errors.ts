@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'permission_denied'
   | 'unauthenticated'
   | 'unavailable'
+  | 'resource_exhausted'
   | 'internal';
 
 export abstract class McpError extends Error {
@@ -140,6 +141,11 @@ export class PathOutsideServiceError extends PermissionDeniedError {}
 export class InvalidPathError extends InvalidArgumentError {}
 
 export class FileTooLargeError extends InvalidArgumentError {}
+
+/** The node's disk (or the filesystem under srv_root) is full: nothing was written. */
+export class DiskFullError extends McpError {
+  readonly kind = 'resource_exhausted' as const;
+}
 
 export class ChecksumMismatchError extends InvalidArgumentError {}
 

@@ -59,6 +59,22 @@ export interface ComponentSpec {
   strategy?: DeployStrategy;
   /** How long the old container keeps running after the switch (start-first); default 5s. */
   drain?: string;
+  /*
+   * SPEC §9 fields. Absent when not set (never empty lists or tables), so that a spec written
+   * before they existed hashes as it did and its containers are not recreated by an upgrade.
+   * Keys are spelled as in the definition file (`env_secrets`, `depends_on`): the one
+   * validator checks TOML, RPC payloads and registry specs alike by these names.
+   */
+  /** podman `--memory`: `512m`, `2g`. */
+  memory?: string;
+  /** podman `--cpus`, > 0. */
+  cpus?: number;
+  /** Secret names of this service, mounted read-only at `/run/secrets/<name>`. */
+  secrets?: string[];
+  /** Variable name → secret name: the secret's value as an environment variable. */
+  env_secrets?: Record<string, string>;
+  /** Components of the same service deployed (running, and healthy when they have a check) first. */
+  depends_on?: string[];
 }
 
 export interface ServiceSpec {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
+import { Failpoints, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type ReleaseOutcome, type RouteRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag } from '@mcp/runtime';
+import { ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
 import { RegistryAuth } from '@mcp/oci';
@@ -11,6 +11,7 @@ import { DeployerOptions } from './deployer-options';
 import { HealthProber, HealthStates } from './health';
 import { PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
+import { ServiceSecrets } from './service-secrets';
 
 /** The outcome of deploying one component. */
 export interface ComponentOutcome {
@@ -50,6 +51,8 @@ export interface DeployComponentInput {
   release?: ReleaseInfo;
   /** The image to run when not `spec.image` (a rollback runs a digest when the tag moved). */
   runImage?: string;
+  /** The service's secrets (ServiceSecrets.versions), when the caller listed them once for several components. */
+  secretVersions?: Map<string, SecretInfo>;
 }
 
 /** Lines of the failed container's log put into a failed deploy's result (SPEC §8). */
@@ -88,6 +91,8 @@ export class ComponentDeployer {
     private readonly options: DeployerOptions,
     private readonly prober: HealthProber,
     private readonly health: HealthStates,
+    private readonly failpoints: Failpoints,
+    private readonly secrets: ServiceSecrets,
     /** Registry credentials for pulls; absent when the agent has none configured. */
     @Optional() private readonly registryAuth?: RegistryAuth,
   ) {}
@@ -124,9 +129,14 @@ export class ComponentDeployer {
   async deploy(input: DeployComponentInput): Promise<ComponentOutcome> {
     const { service, spec } = input;
     const container = this.containers.containerName({ service, component: spec.name });
-    const hash = componentSpecHash(spec);
     const strategy = this.strategyFor(spec);
     const base = { component: spec.name, container, strategy };
+    let hash: string;
+    try {
+      hash = await this.deployHash({ service, spec, versions: input.secretVersions });
+    } catch (err) {
+      return this.refused(input, base, err instanceof Error ? err.message : String(err));
+    }
 
     if (!input.force && input.previous && input.previous.deployedSpecHash === hash) {
       const current = await this.runtime.inspect({ name: container }).catch(() => null);
@@ -189,6 +199,12 @@ export class ComponentDeployer {
     return { ...base, ...result, changed: true, release };
   }
 
+  /** What `deployedSpecHash` records: the spec's hash, with the versions of the secrets it uses. */
+  async deployHash(input: { service: string; spec: ComponentSpec; versions?: Map<string, SecretInfo> }): Promise<string> {
+    const versions = input.versions ?? (await this.secrets.versions(input.service));
+    return this.secrets.deployHash({ service: input.service, spec: input.spec, specHash: componentSpecHash(input.spec), versions });
+  }
+
   /** A failure before anything changed: no release, nothing touched. */
   private async refused(input: DeployComponentInput, base: { component: string; container: string; strategy: DeployStrategy }, error: string): Promise<ComponentOutcome> {
     await this.registry
@@ -217,6 +233,7 @@ export class ComponentDeployer {
       const id = await this.containers.runComponent({ service, spec, routes, specHash: input.hash, name: temp, image: input.image });
       ran = true;
       this.logger.log(`${service}/${spec.name}: release ${input.release.number} started as ${temp}; waiting for health`);
+      await this.failpoints.hit('deploy.start-first.new-started');
 
       const health = await this.prober.waitHealthy({ container: temp, spec, routes });
       if (!health.ok) {
@@ -226,6 +243,7 @@ export class ComponentDeployer {
         return { ok: false, error: `${health.detail}; the old container kept serving`, logTail, outcome: 'failed' };
       }
       const healthyAt = Date.now();
+      await this.failpoints.hit('deploy.start-first.new-healthy');
 
       await this.registry.recordDeployment({
         service,
@@ -243,9 +261,11 @@ export class ComponentDeployer {
       await this.routes.unregister({ routes: stale });
       this.logger.log(`${service}/${spec.name}: routes switched to ${temp} ${Date.now() - healthyAt} ms after health OK`);
       this.health.set({ service, component: spec.name, status: 'healthy', detail: health.detail });
+      await this.failpoints.hit('deploy.start-first.route-switched');
 
       await sleep(drainMs(spec));
       await this.containers.stopAndRemove({ name: container });
+      await this.failpoints.hit('deploy.start-first.old-removed');
       await this.runtime.rename({ name: temp, newName: container });
       await this.registry.recordObserved({ service, component: spec.name, observedState: 'running', containerName: container });
       await this.registry.addEvent({
@@ -284,22 +304,27 @@ export class ComponentDeployer {
     let routes: RouteRecord[] = [];
     try {
       const wanted = this.resolveRoutes({ service, spec });
+      await this.failpoints.hit('deploy.after-pull');
       const hostPorts = await this.ports.allocate({ service, component: spec.name, routes: wanted, previous: input.previous?.routes });
       routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
+      await this.failpoints.hit('deploy.after-port-allocation');
 
       oldRemoved = true;
       await this.containers.stopAndRemove({ name: container });
       const stale = (input.previous?.routes ?? []).filter((old) => !routes.some((r) => r.port === old.port && r.hostname === old.hostname));
       await this.routes.unregister({ routes: stale });
+      await this.failpoints.hit('deploy.after-old-removed');
 
       const id = await this.containers.runComponent({ service, spec, routes, specHash: input.hash, image: input.image });
       ran = true;
       await this.registry.setRoutes({ service, component: spec.name, routes });
+      await this.failpoints.hit('deploy.after-new-running');
       if (input.desired === 'running') {
         const health = await this.prober.waitHealthy({ container, spec, routes });
         if (!health.ok) throw new UnhealthyError(health.detail);
         this.health.set({ service, component: spec.name, status: 'healthy', detail: health.detail });
         registered = await this.routes.register({ service, routes });
+        await this.failpoints.hit('deploy.after-route-registration');
       } else {
         await this.routes.unregister({ routes });
         await this.runtime.stop({ name: container, timeoutSeconds: this.options.stopTimeoutSeconds });
@@ -356,7 +381,7 @@ export class ComponentDeployer {
       }));
       const allocated = await this.ports.allocate({ service, component: spec.name, routes, previous: previousRoutes });
       const withPorts = routes.map((route, i) => ({ ...route, hostPort: allocated[i] }));
-      const hash = componentSpecHash(last.spec);
+      const hash = await this.deployHash({ service, spec: last.spec });
       const image = last.digest && (await this.tagMoved(last.image, last.digest)) ? digestReference(last.image, last.digest) : last.image;
       const id = await this.containers.runComponent({ service, spec: last.spec, routes: withPorts, specHash: hash, image });
       const health = await this.prober.waitHealthy({ container, spec: last.spec, routes: withPorts });

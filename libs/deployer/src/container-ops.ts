@@ -4,6 +4,7 @@ import type { ComponentSpec } from '@mcp/common';
 import type { RouteRecord } from '@mcp/registry';
 import { routeEnvName } from '@mcp/servicedef';
 import { DeployerOptions } from './deployer-options';
+import { secretMounts } from './service-secrets';
 
 /** Container steps several features share: "stop then remove" and "run a component". */
 @Injectable()
@@ -60,6 +61,9 @@ export class ContainerOps {
       volumes: [...spec.volumes],
       env: [...spec.env, ...this.routeEnv({ spec, routes: input.routes })],
       cmd: [...spec.cmd],
+      memory: spec.memory,
+      cpus: spec.cpus,
+      secrets: secretMounts(input.service, spec),
       labels: {
         [LABEL_MANAGED]: 'true',
         [LABEL_SERVICE]: input.service,

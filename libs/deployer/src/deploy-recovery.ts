@@ -1,8 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
-import { componentSpecHash } from '@mcp/servicedef';
-import { temporaryName } from './component-deployer';
+import { ComponentDeployer, temporaryName } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { RouteService } from './route.service';
 
@@ -28,6 +27,7 @@ export class DeployRecovery {
     private readonly runtime: ContainerRuntime,
     private readonly containers: ContainerOps,
     private readonly routes: RouteService,
+    private readonly deployer: ComponentDeployer,
   ) {}
 
   async recoverAll(): Promise<void> {
@@ -70,7 +70,7 @@ export class DeployRecovery {
     const open = (await this.registry.listReleases({ service: input.service, component: input.component })).filter((r) => r.outcome === 'in_progress');
     for (const release of open) {
       // The release whose spec the registry records as deployed is the one that serves.
-      const succeeded = componentSpecHash(release.spec) === record.deployedSpecHash;
+      const succeeded = (await this.deployer.deployHash({ service: input.service, spec: release.spec }).catch(() => '')) === record.deployedSpecHash;
       await this.registry.setReleaseOutcome({
         service: input.service,
         number: release.number,

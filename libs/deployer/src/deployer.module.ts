@@ -9,6 +9,7 @@ import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './he
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
+import { ServiceSecrets } from './service-secrets';
 
 /**
  * Logic the agent's features share. Needs ServiceRegistry, ContainerRuntime and
@@ -34,6 +35,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     { provide: NetworkProbe, useClass: NodeNetworkProbe },
     HealthProber,
     HealthStates,
+    ServiceSecrets,
     ComponentDeployer,
     DeployRecovery,
   ];
@@ -47,7 +49,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery],
     };
   }
 }

@@ -124,7 +124,7 @@ export class HealthProber {
       last = await this.probe(target);
       successes = last.ok ? successes + 1 : 0;
       if (successes >= timings.healthy) return last;
-      if (last.exited) return { ...last, detail: `${last.detail} after ${formatSeconds(Date.now() - started)}` };
+      if (last.exited) return { ...last, detail: `health check ${describeCheck(target.spec)}: ${last.detail} after ${formatSeconds(Date.now() - started)}` };
       const elapsed = Date.now() - started;
       if (elapsed >= timings.startPeriodMs) {
         return { ok: false, detail: `health check ${describeCheck(target.spec)}: ${last.detail} after ${formatSeconds(elapsed)}` };

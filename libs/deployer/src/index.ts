@@ -8,3 +8,5 @@ export * from './component-deployer';
 export * from './deployer.module';
 export * from './health';
 export * from './deploy-recovery';
+export * from './service-secrets';
+export * from './dependency-order';

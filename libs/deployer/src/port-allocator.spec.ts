@@ -96,6 +96,16 @@ describe(PortAllocator.name, () => {
       expect(ports[0]).not.toBe(20003);
     });
 
+    it('should replace a previous port that is now outside the configured range', async () => {
+      // The operator narrowed port_range_* since the last deploy.
+      const ports = await sut.allocate({ service: 'web', component: 'web', routes: [{ name: '' }, { name: 'admin' }], previous: [{ name: '', hostPort: 19999 }, { name: 'admin', hostPort: 20010 }] });
+
+      for (const port of ports) {
+        expect(port).toBeGreaterThanOrEqual(20000);
+        expect(port).toBeLessThanOrEqual(20009);
+      }
+    });
+
     it('should not give an unsettled reservation to another component', async () => {
       await build({ portRangeEnd: 20001 });
       const [a] = await sut.allocate({ service: 'a', component: 'a', routes: [{ name: '' }] });

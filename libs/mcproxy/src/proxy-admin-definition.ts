@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { MCPROXY_PACKAGE, MCPROXY_PROTO_FILE, MCPROXY_SERVICE, PROTO_LOADER_OPTIONS } from '@mcp/proto';
+import { isServiceDefinition, MCPROXY_PACKAGE, MCPROXY_PROTO_FILE, MCPROXY_SERVICE, PROTO_LOADER_OPTIONS } from '@mcp/proto';
 
 let cached: grpc.ServiceDefinition | undefined;
 
@@ -16,15 +16,11 @@ export function proxyAdminServiceDefinition(): grpc.ServiceDefinition {
     includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs],
   });
   const definition = packageDefinition[`${MCPROXY_PACKAGE}.${MCPROXY_SERVICE}`];
-  if (!definition || !isServiceDefinition(definition)) {
+  if (!isServiceDefinition(definition)) {
     throw new Error(`${MCPROXY_PACKAGE}.${MCPROXY_SERVICE} not found in ${MCPROXY_PROTO_FILE}`);
   }
   cached = definition;
   return definition;
-}
-
-function isServiceDefinition(value: object): value is grpc.ServiceDefinition {
-  return !('format' in value) && Object.values(value).every((method) => typeof method === 'object' && 'path' in method);
 }
 
 /** The RPCs of ProxyAdminService, by their proto names. */

@@ -46,7 +46,7 @@ export class PodmanRegistryLogin extends RegistryLogin {
     if (!input.tlsVerify) args.push('--tls-verify=false');
     args.push('--', input.server);
     return new Promise<void>((resolve, reject) => {
-      const child = spawn(this.podmanPath, args, { env: this.env ?? process.env, stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn(this.podmanPath, args, { env: this.env, stdio: ['pipe', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString()).slice(-STDERR_LIMIT);

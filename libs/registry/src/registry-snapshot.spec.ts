@@ -130,6 +130,23 @@ describe('registry snapshots', () => {
       }
     });
 
+    it('should check the copy with integrity_check and keep no copy that fails it', () => {
+      // A row that breaks its table's NOT NULL: VACUUM INTO copies it as it is, and only
+      // integrity_check on the copy notices.
+      const bad = path.join(dir, 'bad.db');
+      const db = new Database(bad);
+      db.exec('CREATE TABLE t(a INTEGER)');
+      db.exec('INSERT INTO t VALUES (NULL)');
+      db.unsafeMode(true);
+      db.pragma('writable_schema = ON');
+      db.prepare("UPDATE sqlite_schema SET sql = 'CREATE TABLE t(a INTEGER NOT NULL)' WHERE name = 't'").run();
+      db.close();
+      const backups = path.join(dir, 'backups');
+
+      expect(() => snapshotDatabase({ source: bad, dest: path.join(backups, 'copy.db') })).toThrow(RegistryCorruptError);
+      expect(fs.readdirSync(backups)).toEqual([]);
+    });
+
     it('should throw NotFoundError when the source does not exist, without creating it', () => {
       const missing = path.join(dir, 'missing.db');
 

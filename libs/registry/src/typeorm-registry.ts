@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import * as fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import {
   type Clock,
@@ -437,7 +438,9 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   }
 
   private connection(): Database.Database {
-    return (this.dataSource.driver as unknown as { databaseConnection: Database.Database }).databaseConnection;
+    const { driver } = this.dataSource;
+    if (!(driver instanceof BetterSqlite3Driver)) throw new Error('TypeormRegistry runs on better-sqlite3 only');
+    return driver.databaseConnection;
   }
 
   private assertOpen(): void {

@@ -67,6 +67,9 @@ export function containerRuntimeContract(label: string, setup: () => Promise<Run
       if (sut) {
         const ours = (await sut.list()).filter((container) => container.name.startsWith(prefix));
         for (const container of ours) await sut.remove({ name: container.name, timeoutSeconds: 0 });
+        for (const secret of await sut.listSecrets()) {
+          if (secret.name.startsWith(prefix)) await sut.removeSecret({ name: secret.name });
+        }
       }
       rmSync(hostDir, { recursive: true, force: true });
       console.log(`runtime contract (${label}): started ${started} containers`);
@@ -104,6 +107,50 @@ export function containerRuntimeContract(label: string, setup: () => Promise<Run
       });
       expect(details?.env).toEqual(expect.arrayContaining(['GREETING=hello world']));
       expect(details?.startedAt).toBeInstanceOf(Date);
+    });
+
+    it('should run with memory and cpu limits and secrets as files and variables', async () => {
+      const secret = `${prefix}.token`;
+      await sut.createSecret({ name: secret, value: Buffer.from('contract-value') });
+      const run = options('limits', {
+        memory: '64m',
+        cpus: 0.5,
+        secrets: [
+          { source: secret, type: 'file', target: 'token' },
+          { source: secret, type: 'env', target: 'TOKEN' },
+        ],
+      });
+
+      await runCounted(run);
+      const details = await sut.inspect({ name: run.name });
+
+      expect(details).toMatchObject({ state: 'running', memoryBytes: 64 * 1024 * 1024, cpus: 0.5 });
+      expect(details?.secrets).toEqual(expect.arrayContaining([secret]));
+      expect(details?.env.some((entry) => entry.startsWith('TOKEN='))).toBe(false);
+      expect(JSON.stringify(details)).not.toContain('contract-value');
+    });
+
+    it('should refuse to run with a secret that does not exist, leaving no container behind', async () => {
+      const run = options('nosecret', { secrets: [{ source: `${prefix}.absent`, type: 'file', target: 'absent' }] });
+
+      await expect(sut.run(run)).rejects.toBeInstanceOf(RuntimeCommandError);
+      expect(await sut.inspect({ name: run.name })).toBeNull();
+    });
+
+    it('should create, list, replace and remove secrets without ever listing a value', async () => {
+      const name = `${prefix}.rotate`;
+      const first = await sut.createSecret({ name, value: Buffer.from('first-value') });
+      const second = await sut.createSecret({ name, value: Buffer.from('second-value') });
+      const listed = (await sut.listSecrets()).filter((secret) => secret.name === name);
+
+      expect(first.name).toBe(name);
+      expect(second.id).not.toBe(first.id);
+      expect(listed).toEqual([{ id: second.id, name, createdAt: expect.any(Date) }]);
+      expect(JSON.stringify(listed)).not.toMatch(/first-value|second-value/);
+
+      await sut.removeSecret({ name });
+      expect((await sut.listSecrets()).some((secret) => secret.name === name)).toBe(false);
+      await expect(sut.removeSecret({ name })).resolves.toBeUndefined();
     });
 
     it('should list a running container once, with its command, labels and ports', async () => {

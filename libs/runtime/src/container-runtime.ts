@@ -9,6 +9,12 @@ export const LABEL_MANAGED = 'mcp.managed';
 export const LABEL_SERVICE = 'mcp.service';
 export const LABEL_COMPONENT = 'mcp.component';
 export const LABEL_SPEC_HASH = 'mcp.spec-hash';
+/**
+ * Names of the variables a container got from secrets (comma-separated). Podman's inspect
+ * shows such a variable's value in the container's env; the adapters set this label on `run`
+ * and leave those variables out of `inspect`, so no value leaves the runtime port.
+ */
+export const LABEL_SECRET_ENV = 'mcp.secret-env';
 
 export interface RunOptions {
   name: string;
@@ -25,6 +31,31 @@ export interface RunOptions {
   /** Replaces the image's command when non-empty. */
   cmd: string[];
   labels: Record<string, string>;
+  /** podman `--memory`: a number with an optional unit b, k, m or g (`512m`). */
+  memory?: string;
+  /** podman `--cpus`: how many CPUs' worth of time, > 0 (`0.5`). */
+  cpus?: number;
+  /** Podman secrets (by their podman name) given to the container. */
+  secrets?: SecretMount[];
+}
+
+/**
+ * One podman secret in a container: `file` mounts it read-only at `/run/secrets/<target>`,
+ * `env` sets the variable `<target>` to its value (podman `--secret NAME,type=env,target=VAR`).
+ */
+export interface SecretMount {
+  /** The podman secret's name. */
+  source: string;
+  type: 'file' | 'env';
+  target: string;
+}
+
+/** A podman secret as a listing shows it; never its value. */
+export interface SecretInfo {
+  /** Podman's id; a new one each time the secret is created, so it identifies the value's version. */
+  id: string;
+  name: string;
+  createdAt: Date;
 }
 
 export interface PortMapping {
@@ -69,6 +100,12 @@ export interface ContainerDetails extends ContainerSummary {
   user?: string;
   restart?: string;
   imageId?: string;
+  /** `--memory` in bytes; undefined when unlimited. */
+  memoryBytes?: number;
+  /** `--cpus`; undefined when unlimited. */
+  cpus?: number;
+  /** Names of the podman secrets the container was given. */
+  secrets?: string[];
 }
 
 export interface LogOptions {
@@ -127,4 +164,13 @@ export abstract class ContainerRuntime {
   abstract rename(options: { name: string; newName: string }): Promise<void>;
   /** The image's digest (`sha256:…`) as podman resolved it; '' when it has none. */
   abstract imageDigest(options: { image: string }): Promise<string>;
+  /**
+   * Stores a podman secret (value in the request body or on podman's stdin, never in argv);
+   * an existing secret of that name is replaced. Resolves to the new secret's listing entry.
+   */
+  abstract createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo>;
+  /** Every podman secret of this user, in one runtime call per listing. */
+  abstract listSecrets(): Promise<SecretInfo[]>;
+  /** A missing secret is fine. */
+  abstract removeSecret(options: { name: string }): Promise<void>;
 }

@@ -10,7 +10,7 @@ export interface LibpodRequest {
   /** Below `/<version>/libpod`, e.g. `/containers/json`; path segments already encoded. */
   path: string;
   query?: LibpodQuery;
-  /** Sent as JSON. */
+  /** Sent as JSON; a Buffer is sent as it is (application/octet-stream). */
   body?: unknown;
   headers?: Record<string, string>;
   /** The request is abandoned after this long and the runtime reported unavailable. */
@@ -97,7 +97,8 @@ export class LibpodClient {
         const unavailable = this.unavailable(request, error);
         reject(outgoing.reusedSocket && error.code === 'ECONNRESET' ? new StaleConnectionError(unavailable) : unavailable);
       });
-      if (request.body !== undefined) outgoing.end(JSON.stringify(request.body));
+      if (Buffer.isBuffer(request.body)) outgoing.end(request.body);
+      else if (request.body !== undefined) outgoing.end(JSON.stringify(request.body));
       else outgoing.end();
     });
   }
@@ -107,7 +108,9 @@ export class LibpodClient {
     onResponse: (response: http.IncomingMessage) => void,
   ) {
     const headers: Record<string, string> = { ...request.headers };
-    if (request.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (request.body !== undefined) {
+      headers['Content-Type'] = Buffer.isBuffer(request.body) ? 'application/octet-stream' : 'application/json';
+    }
     const outgoing = http.request(
       {
         socketPath: this.socketPath,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { InvalidArgumentError } from '@mcp/common';
 import type { ContainerSummary, RunOptions } from './container-runtime';
-import { mapPsEntry, PodmanPsEntry } from './podman-json';
+import { labelsWithSecretEnv, mapPsEntry, PodmanPsEntry } from './podman-json';
 
 /**
  * The libpod REST API's JSON (podman 4) and the pure mappings between it and the port's types.
@@ -62,7 +62,16 @@ export interface LibpodCreateSpec {
   volumes?: LibpodNamedVolume[];
   netns?: { nsmode: string; value?: string };
   Networks?: Record<string, Record<string, never>>;
+  resource_limits?: { memory?: { limit: number }; cpu?: { quota: number; period: number } };
+  /** Mounted secrets (`/run/secrets/<Target>`); Mode 0444 as the CLI gives them (the API's default is 0). */
+  secrets?: { Source: string; Target: string; UID: number; GID: number; Mode: number }[];
+  /** Variable → secret name. */
+  secret_env?: Record<string, string>;
 }
+
+/** The CFS period podman's `--cpus` uses. */
+const CPU_PERIOD = 100_000;
+const SECRET_FILE_MODE = 0o444;
 
 /** Network modes `podman run --network` accepts besides network names. */
 const NETWORK_MODES = new Set(['bridge', 'host', 'none', 'private', 'slirp4netns', 'pasta']);
@@ -79,7 +88,8 @@ export function createSpecFor(options: RunOptions, hostEnv: NodeJS.ProcessEnv = 
   if (options.cmd.length) spec.command = [...options.cmd];
   const env = envMap(options.env, hostEnv);
   if (Object.keys(env).length) spec.env = env;
-  if (Object.keys(options.labels).length) spec.labels = { ...options.labels };
+  const labels = labelsWithSecretEnv(options);
+  if (Object.keys(labels).length) spec.labels = labels;
   if (options.user) spec.user = options.user;
   if (options.restart) Object.assign(spec, restartSpec(options.restart));
   const ports = options.ports.flatMap(parsePortSpec);
@@ -94,7 +104,28 @@ export function createSpecFor(options: RunOptions, hostEnv: NodeJS.ProcessEnv = 
   if (mounts.length) spec.mounts = mounts;
   if (volumes.length) spec.volumes = volumes;
   if (options.network) Object.assign(spec, networkSpec(options.network));
+  const limits: NonNullable<LibpodCreateSpec['resource_limits']> = {};
+  if (options.memory) limits.memory = { limit: memoryBytes(options.memory) };
+  if (options.cpus !== undefined) {
+    if (!(options.cpus > 0)) throw new InvalidArgumentError(`cpus must be > 0, got ${options.cpus}`);
+    limits.cpu = { quota: Math.round(options.cpus * CPU_PERIOD), period: CPU_PERIOD };
+  }
+  if (limits.memory || limits.cpu) spec.resource_limits = limits;
+  const files = (options.secrets ?? []).filter((secret) => secret.type === 'file');
+  const envs = (options.secrets ?? []).filter((secret) => secret.type === 'env');
+  if (files.length) {
+    spec.secrets = files.map((secret) => ({ Source: secret.source, Target: secret.target, UID: 0, GID: 0, Mode: SECRET_FILE_MODE }));
+  }
+  if (envs.length) spec.secret_env = Object.fromEntries(envs.map((secret) => [secret.target, secret.source]));
   return spec;
+}
+
+/** podman's `--memory` (docker/go-units RAMInBytes): a number and an optional binary unit. */
+export function memoryBytes(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([bkmgt])?i?b?$/i.exec(text.trim());
+  if (!match) throw new InvalidArgumentError(`invalid memory "${text}": expected a number with b, k, m or g`);
+  const power = 'bkmgt'.indexOf((match[2] ?? 'b').toLowerCase());
+  return Math.floor(Number(match[1]) * 1024 ** power);
 }
 
 function envMap(entries: string[], hostEnv: NodeJS.ProcessEnv): Record<string, string> {

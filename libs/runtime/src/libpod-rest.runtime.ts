@@ -8,13 +8,14 @@ import {
   LogOptions,
   RunOptions,
   type ExecResult,
+  SecretInfo,
 } from './container-runtime';
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
 import { classifyPodmanFailure } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
-import { PodmanRuntime } from './podman.runtime';
+import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
 
 export interface LibpodRestRuntimeOptions {
   /** podman's API socket (`podman system service unix://PATH`). */
@@ -71,7 +72,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     this.client = new LibpodClient(options.socketPath, options.apiVersion ?? DEFAULT_LIBPOD_API_VERSION);
     this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.hostEnv = options.env ?? process.env;
+    this.hostEnv = options.env ?? {};
     this.cli = new PodmanRuntime({
       podmanPath: options.podmanPath,
       env: options.env,
@@ -265,6 +266,30 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
       signal?.removeEventListener('abort', onAbort);
       request.destroy();
     }
+  }
+
+  async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {
+    const name = requirePositional('secret name', options.name);
+    await this.removeSecret({ name });
+    const context: CallContext = { verb: 'secret create', target: name };
+    const answer = await this.call({ method: 'POST', path: '/secrets/create', query: { name }, body: options.value }, context);
+    const id = parseJson<{ ID?: string }>(answer.body, context).ID;
+    const created = (await this.listSecrets()).find((secret) => secret.id === id);
+    if (!created) throw new RuntimeCommandError(`podman secret create ${name}: the new secret is not listed`, details(context, ''));
+    return created;
+  }
+
+  async listSecrets(): Promise<SecretInfo[]> {
+    const context: CallContext = { verb: 'secret ls', target: '' };
+    const answer = await this.call({ method: 'GET', path: '/secrets/json' }, context);
+    return (parseJson<PodmanSecretEntry[] | null>(answer.body, context) ?? []).map(mapSecretEntry);
+  }
+
+  async removeSecret(options: { name: string }): Promise<void> {
+    const name = requirePositional('secret name', options.name);
+    const context: CallContext = { verb: 'secret rm', target: name };
+    const answer = await this.call({ method: 'DELETE', path: `/secrets/${encodeURIComponent(name)}` }, context, [HTTP_NOT_FOUND, 500]);
+    if (answer.status >= 300 && !/no such secret/i.test(errorMessage(answer.body))) throw this.failure(context, answer.status, answer.body);
   }
 
   /** Closes the kept-alive connections (module shutdown). */

@@ -1,4 +1,4 @@
-import type { ContainerDetails, ContainerSummary, PortMapping } from './container-runtime';
+import { LABEL_SECRET_ENV, type ContainerDetails, type ContainerSummary, type PortMapping, type RunOptions } from './container-runtime';
 
 /**
  * The parts of podman's JSON this adapter reads, typed as podman 4 writes them, and the pure
@@ -78,9 +78,16 @@ export interface PodmanInspectEntry {
     Cmd?: string[] | null;
     Image?: string;
     Labels?: Record<string, string> | null;
+    Secrets?: { Name?: string; ID?: string }[] | null;
   };
   HostConfig?: {
     NetworkMode?: string;
+    /** Bytes; 0 when unlimited. */
+    Memory?: number;
+    /** CPUs × 10^9; 0 when unlimited. */
+    NanoCpus?: number;
+    CpuQuota?: number;
+    CpuPeriod?: number;
     PortBindings?: Record<string, PodmanPortBinding[] | null> | null;
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
   };
@@ -127,7 +134,7 @@ export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
     createdAt: rfc3339(entry.Created),
     startedAt: rfc3339(entry.State?.StartedAt),
     exitCode: EXITED_STATES.has(state) ? entry.State?.ExitCode : undefined,
-    env: [...(entry.Config?.Env ?? [])],
+    env: withoutSecretEnv(entry.Config?.Env ?? [], entry.Config?.Labels?.[LABEL_SECRET_ENV]),
     cmd: [...(entry.Config?.Cmd ?? [])],
     volumes: (entry.Mounts ?? []).flatMap(mountToVolume),
     portSpecs: ports.map(portSpec),
@@ -135,7 +142,29 @@ export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
     user: entry.Config?.User || undefined,
     restart: restartPolicy(entry.HostConfig?.RestartPolicy),
     imageId: entry.Image || undefined,
+    memoryBytes: entry.HostConfig?.Memory || undefined,
+    cpus: cpusOf(entry.HostConfig),
+    secrets: entry.Config?.Secrets?.length ? entry.Config.Secrets.map((secret) => secret.Name ?? '') : undefined,
   };
+}
+
+/** Drops the variables listed in the `mcp.secret-env` label: their values are secrets. */
+function withoutSecretEnv(env: string[], label: string | undefined): string[] {
+  const hidden = new Set((label ?? '').split(',').filter((name) => name));
+  return env.filter((entry) => !hidden.has(entry.slice(0, entry.indexOf('=') < 0 ? entry.length : entry.indexOf('='))));
+}
+
+/** The run's labels plus `mcp.secret-env` naming the variables that hold secret values. */
+export function labelsWithSecretEnv(options: Pick<RunOptions, 'labels' | 'secrets'>): Record<string, string> {
+  const names = (options.secrets ?? []).filter((secret) => secret.type === 'env').map((secret) => secret.target);
+  return names.length ? { ...options.labels, [LABEL_SECRET_ENV]: names.join(',') } : { ...options.labels };
+}
+
+/** `--cpus` as podman records it: NanoCpus, or quota/period for a spec given that way. */
+function cpusOf(host: PodmanInspectEntry['HostConfig']): number | undefined {
+  if (host?.NanoCpus) return host.NanoCpus / 1e9;
+  if (host?.CpuQuota && host.CpuPeriod) return host.CpuQuota / host.CpuPeriod;
+  return undefined;
 }
 
 /** `[hostIP:]hostPort:containerPort/proto`, the form `podman run -p` accepts. */

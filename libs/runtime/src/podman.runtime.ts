@@ -16,9 +16,10 @@ import {
   LogChunk,
   LogOptions,
   RunOptions,
+  SecretInfo,
 } from './container-runtime';
 import { classifyPodmanFailure, runtimeUnavailable, trimStderr } from './podman-errors';
-import { mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
+import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
 
 export interface PodmanRuntimeOptions {
   /** The podman binary; default `podman` from PATH. */
@@ -58,6 +59,8 @@ const NAME_IN_USE = /container name "[^"]*" is already in use|that name is alrea
 const REMOVE_ATTEMPTS = 3;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2 * 60_000;
 const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
+/** The variable `podman secret create --env` reads the value from. */
+const SECRET_ENV = 'MCP_SECRET_VALUE';
 
 /**
  * The ContainerRuntime adapter for the podman CLI. Every call is one `podman` process with an
@@ -111,10 +114,13 @@ export class PodmanRuntime extends ContainerRuntime {
     if (options.network) args.push('--network', options.network);
     if (options.user) args.push('--user', options.user);
     if (options.restart) args.push('--restart', options.restart);
+    if (options.memory) args.push('--memory', options.memory);
+    if (options.cpus !== undefined) args.push('--cpus', String(options.cpus));
+    for (const secret of options.secrets ?? []) args.push('--secret', secretFlag(secret));
     for (const port of options.ports) args.push('-p', port);
     for (const volume of options.volumes) args.push('-v', volume);
     for (const env of options.env) args.push('-e', env);
-    for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`);
+    for (const [key, value] of Object.entries(labelsWithSecretEnv(options))) args.push('--label', `${key}=${value}`);
     args.push('--', requirePositional('image', options.image), ...options.cmd);
     try {
       const { stdout } = await this.exec(args, { target: name });
@@ -230,6 +236,57 @@ export class PodmanRuntime extends ContainerRuntime {
     return version;
   }
 
+  async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {
+    const name = requirePositional('secret name', options.name);
+    // podman 4.3 has no `--replace`: remove first. The value never goes into argv: podman
+    // reads `-` only from a FIFO (Node gives children socket pairs), so it travels in the
+    // environment of this one podman process, readable only by this user.
+    if (options.value.includes(0)) throw new InvalidArgumentError(`secret ${name}: the value must not contain NUL bytes`);
+    await this.removeSecret({ name });
+    const args = ['secret', 'create', '--env', '--', name, SECRET_ENV];
+    const { stdout } = await this.exec(args, {
+      target: name,
+      env: { ...(this.env ?? process.env), [SECRET_ENV]: options.value.toString('utf8') },
+    });
+    const id = stdout.trim();
+    const created = (await this.inspectSecrets([id])).find((secret) => secret.id === id);
+    if (!created) throw new RuntimeCommandError(`podman secret create ${name}: the new secret is not listed`, commandDetails(args, 0, ''));
+    return created;
+  }
+
+  async listSecrets(): Promise<SecretInfo[]> {
+    const args = ['secret', 'ls', '--quiet'];
+    const { stdout } = await this.exec(args, { target: '' });
+    const ids = stdout.split('\n').map((line) => line.trim()).filter((line) => line);
+    return ids.length ? this.inspectSecrets(ids) : [];
+  }
+
+  async removeSecret(options: { name: string }): Promise<void> {
+    const name = requirePositional('secret name', options.name);
+    try {
+      await this.exec(['secret', 'rm', '--', name], { target: name });
+    } catch (error) {
+      if (error instanceof RuntimeCommandError && /no such secret/i.test(error.details.stderr)) return;
+      throw error;
+    }
+  }
+
+  private async inspectSecrets(ids: string[]): Promise<SecretInfo[]> {
+    const args = ['secret', 'inspect', '--', ...ids];
+    let stdout: string;
+    try {
+      ({ stdout } = await this.exec(args, { target: ids.join(' ') }));
+    } catch (error) {
+      // One removed between the listing and this call: list the rest one by one.
+      if (ids.length > 1 && error instanceof RuntimeCommandError && /no such secret/i.test(error.details.stderr)) {
+        const each = await Promise.all(ids.map((id) => this.inspectSecrets([id]).catch(() => [])));
+        return each.flat();
+      }
+      throw error;
+    }
+    return (parseJson<PodmanSecretEntry[] | null>(stdout, args) ?? []).map(mapSecretEntry);
+  }
+
   /**
    * Streams `podman logs` as it produces output. Ends when podman ends (a stopped container
    * under `follow`), when the signal aborts, or when the consumer stops iterating; the podman
@@ -341,11 +398,11 @@ export class PodmanRuntime extends ContainerRuntime {
 
   private async exec(
     args: string[],
-    context: { target: string; container?: string; timeoutMs?: number },
+    context: { target: string; container?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
   ): Promise<ExecResult> {
     const timeoutMs = context.timeoutMs ?? this.commandTimeoutMs;
     try {
-      return await this.execRaw(args, timeoutMs);
+      return await this.execRaw(args, timeoutMs, context.env);
     } catch (error) {
       throw this.toDomainError(error, { ...context, args, timeoutMs });
     }
@@ -375,12 +432,12 @@ export class PodmanRuntime extends ContainerRuntime {
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  private execRaw(args: string[], timeoutMs: number): Promise<ExecResult> {
+  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv | undefined = this.env): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       execFile(
         this.podmanPath,
         args,
-        { env: this.env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
+        { env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
         (error, stdout, stderr) => {
           if (!error) {
             resolve({ stdout, stderr });
@@ -409,6 +466,25 @@ const EXEC_OUTPUT_BYTES = 4096;
 
 function tail(text: string): string {
   return text.length > EXEC_OUTPUT_BYTES ? text.slice(-EXEC_OUTPUT_BYTES) : text;
+}
+
+/** `podman secret inspect` JSON (podman 4). */
+export interface PodmanSecretEntry {
+  ID: string;
+  CreatedAt?: string;
+  Spec?: { Name?: string };
+}
+
+export function mapSecretEntry(entry: PodmanSecretEntry): SecretInfo {
+  return { id: entry.ID, name: entry.Spec?.Name ?? '', createdAt: new Date(entry.CreatedAt ?? 0) };
+}
+
+/** `--secret` syntax: `NAME,type=mount,target=T` or `NAME,type=env,target=VAR`. */
+export function secretFlag(secret: { source: string; type: 'file' | 'env'; target: string }): string {
+  for (const part of [secret.source, secret.target]) {
+    if (!part || /[,=]/.test(part)) throw new InvalidArgumentError(`invalid secret reference "${part}"`);
+  }
+  return `${secret.source},type=${secret.type === 'env' ? 'env' : 'mount'},target=${secret.target}`;
 }
 
 function isExecFailure(error: unknown): error is ExecFailure & Error {

@@ -10,7 +10,11 @@ import { RuntimeUnavailableError } from '@mcp/common';
 export interface PodmanServiceOptions {
   /** The podman binary; default `podman` from PATH. */
   podmanPath?: string;
-  /** Environment for the service; default the agent's own (so XDG_RUNTIME_DIR, CONTAINERS_CONF apply). */
+  /**
+   * The agent's environment (from its config loader): the service inherits it (so
+   * XDG_RUNTIME_DIR, CONTAINERS_CONF apply) and the default sockets follow its XDG_RUNTIME_DIR.
+   * Absent: the child inherits this process's, and only the system socket is tried.
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * The socket to use: if something answers `/_ping` there it is used as is; otherwise a
@@ -29,7 +33,7 @@ export interface PodmanServiceOptions {
 }
 
 /** podman's own API sockets: the rootless user's, then the system one (root). */
-export function defaultPodmanSockets(env: NodeJS.ProcessEnv = process.env): string[] {
+export function defaultPodmanSockets(env: NodeJS.ProcessEnv): string[] {
   const sockets: string[] = [];
   if (env.XDG_RUNTIME_DIR) sockets.push(path.join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock'));
   if (process.getuid?.() === 0) sockets.push('/run/podman/podman.sock');
@@ -118,7 +122,7 @@ export class PodmanService implements OnApplicationShutdown {
     this.stopping = false;
     const candidates = this.options.socketPath
       ? [this.options.socketPath]
-      : (this.options.existingSockets ?? defaultPodmanSockets(this.options.env ?? process.env));
+      : (this.options.existingSockets ?? defaultPodmanSockets(this.options.env ?? {}));
     for (const candidate of candidates) {
       if (await pingPodmanSocket(candidate)) {
         this.socket = candidate;

@@ -1,24 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { NAME_PATTERN, parseDuration } from '@mcp/common';
+import { isTable, NAME_PATTERN, ok, parseDuration, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
 import { imageReferenceProblem } from './image-reference';
-
-/**
- * One rule per field. A rule returns every problem with a value, each with a path suffix
- * relative to the field (`''` for the field itself, `[2]` for an element), so that list
- * fields report each bad element at its own path.
- */
-export interface RuleProblem {
-  suffix: string;
-  reason: string;
-}
-
-export type FieldRule = (value: unknown) => RuleProblem[];
-
-const ok: RuleProblem[] = [];
-
-function problem(reason: string, suffix = ''): RuleProblem[] {
-  return [{ suffix, reason }];
-}
 
 const NAME_REASON = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter';
 const MAX_PORT = 65535;
@@ -45,21 +27,6 @@ function stringList(value: unknown, element: (text: string) => string | undefine
   value.forEach((item: unknown, index) => {
     const reason = typeof item === 'string' ? element(item) : 'must be a string';
     if (reason) problems.push({ suffix: `[${index}]`, reason });
-  });
-  return problems;
-}
-
-function isTable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-/** An array of tables; non-table elements are reported here, tables are validated as nested objects. */
-function tableList(value: unknown, emptyReason?: string): RuleProblem[] {
-  if (!Array.isArray(value)) return problem('must be an array of tables');
-  if (value.length === 0 && emptyReason) return problem(emptyReason);
-  const problems: RuleProblem[] = [];
-  value.forEach((item: unknown, index) => {
-    if (!isTable(item)) problems.push({ suffix: `[${index}]`, reason: 'must be a table' });
   });
   return problems;
 }
@@ -119,7 +86,36 @@ export function isDnsName(text: string): boolean {
   return text.length <= MAX_DNS_NAME && text.split('.').every((label) => DNS_LABEL.test(label));
 }
 
-/** A duration with a unit, at least 1ms (`500ms`, `1s`, `2m`). */
+/** podman's `--memory`: a number with an optional unit b, k, m or g; podman's minimum is 6 MiB. */
+const MEMORY = /^(\d+(?:\.\d+)?)([bkmg])?$/;
+const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+export function memoryProblem(text: string): string | undefined {
+  const match = MEMORY.exec(text);
+  if (!match) return 'must be a number with an optional unit b, k, m or g, e.g. 512m or 2g';
+  const bytes = Number(match[1]) * 1024 ** 'bkmg'.indexOf(match[2] ?? 'b');
+  if (bytes < MIN_MEMORY_BYTES) return "must be at least 6m (podman's minimum)";
+  return undefined;
+}
+
+/** Secret names: mounted at /run/secrets/<name>, stored as podman secret `mcp.<service>.<name>`. */
+export const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const SECRET_REASON = 'must be 1-63 characters of letters, digits, "_" and "-", starting with a letter';
+
+function envSecrets(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table of VARIABLE = "secret-name"');
+  const problems: RuleProblem[] = [];
+  for (const [key, secret] of Object.entries(value)) {
+    const at = `.${key}`;
+    if (!ENV_KEY.test(key)) problems.push({ suffix: at, reason: `"${key}" is not a valid variable name (letters, digits, "_"; not starting with a digit)` });
+    else if (typeof secret !== 'string') problems.push({ suffix: at, reason: 'must be a secret name (a string)' });
+    else if (!SECRET_NAME.test(secret)) problems.push({ suffix: at, reason: SECRET_REASON });
+  }
+  return problems;
+}
+
+/** A duration with a unit, at least 1ms (`500ms`, `1s`, `2m`), or 0 when `allowZero`. */
 function durationProblem(value: unknown, allowZero = false): RuleProblem[] {
   if (value === undefined) return ok;
   if (typeof value !== 'string') return problem('must be a duration string like "5s"');
@@ -129,53 +125,59 @@ function durationProblem(value: unknown, allowZero = false): RuleProblem[] {
   return ok;
 }
 
-/** The keys of `[components.health]`, in the order they are written back. */
-export const HEALTH_KEYS: readonly string[] = ['http', 'tcp', 'cmd', 'route', 'port', 'interval', 'timeout', 'start_period', 'healthy'];
-
-/** `[components.health]` (SPEC §8): one table, exactly one of http/tcp/cmd, each key checked. */
-function healthProblems(value: unknown): RuleProblem[] {
+/** `[components.health]` itself (SPEC §8): a table with exactly one of http, tcp, cmd. Its keys are checked by HEALTH. */
+function health(value: unknown): RuleProblem[] {
   if (value === undefined) return ok;
   if (!isTable(value)) return problem('must be a table ([components.health])');
-  const table = value as Record<string, unknown>;
+  const kinds = ['http', 'tcp', 'cmd'].filter((key) => value[key] !== undefined);
   const problems: RuleProblem[] = [];
-  const at = (key: string, reasons: RuleProblem[]): void => {
-    for (const item of reasons) problems.push({ suffix: `.${key}${item.suffix}`, reason: item.reason });
-  };
-  for (const key of Object.keys(table)) {
-    if (!HEALTH_KEYS.includes(key)) problems.push({ suffix: `.${key}`, reason: 'unknown key' });
-  }
-  if (table.http !== undefined) {
-    at('http', typeof table.http === 'string' && /^\/[^\s]*$/.test(table.http) ? ok : problem('must be a path starting with "/", e.g. "/up"'));
-  }
-  if (table.tcp !== undefined) at('tcp', table.tcp === true ? ok : problem('must be true (leave it out for no TCP check)'));
-  if (table.cmd !== undefined) {
-    if (!Array.isArray(table.cmd) || table.cmd.length === 0) at('cmd', problem('must be a non-empty array of strings, e.g. ["/bin/check"]'));
-    else at('cmd', stringList(table.cmd, (item) => (item === '' ? 'must not be empty' : undefined)));
-  }
-  const kinds = ['http', 'tcp', 'cmd'].filter((key) => table[key] !== undefined);
   if (kinds.length !== 1) {
     problems.push({ suffix: '', reason: kinds.length === 0 ? 'needs one of http, tcp or cmd' : `has ${kinds.join(' and ')}: use exactly one of http, tcp, cmd` });
   }
-  if (table.route !== undefined) at('route', typeof table.route === 'string' && NAME_PATTERN.test(table.route) ? ok : problem('must name one of the component\'s routes'));
-  if (table.port !== undefined) {
-    at('port', typeof table.port === 'number' && Number.isInteger(table.port) && table.port >= 1 && table.port <= MAX_PORT ? ok : problem('must be a host port 1-65535'));
-  }
-  if (table.route !== undefined && table.port !== undefined) problems.push({ suffix: '.port', reason: 'give route or port, not both' });
-  for (const key of ['interval', 'timeout', 'start_period']) at(key, durationProblem(table[key]));
-  if (table.healthy !== undefined) {
-    at('healthy', typeof table.healthy === 'number' && Number.isInteger(table.healthy) && table.healthy >= 1 && table.healthy <= 100 ? ok : problem('must be an integer 1-100'));
-  }
+  if (value.route !== undefined && value.port !== undefined) problems.push({ suffix: '.port', reason: 'give route or port, not both' });
   return problems;
 }
 
-export const rules = {
+const healthRules = {
+  http: (value: unknown) =>
+    value === undefined || (typeof value === 'string' && /^\/\S*$/.test(value)) ? ok : problem('must be a path starting with "/", e.g. "/up"'),
+  tcp: (value: unknown) => (value === undefined || value === true ? ok : problem('must be true (leave it out for no TCP check)')),
+  cmd: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (!Array.isArray(value) || value.length === 0) return problem('must be a non-empty array of strings, e.g. ["/bin/check"]');
+    return stringList(value, (item) => (item === '' ? 'must not be empty' : undefined));
+  },
+  route: (value: unknown) => (value === undefined || (typeof value === 'string' && NAME_PATTERN.test(value)) ? ok : problem("must name one of the component's routes")),
+  port: (value: unknown) =>
+    value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PORT) ? ok : problem('must be a host port 1-65535'),
+  duration: (value: unknown) => durationProblem(value),
+  healthy: (value: unknown) =>
+    value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 100) ? ok : problem('must be an integer 1-100'),
+} satisfies Record<string, FieldRule>;
+
+/** The keys of `[components.health]`, in the order they are written back. */
+const HEALTH: TableSchema = {
+  fields: {
+    http: { rule: healthRules.http },
+    tcp: { rule: healthRules.tcp },
+    cmd: { rule: healthRules.cmd },
+    route: { rule: healthRules.route },
+    port: { rule: healthRules.port },
+    interval: { rule: healthRules.duration },
+    timeout: { rule: healthRules.duration },
+    start_period: { rule: healthRules.duration },
+    healthy: { rule: healthRules.healthy },
+  },
+};
+
+const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   node: (value: unknown) => requiredString(value, (text) => (text.trim() === '' ? problem('must not be empty') : ok)),
   active: (value: unknown) => (value === undefined || typeof value === 'boolean' ? ok : problem('must be true or false')),
-  components: (value: unknown) =>
-    value === undefined
-      ? problem('is required: define at least one [[components]] table')
-      : tableList(value, 'must have at least one component'),
+  components: tableList({
+    required: 'is required: define at least one [[components]] table',
+    empty: 'must have at least one component',
+  }),
   image: (value: unknown) =>
     requiredString(value, (text) => {
       const reason = imageReferenceProblem(text);
@@ -192,7 +194,20 @@ export const rules = {
   volumes: (value: unknown) => stringList(value, volumeProblem),
   cmd: (value: unknown) => stringList(value),
   env: (value: unknown) => stringList(value, envProblem),
-  routes: (value: unknown) => (value === undefined ? ok : tableList(value)),
+  routes: tableList(),
+  memory: (value: unknown) =>
+    optionalString(value, (text) => {
+      const reason = memoryProblem(text);
+      return reason ? problem(reason) : ok;
+    }),
+  cpus: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return problem('must be a number, e.g. 0.5 or 2');
+    return value > 0 ? ok : problem('must be greater than 0');
+  },
+  secrets: (value: unknown) => stringList(value, (text) => (SECRET_NAME.test(text) ? undefined : SECRET_REASON)),
+  envSecrets,
+  dependsOn: (value: unknown) => stringList(value, (text) => (NAME_PATTERN.test(text) ? undefined : NAME_REASON)),
   routeName: (value: unknown) => optionalString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   port: (value: unknown) => {
     if (value === undefined) return problem('is required');
@@ -202,10 +217,45 @@ export const rules = {
   mode: (value: unknown) => (value === undefined || value === 'l4' || value === 'l7' ? ok : problem('must be "l4" or "l7"')),
   hostname: (value: unknown) =>
     optionalString(value, (text) => (isDnsName(text) ? ok : problem('must be a valid DNS name'))),
-  health: healthProblems,
+  health,
   strategy: (value: unknown) =>
     value === undefined || value === 'start-first' || value === 'stop-first' ? ok : problem('must be "start-first" or "stop-first"'),
   drain: (value: unknown) => durationProblem(value, true),
 } satisfies Record<string, FieldRule>;
 
-export type RuleName = keyof typeof rules;
+const ROUTE: TableSchema = {
+  fields: { name: { rule: rules.routeName }, port: { rule: rules.port }, mode: { rule: rules.mode }, hostname: { rule: rules.hostname } },
+};
+
+const COMPONENT: TableSchema = {
+  fields: {
+    name: { rule: rules.name },
+    image: { rule: rules.image },
+    network: { rule: rules.network },
+    user: { rule: rules.user },
+    restart: { rule: rules.restart },
+    ports: { rule: rules.ports },
+    volumes: { rule: rules.volumes },
+    cmd: { rule: rules.cmd },
+    env: { rule: rules.env },
+    memory: { rule: rules.memory },
+    cpus: { rule: rules.cpus },
+    secrets: { rule: rules.secrets },
+    env_secrets: { rule: rules.envSecrets },
+    depends_on: { rule: rules.dependsOn },
+    health: { rule: rules.health, keys: HEALTH },
+    strategy: { rule: rules.strategy },
+    drain: { rule: rules.drain },
+    routes: { rule: rules.routes, each: ROUTE },
+  },
+};
+
+/** A service definition's keys, level by level, each with its rule (SPEC §1). */
+export const SERVICE_SCHEMA: TableSchema = {
+  fields: {
+    name: { rule: rules.name },
+    node: { rule: rules.node },
+    active: { rule: rules.active },
+    components: { rule: rules.components, each: COMPONENT },
+  },
+};

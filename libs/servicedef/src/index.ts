@@ -7,3 +7,4 @@ export { resolveRouteHostname, routeEnvName } from './route-naming';
 export { parseImageReference, imageReferenceProblem } from './image-reference';
 export type { ImageReference } from './image-reference';
 export { specChanges, envChange } from './spec-diff';
+export { SECRET_NAME } from './field-rules';

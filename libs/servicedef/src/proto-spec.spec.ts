@@ -22,6 +22,11 @@ const full: ServiceSpec = {
         { name: 'web', port: 443, mode: 'l7', hostname: 'notes.example.net' },
         { port: 8443, mode: 'l4' },
       ],
+      memory: '512m',
+      cpus: 0.5,
+      secrets: ['db-password', 'tls_key'],
+      env_secrets: { DB_PASSWORD: 'db-password' },
+      depends_on: ['worker'],
     },
     { name: 'worker', image: 'localhost/worker:1.0', ports: [], volumes: [], cmd: [], env: [], routes: [] },
   ],
@@ -40,6 +45,11 @@ describe(toProtoServiceSpec.name, () => {
           image: 'localhost/notes:1.0',
           network: 'mcp',
           user: '0:0',
+          memory: '512m',
+          cpus: 0.5,
+          secrets: ['db-password', 'tls_key'],
+          envSecrets: { DB_PASSWORD: 'db-password' },
+          dependsOn: ['worker'],
           restart: 'always',
           ports: ['127.0.0.1:9090:9090'],
           volumes: ['/srv/notes:/data'],
@@ -50,7 +60,7 @@ describe(toProtoServiceSpec.name, () => {
           ],
           env: ['A=1'],
         },
-        { name: 'worker', image: 'localhost/worker:1.0', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], routes: [], env: [] },
+        { name: 'worker', image: 'localhost/worker:1.0', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], routes: [], env: [] },
       ],
     });
   });
@@ -65,7 +75,7 @@ describe(fromProtoServiceSpec.name, () => {
     const msg = {
       name: 'notes',
       active: true,
-      components: [{ name: 'web', image: 'a:1', network: '', user: '', restart: '', routes: [{ name: '', port: 443, mode: '', hostname: '' }] }],
+      components: [{ name: 'web', image: 'a:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', routes: [{ name: '', port: 443, mode: '', hostname: '' }] }],
     } as unknown as mcpv1.ServiceSpec;
 
     const sut = fromProtoServiceSpec(msg, 'rift');

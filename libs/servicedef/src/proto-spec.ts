@@ -18,6 +18,11 @@ export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec 
     cmd: [...component.cmd],
     routes: component.routes.map(toProtoRoute),
     env: [...component.env],
+    memory: component.memory ?? '',
+    cpus: component.cpus ?? 0,
+    secrets: [...(component.secrets ?? [])],
+    envSecrets: { ...(component.env_secrets ?? {}) },
+    dependsOn: [...(component.depends_on ?? [])],
   };
   // Fields 11-13 have presence on the wire: absent stays absent.
   if (component.health) message.health = toProtoHealth(component.health);
@@ -79,6 +84,12 @@ export function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   const drain = present(msg.drain);
   if (strategy !== undefined) component.strategy = strategy as DeployStrategy;
   if (drain !== undefined) component.drain = drain;
+  const memory = present(msg.memory);
+  if (memory !== undefined) component.memory = memory;
+  if (msg.cpus) component.cpus = msg.cpus;
+  if (msg.secrets?.length) component.secrets = [...msg.secrets];
+  if (msg.envSecrets && Object.keys(msg.envSecrets).length) component.env_secrets = { ...msg.envSecrets };
+  if (msg.dependsOn?.length) component.depends_on = [...msg.dependsOn];
   return component;
 }
 

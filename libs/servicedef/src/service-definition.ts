@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import { ComponentSpec, HealthSpec, InvalidServiceDefinitionError, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { ComponentSpec, HealthSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
 import { validateServiceSpec } from './validate-service-spec';
 
 /**
@@ -35,6 +35,16 @@ function tomlString(text: string): string {
   return JSON.stringify(text).replace(/\u007f/g, '\\u007F');
 }
 
+/** A float is written with a fraction (`2.0`), so it reads back as the same number. */
+function tomlNumber(value: number): string {
+  return Number.isInteger(value) ? `${value}.0` : String(value);
+}
+
+/** Variable names are bare keys (validation allows letters, digits and `_` only). */
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
+}
+
 function tomlStringArray(items: readonly string[]): string {
   return `[${items.map(tomlString).join(', ')}]`;
 }
@@ -58,6 +68,14 @@ function componentLines(component: ComponentSpec): string[] {
   for (const key of ['ports', 'volumes', 'cmd', 'env'] as const) {
     if (component[key].length > 0) lines.push(`${key} = ${tomlStringArray(component[key])}`);
   }
+  if (component.memory !== undefined) lines.push(`memory = ${tomlString(component.memory)}`);
+  if (component.cpus !== undefined) lines.push(`cpus = ${tomlNumber(component.cpus)}`);
+  if (component.secrets?.length) lines.push(`secrets = ${tomlStringArray(component.secrets)}`);
+  const envSecrets = Object.entries(component.env_secrets ?? {});
+  if (envSecrets.length) {
+    lines.push(`env_secrets = { ${envSecrets.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`);
+  }
+  if (component.depends_on?.length) lines.push(`depends_on = ${tomlStringArray(component.depends_on)}`);
   if (component.strategy !== undefined) lines.push(`strategy = ${tomlString(component.strategy)}`);
   if (component.drain !== undefined) lines.push(`drain = ${tomlString(component.drain)}`);
   // The health table comes before the routes: after `[[components.routes]]` it would belong to a route.
@@ -129,14 +147,10 @@ function keyOf(line: string): string | undefined {
 }
 
 function sameExceptActive(before: unknown, after: unknown, active: boolean): boolean {
-  if (!isRecord(before) || !isRecord(after) || after.active !== active) return false;
+  if (!isTable(before) || !isTable(after) || after.active !== active) return false;
   const { active: _before, ...restBefore } = before;
   const { active: _after, ...restAfter } = after;
   return JSON.stringify(restBefore) === JSON.stringify(restAfter);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 interface Statement {

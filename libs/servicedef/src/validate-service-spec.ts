@@ -1,19 +1,18 @@
-import { plainToInstance } from 'class-transformer';
-import { ValidationError as ClassValidatorError, validateSync } from 'class-validator';
 import {
+  checkTable,
   ComponentSpec,
   DeployStrategy,
   HealthSpec,
   InvalidServiceDefinitionError,
+  isTable,
+  NAME_PATTERN,
   RouteMode,
   RouteSpec,
   ServiceSpec,
+  type Table,
   ValidationIssue,
 } from '@mcp/common';
-import { RuleName, rules } from './field-rules';
-import { COMPONENT_KEYS, ROUTE_KEYS, SERVICE_KEYS, ServiceDefinitionDto } from './service-definition.dto';
-
-type Table = Record<string, unknown>;
+import { SERVICE_SCHEMA } from './field-rules';
 
 /**
  * Checks a service definition that is already a JS object (parsed TOML, an RPC payload, a
@@ -30,82 +29,55 @@ export function validateServiceSpec(input: unknown, file?: string): ServiceSpec 
 
 /** Every problem with `input`, without file names. Empty when it is a valid definition. */
 export function collectIssues(input: unknown): ValidationIssue[] {
-  if (!isTable(input)) return [{ path: '', reason: 'must be a table' }];
-  const unknownKeys: ValidationIssue[] = [];
-  const known = knownKeysOnly(input, unknownKeys);
-  const errors = validateSync(plainToInstance(ServiceDefinitionDto, known), {
-    forbidUnknownValues: true,
-    validationError: { target: false, value: true },
-  });
-  return [...unknownKeys, ...flatten(errors, ''), ...crossFieldIssues(known)];
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-function childPath(parent: string, property: string): string {
-  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
-  return parent ? `${parent}.${property}` : property;
-}
-
-function flatten(errors: ClassValidatorError[], parent: string): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  for (const error of errors) {
-    const path = childPath(parent, error.property);
-    const reported = new Set<string>();
-    for (const constraint of Object.keys(error.constraints ?? {})) {
-      if (Object.hasOwn(rules, constraint)) {
-        for (const problem of rules[constraint as RuleName](error.value)) {
-          issues.push({ path: path + problem.suffix, reason: problem.reason });
-          reported.add(problem.suffix);
-        }
-      }
-      // nestedValidation / unknownValue: the field's own rule already reports non-table elements.
-    }
-    if (reported.has('')) continue;
-    const children = (error.children ?? []).filter((child) => !reported.has(`[${child.property}]`));
-    issues.push(...flatten(children, path));
-  }
-  return issues;
+  const issues = checkTable(input, SERVICE_SCHEMA);
+  return isTable(input) ? [...issues, ...crossFieldIssues(input)] : issues;
 }
 
 /**
- * A copy of the input holding only the keys the schema knows, level by level; every other
- * key is reported as unknown. Values that are not tables are copied as they are, for the
- * field rules to judge.
+ * `depends_on` names components of this service, not itself, and has no cycles. A cycle is
+ * reported once, on the first component in it, with the whole loop spelled out.
  */
-function knownKeysOnly(input: Table, unknownKeys: ValidationIssue[]): Table {
-  const service = pick(input, SERVICE_KEYS, '', unknownKeys);
-  if (Array.isArray(service.components)) {
-    service.components = service.components.map((component: unknown, c) => {
-      if (!isTable(component)) return component;
-      const at = `components[${c}]`;
-      const kept = pick(component, COMPONENT_KEYS, at, unknownKeys);
-      if (Array.isArray(kept.routes)) {
-        kept.routes = kept.routes.map((route: unknown, r) =>
-          isTable(route) ? pick(route, ROUTE_KEYS, `${at}.routes[${r}]`, unknownKeys) : route,
-        );
-      }
-      return kept;
+function dependencyIssues(components: unknown[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const index = new Map<string, number>();
+  components.forEach((component, c) => {
+    if (isTable(component) && typeof component.name === 'string' && !index.has(component.name)) index.set(component.name, c);
+  });
+  const edges = new Map<string, string[]>();
+  components.forEach((component, c) => {
+    if (!isTable(component) || typeof component.name !== 'string' || !Array.isArray(component.depends_on)) return;
+    const valid: string[] = [];
+    component.depends_on.forEach((dependency: unknown, d) => {
+      if (typeof dependency !== 'string' || !NAME_PATTERN.test(dependency)) return;
+      const at = `components[${c}].depends_on[${d}]`;
+      if (dependency === component.name) issues.push({ path: at, reason: 'a component cannot depend on itself' });
+      else if (!index.has(dependency)) issues.push({ path: at, reason: `no component "${dependency}" in this service` });
+      else valid.push(dependency);
     });
-  }
-  return service;
-}
-
-function pick(table: Table, keys: readonly string[], path: string, unknownKeys: ValidationIssue[]): Table {
-  const kept: Table = {};
-  for (const key of Object.keys(table)) {
-    if (keys.includes(key)) {
-      kept[key] = table[key];
-    } else {
-      unknownKeys.push({ path: childPath(path, key), reason: 'unknown key' });
+    edges.set(component.name, valid);
+  });
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const loop = [...trail.slice(trail.indexOf(name)), name];
+      const key = [...loop.slice(0, -1)].sort().join(',');
+      if (!reported.has(key)) {
+        reported.add(key);
+        issues.push({ path: `components[${index.get(loop[0])}].depends_on`, reason: `dependency cycle: ${loop.join(' → ')}` });
+      }
+      return;
     }
-  }
-  return kept;
+    state.set(name, 'visiting');
+    for (const next of edges.get(name) ?? []) visit(next, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) visit(name, []);
+  return issues;
 }
 
-/** Rules that relate several fields: unique names, one unnamed route, no two routes on one listener+hostname. */
+/** Rules that relate several fields: unique names, one unnamed route, no two routes on one listener+hostname, dependencies. */
 function crossFieldIssues(input: Table): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const components = Array.isArray(input.components) ? input.components : [];
@@ -161,6 +133,7 @@ function crossFieldIssues(input: Table): ValidationIssue[] {
       }
     });
   });
+  issues.push(...dependencyIssues(components));
   return issues;
 }
 
@@ -236,6 +209,16 @@ function normaliseComponent(component: Table): ComponentSpec {
   if (component.strategy !== undefined) result.strategy = component.strategy as DeployStrategy;
   const drain = optional(component.drain);
   if (drain !== undefined) result.drain = drain;
+  // §9 fields: absent unless set, so specs from before them hash as they did.
+  if (typeof component.memory === 'string') result.memory = component.memory;
+  if (typeof component.cpus === 'number') result.cpus = component.cpus;
+  const secrets = strings(component.secrets);
+  if (secrets.length) result.secrets = secrets;
+  if (isTable(component.env_secrets) && Object.keys(component.env_secrets).length) {
+    result.env_secrets = Object.fromEntries(Object.entries(component.env_secrets).map(([key, value]) => [key, String(value)]));
+  }
+  const dependsOn = strings(component.depends_on);
+  if (dependsOn.length) result.depends_on = dependsOn;
   return result;
 }
 

@@ -1,9 +1,8 @@
-import type { mcpv1 } from '@mcp/proto';
+import type { mcpv1, RpcRequest, RpcResponse, ServerStreamRpc, UnaryRpc } from '@mcp/proto';
 import { AgentClient, AgentClientFactory, AgentClientOptions, PushFileInput, StreamCallOptions } from '../../../apps/cli/src/client/agent-client';
 import type { NodeConfig } from '../../../apps/cli/src/config/cli-config';
 import { AgentCallError, AgentUnreachableError, TokenRejectedError } from '../../../apps/cli/src/errors';
 
-type Unary = Exclude<keyof AgentClient, 'node' | 'close' | 'pushFile' | 'pullFile' | 'logs'>;
 
 export interface NodeScript {
   /** Every call fails as if the agent could not be reached. */
@@ -11,7 +10,7 @@ export interface NodeScript {
   /** Every call fails with UNAUTHENTICATED. */
   tokenRejected?: boolean;
   /** Answers per method; a call to a method not listed fails the test. */
-  unary?: { [M in Unary]?: (request: Parameters<AgentClient[M]>[0]) => Awaited<ReturnType<AgentClient[M]>> | Error };
+  unary?: { [M in UnaryRpc]?: (request: RpcRequest<M>) => RpcResponse<M> | Error };
   pushFile?: (header: mcpv1.PushFileHeader, data: Buffer) => mcpv1.PushFileResponse;
   pullFile?: (request: mcpv1.PullFileRequest) => mcpv1.PullFileResponse[];
   logs?: (request: mcpv1.LogsRequest) => mcpv1.LogsResponse[];
@@ -52,14 +51,15 @@ class FakeAgentClient implements AgentClient {
     private readonly calls: RecordedCall[],
   ) {}
 
-  private answer<M extends Unary>(method: M, request: Parameters<AgentClient[M]>[0]): Promise<Awaited<ReturnType<AgentClient[M]>>> {
+  async call<M extends UnaryRpc>(method: M, request: RpcRequest<M>): Promise<RpcResponse<M>> {
     this.record(method, request);
     this.failIfScripted();
-    const handler = this.script.unary?.[method] as ((r: typeof request) => Awaited<ReturnType<AgentClient[M]>> | Error) | undefined;
+    const handlers: { [P in UnaryRpc]?: (request: RpcRequest<P>) => RpcResponse<P> | Error } = this.script.unary ?? {};
+    const handler = handlers[method];
     if (!handler) throw new Error(`FakeAgentClient: unexpected call ${method} on ${this.node.name}`);
     const result = handler(request);
-    if (result instanceof Error) return Promise.reject(result);
-    return Promise.resolve(result);
+    if (result instanceof Error) throw result;
+    return result;
   }
 
   private record(method: string, request: unknown) {
@@ -71,19 +71,6 @@ class FakeAgentClient implements AgentClient {
     if (this.script.tokenRejected) throw new TokenRejectedError(this.node.name);
   }
 
-  deploy = (r: mcpv1.DeployRequest) => this.answer('deploy', r);
-  undeployService = (r: mcpv1.UndeployServiceRequest) => this.answer('undeployService', r);
-  stopService = (r: mcpv1.StopServiceRequest) => this.answer('stopService', r);
-  startService = (r: mcpv1.StartServiceRequest) => this.answer('startService', r);
-  restartService = (r: mcpv1.RestartServiceRequest) => this.answer('restartService', r);
-  syncDesiredState = (r: mcpv1.SyncDesiredStateRequest) => this.answer('syncDesiredState', r);
-  listServices = (r: mcpv1.ListServicesRequest) => this.answer('listServices', r);
-  getServiceStatus = (r: mcpv1.GetServiceStatusRequest) => this.answer('getServiceStatus', r);
-  liveCheck = (r: mcpv1.LiveCheckRequest) => this.answer('liveCheck', r);
-  adoptContainers = (r: mcpv1.AdoptContainersRequest) => this.answer('adoptContainers', r);
-  purgeComponent = (r: mcpv1.PurgeComponentRequest) => this.answer('purgeComponent', r);
-  nodeStatus = (r: mcpv1.NodeStatusRequest) => this.answer('nodeStatus', r);
-
   async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
     const parts: Buffer[] = [];
     for await (const chunk of input.chunks) parts.push(chunk);
@@ -93,18 +80,13 @@ class FakeAgentClient implements AgentClient {
     return this.script.pushFile(input.header, Buffer.concat(parts));
   }
 
-  async *pullFile(request: mcpv1.PullFileRequest): AsyncIterable<mcpv1.PullFileResponse> {
-    this.record('pullFile', request);
+  async *stream<M extends ServerStreamRpc>(method: M, request: RpcRequest<M>, options?: StreamCallOptions): AsyncIterable<RpcResponse<M>> {
+    this.record(method, request);
     this.failIfScripted();
-    if (!this.script.pullFile) throw new Error(`FakeAgentClient: unexpected call pullFile on ${this.node.name}`);
-    yield* this.script.pullFile(request);
-  }
-
-  async *logs(request: mcpv1.LogsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.LogsResponse> {
-    this.record('logs', request);
-    this.failIfScripted();
-    if (!this.script.logs) throw new Error(`FakeAgentClient: unexpected call logs on ${this.node.name}`);
-    for (const message of this.script.logs(request)) {
+    const scripts: { [P in ServerStreamRpc]?: (request: RpcRequest<P>) => RpcResponse<P>[] } = this.script;
+    const script = scripts[method];
+    if (!script) throw new Error(`FakeAgentClient: unexpected call ${method} on ${this.node.name}`);
+    for (const message of script(request)) {
       if (options?.signal?.aborted) return;
       yield message;
     }

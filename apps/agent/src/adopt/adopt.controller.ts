@@ -1,15 +1,13 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
 import type { mcpv1 } from '@mcp/proto';
-import { Authenticated } from '../auth/auth.decorators';
+import { Rpc } from '../auth/rpc.decorator';
 import { AdoptService } from './adopt.service';
 
 @Controller()
-export class AdoptController implements Pick<mcpv1.McpAgentServiceController, 'adoptContainers'> {
+export class AdoptController {
   constructor(private readonly adoption: AdoptService) {}
 
-  @GrpcMethod('McpAgentService', 'AdoptContainers')
-  @Authenticated()
+  @Rpc()
   adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse> {
     return this.adoption.adopt(request.service);
   }

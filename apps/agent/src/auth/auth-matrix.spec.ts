@@ -21,7 +21,7 @@ import { AuthGuard } from './auth.guard';
 const ADMIN = 'matrix-admin-token';
 const VIEWER = 'matrix-viewer-token';
 const EXPIRED = 'matrix-expired-token';
-const SPEC = { name: 'web', active: true, components: [{ name: 'web', image: 'localhost/mcp-test/busybox:1.0', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
+const SPEC = { name: 'web', active: true, components: [{ name: 'web', image: 'localhost/mcp-test/busybox:1.0', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
 
 /** A request for each RPC that would change or read something if it were let through. */
 const REQUESTS: Record<UnaryMethod, object> = {
@@ -37,6 +37,12 @@ const REQUESTS: Record<UnaryMethod, object> = {
   adoptContainers: { service: 'web' },
   purgeComponent: { service: '', component: '', defined: [], dryRun: false },
   nodeStatus: {},
+  setSecret: { service: 'web', name: 'token', value: Buffer.from('matrix-secret-value') },
+  listSecrets: { service: 'web' },
+  removeSecret: { service: 'web', name: 'token' },
+  listReleases: { service: 'web', component: '' },
+  rollback: { service: 'web', component: '', to: 0 },
+  planDeploy: { service: SPEC, component: '', force: false },
 };
 
 type Case = { name: string; options: { token?: string | null; authorization?: string }; down?: boolean; code: status };

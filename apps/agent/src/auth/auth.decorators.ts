@@ -1,3 +1,4 @@
+import { Metadata } from '@grpc/grpc-js';
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Caller } from '@mcp/auth';
 
@@ -22,11 +23,13 @@ export const CurrentCaller = createParamDecorator((_data: unknown, context: Exec
  * The guard stores the caller on the gRPC call object, which every handler shape can reach:
  * unary and server streaming get (request, metadata, call); @GrpcStreamCall gets (call, callback).
  */
-export function findCallerHolder(context: ExecutionContext): Record<symbol, unknown> | undefined {
-  for (const arg of context.getArgs()) {
-    if (arg && typeof arg === 'object' && 'metadata' in arg && typeof (arg as { getPeer?: unknown }).getPeer === 'function') {
-      return arg as Record<symbol, unknown>;
-    }
-  }
-  return undefined;
+export function findCallerHolder(context: ExecutionContext): CallHolder | undefined {
+  return context.getArgs<unknown[]>().find(isCall);
+}
+
+/** A grpc-js server call, which also holds what the guard learnt about the caller. */
+export type CallHolder = { metadata: Metadata } & Record<symbol, unknown>;
+
+function isCall(arg: unknown): arg is CallHolder {
+  return typeof arg === 'object' && arg !== null && 'metadata' in arg && arg.metadata instanceof Metadata && 'getPeer' in arg && typeof arg.getPeer === 'function';
 }

@@ -1,6 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Metadata } from '@grpc/grpc-js';
 import { TokenAuthenticator } from '@mcp/auth';
 import { InvalidArgumentError, PermissionDeniedError } from '@mcp/common';
 import { RPC_START_KEY } from '../logging/audit';
@@ -25,8 +24,7 @@ export class AuthGuard implements CanActivate {
     const marked = this.reflector.get<boolean | undefined>(AUTHENTICATED_KEY, context.getHandler());
     if (!marked) throw new PermissionDeniedError('this RPC is not open to any caller');
     if (!call) throw new InvalidArgumentError('no gRPC call context');
-    const metadata = (call as unknown as { metadata: Metadata }).metadata;
-    const values = metadata.get('authorization');
+    const values = call.metadata.get('authorization');
     const header = values.length === 1 && typeof values[0] === 'string' ? values[0] : '';
     call[CALLER_KEY] = await this.authenticator.authenticate(header);
     return true;

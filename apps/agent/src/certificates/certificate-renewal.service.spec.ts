@@ -110,9 +110,9 @@ describe(CertificateRenewalService.name, () => {
     it('should deliver a failed renewal to the alert webhook', async () => {
       const receiver = new WebhookReceiver();
       const url = await receiver.start();
-      const webhookConfig = makeTestConfig({ monitor: { alertWebhook: { url, format: 'json', timeoutMs: 5_000, attempts: 2 } } });
+      const webhookConfig = makeTestConfig({ env: {}, monitor: { alertWebhook: { url, format: 'json', timeoutMs: 5_000, attempts: 2 } } });
       try {
-        const webhookAlerts = alertSenderFor(alertsOptionsFromConfig(webhookConfig, {}));
+        const webhookAlerts = alertSenderFor(alertsOptionsFromConfig(webhookConfig));
         authority.outcome['web.example.net'] = { action: 'failed', error: 'acme: connection refused', expiresSoon: false };
         const moduleRef = await Test.createTestingModule({
           providers: [

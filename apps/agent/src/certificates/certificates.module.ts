@@ -10,7 +10,7 @@ import { CertificateRenewalService } from './certificate-renewal.service';
   imports: [
     AlertsModule.forRootAsync({
       inject: [AgentConfig],
-      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config, process.env),
+      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config),
     }),
   ],
   providers: [CertificateRenewalService, CertificateRenewalScheduler],

@@ -43,7 +43,7 @@ export async function runSnapshot(input: {
     if (!alerts) {
       // Outside the server: the senders' diagnostics go to stderr, stdout is for the path.
       Logger.overrideLogger(STDERR_LOGGER);
-      alerts = alertSenderFor(alertsOptionsFromConfig(input.config, process.env));
+      alerts = alertSenderFor(alertsOptionsFromConfig(input.config));
     }
     await alerts.send({
       kind: 'backup',

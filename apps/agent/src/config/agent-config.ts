@@ -1,3 +1,5 @@
+import type { FailpointSetting } from '@mcp/common';
+
 /**
  * The agent's validated configuration (SPEC §4, `/srv/mcp/mcp-agent.toml`). Loaded and
  * validated once at start-up by the config loader; injected everywhere as `AgentConfig`
@@ -16,6 +18,11 @@ export interface RegistryCredential {
 export interface AgentConfigData {
   /** The file it was loaded from ('' when built in code, e.g. tests). */
   file: string;
+  /**
+   * The environment the agent was started with, read once with the config: the podman and
+   * alert child processes inherit it, and the REST adapter resolves `env = ["KEY"]` from it.
+   */
+  env: NodeJS.ProcessEnv;
   server: { grpcAddr: string; tlsCert: string; tlsKey: string };
   database: { path: string };
   auth: { mode: 'mcias' | 'static'; tokensFile?: string; allowedRoles: string[] };
@@ -77,10 +84,13 @@ export interface AgentConfigData {
     renewBeforeMs: number;
   };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** Test-only crash/stall points, armed by `MCP_AGENT_FAILPOINTS` (never by the file); usually empty. */
+  failpoints: FailpointSetting[];
 }
 
 export class AgentConfig implements AgentConfigData {
   readonly file!: string;
+  readonly env!: NodeJS.ProcessEnv;
   readonly server!: AgentConfigData['server'];
   readonly database!: AgentConfigData['database'];
   readonly auth!: AgentConfigData['auth'];
@@ -92,6 +102,7 @@ export class AgentConfig implements AgentConfigData {
   readonly registry!: AgentConfigData['registry'];
   readonly acme?: AgentConfigData['acme'];
   readonly log!: AgentConfigData['log'];
+  readonly failpoints!: FailpointSetting[];
 
   constructor(data: AgentConfigData) {
     Object.assign(this, data);

@@ -27,6 +27,18 @@ function issuesOf(text: string, env: Record<string, string> = {}): string[] {
 
 describe('config loader', () => {
   describe(parseAgentConfig.name, () => {
+    it('should arm failpoints only from MCP_AGENT_FAILPOINTS', () => {
+      expect(parse(MINIMAL).failpoints).toEqual([]);
+      expect(parse(MINIMAL, { MCP_AGENT_FAILPOINTS: 'deploy.after-pull=kill' }).failpoints).toEqual([{ name: 'deploy.after-pull', action: { kind: 'kill' } }]);
+      expect(issuesOf(`${MINIMAL}\n[failpoints]\n"deploy.after-pull" = "kill"\n`)).toEqual([`${FILE}: failpoints: unknown section`]);
+    });
+
+    it('should refuse a malformed MCP_AGENT_FAILPOINTS', () => {
+      expect(issuesOf(MINIMAL, { MCP_AGENT_FAILPOINTS: 'deploy.after-pull=boom' })).toEqual([
+        'MCP_AGENT_FAILPOINTS[0] (env): deploy.after-pull: action must be "kill" or "pause:<absolute file>", not "boom"',
+      ]);
+    });
+
     it('should fill defaults relative to the config file', () => {
       const sut = parse(MINIMAL);
 

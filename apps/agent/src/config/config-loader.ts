@@ -2,7 +2,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { ConfigError, parseDuration, type ValidationIssue } from '@mcp/common';
+import {
+  checkTable,
+  ConfigError,
+  FAILPOINTS_ENV,
+  isTable,
+  parseDuration,
+  parseFailpoints,
+  tableList,
+  type FailpointSetting,
+  type FieldSchema,
+  type Table,
+  type TableSchema,
+  type ValidationIssue,
+} from '@mcp/common';
 import { AgentConfig, type AgentConfigData, type RegistryCredential } from './agent-config';
 
 /** Where `mcp-agent` looks for its config unless `--config` or `MCP_AGENT_CONFIG` says otherwise. */
@@ -67,12 +80,27 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
   log: { level: 'string' },
 };
 
-const CREDENTIAL_SCHEMA: Record<string, Kind> = {
-  server: 'string',
-  username: 'string',
-  password_file: 'string',
-  token_file: 'string',
-  tls_verify: 'bool',
+const CREDENTIAL_KEYS = ['server', 'username', 'password_file', 'token_file', 'tls_verify'];
+
+/**
+ * The file's shape for the schema walker: known sections and keys, `[[registry.credentials]]`.
+ * Values are typed when read (`ConfigReader.get`), after `MCP_AGENT_*` overrides, so an
+ * override is judged like the file and named in its error.
+ */
+const FILE_SCHEMA: TableSchema = {
+  unknownKey: 'unknown section',
+  fields: Object.fromEntries(
+    Object.entries(SCHEMA).map(([section, keys]) => {
+      const fields: Record<string, FieldSchema> = Object.fromEntries(Object.keys(keys).map((key) => [key, {}]));
+      if (section === 'registry') {
+        fields.credentials = {
+          rule: tableList({ notArray: 'must be an array of tables ([[registry.credentials]])' }),
+          each: { fields: Object.fromEntries(CREDENTIAL_KEYS.map((key) => [key, {}])) },
+        };
+      }
+      return [section, { keys: { fields } }];
+    }),
+  ),
 };
 
 export interface LoadAgentConfigInput {
@@ -142,64 +170,37 @@ class ConfigReader {
   }
 
   private collectFile(): void {
+    for (const issue of checkTable(this.doc, FILE_SCHEMA)) this.issues.push({ file: this.file, ...issue });
     for (const [section, body] of Object.entries(this.doc)) {
-      const keys = SCHEMA[section];
-      if (!keys) {
-        this.issue(section, 'unknown section');
-        continue;
-      }
-      if (!isTable(body)) {
-        this.issue(section, 'must be a table');
-        continue;
-      }
+      if (!Object.hasOwn(SCHEMA, section) || !isTable(body)) continue;
       const map = new Map<string, unknown>();
       this.values.set(section, map);
       for (const [key, value] of Object.entries(body)) {
-        if (section === 'registry' && key === 'credentials') {
-          this.collectCredentials(value);
-          continue;
-        }
-        if (!(key in keys)) {
-          this.issue(`${section}.${key}`, 'unknown key');
-          continue;
-        }
-        map.set(key, value);
+        if (Object.hasOwn(SCHEMA[section], key)) map.set(key, value);
       }
+      if (section === 'registry' && Array.isArray(body.credentials)) body.credentials.filter(isTable).forEach((entry, index) => this.collectCredential(entry, index));
     }
   }
 
-  private collectCredentials(value: unknown): void {
-    if (!Array.isArray(value)) {
-      this.issue('registry.credentials', 'must be an array of tables ([[registry.credentials]])');
-      return;
+  private collectCredential(entry: Table, index: number): void {
+    const where = `registry.credentials[${index}]`;
+    const server = this.typed(`${where}.server`, entry.server, 'string') as string | undefined;
+    const username = this.typed(`${where}.username`, entry.username, 'string') as string | undefined;
+    const passwordFile = this.typed(`${where}.password_file`, entry.password_file, 'string') as string | undefined;
+    const tokenFile = this.typed(`${where}.token_file`, entry.token_file, 'string') as string | undefined;
+    const tlsVerify = this.typed(`${where}.tls_verify`, entry.tls_verify, 'bool') as boolean | undefined;
+    if (!server) this.issue(`${where}.server`, 'required');
+    if (!username) this.issue(`${where}.username`, 'required');
+    if (!passwordFile === !tokenFile) this.issue(where, 'set exactly one of password_file, token_file');
+    if (server && username) {
+      this.credentials.push({
+        server,
+        username,
+        passwordFile: passwordFile && this.resolvePath(passwordFile),
+        tokenFile: tokenFile && this.resolvePath(tokenFile),
+        tlsVerify: tlsVerify ?? true,
+      });
     }
-    value.forEach((entry, index) => {
-      const where = `registry.credentials[${index}]`;
-      if (!isTable(entry)) {
-        this.issue(where, 'must be a table');
-        return;
-      }
-      for (const key of Object.keys(entry)) {
-        if (!(key in CREDENTIAL_SCHEMA)) this.issue(`${where}.${key}`, 'unknown key');
-      }
-      const server = this.typed(`${where}.server`, entry.server, 'string') as string | undefined;
-      const username = this.typed(`${where}.username`, entry.username, 'string') as string | undefined;
-      const passwordFile = this.typed(`${where}.password_file`, entry.password_file, 'string') as string | undefined;
-      const tokenFile = this.typed(`${where}.token_file`, entry.token_file, 'string') as string | undefined;
-      const tlsVerify = this.typed(`${where}.tls_verify`, entry.tls_verify, 'bool') as boolean | undefined;
-      if (!server) this.issue(`${where}.server`, 'required');
-      if (!username) this.issue(`${where}.username`, 'required');
-      if (!passwordFile === !tokenFile) this.issue(where, 'set exactly one of password_file, token_file');
-      if (server && username) {
-        this.credentials.push({
-          server,
-          username,
-          passwordFile: passwordFile && this.resolvePath(passwordFile),
-          tokenFile: tokenFile && this.resolvePath(tokenFile),
-          tlsVerify: tlsVerify ?? true,
-        });
-      }
-    });
   }
 
   private collectEnv(): void {
@@ -320,6 +321,13 @@ class ConfigReader {
     };
   }
 
+  /** `MCP_AGENT_FAILPOINTS` (environment only: a config file cannot arm a crash point). */
+  private failpoints(): FailpointSetting[] {
+    const { settings, issues } = parseFailpoints(this.env[FAILPOINTS_ENV] ?? '');
+    for (const issue of issues) this.issues.push({ path: `${issue.path} (env)`, reason: issue.reason });
+    return settings;
+  }
+
   private build(): AgentConfigData {
     const configDir = path.dirname(this.file);
     const dbPath = this.pathOf('database', 'path') ?? path.join(configDir, 'mcp.db');
@@ -383,6 +391,7 @@ class ConfigReader {
 
     return {
       file: this.file,
+      env: this.env,
       server: { grpcAddr, tlsCert, tlsKey },
       database: { path: dbPath },
       auth: { mode: mode === 'static' ? 'static' : 'mcias', tokensFile, allowedRoles },
@@ -433,12 +442,9 @@ class ConfigReader {
       },
       acme,
       log: { level: level as AgentConfigData['log']['level'] },
+      failpoints: this.failpoints(),
     };
   }
-}
-
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
 /** Env values are strings; read them as the key's type so the same checks apply. */

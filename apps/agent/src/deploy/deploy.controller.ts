@@ -1,45 +1,41 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
 import type { Caller } from '@mcp/auth';
 import type { ComponentOutcome } from '@mcp/deployer';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
 import type { ReleaseRecord } from '@mcp/registry';
 import { toProtoComponent } from '@mcp/servicedef';
-import { Authenticated, CurrentCaller } from '../auth/auth.decorators';
+import { CurrentCaller } from '../auth/auth.decorators';
+import { Rpc } from '../auth/rpc.decorator';
 import { DeployService } from './deploy.service';
 
 @Controller()
-export class DeployController implements Pick<mcpv1.McpAgentServiceController, 'deploy' | 'syncDesiredState' | 'listReleases' | 'rollback' | 'planDeploy'> {
+export class DeployController {
   constructor(private readonly deployments: DeployService) {}
 
-  @GrpcMethod('McpAgentService', 'Deploy')
-  @Authenticated()
+  @Rpc()
   async deploy(@Payload() request: mcpv1.DeployRequest, _metadata?: Metadata, @CurrentCaller() caller?: Caller): Promise<mcpv1.DeployResponse> {
     return toDeployResponse(await this.deployments.deploy({ spec: this.deployments.specFromRequest(request.service), component: request.component || undefined, force: request.force, caller: caller?.username }));
   }
 
-  @GrpcMethod('McpAgentService', 'SyncDesiredState')
-  @Authenticated()
+  @Rpc()
   async syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse> {
     return { actions: await this.deployments.sync({ specs: this.deployments.specsFromRequest(request.services), dryRun: request.dryRun }), dryRun: request.dryRun };
   }
 
-  @GrpcMethod('McpAgentService', 'ListReleases')
-  @Authenticated()
+  @Rpc()
   async listReleases(request: mcpv1.ListReleasesRequest): Promise<mcpv1.ListReleasesResponse> {
     return { service: request.service, releases: (await this.deployments.listReleases({ service: request.service, component: request.component || undefined })).map(toProtoRelease) };
   }
 
-  @GrpcMethod('McpAgentService', 'Rollback')
-  @Authenticated()
+  @Rpc()
   async rollback(@Payload() request: mcpv1.RollbackRequest, _metadata?: Metadata, @CurrentCaller() caller?: Caller): Promise<mcpv1.RollbackResponse> {
     const result = await this.deployments.rollback({ service: request.service, component: request.component || undefined, to: request.to || undefined, caller: caller?.username });
     return { ...toDeployResponse(result), to: result.to, specs: result.specs.map(toProtoComponent) };
   }
 
-  @GrpcMethod('McpAgentService', 'PlanDeploy')
-  @Authenticated()
+  @Rpc()
   async planDeploy(request: mcpv1.PlanDeployRequest): Promise<mcpv1.PlanDeployResponse> {
     return this.deployments.plan({ spec: this.deployments.specFromRequest(request.service), component: request.component || undefined, force: request.force });
   }

@@ -11,7 +11,7 @@ import { DeployService } from './deploy.service';
   imports: [
     AlertsModule.forRootAsync({
       inject: [AgentConfig],
-      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config, process.env),
+      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config),
     }),
   ],
   controllers: [DeployController],

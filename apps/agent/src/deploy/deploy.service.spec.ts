@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
@@ -61,6 +61,7 @@ describe(DeployService.name, () => {
         { provide: ContainerRuntime, useValue: runtime },
         { provide: RouteRegistrar, useValue: proxy },
         { provide: AlertSender, useValue: alerts },
+        { provide: Failpoints, useValue: new Failpoints() },
       ],
     })
       .overrideProvider(HostPortProbe)
@@ -82,7 +83,7 @@ describe(DeployService.name, () => {
   describe('specFromRequest', () => {
     it('should report every problem of an invalid spec at once', () => {
       const attempt = () =>
-        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
+        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
       expect(attempt).toThrow(InvalidServiceDefinitionError);
       try {
         attempt();
@@ -94,7 +95,7 @@ describe(DeployService.name, () => {
 
   describe('specsFromRequest', () => {
     it('should report the problems of every service in a sync at once, prefixed with its index', () => {
-      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
+      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
       const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
       try {
         sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);
@@ -281,6 +282,100 @@ describe(DeployService.name, () => {
         ['api', 'unchanged'],
       ]);
       expect(runtime.container('web')!.state).toBe('running');
+    });
+  });
+
+  describe('SPEC §9: limits, secrets and depends_on', () => {
+    it('should run each component with its memory, cpus and secrets (files and variables)', async () => {
+      await runtime.createSecret({ name: 'mcp.shop.db-password', value: Buffer.from('unit-secret') });
+
+      const result = await sut.deploy({
+        spec: service('shop', [component('db', { memory: '512m', cpus: 1.5, secrets: ['db-password'], env_secrets: { PGPASSWORD: 'db-password' } })]),
+        force: false,
+      });
+
+      expect(result.results[0]).toMatchObject({ ok: true });
+      expect(runtime.callsTo('run')[0].args).toMatchObject({
+        memory: '512m',
+        cpus: 1.5,
+        secrets: [
+          { source: 'mcp.shop.db-password', type: 'file', target: 'db-password' },
+          { source: 'mcp.shop.db-password', type: 'env', target: 'PGPASSWORD' },
+        ],
+      });
+      expect(JSON.stringify(runtime.callsTo('run'))).not.toContain('unit-secret');
+    });
+
+    it('should fail a component whose secret is not set, saying how to set it, and run nothing', async () => {
+      const result = await sut.deploy({ spec: service('shop', [component('db', { secrets: ['db-password'] })]), force: false });
+
+      expect(result.results[0]).toMatchObject({ ok: false, error: 'secret "db-password" of service "shop" not set: run mcp secret set shop db-password < FILE' });
+      expect(runtime.callsTo('run')).toHaveLength(0);
+    });
+
+    it('should recreate only the components using a secret after it changes', async () => {
+      await runtime.createSecret({ name: 'mcp.shop.token', value: Buffer.from('one') });
+      const spec = service('shop', [component('api', { env_secrets: { TOKEN: 'token' } }), component('cache')]);
+      await sut.deploy({ spec, force: false });
+      runtime.clearCalls();
+
+      const unchanged = await sut.deploy({ spec, force: false });
+      await runtime.createSecret({ name: 'mcp.shop.token', value: Buffer.from('two') });
+      const changed = await sut.deploy({ spec, force: false });
+
+      expect(unchanged.results.map((r) => r.changed)).toEqual([false, false]);
+      expect(changed.results.map((r) => [r.component, r.changed])).toEqual([['api', true], ['cache', false]]);
+      expect(runtime.callsTo('run').map((call) => call.args.name)).toEqual(['shop-api']);
+    });
+
+    it('should start dependencies first, independent components together, and report in definition order', async () => {
+      const spec = service('shop', [
+        component('web', { depends_on: ['db', 'cache'] }),
+        component('worker', { depends_on: ['db'] }),
+        component('db'),
+        component('cache'),
+      ]);
+
+      const result = await sut.deploy({ spec, force: false });
+
+      const runs = runtime.callsTo('run').map((call) => String(call.args.name));
+      expect(result.results.map((r) => [r.component, r.ok])).toEqual([['web', true], ['worker', true], ['db', true], ['cache', true]]);
+      expect(runs.indexOf('shop-db')).toBeLessThan(runs.indexOf('shop-web'));
+      expect(runs.indexOf('shop-cache')).toBeLessThan(runs.indexOf('shop-web'));
+      expect(runs.indexOf('shop-db')).toBeLessThan(runs.indexOf('shop-worker'));
+      expect(runs.slice(0, 2).sort()).toEqual(['shop-cache', 'shop-db']);
+    });
+
+    it('should not deploy a component whose dependency failed, and say which', async () => {
+      runtime.failNext('run', new RuntimeCommandError('podman run shop-db: boom', { args: ['run'], exitCode: 125, stderr: 'Error: boom' }));
+      const spec = service('shop', [component('db'), component('web', { depends_on: ['db'] }), component('cache')]);
+
+      const result = await sut.deploy({ spec, force: false });
+
+      expect(result.results.map((r) => [r.component, r.ok, r.error])).toEqual([
+        ['db', false, 'podman run shop-db: boom'],
+        ['web', false, 'not deployed: dependency db did not come up'],
+        ['cache', true, ''],
+      ]);
+      expect(runtime.callsTo('run').map((call) => call.args.name)).not.toContain('shop-web');
+    });
+
+    it('should treat a dependency that exits right after start as not up', async () => {
+      const spec = service('shop', [component('db'), component('web', { depends_on: ['db'] })]);
+      const run = runtime.run.bind(runtime);
+      jest.spyOn(runtime, 'run').mockImplementation(async (options) => {
+        const id = await run(options);
+        if (options.name === 'shop-db') runtime.setState('shop-db', 'exited', 1);
+        return id;
+      });
+
+      const result = await sut.deploy({ spec, force: false });
+
+      expect(result.results.map((r) => [r.component, r.ok, r.error])).toEqual([
+        // The health gate (SPEC §8) sees the exit before the dependency check does.
+        ['db', false, expect.stringMatching(/^health check \(implicit\): container exited \(exit code 1\) after [\d.]+s$/)],
+        ['web', false, 'not deployed: dependency db did not come up'],
+      ]);
     });
   });
 });

@@ -13,10 +13,10 @@ import {
   type ServiceSpec,
   type ValidationIssue,
 } from '@mcp/common';
-import { ComponentDeployer, ContainerOps, DeployRecovery, digestReference, KeyedMutex, RouteService, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import { ComponentDeployer, ContainerOps, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
+import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, fromProtoServiceSpec, specChanges, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
@@ -54,6 +54,7 @@ export class DeployService implements OnApplicationBootstrap {
     private readonly routes: RouteService,
     private readonly recovery: DeployRecovery,
     private readonly alerts: AlertSender,
+    private readonly secrets: ServiceSecrets,
   ) {}
 
   /** A start-first deploy a crash interrupted is finished or undone before the agent serves. */
@@ -103,12 +104,51 @@ export class DeployService implements OnApplicationBootstrap {
       });
       // One release number for everything this deploy changes; unused when nothing changes.
       const release: ReleaseInfo = { number: await this.registry.nextReleaseNumber(spec.name), caller: input.caller ?? '', rollbackOf: 0 };
-      const results: ComponentOutcome[] = [];
-      for (const component of targets) {
-        results.push(await this.deployOne({ service: spec.name, component, desired, force: input.force, before, release }));
+      const secretVersions = await this.secrets.versions(spec.name);
+      const done = new Map<string, ComponentOutcome>();
+      const dependedOn = new Set(targets.flatMap((component) => component.depends_on ?? []));
+      // depends_on (SPEC §9): a layer deploys concurrently once every dependency in earlier
+      // layers is up; a component whose dependency failed is not deployed at all. Each
+      // component's deploy (health gate and strategy included) is one unit of a layer.
+      for (const layer of dependencyLayers(targets)) {
+        const outcomes = await Promise.all(
+          layer.map(async (component) => {
+            const blocked = (component.depends_on ?? []).filter((dependency) => done.has(dependency) && !done.get(dependency)?.ok);
+            if (blocked.length) {
+              return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
+            }
+            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions, release });
+            return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
+          }),
+        );
+        for (const outcome of outcomes) done.set(outcome.component, outcome);
       }
-      return { service: spec.name, results };
+      return { service: spec.name, results: targets.map((component) => done.get(component.name) as ComponentOutcome) };
     });
+  }
+
+  /**
+   * A dependency is up when its container runs; the deploy's health gate (SPEC §8) already
+   * waited for it to be healthy.
+   */
+  private async checkUp(outcome: ComponentOutcome): Promise<ComponentOutcome> {
+    const current = await this.runtime.inspect({ name: outcome.container });
+    if (current?.state === 'running') return outcome;
+    return { ...outcome, ok: false, error: `container ${outcome.container} is ${current?.state ?? 'gone'} right after start` };
+  }
+
+  private notDeployed(service: string, component: ComponentSpec, error: string): ComponentOutcome {
+    return {
+      component: component.name,
+      ok: false,
+      error,
+      container: this.containers.containerName({ service, component: component.name }),
+      changed: false,
+      release: 0,
+      logTail: [],
+      outcome: '',
+      strategy: this.deployer.strategyFor(component),
+    };
   }
 
   /** Newest first; NOT_FOUND for a service the agent never knew. */
@@ -223,7 +263,7 @@ export class DeployService implements OnApplicationBootstrap {
       const planned = await this.locks.run(spec.name, async () => {
         const before = await this.registry.getService(spec.name);
         const desired: DesiredState = spec.active ? 'running' : 'stopped';
-        const plan = spec.components.map((component) => {
+        const plan = dependencyLayers(spec.components).flat().map((component) => {
           const record = before?.components.find((c) => c.name === component.name);
           const name = this.containers.containerName({ service: spec.name, component: component.name });
           const running = stateOf.get(name) === 'running';
@@ -302,6 +342,7 @@ export class DeployService implements OnApplicationBootstrap {
     before: ServiceRecord | null;
     release?: ReleaseInfo;
     runImage?: string;
+    secretVersions?: Map<string, SecretInfo>;
   }): Promise<ComponentOutcome> {
     const outcome = await this.deployer.deploy({
       service: input.service,
@@ -311,6 +352,7 @@ export class DeployService implements OnApplicationBootstrap {
       previous: input.before?.components.find((c) => c.name === input.component.name),
       release: input.release,
       runImage: input.runImage,
+      secretVersions: input.secretVersions,
     });
     if (!outcome.ok && outcome.changed) {
       void this.alerts.send({

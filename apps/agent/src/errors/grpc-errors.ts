@@ -18,6 +18,7 @@ export const KIND_TO_STATUS: Record<ErrorKind, GrpcStatus> = {
   permission_denied: GrpcStatus.PERMISSION_DENIED,
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
   unavailable: GrpcStatus.UNAVAILABLE,
+  resource_exhausted: GrpcStatus.RESOURCE_EXHAUSTED,
   internal: GrpcStatus.INTERNAL,
 };
 

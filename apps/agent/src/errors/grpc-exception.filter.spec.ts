@@ -20,7 +20,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import { MCP_AGENT_SERVICE_NAME, type mcpv1 } from '@mcp/proto';
 import { Observable } from 'rxjs';
 import { FakeClock, FakeIdentity } from '../../../../test/fakes';
 import { agentClient, freePortSync, makeTlsFixture, type AgentTestClient } from '../../../../test/support';
@@ -39,13 +39,13 @@ let nextError: unknown;
 /** A probe exposing one handler of each shape the agent uses, throwing `nextError`. */
 @Controller()
 class ProbeController {
-  @GrpcMethod('McpAgentService', 'NodeStatus')
+  @GrpcMethod(MCP_AGENT_SERVICE_NAME, 'NodeStatus')
   @Authenticated()
   async nodeStatus(): Promise<mcpv1.NodeStatusResponse> {
     throw nextError;
   }
 
-  @GrpcMethod('McpAgentService', 'Logs')
+  @GrpcMethod(MCP_AGENT_SERVICE_NAME, 'Logs')
   @Authenticated()
   logs(): Observable<mcpv1.LogsResponse> {
     return new Observable((subscriber) => {
@@ -54,13 +54,13 @@ class ProbeController {
     });
   }
 
-  @GrpcStreamCall('McpAgentService', 'PushFile')
+  @GrpcStreamCall(MCP_AGENT_SERVICE_NAME, 'PushFile')
   @Authenticated()
   async pushFile(_call: grpc.ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>): Promise<void> {
     throw nextError;
   }
 
-  @GrpcMethod('McpAgentService', 'PullFile')
+  @GrpcMethod(MCP_AGENT_SERVICE_NAME, 'PullFile')
   @Authenticated()
   pullFile(request: mcpv1.PullFileRequest): Observable<mcpv1.PullFileResponse> {
     return new Observable((subscriber) => {
@@ -71,7 +71,7 @@ class ProbeController {
   }
 
   /** Deliberately not marked: the guard must refuse it. */
-  @GrpcMethod('McpAgentService', 'ListServices')
+  @GrpcMethod(MCP_AGENT_SERVICE_NAME, 'ListServices')
   async listServices(): Promise<mcpv1.ListServicesResponse> {
     return { node: 'x', services: [] };
   }

@@ -9,13 +9,13 @@ export const WEBHOOK_MAX_BACKOFF_MS = 30_000;
  * The alert senders the agent config asks for (`[monitor] alert_command`, `alert_webhook*`),
  * shared by the monitor, the certificate renewal check and `mcp-agent snapshot`.
  */
-export function alertsOptionsFromConfig(config: AgentConfig, baseEnv: NodeJS.ProcessEnv): AlertsModuleOptions {
+export function alertsOptionsFromConfig(config: AgentConfig): AlertsModuleOptions {
   const webhook = config.monitor.alertWebhook;
   return {
     command: config.monitor.alertCommand,
     timeoutMs: config.monitor.alertTimeoutMs,
     // The alert command inherits the agent's environment (PATH, HOME, proxies...).
-    baseEnv,
+    baseEnv: config.env,
     ...(webhook
       ? {
           webhook: {

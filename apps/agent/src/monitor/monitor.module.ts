@@ -13,7 +13,7 @@ import { MonitorService } from './monitor.service';
   imports: [
     AlertsModule.forRootAsync({
       inject: [AgentConfig],
-      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config, process.env),
+      useFactory: (config: AgentConfig) => alertsOptionsFromConfig(config),
     }),
   ],
   providers: [MonitorService, MonitorScheduler],

@@ -58,8 +58,8 @@ describe(MonitorService.name, () => {
   let sut: MonitorService;
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
-    config = makeTestConfig({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
-    alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config, { PATH: process.env.PATH })) : (overrides.alerts ?? recorder);
+    config = makeTestConfig({ env: { PATH: process.env.PATH }, monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
+    alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config)) : (overrides.alerts ?? recorder);
     const moduleRef = await Test.createTestingModule({
       providers: [
         MonitorService,
@@ -211,6 +211,22 @@ describe(MonitorService.name, () => {
 
       expect(flapping).toEqual([false, false, true]);
       expect((await registry.listEvents({ service: 'app' })).filter((event) => event.kind === MONITOR_EVENT.flapping)).toHaveLength(1);
+    });
+
+    it('should not count the first observation of a component as a transition', async () => {
+      await build({ monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 0 } });
+      await given({ service: 'app', component: 'web', desired: 'ignore', observed: 'unknown', state: 'running' });
+
+      // unknown → running is the first sighting; then two real changes: below the threshold of 3.
+      for (const state of ['running', 'exited', 'running']) {
+        runtime.setState('app-web', state);
+        clock.advance(MINUTE);
+        await sut.runOnce();
+      }
+
+      expect((await registry.listEvents({ service: 'app' })).filter((event) => event.kind === MONITOR_EVENT.stateChanged)).toHaveLength(3);
+      expect(recorder.sent.filter((alert) => alert.kind === 'flapping')).toEqual([]);
+      expect((await registry.listEvents({ service: 'app' })).filter((event) => event.kind === MONITOR_EVENT.flapping)).toEqual([]);
     });
 
     it('should not flag transitions spread wider than the window', async () => {

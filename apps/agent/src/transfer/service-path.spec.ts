@@ -75,6 +75,17 @@ describe('service paths', () => {
       await expect(resolveServicePath({ srvRoot, service: 'app', path: 'dangling', create: true })).rejects.toThrow(PathOutsideServiceError);
     });
 
+    it('should refuse a symlink into a sibling directory whose name starts with the service name', async () => {
+      // `/srv/app2` is not inside `/srv/app`, though the string starts the same.
+      fs.mkdirSync(path.join(srvRoot, 'app2'));
+      fs.writeFileSync(path.join(srvRoot, 'app2', 'secret'), 'x');
+      fs.symlinkSync(path.join(srvRoot, 'app2', 'secret'), path.join(serviceDir, 'x'));
+      fs.symlinkSync(path.join(srvRoot, 'app2'), path.join(serviceDir, 'dir'));
+
+      await expect(resolveServicePath({ srvRoot, service: 'app', path: 'x', create: false })).rejects.toThrow(PathOutsideServiceError);
+      await expect(resolveServicePath({ srvRoot, service: 'app', path: 'dir/new.txt', create: true })).rejects.toThrow(PathOutsideServiceError);
+    });
+
     it('should accept a new file in new directories', async () => {
       const sut = await resolveServicePath({ srvRoot, service: 'app', path: 'a/b/c.txt', create: true });
 

@@ -1,9 +1,8 @@
 import type { Metadata, sendUnaryData, ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import type { mcpv1 } from '@mcp/proto';
+import { Rpc, StreamCallRpc } from '../auth/rpc.decorator';
 import type { Observable } from 'rxjs';
-import { Authenticated } from '../auth/auth.decorators';
 import { AuditLog } from '../logging/audit';
 import { requireCall, streamWork } from './stream-call';
 import { TransferCancelledError, TransferService } from './transfer.service';
@@ -14,14 +13,13 @@ import { TransferCancelledError, TransferService } from './transfer.service';
  * the global filter, which calls the callback for this handler shape.
  */
 @Controller()
-export class TransferController implements Pick<mcpv1.McpAgentServiceController, 'pullFile' | 'logs'> {
+export class TransferController {
   constructor(
     private readonly transfer: TransferService,
     private readonly audit: AuditLog,
   ) {}
 
-  @GrpcStreamCall('McpAgentService', 'PushFile')
-  @Authenticated()
+  @StreamCallRpc()
   async pushFile(call: ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>, callback: sendUnaryData<mcpv1.PushFileResponse>): Promise<void> {
     try {
       callback(null, await this.transfer.push(call));
@@ -33,14 +31,12 @@ export class TransferController implements Pick<mcpv1.McpAgentServiceController,
     }
   }
 
-  @GrpcMethod('McpAgentService', 'PullFile')
-  @Authenticated()
+  @Rpc()
   pullFile(request: mcpv1.PullFileRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.PullFileRequest, mcpv1.PullFileResponse>): Observable<mcpv1.PullFileResponse> {
     return streamWork((signal) => this.transfer.pull({ request, call: requireCall(call), signal }));
   }
 
-  @GrpcMethod('McpAgentService', 'Logs')
-  @Authenticated()
+  @Rpc()
   logs(request: mcpv1.LogsRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>): Observable<mcpv1.LogsResponse> {
     return streamWork((signal) => this.transfer.logs({ request, call: requireCall(call), signal }));
   }

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Test } from '@nestjs/testing';
-import { NotFoundError, ServiceNotFoundError } from '@mcp/common';
+import { NotFoundError, PathOutsideServiceError, ServiceNotFoundError } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
@@ -25,6 +28,23 @@ class RecordingCall extends EventEmitter {
   }
 }
 
+/** A client stream for push: the given messages, with `between` run before the stream ends. */
+class PushCall extends EventEmitter {
+  constructor(
+    private readonly messages: mcpv1.PushFileRequest[],
+    private readonly beforeEnd: () => void = () => undefined,
+  ) {
+    super();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<mcpv1.PushFileRequest> {
+    for (const message of this.messages) yield message;
+    this.beforeEnd();
+  }
+  asCall(): Parameters<TransferService['push']>[0] {
+    return this as unknown as Parameters<TransferService['push']>[0];
+  }
+}
+
 function logsRequest(overrides: Partial<mcpv1.LogsRequest>): mcpv1.LogsRequest {
   return { service: 'app', component: '', follow: false, tail: 0, since: '', timestamps: false, ...overrides };
 }
@@ -33,6 +53,7 @@ describe(TransferService.name, () => {
   let registry: InMemoryRegistry;
   let runtime: FakeRuntime;
   let sut: TransferService;
+  let config: AgentConfig;
 
   async function register(service: string, components: string[]): Promise<void> {
     await registry.saveService({
@@ -54,12 +75,40 @@ describe(TransferService.name, () => {
     const moduleRef = await Test.createTestingModule({
       providers: [
         TransferService,
-        { provide: AgentConfig, useValue: makeTestConfig() },
+        { provide: AgentConfig, useValue: (config = makeTestConfig()) },
         { provide: ServiceRegistry, useValue: registry },
         { provide: ContainerRuntime, useValue: runtime },
       ],
     }).compile();
     sut = moduleRef.get(TransferService);
+  });
+
+  describe('push', () => {
+    const content = Buffer.from('hello');
+    const header = (file: string) => ({ service: 'app', path: file, mode: 0, size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
+
+    it('should write the file under the service directory', async () => {
+      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }]).asCall())).resolves.toMatchObject({ path: 'sub/f.txt', size: 5 });
+
+      expect(fs.readFileSync(path.join(config.agent.srvRoot, 'app', 'sub', 'f.txt'), 'utf8')).toBe('hello');
+    });
+
+    it('should check the path again right before the rename (a directory swapped for a symlink mid-push)', async () => {
+      const serviceDir = path.join(config.agent.srvRoot, 'app');
+      const outside = path.join(path.dirname(config.agent.srvRoot), 'outside');
+      fs.mkdirSync(path.join(serviceDir, 'sub'), { recursive: true });
+      // While the data streams in, the parent directory moves outside and a symlink takes its
+      // place (what a container with the volume mounted could do): the temp file moves along.
+      const swap = () => {
+        fs.renameSync(path.join(serviceDir, 'sub'), outside);
+        fs.symlinkSync(outside, path.join(serviceDir, 'sub'));
+      };
+
+      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }], swap).asCall())).rejects.toThrow(PathOutsideServiceError);
+
+      expect(fs.existsSync(path.join(outside, 'f.txt'))).toBe(false);
+      expect(fs.readdirSync(outside)).toEqual([]);
+    });
   });
 
   describe('logs', () => {

@@ -6,6 +6,7 @@ import type { ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   ChecksumMismatchError,
+  DiskFullError,
   FileTooLargeError,
   InvalidArgumentError,
   InvalidPathError,
@@ -109,6 +110,10 @@ export class TransferService {
     } catch (error) {
       if (!closed) await file.close().catch(() => undefined);
       await fs.rm(temp, { force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new DiskFullError(`no space left on the node for "${target.relative}" of service "${header.service}" (under ${this.config.agent.srvRoot}): nothing was written`, { cause: error });
+      }
       throw error;
     } finally {
       cancelled.dispose();

@@ -1,4 +1,4 @@
-import type { mcpv1 } from '@mcp/proto';
+import type { mcpv1, RpcRequest, RpcResponse, ServerStreamRpc, UnaryRpc } from '@mcp/proto';
 import type { NodeConfig } from '../config/cli-config';
 
 export interface PushFileInput {
@@ -13,26 +13,15 @@ export interface StreamCallOptions {
 }
 
 /**
- * One node's agent, as the commands see it. Every method throws CLI errors (unreachable,
- * token rejected, the agent's own error), never raw gRPC errors.
+ * One node's agent, as the commands see it, typed from the generated service: `call('deploy',
+ * request)` takes a DeployRequest and answers a DeployResponse. Every method throws CLI errors
+ * (unreachable, token rejected, the agent's own error), never raw gRPC errors.
  */
 export interface AgentClient {
   readonly node: NodeConfig;
-  deploy(request: mcpv1.DeployRequest): Promise<mcpv1.DeployResponse>;
-  undeployService(request: mcpv1.UndeployServiceRequest): Promise<mcpv1.UndeployServiceResponse>;
-  stopService(request: mcpv1.StopServiceRequest): Promise<mcpv1.StopServiceResponse>;
-  startService(request: mcpv1.StartServiceRequest): Promise<mcpv1.StartServiceResponse>;
-  restartService(request: mcpv1.RestartServiceRequest): Promise<mcpv1.RestartServiceResponse>;
-  syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse>;
-  listServices(request: mcpv1.ListServicesRequest): Promise<mcpv1.ListServicesResponse>;
-  getServiceStatus(request: mcpv1.GetServiceStatusRequest): Promise<mcpv1.GetServiceStatusResponse>;
-  liveCheck(request: mcpv1.LiveCheckRequest): Promise<mcpv1.LiveCheckResponse>;
-  adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse>;
-  purgeComponent(request: mcpv1.PurgeComponentRequest): Promise<mcpv1.PurgeComponentResponse>;
-  nodeStatus(request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse>;
+  call<K extends UnaryRpc>(rpc: K, request: RpcRequest<K>): Promise<RpcResponse<K>>;
+  stream<K extends ServerStreamRpc>(rpc: K, request: RpcRequest<K>, options?: StreamCallOptions): AsyncIterable<RpcResponse<K>>;
   pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse>;
-  pullFile(request: mcpv1.PullFileRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.PullFileResponse>;
-  logs(request: mcpv1.LogsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.LogsResponse>;
   close(): void;
 }
 

@@ -98,7 +98,7 @@ describe(GrpcAgentClient.name, () => {
   it('should dial an IP, verify the certificate as server_name and send the bearer token', async () => {
     const sut = client();
     try {
-      await expect(sut.listServices({})).resolves.toEqual({ node: 'test', services: [] });
+      await expect(sut.call('listServices', {})).resolves.toEqual({ node: 'test', services: [] });
       expect(seenAuth.at(-1)).toBe('Bearer tok-abc');
     } finally {
       sut.close();
@@ -108,7 +108,7 @@ describe(GrpcAgentClient.name, () => {
   it('should refuse the agent when the certificate does not carry the dialled name', async () => {
     const sut = client({ address: `localhost:${port}`, serverName: undefined, timeoutMs: 2000 });
     try {
-      await expect(sut.listServices({})).rejects.toBeInstanceOf(AgentUnreachableError);
+      await expect(sut.call('listServices', {})).rejects.toBeInstanceOf(AgentUnreachableError);
     } finally {
       sut.close();
     }
@@ -117,9 +117,9 @@ describe(GrpcAgentClient.name, () => {
   it('should map UNAUTHENTICATED, PERMISSION_DENIED and a connected UNAVAILABLE', async () => {
     const sut = client();
     try {
-      await expect(sut.liveCheck({})).rejects.toBeInstanceOf(TokenRejectedError);
-      await expect(sut.nodeStatus({})).rejects.toThrow('permission denied by test: role guest is not allowed');
-      const unavailable = sut.getServiceStatus({ service: '', eventLimit: 0 });
+      await expect(sut.call('liveCheck', {})).rejects.toBeInstanceOf(TokenRejectedError);
+      await expect(sut.call('nodeStatus', {})).rejects.toThrow('permission denied by test: role guest is not allowed');
+      const unavailable = sut.call('getServiceStatus', { service: '', eventLimit: 0 });
       await expect(unavailable).rejects.toBeInstanceOf(AgentCallError);
       await expect(unavailable).rejects.toThrow('test: podman is not answering');
     } finally {
@@ -136,8 +136,8 @@ describe(GrpcAgentClient.name, () => {
     });
     const sut = client({ address: `127.0.0.1:${closed}` });
     try {
-      await expect(sut.listServices({})).rejects.toThrow(new RegExp(`^agent test \\(127\\.0\\.0\\.1:${closed}\\) unreachable: `));
-      await expect(sut.deploy({ service: undefined, component: '', force: false })).rejects.toBeInstanceOf(AgentUnreachableError);
+      await expect(sut.call('listServices', {})).rejects.toThrow(new RegExp(`^agent test \\(127\\.0\\.0\\.1:${closed}\\) unreachable: `));
+      await expect(sut.call('deploy', { service: undefined, component: '', force: false })).rejects.toBeInstanceOf(AgentUnreachableError);
     } finally {
       sut.close();
     }
@@ -165,7 +165,7 @@ describe(GrpcAgentClient.name, () => {
     const sut = client();
     const messages: mcpv1.PullFileResponse[] = [];
     try {
-      for await (const message of sut.pullFile({ service: 'notes', path: 'x' })) messages.push(message);
+      for await (const message of sut.stream('pullFile', { service: 'notes', path: 'x' })) messages.push(message);
     } finally {
       sut.close();
     }
@@ -177,7 +177,7 @@ describe(GrpcAgentClient.name, () => {
     const abort = new AbortController();
     const lines: string[] = [];
     try {
-      for await (const message of sut.logs({ service: 'notes', component: '', follow: true, tail: 0, since: '', timestamps: false }, { signal: abort.signal })) {
+      for await (const message of sut.stream('logs', { service: 'notes', component: '', follow: true, tail: 0, since: '', timestamps: false }, { signal: abort.signal })) {
         lines.push(message.data.toString());
         abort.abort();
       }

@@ -1,47 +1,33 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import type { mcpv1 } from '@mcp/proto';
+import type { agentStubs, AgentStub, mcpv1, RpcRequest, RpcResponse, ServerStreamRpc, ServerStreamStubs, UnaryRpc, UnaryStubs } from '@mcp/proto';
 import { Injectable } from '@nestjs/common';
 import type { NodeConfig } from '../config/cli-config';
 import { CommandFailedError } from '../errors';
 import { AgentClient, AgentClientFactory, AgentClientOptions, PushFileInput, StreamCallOptions } from './agent-client';
 import { mapGrpcError } from './grpc-errors';
 
-/** Operations that may pull images or stop containers: generous deadline, short connect. */
+/**
+ * RPCs that may pull images or stop containers: a generous deadline, a short connect (the
+ * watchdog). Every other unary RPC gets the node timeout; a dry-run sync is quick.
+ */
+const LONG_RPCS: ReadonlySet<UnaryRpc> = new Set<UnaryRpc>(['deploy', 'undeployService', 'stopService', 'startService', 'restartService', 'syncDesiredState', 'adoptContainers']);
 const LONG_CALL_DEADLINE_MS = 10 * 60_000;
 const READY = 2; // grpc.connectivityState.READY
 
-type Callback = (error: grpc.ServiceError | null, response?: unknown) => void;
-type UnaryMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => grpc.ClientUnaryCall;
-type ClientStreamMethod = (metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback) => grpc.ClientWritableStream<unknown>;
-type ServerStreamMethod = (request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
-
 interface Loaded {
   grpc: typeof grpc;
-  Service: grpc.ServiceClientConstructor;
+  stub: ReturnType<typeof agentStubs>;
 }
 
 let loaded: Promise<Loaded> | undefined;
 
 /** gRPC and the proto are loaded on first use, so `--help` never pays for them. */
 function loadGrpc(): Promise<Loaded> {
-  loaded ??= (async () => {
-    const [grpcModule, loader, proto] = await Promise.all([
-      import('@grpc/grpc-js'),
-      import('@grpc/proto-loader'),
-      import('@mcp/proto'),
-    ]);
-    const definition = loader.loadSync(path.join(proto.PROTO_ROOT, proto.MCP_PROTO_FILE), {
-      ...proto.PROTO_LOADER_OPTIONS,
-      includeDirs: [...proto.PROTO_LOADER_OPTIONS.includeDirs],
-    });
-    const tree = grpcModule.loadPackageDefinition(definition) as unknown as Record<
-      string,
-      Record<string, Record<string, grpc.ServiceClientConstructor>>
-    >;
-    return { grpc: grpcModule, Service: tree.mcp.v1[proto.MCP_SERVICE] };
-  })();
+  loaded ??= Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader'), import('@mcp/proto')]).then(([grpcModule, loader, proto]) => ({
+    grpc: grpcModule,
+    stub: proto.agentStubs(grpcModule, loader),
+  }));
   return loaded;
 }
 
@@ -60,57 +46,31 @@ export class GrpcAgentClientFactory extends AgentClientFactory {
  */
 export class GrpcAgentClient implements AgentClient {
   readonly node: NodeConfig;
-  private client?: Promise<{ g: typeof grpc; client: grpc.Client }>;
+  private client?: Promise<{ g: typeof grpc; client: AgentStub }>;
 
   constructor(private readonly options: AgentClientOptions) {
     this.node = options.node;
   }
 
-  deploy(request: mcpv1.DeployRequest): Promise<mcpv1.DeployResponse> {
-    return this.unary('deploy', request, 'long');
+  call<K extends UnaryRpc>(rpc: K, request: RpcRequest<K>): Promise<RpcResponse<K>> {
+    const long = LONG_RPCS.has(rpc) && !(rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true);
+    return this.unary(rpc, request, long ? 'long' : 'quick');
   }
-  undeployService(request: mcpv1.UndeployServiceRequest): Promise<mcpv1.UndeployServiceResponse> {
-    return this.unary('undeployService', request, 'long');
+  setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
+    return this.unary('setSecret', request, 'quick');
   }
-  stopService(request: mcpv1.StopServiceRequest): Promise<mcpv1.StopServiceResponse> {
-    return this.unary('stopService', request, 'long');
+  listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
+    return this.unary('listSecrets', request, 'quick');
   }
-  startService(request: mcpv1.StartServiceRequest): Promise<mcpv1.StartServiceResponse> {
-    return this.unary('startService', request, 'long');
-  }
-  restartService(request: mcpv1.RestartServiceRequest): Promise<mcpv1.RestartServiceResponse> {
-    return this.unary('restartService', request, 'long');
-  }
-  syncDesiredState(request: mcpv1.SyncDesiredStateRequest): Promise<mcpv1.SyncDesiredStateResponse> {
-    return this.unary('syncDesiredState', request, request.dryRun ? 'quick' : 'long');
-  }
-  listServices(request: mcpv1.ListServicesRequest): Promise<mcpv1.ListServicesResponse> {
-    return this.unary('listServices', request, 'quick');
-  }
-  getServiceStatus(request: mcpv1.GetServiceStatusRequest): Promise<mcpv1.GetServiceStatusResponse> {
-    return this.unary('getServiceStatus', request, 'quick');
-  }
-  liveCheck(request: mcpv1.LiveCheckRequest): Promise<mcpv1.LiveCheckResponse> {
-    return this.unary('liveCheck', request, 'quick');
-  }
-  adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse> {
-    return this.unary('adoptContainers', request, 'long');
-  }
-  purgeComponent(request: mcpv1.PurgeComponentRequest): Promise<mcpv1.PurgeComponentResponse> {
-    return this.unary('purgeComponent', request, 'quick');
-  }
-  nodeStatus(request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse> {
-    return this.unary('nodeStatus', request, 'quick');
+  removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse> {
+    return this.unary('removeSecret', request, 'quick');
   }
 
   async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
     const { g, client } = await this.connect();
-    const method = (client as unknown as Record<string, ClientStreamMethod>).pushFile.bind(client);
-    let call: grpc.ClientWritableStream<unknown> | undefined;
+    let call: grpc.ClientWritableStream<mcpv1.PushFileRequest> | undefined;
     const result = new Promise<mcpv1.PushFileResponse>((resolve, reject) => {
-      call = method(this.metadata(g), {}, (error, response) =>
-        error ? reject(this.mapError(error, client)) : resolve(response as mcpv1.PushFileResponse),
-      );
+      call = client.pushFile(this.metadata(g), {}, (error, response) => (error ? reject(this.mapError(error, client)) : resolve(response)));
     });
     const stream = call!;
     const watchdog = this.connectWatchdog(client, () => stream.cancel());
@@ -139,20 +99,13 @@ export class GrpcAgentClient implements AgentClient {
     }
   }
 
-  pullFile(request: mcpv1.PullFileRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.PullFileResponse> {
-    return this.serverStream<mcpv1.PullFileResponse>('pullFile', request, options);
-  }
-
-  logs(request: mcpv1.LogsRequest, options?: StreamCallOptions): AsyncIterable<mcpv1.LogsResponse> {
-    return this.serverStream<mcpv1.LogsResponse>('logs', request, options);
-  }
 
   close(): void {
     void this.client?.then(({ client }) => client.close()).catch(() => undefined);
   }
 
-  private connect(): Promise<{ g: typeof grpc; client: grpc.Client }> {
-    this.client ??= loadGrpc().then(({ grpc: g, Service }) => {
+  private connect(): Promise<{ g: typeof grpc; client: AgentStub }> {
+    this.client ??= loadGrpc().then(({ grpc: g, stub }) => {
       const tls = this.secureContext();
       const channelOptions: grpc.ChannelOptions = {};
       if (this.node.serverName) {
@@ -160,7 +113,8 @@ export class GrpcAgentClient implements AgentClient {
         channelOptions['grpc.default_authority'] = this.node.serverName;
       }
       const credentials = g.credentials.createFromSecureContext(tls);
-      return { g, client: new Service(this.node.address, credentials, channelOptions) };
+      if (!this.node.serverName && isIpAddress(this.node.address)) withoutSni(credentials);
+      return { g, client: stub(this.node.address, credentials, channelOptions) };
     });
     return this.client;
   }
@@ -212,14 +166,14 @@ export class GrpcAgentClient implements AgentClient {
     return { promise, stop: () => clearTimeout(timer) };
   }
 
-  private async unary<T>(name: string, request: unknown, kind: 'quick' | 'long'): Promise<T> {
+  private async unary<K extends UnaryRpc>(rpc: K, request: RpcRequest<K>, kind: 'quick' | 'long'): Promise<RpcResponse<K>> {
     const { g, client } = await this.connect();
-    const method = (client as unknown as Record<string, UnaryMethod>)[name].bind(client);
     const timeout = kind === 'quick' ? this.node.timeoutMs : LONG_CALL_DEADLINE_MS;
     let call: grpc.ClientUnaryCall | undefined;
-    const result = new Promise<T>((resolve, reject) => {
-      call = method(request, this.metadata(g), { deadline: Date.now() + timeout }, (error, response) =>
-        error ? reject(this.mapError(error, client)) : resolve(response as T),
+    const result = new Promise<RpcResponse<K>>((resolve, reject) => {
+      const methods: UnaryStubs = client;
+      call = methods[rpc](request, this.metadata(g), { deadline: Date.now() + timeout }, (error, response) =>
+        (error ? reject(this.mapError(error, client)) : resolve(response)),
       );
     });
     if (kind === 'quick') return result;
@@ -231,10 +185,10 @@ export class GrpcAgentClient implements AgentClient {
     }
   }
 
-  private async *serverStream<T>(name: string, request: unknown, options?: StreamCallOptions): AsyncIterable<T> {
+  async *stream<K extends ServerStreamRpc>(rpc: K, request: RpcRequest<K>, options?: StreamCallOptions): AsyncIterable<RpcResponse<K>> {
     const { g, client } = await this.connect();
-    const method = (client as unknown as Record<string, ServerStreamMethod>)[name].bind(client);
-    const call = method(request, this.metadata(g), {});
+    const methods: ServerStreamStubs = client;
+    const call = methods[rpc](request, this.metadata(g), {});
     const onAbort = () => call.cancel();
     options?.signal?.addEventListener('abort', onAbort, { once: true });
     const watchdog = this.connectWatchdog(client, () => call.cancel());
@@ -242,7 +196,7 @@ export class GrpcAgentClient implements AgentClient {
     watchdog.promise.catch((error) => (timedOut = error));
     try {
       for await (const message of call) {
-        yield message as T;
+        yield message;
       }
     } catch (error) {
       if (options?.signal?.aborted) return;
@@ -254,8 +208,33 @@ export class GrpcAgentClient implements AgentClient {
   }
 }
 
+/** Whether `host:port` (or `[v6]:port`) dials an IP literal rather than a name. */
+function isIpAddress(address: string): boolean {
+  const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:net') as typeof import('node:net')).isIP(host) !== 0;
+}
+
+/**
+ * An IP must not be sent as TLS server name (RFC 6066; Node warns on every call). grpc-js
+ * always sets one, so drop it from the connection options it builds: the certificate is then
+ * verified against the dialled IP (an IP SAN), and no SNI is sent. A node whose certificate
+ * carries a name instead sets `server_name`, which is sent and verified.
+ */
+function withoutSni(credentials: grpc.ChannelCredentials): void {
+  // A private grpc-js method: checked at run time rather than cast to a guessed type.
+  const create: unknown = Reflect.get(credentials, '_createSecureConnector');
+  if (typeof create !== 'function') return;
+  Reflect.set(credentials, '_createSecureConnector', (...args: unknown[]): unknown => {
+    const connector: unknown = Reflect.apply(create, credentials, args);
+    const options: unknown = typeof connector === 'object' && connector !== null ? Reflect.get(connector, 'connectionOptions') : undefined;
+    if (typeof options === 'object' && options !== null) Reflect.deleteProperty(options, 'servername');
+    return connector;
+  });
+}
+
 /** Writes one message and waits for drain when the stream's buffer is full. */
-async function writeMessage(stream: grpc.ClientWritableStream<unknown>, message: unknown, failure: Promise<never>): Promise<void> {
+async function writeMessage(stream: grpc.ClientWritableStream<mcpv1.PushFileRequest>, message: mcpv1.PushFileRequest, failure: Promise<never>): Promise<void> {
   if (stream.write(message)) return;
   await Promise.race([new Promise<void>((resolve) => stream.once('drain', () => resolve())), failure]);
 }

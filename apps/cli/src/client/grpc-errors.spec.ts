@@ -5,8 +5,45 @@ describe(mapGrpcError.name, () => {
   const node = { name: 'rift', address: '10.0.0.1:9444', timeoutMs: 10_000 };
 
   it.each([
-    [{ code: 14, details: 'No connection established' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: No connection established'],
-    [{ code: 4, details: 'Deadline exceeded' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: Deadline exceeded'],
+    [{ code: 14, details: 'No connection established' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: no connection'],
+    [
+      { code: 14, details: 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:9444. Resolution note: ' },
+      false,
+      AgentUnreachableError,
+      3,
+      'agent rift (10.0.0.1:9444) unreachable: connection refused',
+    ],
+    [
+      { code: 4, details: 'Deadline exceeded after 10.001s,name resolution: 0.003s,metadata filters: 0.001s,Waiting for LB pick' },
+      false,
+      AgentUnreachableError,
+      3,
+      'agent rift (10.0.0.1:9444) unreachable: no answer within 10s',
+    ],
+    [{ code: 4, details: 'no connection within 10s' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: no answer within 10s'],
+    [{ code: 14, details: 'No connection established. Last error: Error: connect EHOSTUNREACH 10.0.0.1:9444' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: host unreachable'],
+    [
+      { code: 14, details: 'No connection established. Last error: Error: C0E7B1F3:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version' },
+      false,
+      AgentUnreachableError,
+      3,
+      'agent rift (10.0.0.1:9444) unreachable: TLS handshake failed: the agent does not offer TLS 1.3',
+    ],
+    [
+      { code: 14, details: "No connection established. Last error: Error [ERR_TLS_CERT_ALTNAME_INVALID]: Hostname/IP does not match certificate's altnames: Host: rift. is not in the cert's altnames: DNS:localhost" },
+      false,
+      AgentUnreachableError,
+      3,
+      "agent rift (10.0.0.1:9444) unreachable: TLS certificate is not for rift (it names DNS:localhost): set the node's server_name to one of those",
+    ],
+    [
+      { code: 14, details: 'No connection established. Last error: Error: self-signed certificate in certificate chain' },
+      false,
+      AgentUnreachableError,
+      3,
+      'agent rift (10.0.0.1:9444) unreachable: TLS certificate not trusted (self-signed certificate in certificate chain): check [tls] ca_cert',
+    ],
+    [{ code: 4, details: 'Deadline exceeded after 600.002s,LB pick: 0.001s' }, true, AgentCallError, 1, 'agent rift (10.0.0.1:9444): no answer within 600s'],
     [{ code: 16, details: 'token expired' }, true, TokenRejectedError, 4, 'token rejected by rift: run mcp login'],
     [{ code: 7, details: 'role guest is not allowed' }, true, AgentCallError, 1, 'permission denied by rift: role guest is not allowed'],
     [{ code: 14, details: 'podman is not answering' }, true, AgentCallError, 1, 'rift: podman is not answering'],

@@ -33,15 +33,54 @@ export function mapGrpcError(error: unknown, node: NodeConfig, connected: boolea
   const code = typeof grpc.code === 'number' ? grpc.code : -1;
   const details = grpc.details || grpc.message || 'unknown error';
   if (!connected && (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED || code === -1)) {
-    return new AgentUnreachableError(node.name, node.address, details);
+    return new AgentUnreachableError(node.name, node.address, connectionProblem(details));
   }
   if (code === Status.UNAUTHENTICATED) return new TokenRejectedError(node.name);
   if (code === Status.PERMISSION_DENIED) {
     return new AgentCallError(node.name, 'PERMISSION_DENIED', `permission denied by ${node.name}: ${details}`);
   }
   if (code === Status.DEADLINE_EXCEEDED) {
-    return new AgentCallError(node.name, 'DEADLINE_EXCEEDED', `agent ${node.name} did not answer in time: ${details}`);
+    return new AgentCallError(node.name, 'DEADLINE_EXCEEDED', `agent ${node.name} (${node.address}): ${connectionProblem(details)}`);
   }
   if (code === Status.CANCELLED) return new AgentCallError(node.name, 'CANCELLED', 'cancelled');
   return new AgentCallError(node.name, NAMES[code] ?? 'UNKNOWN', `${node.name}: ${details}`);
+}
+
+/** Socket and TLS errors as an operator reads them, most specific first. */
+const CONNECTION_PROBLEMS: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
+  [/Deadline exceeded after (\d+(?:\.\d+)?)s/i, (m) => `no answer within ${Math.round(Number(m[1]))}s`],
+  [/no connection within (\d+(?:\.\d+)?)s/i, (m) => `no answer within ${Math.round(Number(m[1]))}s`],
+  [/ECONNREFUSED/, () => 'connection refused'],
+  [/ECONNRESET|socket hang up/i, () => 'connection reset'],
+  [/EHOSTUNREACH/, () => 'host unreachable'],
+  [/ENETUNREACH/, () => 'network unreachable'],
+  [/ETIMEDOUT/, () => 'connection timed out'],
+  [/ENOTFOUND|EAI_AGAIN|Name resolution failed|DNS resolution failed|Failed to parse DNS address/i, () => 'cannot resolve its address'],
+  [/protocol version|unsupported protocol|wrong version number/i, () => 'TLS handshake failed: the agent does not offer TLS 1.3'],
+  [/(?:Host|IP): (\S+?)\.? is not in the cert's (?:altnames|list): (.+?)(?:\.?\s*Resolution note:.*)?$/s, (m) => `TLS certificate is not for ${m[1]} (it names ${m[2].trim()}): set the node's server_name to one of those`],
+  [/self[- ]signed certificate|unable to (get|verify)|certificate has expired|CERT_/i, (m) => `TLS certificate not trusted (${certificateReason(m.input ?? '')}): check [tls] ca_cert`],
+];
+
+function certificateReason(details: string): string {
+  const known = /(self[- ]signed certificate in certificate chain|self[- ]signed certificate|unable to get local issuer certificate|unable to verify the first certificate|certificate has expired)/i.exec(details);
+  return known ? known[1] : 'verification failed';
+}
+
+/**
+ * One short reason for a failed connection or call, instead of grpc-js's internals
+ * ("No connection established. Last error: Error: connect ECONNREFUSED …. Resolution note: ",
+ * "Deadline exceeded after 10.001s,name resolution: 0.003s,…").
+ */
+export function connectionProblem(details: string): string {
+  for (const [pattern, describe] of CONNECTION_PROBLEMS) {
+    const match = pattern.exec(details);
+    if (match) return describe(match);
+  }
+  const stripped = details
+    .replace(/^No connection established\.?\s*/i, '')
+    .replace(/^Last error:\s*/i, '')
+    .replace(/^Error:\s*/, '')
+    .replace(/\.?\s*Resolution note:.*$/is, '')
+    .trim();
+  return stripped || 'no connection';
 }

@@ -38,7 +38,7 @@ export class DeployCommand extends CommandRunner {
     let response;
     try {
       response = await this.agents.withNode(spec.node, (client) =>
-        client.deploy({ service: proto, component: target.component ?? '', force: options.force === true }),
+        client.call('deploy', { service: proto, component: target.component ?? '', force: options.force === true }),
       );
     } finally {
       this.output.clearProgress();

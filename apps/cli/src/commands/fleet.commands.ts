@@ -46,7 +46,7 @@ export class SyncCommand extends CommandRunner {
     for (const [node, defs] of byNode) specs.set(node, await Promise.all(defs.map((d) => this.definitions.toProto(d.spec))));
     const dryRun = options.dryRun === true;
     const outcomes = await this.agents.fanOut((client) =>
-      client.syncDesiredState({ services: specs.get(client.node.name) ?? [], dryRun }),
+      client.call('syncDesiredState', { services: specs.get(client.node.name) ?? [], dryRun }),
     );
     const actions = outcomes.flatMap((o) =>
       o.ok
@@ -110,7 +110,7 @@ export class AdoptCommand extends CommandRunner {
   async run([serviceText]: string[], options: { node?: string; write?: boolean } = {}): Promise<void> {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
-    const response = await this.agents.withNode(node, (client) => client.adoptContainers({ service }));
+    const response = await this.agents.withNode(node, (client) => client.call('adoptContainers', { service }));
     renderResults(this.output, 'adopted', node, response.results);
     if (!response.spec || this.definitions.exists(service)) return;
     const file = this.definitions.fileFor(service);
@@ -171,7 +171,7 @@ export class PurgeCommand extends CommandRunner {
     const defined = definitions.flatMap((d) => d.spec.components.map((c) => `${d.spec.name}/${c.name}`));
     const outcomes = await this.agents.fanOut(
       (client) =>
-        client.purgeComponent({ service: target?.service ?? '', component: target?.component ?? '', defined, dryRun }),
+        client.call('purgeComponent', { service: target?.service ?? '', component: target?.component ?? '', defined, dryRun }),
       nodes,
     );
     const purged = outcomes.flatMap((o) =>

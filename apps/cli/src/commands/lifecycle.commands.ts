@@ -53,20 +53,20 @@ abstract class LifecycleCommand extends CommandRunner {
 export class StopCommand extends LifecycleCommand {
   protected readonly verb = 'stopped';
   protected override readonly setsActive = false;
-  protected readonly call: Call = (client, service) => client.stopService({ service });
+  protected readonly call: Call = (client, service) => client.call('stopService', { service });
 }
 
 @Command({ name: 'start', arguments: '<service>', description: 'start a service and set active = true in its definition' })
 export class StartCommand extends LifecycleCommand {
   protected readonly verb = 'started';
   protected override readonly setsActive = true;
-  protected readonly call: Call = (client, service) => client.startService({ service });
+  protected readonly call: Call = (client, service) => client.call('startService', { service });
 }
 
 @Command({ name: 'restart', arguments: '<service>', description: 'restart a service in place (desired state unchanged)' })
 export class RestartCommand extends LifecycleCommand {
   protected readonly verb = 'restarted';
-  protected readonly call: Call = (client, service) => client.restartService({ service });
+  protected readonly call: Call = (client, service) => client.call('restartService', { service });
 }
 
 @Command({
@@ -76,5 +76,5 @@ export class RestartCommand extends LifecycleCommand {
 })
 export class UndeployCommand extends LifecycleCommand {
   protected readonly verb = 'removed';
-  protected readonly call: Call = (client, service) => client.undeployService({ service });
+  protected readonly call: Call = (client, service) => client.call('undeployService', { service });
 }

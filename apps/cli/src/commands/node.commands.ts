@@ -142,7 +142,7 @@ export class NodeStatusCommand extends CommandRunner {
 
   async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
     const nodes = name ? [this.config.node(name)] : this.config.requireNodes();
-    const outcomes = await this.agents.fanOut((client) => client.nodeStatus({}), nodes);
+    const outcomes = await this.agents.fanOut((client) => client.call('nodeStatus', {}), nodes);
     const rows = outcomes.flatMap((o) =>
       o.ok
         ? [

@@ -11,7 +11,7 @@ import { ServiceLocator, parseTarget } from './command-helpers';
 
 /** The full spec a node holds for a service (from ListServices). */
 async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
-  const response = await agents.withNode(node, (client) => client.listServices({}));
+  const response = await agents.withNode(node, (client) => client.call('listServices', {}));
   const info = response.services.find((s) => s.name === service);
   if (!info?.spec) throw new CommandFailedError(`service "${service}" is not deployed on ${node}`);
   return info.spec;
@@ -44,7 +44,8 @@ export class ServiceShowCommand extends CommandRunner {
 @SubCommand({
   name: 'export',
   arguments: '<service>',
-  description: 'write the full spec the agent holds as a definition file (to the services dir, or -o FILE)',
+  description:
+    'write the full spec the agent holds: --format toml (default) as a definition file (to the services dir, or -o FILE); kube (Kubernetes YAML for podman kube play or a cluster) or compose (for podman-compose up) to stdout or -o FILE, with what the format cannot carry listed at the top',
 })
 export class ServiceExportCommand extends CommandRunner {
   constructor(
@@ -56,9 +57,15 @@ export class ServiceExportCommand extends CommandRunner {
     super();
   }
 
-  async run([serviceText]: string[], options: { node?: string; output?: string; force?: boolean } = {}): Promise<void> {
+  async run([serviceText]: string[], options: { node?: string; output?: string; force?: boolean; format?: string } = {}): Promise<void> {
     const { service } = parseTarget(serviceText, { allowComponent: false });
+    const format = options.format ?? 'toml';
+    if (!['toml', 'kube', 'compose'].includes(format)) throw new UsageError(`unknown format "${format}": use toml, kube or compose`);
     const node = await this.locator.nodeFor(service, options.node);
+    if (format !== 'toml') {
+      await this.exportAs(format as 'kube' | 'compose', { service, node, output: options.output, force: options.force });
+      return;
+    }
     const spec = await agentSpec(this.agents, node, service);
     if (options.output === '-') {
       this.output.write('stdout', await this.definitions.serialize(await this.definitions.fromProto(spec, node)));
@@ -77,6 +84,26 @@ export class ServiceExportCommand extends CommandRunner {
     return value;
   }
 
+  /** Kubernetes or Compose YAML of the deployed spec, routes published on the host ports the agent allocated. */
+  private async exportAs(format: 'kube' | 'compose', input: { service: string; node: string; output?: string; force?: boolean }): Promise<void> {
+    const response = await this.agents.withNode(input.node, (client) => client.call('listServices', {}));
+    const info = response.services.find((s) => s.name === input.service);
+    if (!info?.spec) throw new CommandFailedError(`service "${input.service}" is not deployed on ${input.node}`);
+    const spec = await this.definitions.fromProto(info.spec, input.node);
+    const routeHostPorts = Object.fromEntries(
+      info.components.map((component) => [component.name, component.routes.map((route) => route.hostPort || undefined)]),
+    );
+    const { exportCompose, exportKube } = await import('@mcp/interop');
+    const text = (format === 'kube' ? exportKube : exportCompose)({ spec, routeHostPorts });
+    if (!input.output || input.output === '-') {
+      this.output.write('stdout', text.replace(/\n$/, ''));
+      return;
+    }
+    if (fs.existsSync(input.output) && !input.force) throw new CommandFailedError(`${input.output} exists: pass --force to overwrite it`);
+    fs.writeFileSync(input.output, text);
+    this.output.info(`wrote ${input.output}`);
+  }
+
   @Option({ flags: '-o, --output <file>', description: 'where to write (- for stdout)' })
   parseOutput(value: string): string {
     return value;
@@ -85,6 +112,11 @@ export class ServiceExportCommand extends CommandRunner {
   @Option({ flags: '--force', description: 'overwrite an existing file' })
   parseForce(): boolean {
     return true;
+  }
+
+  @Option({ flags: '--format <format>', description: 'toml (default), kube or compose' })
+  parseFormat(value: string): string {
+    return value;
   }
 }
 

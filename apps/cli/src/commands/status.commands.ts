@@ -35,7 +35,7 @@ export class ListCommand extends ListingCommand {
   }
 
   async run(_args: string[], options: JsonOption = {}): Promise<void> {
-    const outcomes = await this.agents.fanOut((client) => client.listServices({}));
+    const outcomes = await this.agents.fanOut((client) => client.call('listServices', {}));
     const rows = outcomes.flatMap((o) =>
       o.ok
         ? o.value.services.flatMap((s) =>
@@ -85,7 +85,7 @@ export class PsCommand extends ListingCommand {
   }
 
   async run(_args: string[], options: JsonOption = {}): Promise<void> {
-    const outcomes = await this.agents.fanOut((client) => client.liveCheck({}));
+    const outcomes = await this.agents.fanOut((client) => client.call('liveCheck', {}));
     const now = this.clock.now().getTime();
     const rows = outcomes.flatMap((o) =>
       o.ok
@@ -147,7 +147,7 @@ export class StatusCommand extends ListingCommand {
   async run([serviceText]: string[], options: JsonOption & { events?: number } = {}): Promise<void> {
     const service = serviceText ? parseTarget(serviceText, { allowComponent: false }).service : '';
     const eventLimit = options.events ?? 10;
-    const outcomes = await this.agents.fanOut((client) => client.getServiceStatus({ service, eventLimit }));
+    const outcomes = await this.agents.fanOut((client) => client.call('getServiceStatus', { service, eventLimit }));
     // A named service lives on one node; the others answer NOT_FOUND, which is not a failure.
     const answered = service
       ? outcomes.filter((o) => o.ok || !(o.error instanceof AgentCallError && o.error.code === 'NOT_FOUND'))

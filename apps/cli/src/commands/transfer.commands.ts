@@ -140,7 +140,7 @@ export class PullCommand extends CommandRunner {
     try {
       await this.agents.withNode(node, async (client) => {
         let progress: Progress | undefined;
-        for await (const message of client.pullFile({ service, path: remote })) {
+        for await (const message of client.stream('pullFile', { service, path: remote })) {
           if (message.info) {
             info = message.info;
             progress = new Progress(this.output, `pull ${remote}`, info.size);
@@ -218,7 +218,7 @@ export class LogsCommand extends CommandRunner {
           since: options.since ?? '',
           timestamps: options.timestamps === true,
         };
-        for await (const message of client.logs(request, { signal: abort.signal })) {
+        for await (const message of client.stream('logs', request, { signal: abort.signal })) {
           this.output.write(message.stream === 'stderr' ? 'stderr' : 'stdout', message.data);
         }
       });

@@ -1,6 +1,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, ValidationIssue, parseDuration } from '@mcp/common';
+import {
+  checkTable,
+  ConfigError,
+  isTable,
+  ok,
+  parseDuration,
+  problem,
+  tableList,
+  type FieldRule,
+  type FieldSchema,
+  type RuleProblem,
+  type Table,
+  type TableSchema,
+  type ValidationIssue,
+} from '@mcp/common';
 import { parse as parseToml, TomlError } from 'smol-toml';
 
 export interface NodeConfig {
@@ -27,13 +41,40 @@ export interface CliConfig {
 
 export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
 
-const SECTIONS: Record<string, readonly string[]> = {
-  services: ['dir'],
-  mcias: ['server_url', 'ca_cert', 'service_name'],
-  auth: ['token_path'],
-  tls: ['ca_cert'],
+function text(required: boolean, then: (value: string) => RuleProblem[] = () => ok): FieldRule {
+  return (value) => {
+    if (value === undefined) return required ? problem('required') : ok;
+    if (typeof value !== 'string' || value === '') return problem('must be a non-empty string');
+    return then(value);
+  };
+}
+
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/;
+
+function section(...keys: string[]): FieldSchema {
+  return { keys: { fields: Object.fromEntries(keys.map((key) => [key, { rule: text(false) }])) } };
+}
+
+/** mcp.toml's keys. Checks over several keys (duplicate nodes, env overrides) follow the walk. */
+const SCHEMA: TableSchema = {
+  fields: {
+    services: section('dir'),
+    mcias: section('server_url', 'ca_cert', 'service_name'),
+    auth: section('token_path'),
+    tls: section('ca_cert'),
+    nodes: {
+      rule: tableList({ notArray: 'must be an array of tables ([[nodes]])' }),
+      each: {
+        fields: {
+          name: { rule: text(true) },
+          address: { rule: text(true) },
+          server_name: { rule: text(false) },
+          timeout: { rule: text(false) },
+        },
+      },
+    },
+  },
 };
-const NODE_KEYS = ['name', 'address', 'server_name', 'timeout'];
 
 /** `MCP_*` variables that override one key each. */
 export const ENV_OVERRIDES: Record<string, [section: string, key: string]> = {
@@ -51,12 +92,6 @@ export interface LoadCliConfigOptions {
   homeDir: string;
   /** True when the operator named the file (flag or env): then a missing file is an error. */
   mustExist: boolean;
-}
-
-type Table = Record<string, unknown>;
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
 /**
@@ -93,24 +128,12 @@ export function loadCliConfig(options: LoadCliConfigOptions): CliConfig {
     return path.resolve(baseDir, value);
   };
 
+  issues.push(...checkTable(doc, SCHEMA).map((found) => ({ file, ...found })));
+  // Only well-typed values from here on: the walk reported the rest.
   const values: Record<string, Record<string, string>> = {};
   for (const [key, value] of Object.entries(doc)) {
-    if (key === 'nodes') continue;
-    const allowed = SECTIONS[key];
-    if (!allowed) {
-      issue(key, 'unknown key');
-      continue;
-    }
-    if (!isTable(value)) {
-      issue(key, 'must be a table');
-      continue;
-    }
-    values[key] = {};
-    for (const [sub, subValue] of Object.entries(value)) {
-      if (!allowed.includes(sub)) issue(`${key}.${sub}`, 'unknown key');
-      else if (typeof subValue !== 'string' || subValue === '') issue(`${key}.${sub}`, 'must be a non-empty string');
-      else values[key][sub] = subValue;
-    }
+    if (key === 'nodes' || !Object.hasOwn(SCHEMA.fields, key) || !isTable(value)) continue;
+    values[key] = Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
   }
   for (const [name, [section, key]] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name];
@@ -118,50 +141,23 @@ export function loadCliConfig(options: LoadCliConfigOptions): CliConfig {
   }
 
   const nodes: NodeConfig[] = [];
-  const rawNodes = doc.nodes;
-  if (rawNodes !== undefined && !Array.isArray(rawNodes)) {
-    issue('nodes', 'must be an array of tables ([[nodes]])');
-  } else if (Array.isArray(rawNodes)) {
-    const seen = new Set<string>();
-    rawNodes.forEach((raw: unknown, index) => {
-      const at = `nodes[${index}]`;
-      if (!isTable(raw)) {
-        issue(at, 'must be a table');
-        return;
-      }
-      for (const key of Object.keys(raw)) if (!NODE_KEYS.includes(key)) issue(`${at}.${key}`, 'unknown key');
-      const str = (key: string, required: boolean): string | undefined => {
-        const value = raw[key];
-        if (value === undefined) {
-          if (required) issue(`${at}.${key}`, 'required');
-          return undefined;
-        }
-        if (typeof value !== 'string' || value === '') {
-          issue(`${at}.${key}`, 'must be a non-empty string');
-          return undefined;
-        }
-        return value;
-      };
-      const name = str('name', true);
-      const address = str('address', true);
-      const serverName = str('server_name', false);
-      const timeoutText = str('timeout', false);
-      let timeoutMs = DEFAULT_NODE_TIMEOUT_MS;
-      if (timeoutText !== undefined) {
-        const parsed = parseDuration(timeoutText);
-        if (parsed === undefined || parsed <= 0) issue(`${at}.timeout`, 'must be a duration like "10s"');
-        else timeoutMs = parsed;
-      }
-      if (name !== undefined) {
-        if (seen.has(name)) issue(`${at}.name`, `duplicate node "${name}"`);
-        seen.add(name);
-      }
-      if (address !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/.test(address)) {
-        issue(`${at}.address`, 'must be host:port');
-      }
-      if (name && address) nodes.push({ name, address, serverName, timeoutMs });
-    });
-  }
+  const seen = new Set<string>();
+  (Array.isArray(doc.nodes) ? doc.nodes : []).forEach((raw: unknown, index) => {
+    if (!isTable(raw)) return;
+    const str = (key: string) => {
+      const value = raw[key];
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    };
+    const [name, address, serverName, timeout] = [str('name'), str('address'), str('server_name'), str('timeout')];
+    if (address !== undefined && !ADDRESS.test(address)) issue(`nodes[${index}].address`, 'must be host:port');
+    const timeoutMs = timeout === undefined ? DEFAULT_NODE_TIMEOUT_MS : (parseDuration(timeout) ?? 0);
+    if (timeoutMs <= 0) issue(`nodes[${index}].timeout`, 'must be a duration like "10s"');
+    if (name !== undefined) {
+      if (seen.has(name)) issue(`nodes[${index}].name`, `duplicate node "${name}"`);
+      seen.add(name);
+    }
+    if (name && address) nodes.push({ name, address, serverName, timeoutMs });
+  });
   if (values.mcias?.server_url && !/^https:\/\//.test(values.mcias.server_url)) {
     issue('mcias.server_url', 'must be an https:// URL');
   }

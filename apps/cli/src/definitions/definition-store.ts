@@ -8,7 +8,7 @@ export interface LoadedDefinition {
 
 /**
  * The operator's service definition files (the source of truth). The adapter delegates to
- * @mcp/servicedef, loaded lazily so class-validator stays out of `--help`. Invalid files
+ * @mcp/servicedef, loaded lazily so the validator stays out of `--help`. Invalid files
  * throw InvalidServiceDefinitionError with every issue (file, field, reason).
  */
 export abstract class DefinitionStore {

@@ -8,7 +8,7 @@ import { CliConfigService } from '../config/cli-config.service';
 import { CommandFailedError } from '../errors';
 import { DefinitionStore, LoadedDefinition } from './definition-store';
 
-/** @mcp/servicedef pulls in class-validator: load it only when a command reads definitions. */
+/** @mcp/servicedef (parser, validator): load it only when a command reads definitions. */
 function servicedef() {
   return import('@mcp/servicedef');
 }

@@ -43,7 +43,24 @@ export interface ComponentSpec {
     | string
     | undefined;
   /** How long the old container keeps serving after a start-first switch, e.g. "5s". */
-  drain?: string | undefined;
+  drain?:
+    | string
+    | undefined;
+  /** podman --memory, e.g. "512m"; empty = no limit. */
+  memory: string;
+  /** podman --cpus; 0 = no limit. */
+  cpus: number;
+  /** Secret names of this service, mounted at /run/secrets/<name>. */
+  secrets: string[];
+  /** Variable name -> secret name: the secret's value as an environment variable. */
+  envSecrets: { [key: string]: string };
+  /** Components of the same service deployed (and healthy) first. */
+  dependsOn: string[];
+}
+
+export interface ComponentSpec_EnvSecretsEntry {
+  key: string;
+  value: string;
 }
 
 /** HealthCheck is a component's health check: exactly one of http, tcp, cmd. */
@@ -451,6 +468,47 @@ export interface PlanDeployResponse {
   components: ComponentPlan[];
 }
 
+export interface SetSecretRequest {
+  service: string;
+  name: string;
+  /** The value; never logged, stored or returned by the agent. */
+  value: Buffer;
+}
+
+/** SecretInfo is a secret without its value. */
+export interface SecretInfo {
+  name: string;
+  setAt:
+    | Timestamp
+    | undefined;
+  /** Components of the service whose spec uses it. */
+  usedBy: string[];
+}
+
+export interface SetSecretResponse {
+  secret:
+    | SecretInfo
+    | undefined;
+  /** Components using it that the next deploy will recreate. */
+  recreateOnDeploy: string[];
+}
+
+export interface ListSecretsRequest {
+  service: string;
+}
+
+export interface ListSecretsResponse {
+  secrets: SecretInfo[];
+}
+
+export interface RemoveSecretRequest {
+  service: string;
+  name: string;
+}
+
+export interface RemoveSecretResponse {
+}
+
 /** McpAgentService is the whole surface of a node's agent. */
 
 export interface McpAgentServiceClient {
@@ -525,6 +583,18 @@ export interface McpAgentServiceClient {
   /** PlanDeploy says what a Deploy of this spec would do, and changes nothing. */
 
   planDeploy(request: PlanDeployRequest, metadata?: Metadata): Observable<PlanDeployResponse>;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(request: SetSecretRequest, metadata?: Metadata): Observable<SetSecretResponse>;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(request: ListSecretsRequest, metadata?: Metadata): Observable<ListSecretsResponse>;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(request: RemoveSecretRequest, metadata?: Metadata): Observable<RemoveSecretResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -649,6 +719,27 @@ export interface McpAgentServiceController {
     request: PlanDeployRequest,
     metadata?: Metadata,
   ): Promise<PlanDeployResponse> | Observable<PlanDeployResponse> | PlanDeployResponse;
+
+  /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
+
+  setSecret(
+    request: SetSecretRequest,
+    metadata?: Metadata,
+  ): Promise<SetSecretResponse> | Observable<SetSecretResponse> | SetSecretResponse;
+
+  /** ListSecrets lists a service's secrets: names and when each was set, never values. */
+
+  listSecrets(
+    request: ListSecretsRequest,
+    metadata?: Metadata,
+  ): Promise<ListSecretsResponse> | Observable<ListSecretsResponse> | ListSecretsResponse;
+
+  /** RemoveSecret removes a secret; refused while a deployed component uses it. */
+
+  removeSecret(
+    request: RemoveSecretRequest,
+    metadata?: Metadata,
+  ): Promise<RemoveSecretResponse> | Observable<RemoveSecretResponse> | RemoveSecretResponse;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -671,6 +762,9 @@ export function McpAgentServiceControllerMethods() {
       "listReleases",
       "rollback",
       "planDeploy",
+      "setSecret",
+      "listSecrets",
+      "removeSecret",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

@@ -1,0 +1,34 @@
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { toTimestamp, type mcpv1 } from '@mcp/proto';
+import { Authenticated } from '../auth/auth.decorators';
+import { SecretsService, type SecretView } from './secrets.service';
+
+@Controller()
+export class SecretsController implements Pick<mcpv1.McpAgentServiceController, 'setSecret' | 'listSecrets' | 'removeSecret'> {
+  constructor(private readonly secrets: SecretsService) {}
+
+  @GrpcMethod('McpAgentService', 'SetSecret')
+  @Authenticated()
+  async setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
+    const { secret, recreateOnDeploy } = await this.secrets.set({ service: request.service, name: request.name, value: Buffer.from(request.value ?? []) });
+    return { secret: toSecretInfo(secret), recreateOnDeploy };
+  }
+
+  @GrpcMethod('McpAgentService', 'ListSecrets')
+  @Authenticated()
+  async listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
+    return { secrets: (await this.secrets.list({ service: request.service })).map(toSecretInfo) };
+  }
+
+  @GrpcMethod('McpAgentService', 'RemoveSecret')
+  @Authenticated()
+  async removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse> {
+    await this.secrets.remove({ service: request.service, name: request.name });
+    return {};
+  }
+}
+
+function toSecretInfo(secret: SecretView): mcpv1.SecretInfo {
+  return { name: secret.name, setAt: toTimestamp(secret.setAt), usedBy: secret.usedBy };
+}

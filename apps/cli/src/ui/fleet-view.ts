@@ -1,0 +1,123 @@
+import type { mcpv1 } from '@mcp/proto';
+import { fromTimestamp } from '../client/timestamps';
+import type { ComponentView, EventView, FleetView, NodeState, NodeView, ServiceState, ServiceView, UnmanagedView } from './view-types';
+
+export type * from './view-types';
+
+/** One node's answers in one poll. */
+export type NodePoll =
+  | {
+      node: { name: string; address: string };
+      ok: true;
+      status: mcpv1.NodeStatusResponse;
+      services: mcpv1.ListServicesResponse;
+      live: mcpv1.GetServiceStatusResponse;
+      containers: mcpv1.LiveCheckResponse;
+    }
+  | { node: { name: string; address: string }; ok: false; state: Exclude<NodeState, 'up'>; error: string };
+
+const iso = (ts: Parameters<typeof fromTimestamp>[0]): string | undefined => fromTimestamp(ts)?.toISOString();
+
+/** Health as the agent reports it once it probes (SPEC §8); `-` from agents that do not. */
+function healthOf(component: object | undefined): string {
+  const value = (component as { health?: unknown } | undefined)?.health;
+  return typeof value === 'string' && value !== '' ? value : '-';
+}
+
+function serviceState(active: boolean, components: ComponentView[]): ServiceState {
+  if (components.some((c) => c.drift)) return 'drift';
+  if (components.some((c) => c.health === 'unhealthy')) return 'unhealthy';
+  if (!active || components.every((c) => c.desired === 'stopped')) return 'stopped';
+  return 'ok';
+}
+
+function nodeView(poll: NodePoll): NodeView {
+  if (!poll.ok) return { name: poll.node.name, address: poll.node.address, state: poll.state, error: poll.error };
+  const s = poll.status;
+  return {
+    name: poll.node.name,
+    address: poll.node.address,
+    state: 'up',
+    agentNode: s.node,
+    agentVersion: s.version,
+    runtimeVersion: s.runtimeVersion,
+    startedAt: iso(s.startedAt),
+    containers: s.containers,
+    runningContainers: s.runningContainers,
+    cpus: s.cpus,
+    memoryFreeBytes: Number(s.memoryFreeBytes),
+    memoryTotalBytes: Number(s.memoryTotalBytes),
+    diskFreeBytes: Number(s.diskFreeBytes),
+    diskTotalBytes: Number(s.diskTotalBytes),
+  };
+}
+
+function servicesOf(poll: Extract<NodePoll, { ok: true }>): ServiceView[] {
+  const live = new Map(poll.live.components.map((c) => [`${c.service}\u0000${c.component}`, c]));
+  const running = new Map(poll.containers.containers.map((c) => [c.container, c]));
+  return poll.services.services.map((service) => {
+    const components = service.components.map((component): ComponentView => {
+      const status = live.get(`${service.name}\u0000${component.name}`);
+      const container = status?.container || component.container;
+      return {
+        name: component.name,
+        image: component.image,
+        version: status?.version || component.version,
+        desired: status?.desiredState || component.desiredState,
+        observed: status?.observedState || component.observedState,
+        drift: status?.drift ?? false,
+        health: healthOf(status) === '-' ? healthOf(component) : healthOf(status),
+        container,
+        startedAt: iso(running.get(container)?.startedAt),
+        routes: component.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort })),
+      };
+    });
+    return { node: poll.node.name, name: service.name, active: service.active, state: serviceState(service.active, components), stale: false, components };
+  });
+}
+
+/**
+ * Joins one poll of every node into the view. A node that did not answer keeps its services
+ * from `previous`, marked stale, so they do not vanish from the page while it is away.
+ */
+export function buildFleetView(polls: NodePoll[], polledAt: Date, previous?: FleetView): FleetView {
+  const services: ServiceView[] = [];
+  const unmanaged: UnmanagedView[] = [];
+  for (const poll of polls) {
+    if (poll.ok) {
+      services.push(...servicesOf(poll));
+      for (const c of poll.containers.containers) {
+        if (c.desiredState === 'ignore') unmanaged.push({ node: poll.node.name, container: c.container, image: c.image, state: c.state });
+      }
+    } else {
+      for (const s of previous?.services ?? []) {
+        if (s.node === poll.node.name) services.push({ ...s, stale: true, state: 'stale' });
+      }
+    }
+  }
+  services.sort((a, b) => a.name.localeCompare(b.name) || a.node.localeCompare(b.node));
+  return { polledAt: polledAt.toISOString(), nodes: polls.map(nodeView), services, unmanaged };
+}
+
+export function eventView(node: string, e: mcpv1.Event): EventView {
+  return {
+    node,
+    time: iso(e.time) ?? '',
+    service: e.service,
+    component: e.component,
+    kind: e.kind,
+    message: e.message,
+    fromState: e.fromState,
+    toState: e.toState,
+  };
+}
+
+/** Identity of an event across polls (the agent has no event ids on the wire). */
+export function eventKey(e: EventView): string {
+  return [e.node, e.time, e.service, e.component, e.kind, e.message].join('\u0000');
+}
+
+/** Newest first. */
+export function byTimeDesc(a: { time: string }, b: { time: string }): number {
+  return a.time < b.time ? 1 : a.time > b.time ? -1 : 0;
+}

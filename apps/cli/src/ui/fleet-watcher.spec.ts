@@ -1,0 +1,178 @@
+import type { mcpv1 } from '@mcp/proto';
+import { FakeClock } from '../../../../test/fakes';
+import { FakeAgentClientFactory, type NodeScript } from '../../../../test/cli/fakes/fake-agent-client';
+import { parseListen } from '../commands/ui.command';
+import { UsageError } from '../errors';
+import type { NodeConfig } from '../config/cli-config';
+import { FleetWatcher } from './fleet-watcher';
+import { buildFleetView, type NodePoll } from './fleet-view';
+
+const ts = (iso: string) => ({ seconds: Math.floor(Date.parse(iso) / 1000), nanos: 0 });
+const NODES: NodeConfig[] = [
+  { name: 'alpha', address: '10.0.0.1:9444', timeoutMs: 1000 },
+  { name: 'beta', address: '10.0.0.2:9444', timeoutMs: 1000 },
+];
+
+function component(name: string, over: Partial<mcpv1.ComponentInfo> = {}): mcpv1.ComponentInfo {
+  return { name, image: `img/${name}:1.0`, desiredState: 'running', observedState: 'running', version: '1.0', routes: [], updatedAt: undefined, container: `shop-${name}`, ...over };
+}
+
+function alphaScript(observed: { web: string }, events: mcpv1.Event[] = []): NodeScript {
+  return {
+    unary: {
+      nodeStatus: () => ({ node: 'alpha-host', version: '0.1.0', startedAt: ts('2026-11-30T00:00:00Z'), uptimeSeconds: 60, containers: 3, runningContainers: 2, cpus: 2, memoryTotalBytes: 4096, memoryFreeBytes: 1024, diskFreeBytes: 10, diskTotalBytes: 20, runtimeVersion: '4.3.1' }),
+      listServices: () => ({
+        node: 'alpha-host',
+        services: [
+          {
+            name: 'shop',
+            active: true,
+            spec: undefined,
+            components: [component('web', { routes: [{ name: '', port: 443, mode: 'l4', hostname: 'shop.example', hostPort: 23456 }] }), component('worker')],
+          },
+        ],
+      }),
+      getServiceStatus: () => ({
+        node: 'alpha-host',
+        components: [
+          { service: 'shop', component: 'web', desiredState: 'running', observedState: observed.web, version: '1.0', drift: observed.web !== 'running', container: 'shop-web', driftFields: [] },
+          { service: 'shop', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'shop-worker', driftFields: [] },
+        ],
+        events,
+      }),
+      liveCheck: () => ({
+        node: 'alpha-host',
+        containers: [
+          { service: 'shop', component: 'web', container: 'shop-web', state: observed.web, image: 'img/web:1.0', version: '1.0', startedAt: ts('2026-11-30T00:01:00Z'), desiredState: 'running', id: 'a' },
+          { service: 'stray', component: '', container: 'stray', state: 'running', image: 'other:2', version: '2', startedAt: undefined, desiredState: 'ignore', id: 'b' },
+        ],
+      }),
+    },
+  };
+}
+
+const event = (time: string, kind: string, message: string): mcpv1.Event => ({ time: ts(time), service: 'shop', component: 'web', kind, message, fromState: '', toState: '' });
+
+describe(FleetWatcher.name, () => {
+  function makeSut(scripts: Record<string, NodeScript>) {
+    const factory = new FakeAgentClientFactory(scripts);
+    const sut = new FleetWatcher({
+      nodes: NODES,
+      connect: async (node) => factory.create({ node, token: 'tok' }),
+      clock: new FakeClock(new Date('2026-11-30T00:05:00Z')),
+      intervalMs: 60_000,
+    });
+    return { sut, factory };
+  }
+
+  describe('refresh', () => {
+    it('should join every node into one view: nodes, services with live state and routes, unmanaged containers', async () => {
+      const { sut } = makeSut({ alpha: alphaScript({ web: 'running' }), beta: { unreachable: true } });
+      const view = await sut.refresh();
+      expect(view.nodes).toEqual([
+        expect.objectContaining({ name: 'alpha', state: 'up', agentVersion: '0.1.0', agentNode: 'alpha-host', runningContainers: 2, memoryFreeBytes: 1024, diskFreeBytes: 10 }),
+        { name: 'beta', address: '10.0.0.2:9444', state: 'unreachable', error: expect.stringMatching(/unreachable/) },
+      ]);
+      expect(view.services).toEqual([
+        {
+          node: 'alpha',
+          name: 'shop',
+          active: true,
+          state: 'ok',
+          stale: false,
+          components: [
+            expect.objectContaining({ name: 'web', observed: 'running', drift: false, health: '-', startedAt: '2026-11-30T00:01:00.000Z', routes: [{ name: '', port: 443, mode: 'l4', hostname: 'shop.example', hostPort: 23456 }] }),
+            expect.objectContaining({ name: 'worker', observed: 'running', startedAt: undefined }),
+          ],
+        },
+      ]);
+      expect(view.unmanaged).toEqual([{ node: 'alpha', container: 'stray', image: 'other:2', state: 'running' }]);
+    });
+
+    it('should mark a service drifted when a component is not in its desired state', async () => {
+      const { sut } = makeSut({ alpha: alphaScript({ web: 'exited' }), beta: alphaScript({ web: 'running' }) });
+      const view = await sut.refresh();
+      const alpha = view.services.find((s) => s.node === 'alpha')!;
+      expect(alpha.state).toBe('drift');
+      expect(alpha.components[0]).toMatchObject({ observed: 'exited', drift: true });
+    });
+
+    it('should reuse one client per node across polls', async () => {
+      const { sut, factory } = makeSut({ alpha: alphaScript({ web: 'running' }), beta: { tokenRejected: true } });
+      await sut.refresh();
+      await sut.refresh();
+      expect(factory.created.map((c) => c.node.name)).toEqual(['alpha', 'beta']);
+      expect((await sut.refresh()).nodes[1]).toMatchObject({ state: 'unauthenticated', error: 'token rejected by beta: run mcp login' });
+      sut.stop();
+    });
+  });
+
+  describe('subscribe', () => {
+    it('should announce only events it has not announced before, newest first', async () => {
+      const events = [event('2026-11-30T00:02:00Z', 'deployed', 'one')];
+      const script = alphaScript({ web: 'running' }, events);
+      const { sut } = makeSut({ alpha: script, beta: { unreachable: true } });
+      const updates: string[] = [];
+      const unsubscribe = sut.subscribe((u) => updates.push(u.type === 'events' ? `events:${u.events.map((e) => e.message).join(',')}` : 'fleet'));
+      await sut.refresh();
+      events.unshift(event('2026-11-30T00:03:00Z', 'drift', 'two'), event('2026-11-30T00:04:00Z', 'state_changed', 'three'));
+      await sut.refresh();
+      await sut.refresh();
+      unsubscribe();
+      sut.stop();
+      expect(updates).toEqual(['events:one', 'fleet', 'events:three,two']);
+      expect(sut.recentEvents().map((e) => e.message)).toEqual(['three', 'two', 'one']);
+    });
+  });
+
+  describe('logs', () => {
+    it('should turn chunks into lines per stream, joining lines split across chunks', async () => {
+      const { sut, factory } = makeSut({
+        alpha: {
+          logs: () => [
+            { data: Buffer.from('one\ntw'), stream: 'stdout' },
+            { data: Buffer.from('oops\n'), stream: 'stderr' },
+            { data: Buffer.from('o\n\u00e9'), stream: 'stdout' },
+            { data: Buffer.from('t\u00e9'.slice(0, 1)), stream: 'stdout' },
+          ],
+        },
+        beta: {},
+      });
+      const lines = [];
+      for await (const line of sut.logs({ node: 'alpha', service: 'shop', component: 'web', tail: 10 }, new AbortController().signal)) lines.push(line);
+      expect(lines).toEqual([
+        { stream: 'stdout', text: 'one' },
+        { stream: 'stderr', text: 'oops' },
+        { stream: 'stdout', text: 'two' },
+        { stream: 'stdout', text: '\u00e9t' },
+      ]);
+      expect(factory.calls).toEqual([expect.objectContaining({ method: 'logs', request: { service: 'shop', component: 'web', follow: true, tail: 10, since: '', timestamps: false } })]);
+    });
+  });
+});
+
+describe('buildFleetView', () => {
+  it('should keep the services of a node that stopped answering, marked stale', () => {
+    const up: NodePoll[] = [{ node: { name: 'alpha', address: 'a' }, ok: false, state: 'unreachable', error: 'gone' }];
+    const previous = buildFleetView([], new Date(0));
+    previous.services.push({ node: 'alpha', name: 'shop', active: true, state: 'ok', stale: false, components: [] });
+    const view = buildFleetView(up, new Date(1000), previous);
+    expect(view.services).toEqual([{ node: 'alpha', name: 'shop', active: true, state: 'stale', stale: true, components: [] }]);
+  });
+});
+
+describe('parseListen', () => {
+  it.each([
+    ['127.0.0.1:7070', { host: '127.0.0.1', port: 7070 }],
+    ['[::1]:0', { host: '::1', port: 0 }],
+    ['localhost:8080', { host: 'localhost', port: 8080 }],
+    ['0.0.0.0:7070', { host: '0.0.0.0', port: 7070 }],
+  ])('should read %s', (text, expected) => {
+    expect(parseListen(text)).toEqual(expected);
+  });
+
+  it.each(['7070', '127.0.0.1', 'example.com:7070', '127.0.0.1:70000', '::1:7070', '127.0.0.1:-1', ''])('should refuse "%s" with one usage line', (text) => {
+    expect(() => parseListen(text)).toThrow(UsageError);
+    expect(() => parseListen(text)).toThrow(/^--listen must be an address and port like 127\.0\.0\.1:7070/);
+  });
+});

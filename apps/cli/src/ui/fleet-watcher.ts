@@ -1,0 +1,195 @@
+import { StringDecoder } from 'node:string_decoder';
+import { Clock } from '@mcp/common';
+import { AgentClient } from '../client/agent-client';
+import { failureLabel } from '../client/agents.service';
+import type { NodeConfig } from '../config/cli-config';
+import { describeError } from '../errors';
+import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView } from './fleet-view';
+import type { EventView, FleetUpdate, FleetView, LogLine, ServiceDetail } from './view-types';
+
+export type { FleetUpdate, LogLine, ServiceDetail };
+
+export interface LogsInput {
+  node: string;
+  service: string;
+  component: string;
+  tail: number;
+}
+
+/** What the dashboard's HTTP server reads; FleetWatcher is the real one, tests bring their own. */
+export interface FleetSource {
+  current(): FleetView | undefined;
+  recentEvents(): EventView[];
+  /** Starts polling while anyone listens; the returned function stops listening. */
+  subscribe(listener: (update: FleetUpdate) => void): () => void;
+  /** Polls now (or joins the poll under way). */
+  refresh(): Promise<FleetView>;
+  serviceDetail(node: string, service: string): Promise<ServiceDetail>;
+  logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine>;
+}
+
+export interface FleetWatcherOptions {
+  nodes: NodeConfig[];
+  /** Makes the long-lived client of one node (the operator's token, the node's TLS name). */
+  connect: (node: NodeConfig) => Promise<AgentClient>;
+  clock: Clock;
+  intervalMs: number;
+  /** Events kept for the timeline. */
+  keepEvents?: number;
+}
+
+const EVENTS_PER_POLL = 50;
+
+/**
+ * Reads the fleet for the dashboard: every node's agent, in parallel, once per interval
+ * while a page is open — NodeStatus, ListServices (routes, images), GetServiceStatus (live
+ * observed state, drift and recent events from one podman listing) and LiveCheck (uptime,
+ * unmanaged containers). One client per node is kept open for the whole session, so a poll
+ * costs four RPCs on an open channel, not a TLS handshake. Polls never overlap.
+ */
+export class FleetWatcher implements FleetSource {
+  private readonly clients = new Map<string, Promise<AgentClient>>();
+  private readonly listeners = new Set<(update: FleetUpdate) => void>();
+  private readonly seenEvents = new Set<string>();
+  private events: EventView[] = [];
+  private view?: FleetView;
+  private polling?: Promise<FleetView>;
+  private timer?: NodeJS.Timeout;
+  private lastJson = '';
+  private stopped = false;
+
+  constructor(private readonly options: FleetWatcherOptions) {}
+
+  current(): FleetView | undefined {
+    return this.view;
+  }
+
+  recentEvents(): EventView[] {
+    return this.events;
+  }
+
+  subscribe(listener: (update: FleetUpdate) => void): () => void {
+    this.listeners.add(listener);
+    if (this.listeners.size === 1) this.schedule(0);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) clearTimeout(this.timer);
+    };
+  }
+
+  refresh(): Promise<FleetView> {
+    this.polling ??= this.pollOnce().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  async serviceDetail(node: string, service: string): Promise<ServiceDetail> {
+    const client = await this.client(node);
+    const status = await client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL });
+    return { node, service, events: status.events.map((e) => eventView(node, e)) };
+  }
+
+  async *logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine> {
+    const client = await this.client(input.node);
+    const decoders = new Map<string, { decoder: StringDecoder; partial: string }>();
+    const stream = client.stream('logs', { service: input.service, component: input.component, follow: true, tail: input.tail, since: '', timestamps: false }, { signal });
+    for await (const message of stream) {
+      const name = message.stream || 'stdout';
+      let state = decoders.get(name);
+      if (!state) decoders.set(name, (state = { decoder: new StringDecoder('utf8'), partial: '' }));
+      const text = state.partial + state.decoder.write(Buffer.from(message.data));
+      const lines = text.split('\n');
+      state.partial = lines.pop() ?? '';
+      for (const line of lines) yield { stream: name, text: line.replace(/\r$/, '') };
+    }
+    for (const [name, state] of decoders) {
+      const rest = state.partial + state.decoder.end();
+      if (rest) yield { stream: name, text: rest };
+    }
+  }
+
+  /** Closes every client; pending and future polls end. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.listeners.clear();
+    for (const client of this.clients.values()) void client.then((c) => c.close()).catch(() => undefined);
+    this.clients.clear();
+  }
+
+  private client(name: string): Promise<AgentClient> {
+    let client = this.clients.get(name);
+    if (!client) {
+      const node = this.options.nodes.find((n) => n.name === name);
+      if (!node) return Promise.reject(new Error(`no node named "${name}" in the CLI config`));
+      client = this.options.connect(node);
+      client.catch(() => this.clients.delete(name));
+      this.clients.set(name, client);
+    }
+    return client;
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    if (this.stopped || this.listeners.size === 0) return;
+    this.timer = setTimeout(() => {
+      void this.refresh()
+        .catch(() => undefined)
+        .finally(() => this.schedule(this.options.intervalMs));
+    }, delayMs);
+  }
+
+  private async pollNode(node: NodeConfig): Promise<NodePoll> {
+    const ref = { name: node.name, address: node.address };
+    try {
+      const client = await this.client(node.name);
+      const [status, services, live, containers] = await Promise.all([
+        client.call('nodeStatus', {}),
+        client.call('listServices', {}),
+        client.call('getServiceStatus', { service: '', eventLimit: EVENTS_PER_POLL }),
+        client.call('liveCheck', {}),
+      ]);
+      return { node: ref, ok: true, status, services, live, containers };
+    } catch (error) {
+      return { node: ref, ok: false, state: failureLabel(error) as Exclude<NodePoll, { ok: true }>['state'], error: describeError(error) };
+    }
+  }
+
+  private async pollOnce(): Promise<FleetView> {
+    const polls = await Promise.all(this.options.nodes.map((node) => this.pollNode(node)));
+    const view = buildFleetView(polls, this.options.clock.now(), this.view);
+    this.view = view;
+    const fresh: EventView[] = [];
+    for (const poll of polls) {
+      if (!poll.ok) continue;
+      for (const e of poll.live.events) {
+        const event = eventView(poll.node.name, e);
+        const key = eventKey(event);
+        if (this.seenEvents.has(key)) continue;
+        this.seenEvents.add(key);
+        fresh.push(event);
+      }
+    }
+    if (fresh.length) this.addEvents(fresh);
+    // Only a change is news: the page re-renders on every message.
+    const json = JSON.stringify({ ...view, polledAt: '' });
+    if (json !== this.lastJson) {
+      this.lastJson = json;
+      this.emit({ type: 'fleet', fleet: view });
+    }
+    return view;
+  }
+
+  private addEvents(fresh: EventView[]): void {
+    const keep = this.options.keepEvents ?? 500;
+    this.events = [...fresh, ...this.events].sort(byTimeDesc).slice(0, keep);
+    if (this.seenEvents.size > keep * 4) {
+      this.seenEvents.clear();
+      for (const e of this.events) this.seenEvents.add(eventKey(e));
+    }
+    this.emit({ type: 'events', events: fresh.sort(byTimeDesc) });
+  }
+
+  private emit(update: FleetUpdate): void {
+    for (const listener of this.listeners) listener(update);
+  }
+}

@@ -1,0 +1,119 @@
+// The JSON the dashboard's server sends and its page renders. Shared by the CLI (node) and
+// the page (browser), so it imports nothing.
+
+/**
+ * What the dashboard shows, as plain JSON the page renders. Everything in here that came
+ * from an agent (names, images, messages) is untrusted text: the page puts it into the DOM
+ * only as text nodes.
+ */
+export interface FleetView {
+  /** ISO time of the poll that produced this view. */
+  polledAt: string;
+  nodes: NodeView[];
+  services: ServiceView[];
+  /** Containers on the nodes that MCP does not manage (desired `ignore`). */
+  unmanaged: UnmanagedView[];
+}
+
+export type NodeState = 'up' | 'unreachable' | 'unauthenticated' | 'error';
+
+export interface NodeView {
+  name: string;
+  address: string;
+  state: NodeState;
+  /** Why the node did not answer (one line), when it did not. */
+  error?: string;
+  agentNode?: string;
+  agentVersion?: string;
+  runtimeVersion?: string;
+  startedAt?: string;
+  containers?: number;
+  runningContainers?: number;
+  cpus?: number;
+  memoryFreeBytes?: number;
+  memoryTotalBytes?: number;
+  diskFreeBytes?: number;
+  diskTotalBytes?: number;
+}
+
+export interface RouteView {
+  name: string;
+  /** The mc-proxy listener port. */
+  port: number;
+  mode: string;
+  hostname: string;
+  /** The host port MCP allocated (0: none yet). */
+  hostPort: number;
+}
+
+export interface ComponentView {
+  name: string;
+  image: string;
+  version: string;
+  desired: string;
+  /** Live from podman (the agent's status call lists containers once). */
+  observed: string;
+  drift: boolean;
+  /** `healthy`, `unhealthy`, `starting`, or `-` when the agent reports none. */
+  health: string;
+  container: string;
+  /** ISO time the running container started, for uptime. */
+  startedAt?: string;
+  routes: RouteView[];
+}
+
+/** `drift` and `unhealthy` are what an operator must look at; `stopped` is intended. */
+export type ServiceState = 'ok' | 'drift' | 'unhealthy' | 'stopped' | 'stale';
+
+export interface ServiceView {
+  node: string;
+  name: string;
+  active: boolean;
+  state: ServiceState;
+  /** True when the node did not answer this time: the components are the last known. */
+  stale: boolean;
+  components: ComponentView[];
+}
+
+export interface UnmanagedView {
+  node: string;
+  container: string;
+  image: string;
+  state: string;
+}
+
+export interface EventView {
+  node: string;
+  time: string;
+  service: string;
+  component: string;
+  kind: string;
+  message: string;
+  fromState: string;
+  toState: string;
+}
+
+export interface ReleaseView {
+  release: number;
+  component: string;
+  image: string;
+  digest: string;
+  deployedAt: string;
+  deployedBy: string;
+  outcome: string;
+}
+
+export type FleetUpdate = { type: 'fleet'; fleet: FleetView } | { type: 'events'; events: EventView[] };
+
+export interface ServiceDetail {
+  node: string;
+  service: string;
+  events: EventView[];
+  /** Undefined when the node's agent does not record releases. */
+  releases?: ReleaseView[];
+}
+
+export interface LogLine {
+  stream: string;
+  text: string;
+}

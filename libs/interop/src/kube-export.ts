@@ -1,0 +1,163 @@
+import { stringify } from 'yaml';
+import { ExportInput, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
+
+/**
+ * The service as Kubernetes YAML (SPEC §9 Export) that `podman kube play` runs as it is and a
+ * cluster accepts: per component a Deployment (one replica) and, when it has ports, a
+ * Service of the same name, so other components reach it by name in a cluster; a
+ * PersistentVolumeClaim per named volume (podman kube play makes it a podman volume of that
+ * name, so the data MCP's containers wrote is the data the pod sees); bind mounts as
+ * hostPath volumes; limits as `resources.limits` (unlike `podman kube generate`, which drops
+ * them); secrets as Secret references. What the format cannot carry is listed at the top.
+ */
+export function exportKube(input: ExportInput): string {
+  const { spec } = input;
+  const notCarried: string[] = [];
+  const documents: unknown[] = [];
+  const claims = new Set<string>();
+  const secretNames = new Set<string>();
+
+  for (const component of spec.components) {
+    const name = objectName(spec.name, component.name);
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': spec.name, 'app.kubernetes.io/managed-by': 'mcp-export' };
+    const container: Record<string, unknown> = { name: component.name, image: component.image };
+    // MCP's cmd replaces the image's command (CMD), which is what `args` does in Kubernetes.
+    if (component.cmd.length) container.args = [...component.cmd];
+
+    const routes = publishedRoutes(input, component);
+    const env: Record<string, unknown>[] = component.env.map((entry) => {
+      const equals = entry.indexOf('=');
+      return { name: entry.slice(0, equals), value: entry.slice(equals + 1) };
+    });
+    for (const route of routes) env.push({ name: route.env, value: String(route.port) });
+    for (const [variable, secret] of Object.entries(component.env_secrets ?? {})) {
+      env.push({ name: variable, valueFrom: { secretKeyRef: { name: secretObjectName(spec.name, secret), key: 'value' } } });
+      secretNames.add(secret);
+    }
+    if (env.length) container.env = env;
+
+    const ports: Record<string, unknown>[] = component.ports.map((text) => {
+      const port = parsePortMapping(text);
+      return compact({ containerPort: port.containerPort, hostPort: port.hostPort, hostIP: port.hostIp, protocol: port.protocol.toUpperCase() });
+    });
+    for (const route of routes) {
+      ports.push({ containerPort: route.port, hostPort: route.port, hostIP: route.hostIp, protocol: 'TCP' });
+      notCarried.push(`${route.description} (mc-proxy routing and TLS): published as hostPort ${route.port}; in a cluster, route to Service ${name} with an Ingress`);
+    }
+    if (ports.length) container.ports = ports;
+
+    const limits: Record<string, string> = {};
+    if (component.memory) limits.memory = kubeMemory(component.memory);
+    if (component.cpus !== undefined) limits.cpu = `${Math.round(component.cpus * 1000)}m`;
+    if (Object.keys(limits).length) container.resources = { limits };
+
+    const podVolumes: Record<string, unknown>[] = [];
+    const mounts: Record<string, unknown>[] = [];
+    component.volumes.forEach((text, index) => {
+      const volume = parseVolume(text);
+      const volumeName = volume.named ? dnsLabel(volume.source) : `host-${index}`;
+      mounts.push(compact({ name: volumeName, mountPath: volume.target, readOnly: volume.options.includes('ro') || undefined }));
+      if (volume.named) {
+        // Kubernetes names allow no "_"; podman kube play names the volume after the claim.
+        podVolumes.push({ name: volumeName, persistentVolumeClaim: { claimName: volumeName } });
+        if (!claims.has(volumeName) && volumeName !== volume.source) {
+          notCarried.push(`volume name ${volume.source}: the claim is ${volumeName} (Kubernetes names allow no "_"); copy the data (podman volume export ${volume.source} | podman volume import ${volumeName} -)`);
+        }
+        claims.add(volumeName);
+      } else {
+        podVolumes.push({ name: volumeName, hostPath: { path: volume.source } });
+      }
+      const extra = volume.options.filter((option) => option !== 'ro' && option !== 'rw');
+      if (extra.length) notCarried.push(`${component.name}: volume options ${extra.join(',')} of ${volume.source}`);
+    });
+    for (const secret of component.secrets ?? []) {
+      const volumeName = `secret-${dnsLabel(secret)}`;
+      podVolumes.push({ name: volumeName, secret: { secretName: secretObjectName(spec.name, secret), items: [{ key: 'value', path: secret }] } });
+      mounts.push({ name: volumeName, mountPath: `/run/secrets/${secret}`, subPath: secret, readOnly: true });
+      secretNames.add(secret);
+    }
+    if (mounts.length) container.volumeMounts = mounts;
+
+    const user = component.user ? /^(\d+)(?::(\d+))?$/.exec(component.user) : null;
+    if (user) container.securityContext = compact({ runAsUser: Number(user[1]), runAsGroup: user[2] === undefined ? undefined : Number(user[2]) });
+    else if (component.user) notCarried.push(`${component.name}: user "${component.user}" (Kubernetes needs numeric ids)`);
+    if (component.restart && component.restart !== 'always' && component.restart !== 'unless-stopped') {
+      notCarried.push(`${component.name}: restart "${component.restart}" (a Deployment always restarts its containers)`);
+    }
+    if (component.network) notCarried.push(`${component.name}: network "${component.network}" (pods share the cluster network; reach components through their Services)`);
+    if (component.depends_on?.length) {
+      notCarried.push(`${component.name}: depends_on ${component.depends_on.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`);
+    }
+
+    const podSpec: Record<string, unknown> = { restartPolicy: 'Always', containers: [container] };
+    if (podVolumes.length) podSpec.volumes = podVolumes;
+    documents.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, labels },
+      spec: {
+        replicas: spec.active ? 1 : 0,
+        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        template: { metadata: { labels }, spec: podSpec },
+      },
+    });
+    if (ports.length) {
+      documents.push({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, labels },
+        spec: {
+          selector: { 'app.kubernetes.io/name': name },
+          ports: ports.map((port, index) => ({
+            name: `p${index}-${String(port.containerPort)}`,
+            port: port.containerPort,
+            targetPort: port.containerPort,
+            protocol: port.protocol ?? 'TCP',
+          })),
+        },
+      });
+    }
+  }
+  for (const claim of claims) {
+    documents.unshift({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: claim, labels: { 'app.kubernetes.io/part-of': spec.name } },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+  }
+  if (claims.size) notCarried.push(`volume sizes: each PersistentVolumeClaim asks for 1Gi; set what your data needs`);
+  if (secretNames.size) {
+    notCarried.push(
+      `secret values: create them first, e.g. ${[...secretNames].map((secret) => `kubectl create secret generic ${secretObjectName(spec.name, secret)} --from-file=value=FILE`).join('; ')}`,
+    );
+  }
+  if (!spec.active) notCarried.push('active = false: exported with replicas: 0');
+  return headerComment('Kubernetes manifests', spec.name, notCarried) + documents.map((document) => stringify(document, { lineWidth: 0 })).join('---\n');
+}
+
+function objectName(service: string, component: string): string {
+  return service === component ? service : `${service}-${component}`;
+}
+
+function secretObjectName(service: string, secret: string): string {
+  return dnsLabel(`${service}-${secret}`);
+}
+
+/** Kubernetes object and volume names: lower-case letters, digits and "-". */
+function dnsLabel(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'x';
+}
+
+/** podman's binary units (`512m` = 512 MiB) as a Kubernetes quantity (`512Mi`; `512m` there would be 0.512 bytes). */
+export function kubeMemory(memory: string): string {
+  const match = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(memory);
+  if (!match) return memory;
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return unit === 'b' ? match[1] : `${match[1]}${unit.toUpperCase()}i`;
+}
+
+function compact<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
+}
+

@@ -1,0 +1,248 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { mcpv1 } from '@mcp/proto';
+import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
+import {
+  agentClient,
+  HTTPD_ON_PORT,
+  httpGetWhenUp,
+  makeTestConfig,
+  makeTlsFixture,
+  protoService,
+  startAgentProcess,
+  TEST_ADMIN_TOKEN,
+  writeTestTokens,
+  type AgentProcess,
+  type AgentTestClient,
+} from '../support';
+
+jest.setTimeout(240_000);
+
+const run = promisify(execFile);
+const PREFIX = `i12-crash-${randomBytes(3).toString('hex')}`;
+const V1 = 'localhost/mcp-test/busybox:1.0';
+const V2 = 'localhost/mcp-test/busybox:2.0';
+
+/** One routed httpd component named like the service, so the container is `<service>`. */
+function spec(service: string, image: string): mcpv1.ServiceSpec {
+  return protoService({ name: service, components: [{ name: service, image, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] }] });
+}
+
+interface PodmanState {
+  id: string;
+  image: string;
+  state: string;
+}
+
+/** What podman runs under `name` (live, from podman itself), or null. */
+async function podmanState(name: string): Promise<PodmanState | null> {
+  try {
+    const { stdout } = await run('podman', ['container', 'inspect', '--format', '{{.Id}} {{.ImageName}} {{.State.Status}}', name]);
+    const [id, image, state] = stdout.trim().split(' ');
+    return { id, image, state };
+  } catch (error) {
+    if (/no such container/i.test((error as { stderr?: string }).stderr ?? '')) return null;
+    throw error;
+  }
+}
+
+async function removeOurContainers(): Promise<void> {
+  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
+  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
+}
+
+function hostPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+interface RegistryRow {
+  image: string;
+  desired: string;
+  observed: string;
+  version: string;
+  hash: string;
+  containerId: string;
+  hostPorts: number[];
+  events: string[];
+}
+
+/** The registry's rows for a service, read straight from the SQLite file (read-only, WAL-aware). */
+function registryRow(file: string, service: string): RegistryRow | null {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db
+      .prepare('SELECT spec_json, desired_state, observed_state, version, deployed_spec_hash, container_id FROM components WHERE service = ? AND name = ?')
+      .get(service, service) as { spec_json: string; desired_state: string; observed_state: string; version: string; deployed_spec_hash: string; container_id: string } | undefined;
+    if (!row) return null;
+    const ports = db.prepare('SELECT host_port FROM routes WHERE service = ? ORDER BY port').all(service) as Array<{ host_port: number | null }>;
+    const events = db.prepare('SELECT kind, message FROM events WHERE service = ? ORDER BY id').all(service) as Array<{ kind: string; message: string }>;
+    return {
+      image: (JSON.parse(row.spec_json) as { image: string }).image,
+      desired: row.desired_state,
+      observed: row.observed_state,
+      version: row.version,
+      hash: row.deployed_spec_hash,
+      containerId: row.container_id,
+      hostPorts: ports.map((p) => p.host_port ?? 0),
+      events: events.map((e) => `${e.kind}: ${e.message}`),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Every host port the registry holds, for any service (an orphan would show up here). */
+function allHostPorts(file: string): Array<{ service: string; hostPort: number }> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT service, host_port AS hostPort FROM routes WHERE host_port IS NOT NULL ORDER BY service').all() as Array<{ service: string; hostPort: number }>;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Deterministic crash points (issue #12): the real agent, armed with one failpoint at a time
+ * (`MCP_AGENT_FAILPOINTS=<point>=kill`), is SIGKILLed at that exact point of a redeploy
+ * (1.0 → 2.0) of a routed service. After each crash the agent restarts unarmed and the suite
+ * asserts exactly what the registry holds, what podman runs and what mc-proxy routes — no
+ * orphan port or route — and that the next deploy converges and serves 2.0.
+ */
+describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'i12-crash-'));
+  const mcproxySocket = path.join(dir, 'mc-proxy.sock');
+  const config = makeTestConfig({ dir, mcproxy: { socket: mcproxySocket } });
+  let mcproxy: FakeMcproxy;
+  let caCertPath: string;
+  let agent: AgentProcess | undefined;
+  let client: AgentTestClient | undefined;
+
+  async function startAgent(failpoint?: string): Promise<void> {
+    client?.close();
+    await agent?.stop();
+    agent = await startAgentProcess({ config, env: failpoint ? { MCP_AGENT_FAILPOINTS: `${failpoint}=kill` } : {} });
+    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+  }
+
+  beforeAll(async () => {
+    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
+    await writeTestTokens(config);
+    mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await agent?.stop();
+    await mcproxy?.close();
+    await removeOurContainers();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * What each point leaves, for a redeploy whose route keeps its host port: the spec (2.0) is
+   * stored before any step, the deployed-spec hash and observed state are recorded only at
+   * the end, so each crash leaves the registry naming 1.0 as deployed — and the next deploy
+   * sees the difference and recreates.
+   */
+  const POINTS: Array<{ point: string; container: 'old' | 'none' | 'new' }> = [
+    { point: 'deploy.after-pull', container: 'old' },
+    { point: 'deploy.after-port-allocation', container: 'old' },
+    { point: 'deploy.after-old-removed', container: 'none' },
+    { point: 'deploy.after-new-running', container: 'new' },
+    { point: 'deploy.after-route-registration', container: 'new' },
+  ];
+
+  it.each(POINTS)('should recover from a crash at $point: exact registry, podman and mc-proxy state, then converge', async ({ point, container }) => {
+    const service = `${PREFIX}-${POINTS.findIndex((p) => p.point === point)}`;
+    await startAgent();
+    const first = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
+    const before = registryRow(config.database.path, service)!;
+    const oldContainer = (await podmanState(service))!;
+    const [hostPort] = before.hostPorts;
+    expect(before).toMatchObject({ image: V1, desired: 'running', observed: 'running', version: '1.0' });
+    expect(oldContainer).toMatchObject({ image: V1, state: 'running' });
+    await agent!.stop();
+
+    // The armed agent dies at the point: the RPC fails and the process ends by SIGKILL.
+    await startAgent(point);
+    expect(agent!.logs()).toContain(`failpoints armed (test use only): ${point}=kill`);
+    await expect(client!.call('deploy', { service: spec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    await startAgent();
+    const after = registryRow(config.database.path, service)!;
+    expect(after).toEqual({
+      ...before,
+      image: V2,
+      // No 'error' event: the deploy never finished, it was cut off.
+      events: before.events,
+    });
+    const now = await podmanState(service);
+    if (container === 'old') expect(now).toEqual(oldContainer);
+    if (container === 'none') expect(now).toBeNull();
+    if (container === 'new') {
+      expect(now).toMatchObject({ image: V2, state: 'running' });
+      expect(now!.id).not.toBe(oldContainer.id);
+    }
+    // The route's host port is held only by this component, and served exactly when a container runs.
+    expect(allHostPorts(config.database.path).filter((p) => p.service.startsWith(PREFIX))).toEqual(
+      expect.arrayContaining([{ service, hostPort }]),
+    );
+    expect(allHostPorts(config.database.path).filter((p) => p.hostPort === hostPort)).toEqual([{ service, hostPort }]);
+    expect(await hostPortFree(hostPort)).toBe(container === 'none');
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([
+      expect.objectContaining({ listener: ':443', hostname: `${service}.${config.agent.routeDomain}`, backend: `127.0.0.1:${hostPort}` }),
+    ]);
+
+    // The next deploy (no --force) converges: 2.0 runs, recorded, routed, serving.
+    const again = await client!.call('deploy', { service: spec(service, V2), component: '', force: false });
+    expect(again.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
+    const converged = registryRow(config.database.path, service)!;
+    const running = (await podmanState(service))!;
+    expect(running).toMatchObject({ image: V2, state: 'running' });
+    expect(converged).toMatchObject({ image: V2, desired: 'running', observed: 'running', version: '2.0', hostPorts: [hostPort], containerId: running.id });
+    expect(converged.hash).not.toBe(before.hash);
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
+    expect(await httpGetWhenUp(hostPort)).toContain('2.0');
+
+    await client!.call('undeployService', { service });
+    expect(await podmanState(service)).toBeNull();
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
+    expect(allHostPorts(config.database.path).filter((p) => p.service === service)).toEqual([]);
+    await agent!.stop();
+  });
+
+  it('should recover from a crash on a first deploy after the container started: no orphan, next deploy converges', async () => {
+    const service = `${PREFIX}-fresh`;
+    await startAgent('deploy.after-new-running');
+    await expect(client!.call('deploy', { service: spec(service, V1), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect((await agent!.exited).signal).toBe('SIGKILL');
+
+    await startAgent();
+    const after = registryRow(config.database.path, service)!;
+    expect(after).toMatchObject({ image: V1, desired: 'running', observed: 'unknown', hash: '', containerId: '', events: [] });
+    const [hostPort] = after.hostPorts;
+    expect(await podmanState(service)).toMatchObject({ image: V1, state: 'running' });
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
+
+    const again = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    expect(again.results.map((r) => r.ok)).toEqual([true]);
+    expect(registryRow(config.database.path, service)).toMatchObject({ observed: 'running', version: '1.0', hostPorts: [hostPort] });
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
+    expect(await httpGetWhenUp(hostPort)).toContain('1.0');
+    await client!.call('undeployService', { service });
+    await agent!.stop();
+  });
+});
