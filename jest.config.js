@@ -17,6 +17,7 @@ const moduleNameMapper = {
   '^@mcp/(oci|acme|interop)$': '<rootDir>/libs/$1/src/index.ts',
   '^@mcp/deployer$': '<rootDir>/libs/deployer/src/index.ts',
   '^@mcp/proto$': '<rootDir>/proto/index.ts',
+  '^@mcp/(runtime|registry|alerts)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',
 };
 const common = {
   rootDir: __dirname,

@@ -41,7 +41,7 @@ require.extensions['.ts'] = (module, filename) => {
   module._compile(code, filename);
 };
 require('reflect-metadata');
-const { LibpodRestRuntime, PodmanRuntime, PodmanService } = require('../libs/runtime/src/index.ts');
+const { LibpodRestRuntime, PodmanRuntime, PodmanService } = require('../libs/runtime/src/testing/index.ts');
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
-import { WebhookReceiver } from '../../libs/alerts/src/testing/webhook-receiver';
+import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import {
   runAgentCli,

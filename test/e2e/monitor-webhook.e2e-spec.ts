@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { WebhookReceiver } from '../../libs/alerts/src/testing/webhook-receiver';
+import { WebhookReceiver } from '@mcp/alerts/testing';
 import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import { agentClient, makeTestConfig, makeTlsFixture, startAgentProcess, TEST_ADMIN_TOKEN, writeTestTokens, type AgentProcess, type AgentTestClient } from '../support';
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { TEST_ADMIN_TOKEN, makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess } from '../support';
+import { TEST_ADMIN_TOKEN, freePortSync, makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -142,7 +142,9 @@ describe('mcp ui in a real browser', () => {
     fs.mkdirSync(path.join(configDir, 'services'), { recursive: true });
     fs.writeFileSync(
       path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "${agent.address}"\nserver_name = "localhost"\n`,
+      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "${agent.address}"\nserver_name = "localhost"\n` +
+        // A node whose agent is down: nothing listens on this port.
+        `\n[[nodes]]\nname = "edge"\naddress = "127.0.0.1:${freePortSync()}"\nserver_name = "localhost"\ntimeout = "2s"\n`,
     );
     fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(configDir, 'services', `${SHOP}.toml`), definition(SHOP, WEB('localhost/mcp-test/busybox:1.0') + WORKER));
@@ -217,6 +219,8 @@ describe('mcp ui in a real browser', () => {
     await expect(row.locator('.chip').first().textContent()).resolves.toMatch(/^web\s*running/);
     await expect(row.getAttribute('class')).resolves.toBeNull();
     await expect(page.locator('.node h3').first().textContent()).resolves.toMatch(/local\s*up/);
+    await expect(page.locator('.node.down h3').textContent()).resolves.toMatch(/edge\s*unreachable/);
+    await expect(page.locator('.summary').first().textContent()).resolves.toContain('1 of 2 nodes up');
     // Keyboard: Tab from the top reaches the service's link; Enter opens its page.
     let reached = false;
     for (let i = 0; i < 40 && !reached; i++) {
@@ -273,6 +277,12 @@ describe('mcp ui in a real browser', () => {
     // The monitor's drift event for it reaches the timeline, live too.
     await page.locator('.event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
     await shot('ui-overview.png');
+    // The timeline page has it too, and its filter narrows to one service.
+    await page.click('nav a[href="#/events"]');
+    await page.locator('main .event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
+    await page.fill('input[type="search"]', NOTES);
+    await expect(page.locator('main .event').count()).resolves.toBeGreaterThan(0);
+    for (const text of await page.locator('main .event').allTextContents()) expect(text).toContain(NOTES);
   });
 
   it('should be readable at phone width', async () => {

@@ -2,6 +2,8 @@ import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, R
 import {
   ContainerDetails,
   type ExecResult,
+  ContainerEvent,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -27,6 +29,9 @@ import {
  *   runtime.setState('app', 'exited', 1);                                     // a crash
  *   runtime.emitLog('app', 'stdout', 'hello\n');
  *   runtime.callsTo('list');                                                  // [{ method: 'list', args: {} }]
+ *   runtime.endEvents();                                                      // podman's service went away
+ *
+ * Open event streams (`events()`) see create/start/died/remove as podman reports them.
  */
 export type FakeRuntimeMethod =
   | 'pull'
@@ -43,6 +48,7 @@ export type FakeRuntimeMethod =
   | 'execIn'
   | 'rename'
   | 'imageDigest'
+  | 'events'
   | 'createSecret'
   | 'listSecrets'
   | 'removeSecret';
@@ -91,6 +97,9 @@ export class FakeRuntime extends ContainerRuntime {
   private readonly digestHistory: Array<[string, string]> = [];
   /** `name -> handler` for execIn; without one `false` exits 1 and anything else 0. */
   private readonly execHandlers = new Map<string, (cmd: string[]) => ExecResult>();
+  private readonly eventQueues = new Set<{ queue: ContainerEvent[]; wake: () => void; ended: boolean }>();
+  /** When false, state changes are not reported to open event streams (a missed event). */
+  eventsEnabled = true;
 
   constructor(options: FakeRuntimeOptions = {}) {
     super();
@@ -142,6 +151,8 @@ export class FakeRuntime extends ContainerRuntime {
     };
     this.images.add(details.image);
     this.containers.set(details.name, copyDetails(details));
+    this.emit(details, 'create');
+    if (state === 'running') this.emit(details, 'start');
     return copyDetails(details);
   }
 
@@ -156,6 +167,8 @@ export class FakeRuntime extends ContainerRuntime {
     } else if (exitCode !== undefined || state === 'exited' || state === 'stopped') {
       container.exitCode = exitCode ?? 0;
     }
+    const action = state === 'running' ? 'start' : state === 'paused' ? 'pause' : state === 'created' ? 'create' : 'died';
+    this.emit(container, action, action === 'died' ? container.exitCode : undefined);
     this.wakeLogs(name);
   }
 
@@ -198,6 +211,20 @@ export class FakeRuntime extends ContainerRuntime {
 
   clearCalls(): void {
     this.calls.length = 0;
+  }
+
+  /** Ends every open event stream, as podman does when its service stops. */
+  endEvents(): void {
+    for (const subscriber of this.eventQueues) {
+      subscriber.ended = true;
+      subscriber.wake();
+    }
+    this.eventQueues.clear();
+  }
+
+  /** How many event streams are open. */
+  get openEventStreams(): number {
+    return this.eventQueues.size;
   }
 
   // ---- the port ----
@@ -275,6 +302,8 @@ export class FakeRuntime extends ContainerRuntime {
       secrets: options.secrets?.length ? options.secrets.map((secret) => secret.source) : undefined,
     };
     this.containers.set(options.name, container);
+    this.emit(container, 'create');
+    this.emit(container, 'start');
     return container.id;
   }
 
@@ -298,7 +327,9 @@ export class FakeRuntime extends ContainerRuntime {
 
   async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     this.record('remove', options);
+    const removed = this.containers.get(options.name);
     this.containers.delete(options.name);
+    if (removed) this.emit(removed, 'remove');
     this.logBook.delete(options.name);
     this.wakeLogs(options.name);
   }
@@ -409,7 +440,52 @@ export class FakeRuntime extends ContainerRuntime {
     }
   }
 
+  async events(): Promise<ContainerEventStream> {
+    this.record('events', {});
+    const subscriber = { queue: [] as ContainerEvent[], wake: () => undefined as void, ended: false };
+    this.eventQueues.add(subscriber);
+    const close = (): void => {
+      subscriber.ended = true;
+      this.eventQueues.delete(subscriber);
+      subscriber.wake();
+    };
+    async function* iterate(): AsyncGenerator<ContainerEvent> {
+      try {
+        for (;;) {
+          const next = subscriber.queue.shift();
+          if (next) {
+            yield next;
+            continue;
+          }
+          if (subscriber.ended) return;
+          await new Promise<void>((resolve) => (subscriber.wake = resolve));
+        }
+      } finally {
+        close();
+      }
+    }
+    const iterator = iterate();
+    return { close, [Symbol.asyncIterator]: () => iterator };
+  }
+
   // ---- internals ----
+
+  private emit(container: ContainerDetails, action: string, exitCode?: number): void {
+    if (!this.eventsEnabled) return;
+    const event: ContainerEvent = {
+      time: this.now(),
+      id: container.id,
+      name: container.name,
+      image: container.image,
+      action,
+      exitCode,
+      labels: { ...container.labels },
+    };
+    for (const subscriber of this.eventQueues) {
+      subscriber.queue.push({ ...event, labels: { ...event.labels } });
+      subscriber.wake();
+    }
+  }
 
   private record(method: FakeRuntimeMethod, args: object): void {
     this.calls.push({ method, args: { ...args } });

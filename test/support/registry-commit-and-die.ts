@@ -3,7 +3,7 @@
  * commits argv[3] services through it one at a time (saveService, then an event), reports
  * each commit on stdout once it returned, then SIGKILLs itself — no close, no checkpoint.
  */
-import { TypeormRegistry } from '@mcp/registry';
+import { TypeormRegistry } from '@mcp/registry/testing';
 
 async function main(): Promise<void> {
   const [file, countText] = process.argv.slice(2);

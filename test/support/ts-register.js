@@ -14,8 +14,8 @@ const ALIASES = { '@mcp/proto': path.join(ROOT, 'proto', 'index.ts') };
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   if (ALIASES[request]) return ALIASES[request];
-  const lib = /^@mcp\/([a-z-]+)$/.exec(request);
-  if (lib) return path.join(ROOT, 'libs', lib[1], 'src', 'index.ts');
+  const lib = /^@mcp\/([a-z-]+)(\/testing)?$/.exec(request);
+  if (lib) return path.join(ROOT, 'libs', lib[1], 'src', lib[2] ? 'testing' : '', 'index.ts');
   return resolve.call(this, request, ...rest);
 };
 

@@ -5,7 +5,7 @@ import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
+import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import { FakeClock, FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender } from '../fakes';
 import { makeTestConfig } from './test-config';
@@ -55,6 +55,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: AgentConfig, useValue: config },
       { provide: ServiceRegistry, useValue: registry },
       { provide: ContainerRuntime, useValue: runtime },
+      { provide: LiveContainers, useValue: new LiveContainers(runtime) },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
       { provide: AlertSender, useValue: alerts },

@@ -1,7 +1,8 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AcmeModule } from '@mcp/acme';
-import { CachingIdentityClient, IdentityClient, MciasHttpClient, StaticTokenIdentity, TokenAuthenticator } from '@mcp/auth';
+import { AlertsModule } from '@mcp/alerts';
+import { AuthModule } from '@mcp/auth';
 import { Clock, Failpoints, SystemClock } from '@mcp/common';
 import { DeployerModule } from '@mcp/deployer';
 import { McproxyModule } from '@mcp/mcproxy';
@@ -10,6 +11,7 @@ import { RegistryModule } from '@mcp/registry';
 import { RuntimeModule } from '@mcp/runtime';
 import { AuthGuard } from './auth/auth.guard';
 import { AgentConfig } from './config/agent-config';
+import { alertsOptionsFromConfig } from './config/alert-options';
 import { GrpcExceptionFilter } from './errors/grpc-exception.filter';
 import { AuditLog } from './logging/audit';
 import { AuditInterceptor } from './logging/audit.interceptor';
@@ -31,9 +33,20 @@ export class PlatformModule {
         adapter: config.runtime.adapter,
         socketPath: config.runtime.socket,
         defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+        followEvents: true,
         env: config.env,
       }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
+      AuthModule.forRoot({
+        mode: config.auth.mode,
+        tokensFile: config.auth.tokensFile,
+        allowedRoles: config.auth.allowedRoles,
+        mcias: config.mcias.serverUrl
+          ? { serverUrl: config.mcias.serverUrl, caCertPath: config.mcias.caCert, serviceName: config.mcias.serviceName, timeoutMs: config.mcias.timeoutMs }
+          : undefined,
+      }),
+      // One alert sender for the monitor, the certificate check and whoever else alerts.
+      AlertsModule.forRoot(alertsOptionsFromConfig(config)),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
       ...(config.acme
         ? [
@@ -70,42 +83,12 @@ export class PlatformModule {
         { provide: Clock, useClass: SystemClock },
         // Test-only crash points; unarmed (a no-op) unless MCP_AGENT_FAILPOINTS was set at start.
         { provide: Failpoints, useValue: new Failpoints(config.failpoints) },
-        {
-          provide: IdentityClient,
-          inject: [Clock],
-          useFactory: async (clock: Clock) => {
-            const identity = identityFor(config, clock);
-            // Fail fast: a missing or invalid tokens file stops start-up with every problem
-            // listed, instead of surfacing on the first call.
-            if (identity instanceof StaticTokenIdentity) await identity.load();
-            return identity;
-          },
-        },
-        {
-          provide: TokenAuthenticator,
-          inject: [IdentityClient, Clock],
-          useFactory: (identity: IdentityClient, clock: Clock) => new TokenAuthenticator({ identity, allowedRoles: config.auth.allowedRoles, clock }),
-        },
         AuditLog,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [...libs, AgentConfig, JsonLogger, Clock, Failpoints, IdentityClient, TokenAuthenticator, AuditLog],
+      exports: [...libs, AgentConfig, JsonLogger, Clock, Failpoints, AuditLog],
     };
   }
-}
-
-/** Static tokens are re-read on change (no cache, so revocation is immediate); MCIAS answers are cached 30 s. */
-function identityFor(config: AgentConfig, clock: Clock): IdentityClient {
-  if (config.auth.mode === 'static') return new StaticTokenIdentity({ tokensFile: config.auth.tokensFile!, clock });
-  return new CachingIdentityClient({
-    inner: new MciasHttpClient({
-      serverUrl: config.mcias.serverUrl!,
-      caCertPath: config.mcias.caCert,
-      serviceName: config.mcias.serviceName,
-      timeoutMs: config.mcias.timeoutMs,
-    }),
-    clock,
-  });
 }

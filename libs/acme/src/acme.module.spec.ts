@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AcmeModule } from './acme.module';
 import { type AcmeConfigData } from './acme-config';
@@ -15,14 +15,11 @@ class SettingsSource {
   };
 }
 
-@Module({ providers: [SettingsSource], exports: [SettingsSource] })
-class SettingsModule {}
-
 describe(AcmeModule.name, () => {
-  describe('forRootAsync', () => {
+  describe('forRoot', () => {
     it('should bind the CertificateAuthority port to the ACME adapter', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [AcmeModule.forRootAsync({ imports: [SettingsModule], inject: [SettingsSource], useFactory: (source: SettingsSource) => source.acme })],
+        imports: [AcmeModule.forRoot(new SettingsSource().acme)],
       }).compile();
 
       expect(moduleRef.get(CertificateAuthority)).toBeInstanceOf(CertificateManager);

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider, type Type } from '@nestjs/common';
 import { Clock, SystemClock } from '@mcp/common';
 import { AcmeConfig, type AcmeConfigData } from './acme-config';
 import { CertificateAuthority } from './certificate-authority';
@@ -8,12 +8,6 @@ import { ChallengeResponder, NoopChallengeResponder } from './challenge-responde
 export interface AcmeModuleExtras {
   /** Publishes http-01 challenge responses; default: no-op. */
   challengeResponder?: Type<ChallengeResponder>;
-}
-
-export interface AcmeModuleAsyncOptions extends AcmeModuleExtras {
-  imports?: ModuleMetadata['imports'];
-  inject?: Array<abstract new (...args: never[]) => unknown>;
-  useFactory: (...deps: never[]) => AcmeConfigData | Promise<AcmeConfigData>;
 }
 
 function shared(extras: AcmeModuleExtras): Provider[] {
@@ -31,22 +25,6 @@ export class AcmeModule {
     return {
       module: AcmeModule,
       providers: [{ provide: AcmeConfig, useValue: new AcmeConfig(config) }, ...shared(extras)],
-      exports: [CertificateAuthority],
-    };
-  }
-
-  static forRootAsync(options: AcmeModuleAsyncOptions): DynamicModule {
-    return {
-      module: AcmeModule,
-      imports: options.imports ?? [],
-      providers: [
-        {
-          provide: AcmeConfig,
-          inject: options.inject ?? [],
-          useFactory: async (...deps: never[]) => new AcmeConfig(await options.useFactory(...deps)),
-        },
-        ...shared(options),
-      ],
       exports: [CertificateAuthority],
     };
   }

@@ -27,16 +27,6 @@ export class AlertsModule {
       exports: [AlertSender],
     };
   }
-
-  /** The same, with options from other providers (e.g. the agent's config). */
-  static forRootAsync(input: { imports?: DynamicModule['imports']; inject: Array<abstract new (...args: never[]) => unknown>; useFactory: (...deps: never[]) => AlertsModuleOptions }): DynamicModule {
-    return {
-      module: AlertsModule,
-      imports: input.imports ?? [],
-      providers: [{ provide: AlertSender, inject: input.inject, useFactory: (...deps: never[]) => alertSenderFor(input.useFactory(...deps)) }],
-      exports: [AlertSender],
-    };
-  }
 }
 
 /** The sender the options call for (also used outside Nest, by `mcp-agent snapshot`). */

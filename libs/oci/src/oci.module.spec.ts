@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { OciModule } from './oci.module';
 import { type OciConfigData } from './oci-config';
@@ -12,14 +12,11 @@ class SettingsSource {
   };
 }
 
-@Module({ providers: [SettingsSource], exports: [SettingsSource] })
-class SettingsModule {}
-
 describe(OciModule.name, () => {
-  describe('forRootAsync', () => {
-    it('should build RegistryAuth from options another provider supplies', async () => {
+  describe('forRoot', () => {
+    it('should build RegistryAuth from its options', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [OciModule.forRootAsync({ imports: [SettingsModule], inject: [SettingsSource], useFactory: (source: SettingsSource) => source.registry })],
+        imports: [OciModule.forRoot(new SettingsSource().registry)],
       }).compile();
 
       const sut = moduleRef.get(RegistryAuth);

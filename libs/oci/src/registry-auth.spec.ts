@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { RegistryAuthError } from '@mcp/common';
-import { PodmanRuntime } from '@mcp/runtime';
+import { PodmanRuntime } from '@mcp/runtime/testing';
 import { type TestRegistry, pushImage, removeRegistryImages, startRegistry } from '../../../test/servers/registry';
 import { OciModule } from './oci.module';
 import { type OciConfigData } from './oci-config';

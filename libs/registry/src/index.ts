@@ -1,6 +1,6 @@
 export * from './service-registry';
-export { TypeormRegistry, type TypeormRegistryOptions } from './typeorm-registry';
-export { RegistryModule, type RegistryModuleOptions, type RegistryModuleAsyncOptions } from './registry.module';
+export type { TypeormRegistryOptions } from './typeorm-registry';
+export { RegistryModule, type RegistryModuleOptions } from './registry.module';
 export { HostPortInUseError, RegistryCorruptError } from './registry-errors';
 export {
   DATABASE_FILE_MODE,
@@ -10,4 +10,4 @@ export {
   snapshotFileName,
   verifyDatabaseFile,
 } from './registry-snapshot';
-export { checkListEventsQuery, checkNewEvent, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';
+export { checkEventsAfterQuery, checkListEventsQuery, checkNewEvent, EventListeners, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';

@@ -12,7 +12,7 @@ import {
   snapshotFileName,
   verifyDatabaseFile,
 } from './registry-snapshot';
-import { componentSpec } from './service-registry.contract';
+import { componentSpec } from './testing';
 import { TypeormRegistry } from './typeorm-registry';
 
 function mode(file: string): number {

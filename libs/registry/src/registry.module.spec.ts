@@ -7,22 +7,6 @@ import { RegistryModule } from './registry.module';
 import { ServiceRegistry } from './service-registry';
 import { TypeormRegistry } from './typeorm-registry';
 
-@Injectable()
-class FakeConfig {
-  constructor(readonly databasePath: string) {}
-}
-
-@Module({})
-class FakeConfigModule {
-  static with(databasePath: string) {
-    return {
-      module: FakeConfigModule,
-      providers: [{ provide: FakeConfig, useValue: new FakeConfig(databasePath) }],
-      exports: [FakeConfig],
-    };
-  }
-}
-
 /** A feature module that imports nothing: the registry reaches it because RegistryModule is global. */
 @Injectable()
 class Consumer {
@@ -76,28 +60,6 @@ describe(RegistryModule.name, () => {
       await app.close();
 
       await expect(sut.listServices()).rejects.toThrow('TypeormRegistry is closed');
-    });
-  });
-
-  describe('forRootAsync', () => {
-    it('should build the options from injected providers', async () => {
-      const file = path.join(dir, 'from-config', 'registry.db');
-      const app = await Test.createTestingModule({
-        imports: [
-          RegistryModule.forRootAsync({
-            imports: [FakeConfigModule.with(file)],
-            inject: [FakeConfig],
-            useFactory: (config: FakeConfig) => ({ path: config.databasePath }),
-          }),
-        ],
-      }).compile();
-      try {
-        await app.get(ServiceRegistry).saveService({ name: 'notes', active: true, components: [] });
-
-        expect(fs.existsSync(file)).toBe(true);
-      } finally {
-        await app.close();
-      }
     });
   });
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InMemoryRegistry } from '../../../test/fakes/in-memory-registry';
-import { serviceRegistryContract } from './service-registry.contract';
+import { serviceRegistryContract } from './testing';
 import { TypeormRegistry } from './typeorm-registry';
 
 describe(TypeormRegistry.name, () => {

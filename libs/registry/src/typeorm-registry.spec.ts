@@ -8,7 +8,7 @@ import type { ComponentSpec } from '@mcp/common';
 import { InitialSchema1795478400000 } from './migrations/1795478400000-initial-schema';
 import { REGISTRY_ENTITIES } from './registry.entities';
 import { HostPortInUseError } from './registry-errors';
-import { componentSpec } from './service-registry.contract';
+import { componentSpec } from './testing';
 import { TypeormRegistry } from './typeorm-registry';
 
 const TABLES = ['component_cmd', 'component_env', 'component_ports', 'component_volumes', 'components', 'events', 'routes', 'services'];

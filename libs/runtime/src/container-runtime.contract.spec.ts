@@ -1,5 +1,5 @@
 import { FakeRuntime } from '../../../test/fakes/fake-runtime';
-import { containerRuntimeContract } from './container-runtime.contract';
+import { containerRuntimeContract } from './testing';
 import { PodmanRuntime } from './podman.runtime';
 
 jest.setTimeout(60_000);

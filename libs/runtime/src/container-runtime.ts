@@ -133,6 +133,32 @@ export interface ExecResult {
   output: string;
 }
 
+/**
+ * One container event from podman's event stream. `action` is podman's word: create, init,
+ * start, restart, died, stop, kill, pause, unpause, remove, rename, cleanup, exec, ...
+ */
+export interface ContainerEvent {
+  time: Date;
+  id: string;
+  /** The container's name (its new name for `rename`). */
+  name: string;
+  image: string;
+  action: string;
+  /** Set for `died`. */
+  exitCode?: number;
+  /** The container's labels, when podman sends them (the REST API does). */
+  labels: Record<string, string>;
+}
+
+/**
+ * A followed event stream: iterating yields events as podman reports them and ends when
+ * podman ends the stream (its service went away); a broken stream throws
+ * RuntimeUnavailableError. `close()` ends it from this side.
+ */
+export interface ContainerEventStream extends AsyncIterable<ContainerEvent> {
+  close(): void;
+}
+
 export abstract class ContainerRuntime {
   /**
    * Pull an image; `authFile` is a podman auth file (registry credentials). A `localhost/`
@@ -164,6 +190,11 @@ export abstract class ContainerRuntime {
   abstract rename(options: { name: string; newName: string }): Promise<void>;
   /** The image's digest (`sha256:…`) as podman resolved it; '' when it has none. */
   abstract imageDigest(options: { image: string }): Promise<string>;
+  /**
+   * Follows podman's container events from now on; resolves once the stream is open (events
+   * that happen after that are delivered). RuntimeUnavailableError when it cannot be opened.
+   */
+  abstract events(): Promise<ContainerEventStream>;
   /**
    * Stores a podman secret (value in the request body or on podman's stdin, never in argv);
    * an existing secret of that name is replaced. Resolves to the new secret's listing entry.

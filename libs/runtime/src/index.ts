@@ -1,8 +1,7 @@
 export * from './container-runtime';
 export * from './container-name';
-export * from './podman.runtime';
+export type { PodmanRuntimeOptions } from './podman.runtime';
 export * from './podman-json';
 export * from './podman-errors';
 export * from './runtime.module';
-export * from './libpod-rest.runtime';
-export * from './podman.service';
+export { LiveContainers, type ContainerChange, type ContainerChangeListener } from './live-containers';

@@ -14,7 +14,7 @@ import {
   RuntimeCommandError,
   RuntimeUnavailableError,
 } from '@mcp/common';
-import { containerRuntimeContract } from './container-runtime.contract';
+import { containerRuntimeContract } from './testing';
 import { ContainerDetails, LogChunk, RunOptions } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
 import { PodmanService } from './podman.service';

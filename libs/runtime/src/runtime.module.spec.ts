@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { RuntimeUnavailableError } from '@mcp/common';
 import { ContainerRuntime } from './container-runtime';
@@ -11,14 +10,6 @@ import { PodmanRuntime } from './podman.runtime';
 import { RuntimeModule } from './runtime.module';
 
 jest.setTimeout(60_000);
-
-@Injectable()
-class FakeSettings {
-  readonly podmanPath = '/nonexistent/from-settings';
-}
-
-@Module({ providers: [FakeSettings], exports: [FakeSettings] })
-class SettingsModule {}
 
 describe(RuntimeModule.name, () => {
   const work = mkdtempSync(path.join(tmpdir(), 'mcptest-rtmod-'));
@@ -47,24 +38,6 @@ describe(RuntimeModule.name, () => {
       const moduleRef = await Test.createTestingModule({ imports: [RuntimeModule.forRoot()] }).compile();
 
       expect(() => moduleRef.get(PodmanRuntime, { strict: false })).toThrow();
-    });
-  });
-
-  describe('forRootAsync', () => {
-    it('should build the options from injected providers', async () => {
-      const moduleRef = await Test.createTestingModule({
-        imports: [
-          RuntimeModule.forRootAsync({
-            imports: [SettingsModule],
-            inject: [FakeSettings],
-            useFactory: (settings: FakeSettings) => ({ podmanPath: settings.podmanPath, defaultStopTimeoutSeconds: 3 }),
-          }),
-        ],
-      }).compile();
-
-      const sut = moduleRef.get(ContainerRuntime);
-
-      await expect(sut.list()).rejects.toThrow('container runtime unavailable: /nonexistent/from-settings: not found');
     });
   });
 
@@ -144,20 +117,5 @@ describe(RuntimeModule.name, () => {
       await moduleRef.close();
     });
 
-    it('should take the adapter from forRootAsync options', async () => {
-      const socketPath = await external.start();
-      const moduleRef = await Test.createTestingModule({
-        imports: [
-          RuntimeModule.forRootAsync({
-            imports: [SettingsModule],
-            inject: [FakeSettings],
-            useFactory: (settings: FakeSettings) => ({ adapter: 'rest', socketPath, podmanPath: settings.podmanPath }),
-          }),
-        ],
-      }).compile();
-
-      expect(moduleRef.get(ContainerRuntime)).toBeInstanceOf(LibpodRestRuntime);
-      await moduleRef.close();
-    });
   });
 });

@@ -1,6 +1,7 @@
-import { DynamicModule, Logger, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
+import { LiveContainers } from './live-containers';
 import { PodmanService } from './podman.service';
 import { PodmanRuntime, PodmanRuntimeOptions } from './podman.runtime';
 
@@ -22,53 +23,29 @@ export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
   socketPath?: string;
   /** For `rest`/`auto`: whether a service may be started; default true. */
   startService?: boolean;
-}
-
-export interface RuntimeModuleAsyncOptions {
-  imports?: ModuleMetadata['imports'];
-  /** DI tokens whose values are passed to `useFactory`, in order. */
-  inject?: Array<abstract new (...args: never[]) => unknown>;
-  useFactory: (...deps: never[]) => RuntimeModuleOptions | Promise<RuntimeModuleOptions>;
-}
-
-/** Holds the options so the service and runtime providers can share them (forRootAsync). */
-class RuntimeModuleSettings {
-  constructor(readonly options: RuntimeModuleOptions) {}
+  /**
+   * Whether LiveContainers follows podman's event stream from application bootstrap (the
+   * agent does); default false: every LiveContainers read is then a listing.
+   */
+  followEvents?: boolean;
 }
 
 const logger = new Logger('RuntimeModule');
 
 /**
- * Binds the ContainerRuntime port to podman, through the CLI or the REST API; the adapter
- * classes stay private. A supervised podman service is stopped on module destroy.
+ * Binds the ContainerRuntime port to podman, through the CLI or the REST API (the adapter
+ * classes stay private), and provides LiveContainers, the containers kept from its events.
+ * A supervised podman service is stopped on module destroy.
  */
 @Module({})
 export class RuntimeModule {
   static forRoot(options: RuntimeModuleOptions = {}): DynamicModule {
-    return RuntimeModule.build([], [{ provide: RuntimeModuleSettings, useValue: new RuntimeModuleSettings(options) }]);
-  }
-
-  /** For options that come from other providers (e.g. the agent's stop timeout from AgentConfig). */
-  static forRootAsync(options: RuntimeModuleAsyncOptions): DynamicModule {
-    return RuntimeModule.build(options.imports ?? [], [
-      {
-        provide: RuntimeModuleSettings,
-        inject: options.inject ?? [],
-        useFactory: async (...deps: never[]) => new RuntimeModuleSettings(await options.useFactory(...deps)),
-      },
-    ]);
-  }
-
-  private static build(imports: ModuleMetadata['imports'], settings: Provider[]): DynamicModule {
     return {
       module: RuntimeModule,
-      imports,
       providers: [
-        ...settings,
         {
           provide: PodmanService,
-          inject: [RuntimeModuleSettings],
-          useFactory: ({ options }: RuntimeModuleSettings) =>
+          useFactory: () =>
             new PodmanService({
               podmanPath: options.podmanPath,
               env: options.env,
@@ -78,18 +55,23 @@ export class RuntimeModule {
         },
         {
           provide: ContainerRuntime,
-          inject: [RuntimeModuleSettings, PodmanService],
-          useFactory: ({ options }: RuntimeModuleSettings, service: PodmanService) => createRuntime(options, service),
+          inject: [PodmanService],
+          useFactory: (service: PodmanService) => createRuntime(options, service),
+        },
+        {
+          provide: LiveContainers,
+          inject: [ContainerRuntime],
+          useFactory: (runtime: ContainerRuntime) => new LiveContainers(runtime, { follow: options.followEvents }),
         },
       ],
-      exports: [ContainerRuntime],
+      exports: [ContainerRuntime, LiveContainers],
     };
   }
 }
 
 /** Chooses and builds the adapter; the PodmanService is only started for `rest` and `auto`. */
 export async function createRuntime(options: RuntimeModuleOptions, service: PodmanService): Promise<ContainerRuntime> {
-  const { adapter = 'cli', socketPath: _socketPath, startService: _startService, ...cliOptions } = options;
+  const { adapter = 'cli', socketPath: _socketPath, startService: _startService, followEvents: _followEvents, ...cliOptions } = options;
   if (adapter === 'cli') return new PodmanRuntime(cliOptions);
   let socketPath: string;
   try {

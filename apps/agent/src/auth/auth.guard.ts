@@ -2,8 +2,8 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { TokenAuthenticator } from '@mcp/auth';
 import { InvalidArgumentError, PermissionDeniedError } from '@mcp/common';
-import { RPC_START_KEY } from '../logging/audit';
-import { AUTHENTICATED_KEY, CALLER_KEY, findCallerHolder } from './auth.decorators';
+import { CALLER_KEY, findCallerHolder, RPC_START_KEY } from '../grpc-call';
+import { AUTHENTICATED_KEY } from './auth.decorators';
 
 /**
  * The global guard. Default deny: a handler without `@Authenticated()` is refused. Otherwise

@@ -7,9 +7,9 @@ import { Clock } from '@mcp/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { FakeClock, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
-import { WebhookReceiver } from '../../../../libs/alerts/src/testing/webhook-receiver';
+import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../config/agent-config';
-import { alertsOptionsFromConfig } from '../monitor/alert-options';
+import { alertsOptionsFromConfig } from '../config/alert-options';
 import { CertificateRenewalService } from './certificate-renewal.service';
 
 class RecordingAlerts extends AlertSender {

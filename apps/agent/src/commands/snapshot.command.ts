@@ -3,7 +3,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { type AlertSender, alertSenderFor } from '@mcp/alerts';
 import { pruneSnapshots, snapshotDatabase, snapshotFileName, type SnapshotResult } from '@mcp/registry';
 import type { AgentConfig } from '../config/agent-config';
-import { alertsOptionsFromConfig } from '../monitor/alert-options';
+import { alertsOptionsFromConfig } from '../config/alert-options';
 
 export interface SnapshotOutcome extends SnapshotResult {
   /** Older snapshots deleted to keep the newest `keep`. */

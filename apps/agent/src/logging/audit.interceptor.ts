@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Observable, tap } from 'rxjs';
-import { findCallerHolder } from '../auth/auth.decorators';
+import { findCallerHolder } from '../grpc-call';
 import { AuditLog } from './audit';
 
 /**

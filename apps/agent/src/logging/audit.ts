@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@mcp/auth';
-import { CALLER_KEY } from '../auth/auth.decorators';
+import { CALLER_KEY, RPC_START_KEY } from '../grpc-call';
 import { JsonLogger } from './json-logger';
 
-/** Set on the gRPC call object by the guard: when the RPC started. */
-export const RPC_START_KEY = Symbol.for('mcp.rpc-start');
 /** Set on the call object once the RPC has been audited, so it is logged exactly once. */
 export const AUDITED_KEY = Symbol.for('mcp.audited');
 /** Optional target a streaming handler learns late (e.g. PushFile's header). */

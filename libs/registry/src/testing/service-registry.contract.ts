@@ -6,8 +6,8 @@ import {
   ServiceNotFoundError,
   ValidationError,
 } from '@mcp/common';
-import { HostPortInUseError } from './registry-errors';
-import type { RouteRecord, ServiceRegistry } from './service-registry';
+import { HostPortInUseError } from '../registry-errors';
+import type { RouteRecord, ServiceRegistry } from '../service-registry';
 
 /** A clock the contract moves by hand. */
 export class ManualClock implements Clock {
@@ -512,6 +512,37 @@ export function serviceRegistryContract(
     it('should reject a negative limit or an invalid date', async () => {
       await expect(sut.listEvents({ limit: -1 })).rejects.toThrow(InvalidArgumentError);
       await expect(sut.listEvents({ since: new Date('nope') })).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('eventsAfter', () => {
+    it('should return the events after an id, oldest first, filtered and limited', async () => {
+      const first = await sut.addEvent({ service: 'notes', component: 'web', kind: 'a', message: '1' });
+      await sut.addEvent({ service: 'other', component: 'web', kind: 'b', message: '2' });
+      await sut.addEvent({ service: 'notes', component: 'db', kind: 'c', message: '3' });
+      await sut.addEvent({ service: 'notes', component: 'web', kind: 'd', message: '4' });
+      expect((await sut.eventsAfter({ afterId: 0, limit: 10 })).map((e) => e.message)).toEqual(['1', '2', '3', '4']);
+      expect((await sut.eventsAfter({ afterId: first.id, service: 'notes', limit: 10 })).map((e) => e.message)).toEqual(['3', '4']);
+      expect((await sut.eventsAfter({ afterId: first.id, limit: 2 })).map((e) => e.message)).toEqual(['2', '3']);
+    });
+
+    it('should reject a negative id or a limit below 1', async () => {
+      await expect(sut.eventsAfter({ afterId: -1, limit: 1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(sut.eventsAfter({ afterId: 0, limit: 0 })).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('onEventAdded', () => {
+    it('should tell every listener about each stored event until it unsubscribes, whatever another listener does', async () => {
+      const seen: string[] = [];
+      const stop = sut.onEventAdded((event) => seen.push(`${event.id}:${event.message}`));
+      sut.onEventAdded(() => {
+        throw new Error('a broken listener');
+      });
+      const stored = await sut.addEvent({ service: 'notes', component: '', kind: 'a', message: 'one' });
+      stop();
+      await sut.addEvent({ service: 'notes', component: '', kind: 'a', message: 'two' });
+      expect(seen).toEqual([`${stored.id}:one`]);
     });
   });
 

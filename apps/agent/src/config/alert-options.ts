@@ -1,5 +1,5 @@
 import type { AlertsModuleOptions } from '@mcp/alerts';
-import type { AgentConfig } from '../config/agent-config';
+import type { AgentConfig } from './agent-config';
 
 /** Wait before the webhook's 2nd attempt; doubled for each further one, up to the cap. */
 export const WEBHOOK_BACKOFF_MS = 1_000;

@@ -1,0 +1,2 @@
+/** `@mcp/alerts/testing`: a loopback webhook receiver for tests. */
+export { WebhookReceiver } from './webhook-receiver';

@@ -1,0 +1,9 @@
+/**
+ * `@mcp/runtime/testing`: for tests and benches only. The contract suite every
+ * ContainerRuntime adapter (and the fake) must pass, and the adapters themselves, which the
+ * lib's index keeps private (production code gets the port from RuntimeModule).
+ */
+export { containerRuntimeContract } from './container-runtime.contract';
+export { PodmanRuntime } from '../podman.runtime';
+export { LibpodRestRuntime } from '../libpod-rest.runtime';
+export { PodmanService, defaultPodmanSockets } from '../podman.service';
