@@ -19,7 +19,7 @@ echo "== build"
 npm run build --silent
 echo "== test images"
 ./scripts/build-test-image.sh
-if [ "$(id -u)" -eq 0 ]; then ./scripts/setup-rootless-test-env.sh; fi
+if [ "$(id -u)" -eq 0 ]; then ./scripts/setup-rootless-test-env.sh; ./scripts/setup-fleet-test-env.sh; fi
 echo "== tests"
 results="$(mktemp)"
 rc=0

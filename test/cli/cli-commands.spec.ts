@@ -577,6 +577,85 @@ describe('mcp (CLI commands)', () => {
     });
   });
 
+  describe('secret, import and export formats (SPEC §9)', () => {
+    it('should send the value from stdin in the request, never print it, and name what the next deploy recreates', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: { unary: { setSecret: () => ({ secret: { name: 'token', setAt: seconds(NOW), usedBy: ['notes'] }, recreateOnDeploy: ['notes'] }) } },
+      });
+      const run = await sandbox.run(['secret', 'set', 'notes', 'token'], { overrides, stdin: 'hunter2-value\n' });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe('secret token of notes set on alpha; mcp deploy notes recreates notes\n');
+      expect(run.stdout + run.stderr).not.toContain('hunter2');
+      expect(factory.calls).toEqual([expect.objectContaining({ node: 'alpha', method: 'setSecret', request: { service: 'notes', name: 'token', value: Buffer.from('hunter2-value\n') } })]);
+    });
+
+    it.each([
+      [['secret', 'set', 'notes', 'token'], '', 'the value is empty: pipe it in'],
+      [['secret', 'set', 'notes', 'bad/name'], 'x', 'invalid secret name "bad/name"'],
+      [['secret'], '', 'missing action: use set, list or rm'],
+      [['service', 'export', 'notes', '--format', 'helm'], '', 'unknown format "helm": use toml, kube or compose'],
+    ])('should refuse %j as a usage error (exit 2)', async (argv, stdin, message) => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(argv, { overrides, stdin });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should list secrets as a table without values', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { unary: { listSecrets: () => ({ secrets: [{ name: 'token', setAt: seconds(NOW), usedBy: ['notes'] }] }) } } });
+      const run = await sandbox.run(['secret', 'list', 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^token\s+2026-11-23T12:00:00.000Z\s+notes$/m);
+    });
+
+    it('should import a Compose file, list what it could not carry, and refuse to overwrite without --force', async () => {
+      ready();
+      const dir = path.join(sandbox.home, 'shop');
+      fs.mkdirSync(dir);
+      const compose = path.join(dir, 'compose.yaml');
+      fs.writeFileSync(compose, 'services:\n  web:\n    image: localhost/shop:1.0\n    container_name: shop\n    ports: ["127.0.0.1:8080:80"]\n');
+      const { overrides } = fleet({});
+      const run = await sandbox.run(['import', 'compose', compose, '--node', 'beta'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('services.web.container_name: MCP names containers <service>-<component>; dropped');
+      const file = path.join(sandbox.servicesDir, 'shop.toml');
+      expect(await loadServiceFile(file)).toMatchObject({ name: 'shop', node: 'beta', components: [{ name: 'web', ports: ['127.0.0.1:8080:80'] }] });
+      expect(sandbox.read(file)).toMatch(/^# Imported from compose.yaml by mcp import compose.\n# Not carried over/);
+
+      const again = await sandbox.run(['import', 'compose', compose, '--node', 'beta'], { overrides });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`${file} exists: pass --force`);
+    });
+
+    it('should write nothing when the import fails, and say where to fix the Compose file', async () => {
+      ready();
+      const compose = path.join(sandbox.home, 'compose.yaml');
+      fs.writeFileSync(compose, 'services:\n  web:\n    build: .\n');
+      const { overrides } = fleet({});
+      const run = await sandbox.run(['import', 'compose', compose, '--node', 'beta', '--name', 'shop'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${compose}: services.web.image: is required: MCP runs images and does not build them`);
+      expect(fs.existsSync(path.join(sandbox.servicesDir, 'shop.toml'))).toBe(false);
+    });
+
+    it('should ask for --node when several nodes are configured', async () => {
+      ready();
+      const compose = path.join(sandbox.home, 'compose.yaml');
+      fs.writeFileSync(compose, 'services:\n  web:\n    image: localhost/shop:1.0\n');
+      const { overrides } = fleet({});
+      const run = await sandbox.run(['import', 'compose', compose, '--name', 'shop'], { overrides });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('several nodes configured (alpha, beta): pass --node NAME');
+    });
+  });
+
   describe('service', () => {
     const fullSpec: mcpv1.ServiceSpec = {
       name: 'notes',

@@ -38,11 +38,11 @@ export function protoService(input: { name: string; active?: boolean; components
   });
 }
 
-/** GET http://127.0.0.1:<port>/, resolving to the body. */
-export function httpGet(port: number): Promise<string> {
+/** GET http://127.0.0.1:<port><path> (default `/`), resolving to the body. */
+export function httpGet(port: number, urlPath = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      .get({ host: '127.0.0.1', port, path: urlPath }, (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString()));
         res.on('end', () => resolve(body));
@@ -52,11 +52,11 @@ export function httpGet(port: number): Promise<string> {
 }
 
 /** httpd binds right after its container starts: wait (bounded, 10 s) until it accepts. */
-export async function httpGetWhenUp(port: number): Promise<string> {
+export async function httpGetWhenUp(port: number, urlPath = '/'): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      return await httpGet(port);
+      return await httpGet(port, urlPath);
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -6,3 +6,4 @@ export * from './in-process-agent';
 export * from './unit-module';
 export * from './rootless';
 export * from './e2e-helpers';
+export * from './test-lan';

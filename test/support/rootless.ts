@@ -35,8 +35,8 @@ class RootlessEnvironmentMissing extends Error {
  * The user named by MCP_E2E_USER (default mcp-e2e), looked up with `id` and `getent`.
  * Throws (never skips) when the account or its runtime dir is missing.
  */
-export function rootlessUser(): RootlessUser {
-  const name = process.env.MCP_E2E_USER ?? 'mcp-e2e';
+export function rootlessUser(account?: string): RootlessUser {
+  const name = account ?? process.env.MCP_E2E_USER ?? 'mcp-e2e';
   const id = (flag: string): number => {
     const result = spawnSync('id', [flag, name], { encoding: 'utf8' });
     if (result.status !== 0) throw new RootlessEnvironmentMissing(`no user ${name}`);
@@ -88,12 +88,25 @@ function handOver(user: RootlessUser, dir: string): void {
  * Waits, bounded, for the "listening on" line. stop()/kill9() signal the agent's own
  * process (runuser's child), not runuser.
  */
-export async function startRootlessAgent(input: { user: RootlessUser; config: AgentConfig; timeoutMs?: number }): Promise<AgentProcess> {
+export async function startRootlessAgent(input: {
+  user: RootlessUser;
+  config: AgentConfig;
+  timeoutMs?: number;
+  /** Run inside this network namespace (`ip netns exec <netns> runuser …`). */
+  netns?: string;
+  /** Extra environment for the agent (e.g. MCP_AGENT_FAILPOINTS). */
+  env?: Record<string, string>;
+}): Promise<AgentProcess> {
   if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
   const { user, config } = input;
   const configPath = writeAgentConfigFile(config);
   handOver(user, path.dirname(configPath));
-  const child = spawn('runuser', asUser(user, [process.execPath, BIN, 'serve', '--config', configPath]), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const withEnv = { ...user, env: { ...user.env, ...input.env } };
+  const argv = asUser(withEnv, [process.execPath, BIN, 'serve', '--config', configPath]);
+  // `ip netns exec` execs runuser in place, so runuser stays the spawned process.
+  const child = input.netns
+    ? spawn('ip', ['netns', 'exec', input.netns, 'runuser', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('runuser', argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

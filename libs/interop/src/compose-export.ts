@@ -71,5 +71,5 @@ export function exportCompose(input: ExportInput): string {
   if (Object.keys(networks).length) document.networks = networks;
   if (Object.keys(secrets).length) document.secrets = secrets;
   if (!spec.active) notCarried.push('active = false: podman-compose up starts every service');
-  return headerComment('Compose file', spec.name, notCarried) + stringify(document, { lineWidth: 0 });
+  return headerComment('Compose file', spec.name, notCarried) + stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -133,7 +133,7 @@ export function exportKube(input: ExportInput): string {
     );
   }
   if (!spec.active) notCarried.push('active = false: exported with replicas: 0');
-  return headerComment('Kubernetes manifests', spec.name, notCarried) + documents.map((document) => stringify(document, { lineWidth: 0 })).join('---\n');
+  return headerComment('Kubernetes manifests', spec.name, notCarried) + documents.map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
 function objectName(service: string, component: string): string {

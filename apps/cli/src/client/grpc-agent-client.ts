@@ -13,6 +13,13 @@ import { mapGrpcError } from './grpc-errors';
  */
 const LONG_RPCS: ReadonlySet<UnaryRpc> = new Set<UnaryRpc>(['deploy', 'undeployService', 'stopService', 'startService', 'restartService', 'syncDesiredState', 'adoptContainers']);
 const LONG_CALL_DEADLINE_MS = 10 * 60_000;
+/**
+ * While a call is open, a ping every 5 s that must be answered within 5 s: a node cut off in
+ * the middle of a long call (deploy, sync) is named unreachable within 10 s, not after the
+ * 10-minute deadline. The agent's gRPC server accepts pings at that rate.
+ */
+export const KEEPALIVE_TIME_MS = 5_000;
+export const KEEPALIVE_TIMEOUT_MS = 5_000;
 const READY = 2; // grpc.connectivityState.READY
 
 interface Loaded {
@@ -107,7 +114,7 @@ export class GrpcAgentClient implements AgentClient {
   private connect(): Promise<{ g: typeof grpc; client: AgentStub }> {
     this.client ??= loadGrpc().then(({ grpc: g, stub }) => {
       const tls = this.secureContext();
-      const channelOptions: grpc.ChannelOptions = {};
+      const channelOptions: grpc.ChannelOptions = { 'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS, 'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS };
       if (this.node.serverName) {
         channelOptions['grpc.ssl_target_name_override'] = this.node.serverName;
         channelOptions['grpc.default_authority'] = this.node.serverName;

@@ -20,6 +20,8 @@ describe(mapGrpcError.name, () => {
       3,
       'agent rift (10.0.0.1:9444) unreachable: no answer within 10s',
     ],
+    [{ code: 14, details: 'Connection dropped' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: connection lost'],
+    [{ code: 14, details: 'Connection dropped' }, true, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: connection lost'],
     [{ code: 4, details: 'no connection within 10s' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: no answer within 10s'],
     [{ code: 14, details: 'No connection established. Last error: Error: connect EHOSTUNREACH 10.0.0.1:9444' }, false, AgentUnreachableError, 3, 'agent rift (10.0.0.1:9444) unreachable: host unreachable'],
     [

@@ -35,6 +35,11 @@ export function mapGrpcError(error: unknown, node: NodeConfig, connected: boolea
   if (!connected && (code === Status.UNAVAILABLE || code === Status.DEADLINE_EXCEEDED || code === -1)) {
     return new AgentUnreachableError(node.name, node.address, connectionProblem(details));
   }
+  // The connection died under an open call (link down, agent killed): grpc-js's own words,
+  // never an agent's message (the agent's UNAVAILABLE details name the dependency).
+  if (code === Status.UNAVAILABLE && CONNECTION_LOST.test(details)) {
+    return new AgentUnreachableError(node.name, node.address, 'connection lost');
+  }
   if (code === Status.UNAUTHENTICATED) return new TokenRejectedError(node.name);
   if (code === Status.PERMISSION_DENIED) {
     return new AgentCallError(node.name, 'PERMISSION_DENIED', `permission denied by ${node.name}: ${details}`);
@@ -46,10 +51,14 @@ export function mapGrpcError(error: unknown, node: NodeConfig, connected: boolea
   return new AgentCallError(node.name, NAMES[code] ?? 'UNKNOWN', `${node.name}: ${details}`);
 }
 
+/** grpc-js's details when the transport under an open call went away. */
+const CONNECTION_LOST = /^(Connection dropped|Received RST_STREAM with code 2 triggered by internal client error|Call ended without gRPC status)|Ping timeout|keepalive/i;
+
 /** Socket and TLS errors as an operator reads them, most specific first. */
 const CONNECTION_PROBLEMS: Array<[RegExp, (match: RegExpMatchArray) => string]> = [
   [/Deadline exceeded after (\d+(?:\.\d+)?)s/i, (m) => `no answer within ${Math.round(Number(m[1]))}s`],
   [/no connection within (\d+(?:\.\d+)?)s/i, (m) => `no answer within ${Math.round(Number(m[1]))}s`],
+  [CONNECTION_LOST, () => 'connection lost'],
   [/ECONNREFUSED/, () => 'connection refused'],
   [/ECONNRESET|socket hang up/i, () => 'connection reset'],
   [/EHOSTUNREACH/, () => 'host unreachable'],
