@@ -2,6 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { ContainerNotFoundError, InvalidArgumentError, McpError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -9,6 +10,7 @@ import {
   RunOptions,
   SecretInfo,
 } from './container-runtime';
+import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './container-events';
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
@@ -252,6 +254,31 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
       signal?.removeEventListener('abort', onAbort);
       request.destroy();
     }
+  }
+
+  /**
+   * `GET /events?stream=true` filtered to containers, on a connection of its own. podman
+   * answers the headers at once, so the stream is known open when this resolves. The stream
+   * ends when the service goes away (it was restarted, or died).
+   */
+  async events(): Promise<ContainerEventStream> {
+    const context: CallContext = { verb: 'events', target: '' };
+    const { status, response, request } = await this.client.stream({
+      method: 'GET',
+      path: '/events',
+      query: { stream: true, filters: JSON.stringify({ type: ['container'] }) },
+      timeoutMs: this.requestTimeoutMs,
+    });
+    if (status >= 300) {
+      const body = await readAll(response);
+      request.destroy();
+      throw this.failure(context, status, body);
+    }
+    return ndjsonEventStream<LibpodEventEntry>({
+      source: response,
+      parse: parseLibpodEvent,
+      dispose: () => request.destroy(),
+    });
   }
 
   async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {

@@ -10,6 +10,7 @@ import {
 } from '@mcp/common';
 import {
   ContainerDetails,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -17,6 +18,7 @@ import {
   RunOptions,
   SecretInfo,
 } from './container-runtime';
+import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
 import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
 
@@ -245,6 +247,38 @@ export class PodmanRuntime extends ContainerRuntime {
       throw error;
     }
     return (parseJson<PodmanSecretEntry[] | null>(stdout, args) ?? []).map(mapSecretEntry);
+  }
+
+  /**
+   * Follows `podman events --format json --filter type=container` (argv, no shell). Resolves
+   * once the process has started; `--since` the moment before the spawn makes podman replay
+   * whatever happened while it was still starting, so nothing after this call is missed.
+   * The stream ends when the process exits; a non-zero exit is RuntimeUnavailableError with
+   * podman's last words.
+   */
+  async events(): Promise<ContainerEventStream> {
+    const since = new Date().toISOString();
+    const args = ['events', '--format', 'json', '--filter', 'type=container', '--since', since];
+    const child = spawn(this.podmanPath, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-2048)));
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error: NodeJS.ErrnoException) => reject(runtimeUnavailable(this.podmanPath, error)));
+    });
+    child.on('error', () => undefined);
+    return ndjsonEventStream<PodmanCliEventEntry>({
+      source: child.stdout,
+      parse: parsePodmanCliEvent,
+      dispose: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+      failure: () =>
+        child.exitCode !== null && child.exitCode !== 0
+          ? new RuntimeUnavailableError(`podman events exited ${child.exitCode}: ${trimStderr(stderr)}`)
+          : undefined,
+    });
   }
 
   /**
