@@ -49,7 +49,8 @@ export class ImportComposeCommand extends CommandRunner {
     ].join('\n');
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const temporary = `${target}.tmp-${process.pid}`;
-    fs.writeFileSync(temporary, header + (await this.definitions.serialize(spec)), { mode: 0o644 });
+    const body = await this.definitions.serialize(spec);
+    fs.writeFileSync(temporary, header + (body.endsWith('\n') ? body : `${body}\n`), { mode: 0o644 });
     fs.renameSync(temporary, target);
     for (const note of notes) this.output.warn(`${note.path}: ${note.message}`);
     this.output.info(`wrote ${target} (${spec.components.length} component${spec.components.length === 1 ? '' : 's'} on node ${node}); check it, then mcp deploy ${spec.name}`);
