@@ -121,7 +121,7 @@ describe('mcp (CLI commands)', () => {
     it('should print help listing every command and exit 0', async () => {
       const run = await sandbox.run(['--help']);
       expect(run.code).toBe(0);
-      for (const name of ['login', 'deploy', 'stop', 'start', 'restart', 'undeploy', 'list', 'ps', 'status', 'sync', 'adopt', 'purge', 'service', 'push', 'pull', 'logs', 'node', 'completion']) {
+      for (const name of ['login', 'deploy', 'stop', 'start', 'restart', 'undeploy', 'list', 'ps', 'status', 'sync', 'adopt', 'purge', 'service', 'push', 'pull', 'logs', 'events', 'node', 'completion']) {
         expect(run.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
       }
       expect(run.stdout).toContain('--json');
@@ -134,6 +134,9 @@ describe('mcp (CLI commands)', () => {
       [['stop', 'notes/web'], /invalid target "notes\/web"/],
       [['ps', '--bogus'], /unknown option '--bogus'/],
       [['logs', 'notes', '-n', 'ten'], /--tail must be a non-negative integer/],
+      [['events', '--since', 'yesterday'], /--since must be a duration like 10m/],
+      [['events', 'notes/web'], /invalid target "notes\/web"/],
+      [['events', '-n', 'many'], /--limit must be a non-negative integer/],
       [['ps', 'extra'], /too many arguments/],
       [['completion', 'fish'], /unsupported shell "fish"/],
       [['node', 'frob'], /unknown action "frob"|too many arguments|unknown command/],
@@ -829,6 +832,52 @@ describe('mcp (CLI commands)', () => {
       expect(run.stdout).toBe('out line\n');
       expect(run.stderr).toBe('err line\n');
       expect(factory.calls[0].request).toEqual({ service: 'notes', component: 'notes', follow: false, tail: 20, since: '10m', timestamps: true });
+    });
+  });
+
+  describe('events', () => {
+    const event = (id: number, minute: number, service: string, kind: string, message: string) => ({
+      id,
+      event: { time: { seconds: Date.UTC(2026, 10, 30, 8, minute) / 1000, nanos: 0 }, service, component: 'web', kind, message, fromState: '', toState: '' },
+    });
+
+    it('should merge every node\'s events oldest first, one line each, and pass the filters on', async () => {
+      ready();
+      const { factory, overrides } = fleet({
+        alpha: { events: () => [event(7, 1, 'notes', 'deployed', 'release 1'), event(9, 5, 'notes', 'drift', 'desired running, observed exited')] },
+        beta: { events: () => [event(3, 3, 'notes', 'state_changed', 'running → exited')] },
+      });
+      const run = await sandbox.run(['events', 'notes', '--since', '2026-11-30T08:00:00Z', '-n', '5'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual([
+        '2026-11-30T08:01:00.000Z  alpha  notes/web  deployed: release 1',
+        '2026-11-30T08:03:00.000Z  beta  notes/web  state_changed: running → exited',
+        '2026-11-30T08:05:00.000Z  alpha  notes/web  drift: desired running, observed exited',
+      ]);
+      expect(factory.calls.map((c) => [c.node, c.method, c.request])).toEqual([
+        ['alpha', 'events', { service: 'notes', since: { seconds: Date.UTC(2026, 10, 30, 8, 0) / 1000, nanos: 0 }, follow: false, limit: 5 }],
+        ['beta', 'events', { service: 'notes', since: { seconds: Date.UTC(2026, 10, 30, 8, 0) / 1000, nanos: 0 }, follow: false, limit: 5 }],
+      ]);
+    });
+
+    it('should print JSON with the node of each event, and report an unreachable node with exit 3', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { events: () => [event(7, 1, 'notes', 'deployed', 'release 1')] }, beta: { unreachable: true } });
+      const run = await sandbox.run(['events', '--json'], { overrides });
+      expect(run.code).toBe(3);
+      const parsed = JSON.parse(run.stdout);
+      expect(parsed.events).toEqual([expect.objectContaining({ node: 'alpha', id: 7, service: 'notes', kind: 'deployed', time: '2026-11-30T08:01:00.000Z' })]);
+      expect(parsed.errors).toEqual([expect.objectContaining({ node: 'beta', kind: 'unreachable' })]);
+    });
+
+    it('should follow with one JSON object per line, asking only the chosen node', async () => {
+      ready();
+      const { factory, overrides } = fleet({ alpha: { events: () => [event(1, 1, 'notes', 'deployed', 'one'), event(2, 2, 'notes', 'drift', 'two')] }, beta: {} });
+      const run = await sandbox.run(['events', '-f', '--json', '--node', 'alpha'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line).message)).toEqual(['one', 'two']);
+      expect(factory.calls.map((c) => [c.node, (c.request as { follow: boolean }).follow])).toEqual([['alpha', true]]);
+      expect(run.stderr).toMatch(/alpha: the agent closed the event stream/);
     });
   });
 

@@ -1,6 +1,8 @@
 import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
+  ContainerEvent,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -26,6 +28,9 @@ import {
  *   runtime.setState('app', 'exited', 1);                                     // a crash
  *   runtime.emitLog('app', 'stdout', 'hello\n');
  *   runtime.callsTo('list');                                                  // [{ method: 'list', args: {} }]
+ *   runtime.endEvents();                                                      // podman's service went away
+ *
+ * Open event streams (`events()`) see create/start/died/remove as podman reports them.
  */
 export type FakeRuntimeMethod =
   | 'pull'
@@ -39,6 +44,7 @@ export type FakeRuntimeMethod =
   | 'list'
   | 'logs'
   | 'version'
+  | 'events'
   | 'createSecret'
   | 'listSecrets'
   | 'removeSecret';
@@ -82,6 +88,9 @@ export class FakeRuntime extends ContainerRuntime {
   private readonly clock: Clock | undefined;
   private readonly podmanVersion: string;
   private nextId = 1;
+  private readonly eventQueues = new Set<{ queue: ContainerEvent[]; wake: () => void; ended: boolean }>();
+  /** When false, state changes are not reported to open event streams (a missed event). */
+  eventsEnabled = true;
 
   constructor(options: FakeRuntimeOptions = {}) {
     super();
@@ -133,6 +142,8 @@ export class FakeRuntime extends ContainerRuntime {
     };
     this.images.add(details.image);
     this.containers.set(details.name, copyDetails(details));
+    this.emit(details, 'create');
+    if (state === 'running') this.emit(details, 'start');
     return copyDetails(details);
   }
 
@@ -147,6 +158,8 @@ export class FakeRuntime extends ContainerRuntime {
     } else if (exitCode !== undefined || state === 'exited' || state === 'stopped') {
       container.exitCode = exitCode ?? 0;
     }
+    const action = state === 'running' ? 'start' : state === 'paused' ? 'pause' : state === 'created' ? 'create' : 'died';
+    this.emit(container, action, action === 'died' ? container.exitCode : undefined);
     this.wakeLogs(name);
   }
 
@@ -175,6 +188,20 @@ export class FakeRuntime extends ContainerRuntime {
 
   clearCalls(): void {
     this.calls.length = 0;
+  }
+
+  /** Ends every open event stream, as podman does when its service stops. */
+  endEvents(): void {
+    for (const subscriber of this.eventQueues) {
+      subscriber.ended = true;
+      subscriber.wake();
+    }
+    this.eventQueues.clear();
+  }
+
+  /** How many event streams are open. */
+  get openEventStreams(): number {
+    return this.eventQueues.size;
   }
 
   // ---- the port ----
@@ -252,6 +279,8 @@ export class FakeRuntime extends ContainerRuntime {
       secrets: options.secrets?.length ? options.secrets.map((secret) => secret.source) : undefined,
     };
     this.containers.set(options.name, container);
+    this.emit(container, 'create');
+    this.emit(container, 'start');
     return container.id;
   }
 
@@ -275,7 +304,9 @@ export class FakeRuntime extends ContainerRuntime {
 
   async remove(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     this.record('remove', options);
+    const removed = this.containers.get(options.name);
     this.containers.delete(options.name);
+    if (removed) this.emit(removed, 'remove');
     this.logBook.delete(options.name);
     this.wakeLogs(options.name);
   }
@@ -338,7 +369,52 @@ export class FakeRuntime extends ContainerRuntime {
     }
   }
 
+  async events(): Promise<ContainerEventStream> {
+    this.record('events', {});
+    const subscriber = { queue: [] as ContainerEvent[], wake: () => undefined as void, ended: false };
+    this.eventQueues.add(subscriber);
+    const close = (): void => {
+      subscriber.ended = true;
+      this.eventQueues.delete(subscriber);
+      subscriber.wake();
+    };
+    async function* iterate(): AsyncGenerator<ContainerEvent> {
+      try {
+        for (;;) {
+          const next = subscriber.queue.shift();
+          if (next) {
+            yield next;
+            continue;
+          }
+          if (subscriber.ended) return;
+          await new Promise<void>((resolve) => (subscriber.wake = resolve));
+        }
+      } finally {
+        close();
+      }
+    }
+    const iterator = iterate();
+    return { close, [Symbol.asyncIterator]: () => iterator };
+  }
+
   // ---- internals ----
+
+  private emit(container: ContainerDetails, action: string, exitCode?: number): void {
+    if (!this.eventsEnabled) return;
+    const event: ContainerEvent = {
+      time: this.now(),
+      id: container.id,
+      name: container.name,
+      image: container.image,
+      action,
+      exitCode,
+      labels: { ...container.labels },
+    };
+    for (const subscriber of this.eventQueues) {
+      subscriber.queue.push({ ...event, labels: { ...event.labels } });
+      subscriber.wake();
+    }
+  }
 
   private record(method: FakeRuntimeMethod, args: object): void {
     this.calls.push({ method, args: { ...args } });

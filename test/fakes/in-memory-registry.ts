@@ -6,7 +6,9 @@ import {
   ServiceNotFoundError,
 } from '@mcp/common';
 import {
+  checkEventsAfterQuery,
   checkListEventsQuery,
+  EventListeners,
   checkNewEvent,
   checkPruneEventsInput,
   checkRoutes,
@@ -42,6 +44,7 @@ export class InMemoryRegistry extends ServiceRegistry {
   private readonly services = new Map<string, StoredService>();
   private events: EventRecord[] = [];
   private nextEventId = 1;
+  private readonly eventListeners = new EventListeners();
   private closed = false;
   private readonly clock: Clock;
 
@@ -182,7 +185,21 @@ export class InMemoryRegistry extends ServiceRegistry {
       toState: event.toState ?? '',
     };
     this.events.push(record);
+    this.eventListeners.notify(record);
     return clone(record);
+  }
+
+  onEventAdded(listener: (event: EventRecord) => void): () => void {
+    return this.eventListeners.add(listener);
+  }
+
+  async eventsAfter(query: { afterId: number; service?: string; limit: number }): Promise<EventRecord[]> {
+    this.assertOpen('eventsAfter');
+    checkEventsAfterQuery(query);
+    const matching = this.events.filter(
+      (event) => event.id > query.afterId && (query.service === undefined || event.service === query.service),
+    );
+    return clone(matching.sort((a, b) => a.id - b.id).slice(0, query.limit));
   }
 
   async listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]> {

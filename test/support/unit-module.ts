@@ -4,7 +4,7 @@ import { Clock, Failpoints } from '@mcp/common';
 import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
+import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
 import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../fakes';
 import { makeTestConfig } from './test-config';
@@ -50,6 +50,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: AgentConfig, useValue: config },
       { provide: ServiceRegistry, useValue: registry },
       { provide: ContainerRuntime, useValue: runtime },
+      { provide: LiveContainers, useValue: new LiveContainers(runtime) },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
       { provide: Failpoints, useValue: new Failpoints() },

@@ -8,6 +8,8 @@ import { CertificatesModule } from './certificates/certificates.module';
 import { AgentConfig } from './config/agent-config';
 import type { DeployController } from './deploy/deploy.controller';
 import { DeployModule } from './deploy/deploy.module';
+import type { EventsController } from './events/events.controller';
+import { EventsModule } from './events/events.module';
 import type { LifecycleController } from './lifecycle/lifecycle.controller';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitorModule } from './monitor/monitor.module';
@@ -33,7 +35,7 @@ type AgentService = Omit<mcpv1.McpAgentServiceController, 'pushFile'> & {
  * service: an RPC no controller implements, or implements with the wrong types, fails tsc here.
  */
 type Serves<T extends AgentService> = T;
-export type AgentControllers = Serves<DeployController & LifecycleController & StatusController & TransferController & AdoptController & SecretsController>;
+export type AgentControllers = Serves<DeployController & LifecycleController & StatusController & TransferController & AdoptController & SecretsController & EventsController>;
 
 /** The agent: the shared platform plus one module per feature (features never import each other). */
 @Module({})
@@ -53,6 +55,7 @@ export class AppModule {
         AdoptModule,
         MonitorModule,
         CertificatesModule,
+        EventsModule,
       ],
     };
   }

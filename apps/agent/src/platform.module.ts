@@ -33,6 +33,7 @@ export class PlatformModule {
         adapter: config.runtime.adapter,
         socketPath: config.runtime.socket,
         defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+        followEvents: true,
         env: config.env,
       }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),

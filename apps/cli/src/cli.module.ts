@@ -10,6 +10,7 @@ import { GrpcAgentClientFactory } from './client/grpc-agent-client';
 import { ServiceLocator } from './commands/command-helpers';
 import { CompletionCommand } from './commands/completion.command';
 import { DeployCommand } from './commands/deploy.command';
+import { EventsCommand } from './commands/events.command';
 import { AdoptCommand, PurgeCommand, SyncCommand } from './commands/fleet.commands';
 import { RestartCommand, StartCommand, StopCommand, UndeployCommand } from './commands/lifecycle.commands';
 import { LoginCommand } from './commands/login.command';
@@ -53,6 +54,7 @@ export const COMMANDS = [
   PushCommand,
   PullCommand,
   LogsCommand,
+  EventsCommand,
   NodeCommand,
   NodeListCommand,
   NodeAddCommand,

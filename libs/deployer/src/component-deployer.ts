@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { Failpoints, type ComponentSpec, type DesiredState } from '@mcp/common';
+import { ContainerNotFoundError, Failpoints, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type RouteRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
 import { RegistryAuth } from '@mcp/oci';
@@ -67,6 +67,33 @@ export class ComponentDeployer {
     await this.registryAuth.pullWithAuth({ image, pull: (auth) => this.runtime.pull({ image, ...auth }) });
   }
 
+  /**
+   * The stop sequence of Stop and of a sync that deactivates: routes first (no traffic to a
+   * stopping container), then the container (a missing one is as stopped as it gets), then
+   * what podman reports now, recorded with a `stopped` event.
+   */
+  async stop(input: { component: ComponentRecord; message?: string }): Promise<void> {
+    const { component } = input;
+    const name = componentContainerName(component);
+    await this.routes.unregister({ routes: component.routes });
+    try {
+      await this.runtime.stop({ name, timeoutSeconds: this.options.stopTimeoutSeconds });
+    } catch (err) {
+      if (!(err instanceof ContainerNotFoundError)) throw err;
+    }
+    await this.recordObserved({ component, kind: 'stopped', message: input.message });
+  }
+
+  /** Records what the runtime says of the component's container now, with an event for the step taken. */
+  async recordObserved(input: { component: ComponentRecord; kind: 'stopped' | 'started' | 'restarted'; message?: string }): Promise<void> {
+    const { component, kind } = input;
+    const name = componentContainerName(component);
+    const current = await this.runtime.inspect({ name });
+    const state = current?.state ?? 'removed';
+    await this.registry.recordObserved({ service: component.service, component: component.name, observedState: state, containerId: current?.id });
+    await this.registry.addEvent({ service: component.service, component: component.name, kind, message: input.message ?? `${kind} ${name}`, fromState: component.observedState, toState: state });
+  }
+
   /** The routes of a spec with hostnames resolved and no host ports yet. */
   resolveRoutes(input: { service: string; spec: ComponentSpec }): RouteRecord[] {
     return input.spec.routes.map((route) => ({
@@ -80,7 +107,7 @@ export class ComponentDeployer {
 
   async deploy(input: DeployComponentInput): Promise<ComponentOutcome> {
     const { service, spec } = input;
-    const container = this.containers.containerName({ service, component: spec.name });
+    const container = componentContainerName({ service, name: spec.name, containerName: input.previous?.containerName });
     const outcome = { component: spec.name, container };
     let hash: string;
     try {
@@ -130,7 +157,7 @@ export class ComponentDeployer {
       await this.routes.unregister({ routes: stale });
       await this.failpoints.hit('deploy.after-old-removed');
 
-      const id = await this.containers.runComponent({ service, spec, routes, specHash: hash });
+      const id = await this.containers.runComponent({ name: container, service, spec, routes, specHash: hash });
       await this.registry.setRoutes({ service, component: spec.name, routes });
       routesStored = true;
       await this.failpoints.hit('deploy.after-new-running');

@@ -10,4 +10,4 @@ export {
   snapshotFileName,
   verifyDatabaseFile,
 } from './registry-snapshot';
-export { checkListEventsQuery, checkNewEvent, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';
+export { checkEventsAfterQuery, checkListEventsQuery, checkNewEvent, EventListeners, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';

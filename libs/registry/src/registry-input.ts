@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type ValidationIssue, ValidationError } from '@mcp/common';
-import type { NewEvent, RouteRecord, SaveServiceInput } from './service-registry';
+import type { EventRecord, NewEvent, RouteRecord, SaveServiceInput } from './service-registry';
 
 /*
  * Checks on what callers hand the registry, shared by every ServiceRegistry implementation so
@@ -51,6 +51,35 @@ export function checkListEventsQuery(query: { since?: Date; limit?: number }): v
   }
   if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
     throw new InvalidArgumentError(`listEvents: limit must be a whole number >= 0, got ${query.limit}`);
+  }
+}
+
+export function checkEventsAfterQuery(query: { afterId: number; limit: number }): void {
+  if (!Number.isInteger(query.afterId) || query.afterId < 0) {
+    throw new InvalidArgumentError(`eventsAfter: afterId must be a whole number >= 0, got ${query.afterId}`);
+  }
+  if (!Number.isInteger(query.limit) || query.limit < 1) {
+    throw new InvalidArgumentError(`eventsAfter: limit must be a whole number >= 1, got ${query.limit}`);
+  }
+}
+
+/** The listeners of `onEventAdded`; one failing listener never stops the others or the write. */
+export class EventListeners {
+  private readonly listeners = new Set<(event: EventRecord) => void>();
+
+  add(listener: (event: EventRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(event: EventRecord): void {
+    for (const listener of this.listeners) {
+      try {
+        listener({ ...event, time: new Date(event.time.getTime()) });
+      } catch {
+        // a listener's own failure is its business
+      }
+    }
   }
 }
 

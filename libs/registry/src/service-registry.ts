@@ -101,6 +101,13 @@ export abstract class ServiceRegistry {
   /** Removes the service, its components and routes; events are kept (history). */
   abstract deleteService(name: string): Promise<void>;
   abstract addEvent(event: NewEvent): Promise<EventRecord>;
+  /**
+   * Events recorded after the one with id `afterId` (ids increase with every event), oldest
+   * first, at most `limit`: how a follower catches up (`mcp events -f`).
+   */
+  abstract eventsAfter(query: { afterId: number; service?: string; limit: number }): Promise<EventRecord[]>;
+  /** Calls `listener` with every event once it is stored; returns the unsubscribe function. */
+  abstract onEventAdded(listener: (event: EventRecord) => void): () => void;
   /** Most recent first. */
   abstract listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]>;
   /** Deletes events older than `before`, then the oldest beyond `keepMax`; returns how many went. */

@@ -38,7 +38,9 @@ import {
   type SnapshotResult,
 } from './service-registry';
 import {
+  checkEventsAfterQuery,
   checkListEventsQuery,
+  EventListeners,
   checkNewEvent,
   checkPruneEventsInput,
   checkRoutes,
@@ -72,6 +74,7 @@ const LIST_TABLES = [
  */
 export class TypeormRegistry extends ServiceRegistry implements OnApplicationShutdown {
   private closed = false;
+  private readonly eventListeners = new EventListeners();
 
   private constructor(
     private readonly dataSource: DataSource,
@@ -287,7 +290,7 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
 
   async addEvent(event: NewEvent): Promise<EventRecord> {
     checkNewEvent(event);
-    return this.write(async (em) => {
+    const record = await this.write(async (em) => {
       const row = {
         time: (event.time ?? this.clock.now()).toISOString(),
         service: event.service,
@@ -299,6 +302,22 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
       };
       const result = await em.insert(EventEntity, row);
       return toEventRecord({ ...row, id: Number(result.identifiers[0]!.id) });
+    });
+    this.eventListeners.notify(record);
+    return record;
+  }
+
+  onEventAdded(listener: (event: EventRecord) => void): () => void {
+    return this.eventListeners.add(listener);
+  }
+
+  async eventsAfter(query: { afterId: number; service?: string; limit: number }): Promise<EventRecord[]> {
+    checkEventsAfterQuery(query);
+    return this.read(async (em) => {
+      const qb = em.createQueryBuilder(EventEntity, 'event').where('event.id > :afterId', { afterId: query.afterId });
+      if (query.service !== undefined) qb.andWhere('event.service = :service', { service: query.service });
+      qb.orderBy('event.id', 'ASC').limit(query.limit);
+      return (await qb.getMany()).map(toEventRecord);
     });
   }
 

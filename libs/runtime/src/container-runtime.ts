@@ -125,6 +125,32 @@ export interface LogChunk {
   data: Buffer;
 }
 
+/**
+ * One container event from podman's event stream. `action` is podman's word: create, init,
+ * start, restart, died, stop, kill, pause, unpause, remove, rename, cleanup, exec, ...
+ */
+export interface ContainerEvent {
+  time: Date;
+  id: string;
+  /** The container's name (its new name for `rename`). */
+  name: string;
+  image: string;
+  action: string;
+  /** Set for `died`. */
+  exitCode?: number;
+  /** The container's labels, when podman sends them (the REST API does). */
+  labels: Record<string, string>;
+}
+
+/**
+ * A followed event stream: iterating yields events as podman reports them and ends when
+ * podman ends the stream (its service went away); a broken stream throws
+ * RuntimeUnavailableError. `close()` ends it from this side.
+ */
+export interface ContainerEventStream extends AsyncIterable<ContainerEvent> {
+  close(): void;
+}
+
 export abstract class ContainerRuntime {
   /**
    * Pull an image; `authFile` is a podman auth file (registry credentials). A `localhost/`
@@ -146,6 +172,11 @@ export abstract class ContainerRuntime {
   /** Ends quietly when the signal aborts; ContainerNotFoundError for an unknown container. */
   abstract logs(options: LogOptions): AsyncIterable<LogChunk>;
   abstract version(): Promise<string>;
+  /**
+   * Follows podman's container events from now on; resolves once the stream is open (events
+   * that happen after that are delivered). RuntimeUnavailableError when it cannot be opened.
+   */
+  abstract events(): Promise<ContainerEventStream>;
   /**
    * Stores a podman secret (value in the request body or on podman's stdin, never in argv);
    * an existing secret of that name is replaced. Resolves to the new secret's listing entry.

@@ -4,3 +4,4 @@ export type { PodmanRuntimeOptions } from './podman.runtime';
 export * from './podman-json';
 export * from './podman-errors';
 export * from './runtime.module';
+export { LiveContainers, type ContainerChange, type ContainerChangeListener } from './live-containers';

@@ -2,6 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { ContainerNotFoundError, InvalidArgumentError, McpError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -9,10 +10,11 @@ import {
   RunOptions,
   SecretInfo,
 } from './container-runtime';
+import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './container-events';
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
-import { classifyPodmanFailure } from './podman-errors';
+import { classifyPodmanFailure, removeRetryingRestartRace } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
 import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
 
@@ -36,7 +38,6 @@ export interface LibpodRestRuntimeOptions {
 
 /** Podman's words for a name clash (not to be confused with "address already in use"). */
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
-const REMOVE_ATTEMPTS = 3;
 const DEFAULT_REQUEST_TIMEOUT_MS = 2 * 60_000;
 const HTTP_NOT_MODIFIED = 304;
 const HTTP_NOT_FOUND = 404;
@@ -161,28 +162,16 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     const context: CallContext = { verb: 'rm', target: name };
-    // A missing container is fine (as `rm -f`). A restart policy racing the removal can make
-    // podman refuse ("state improper"): bounded further attempts, as the CLI adapter does.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const answer = await this.call(
-          {
-            method: 'DELETE',
-            path: `/containers/${encodeURIComponent(name)}`,
-            query: { force: true, timeout: seconds },
-          },
-          context,
-          [HTTP_NOT_FOUND],
-          seconds,
-        );
-        if (answer.status !== HTTP_NOT_FOUND) throwReportErrors(answer, context);
-        return;
-      } catch (error) {
-        const racing =
-          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
-        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
-      }
-    }
+    // A missing container is fine (as `rm -f`).
+    await removeRetryingRestartRace(async () => {
+      const answer = await this.call(
+        { method: 'DELETE', path: `/containers/${encodeURIComponent(name)}`, query: { force: true, timeout: seconds } },
+        context,
+        [HTTP_NOT_FOUND],
+        seconds,
+      );
+      if (answer.status !== HTTP_NOT_FOUND) throwReportErrors(answer, context);
+    });
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {
@@ -265,6 +254,31 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
       signal?.removeEventListener('abort', onAbort);
       request.destroy();
     }
+  }
+
+  /**
+   * `GET /events?stream=true` filtered to containers, on a connection of its own. podman
+   * answers the headers at once, so the stream is known open when this resolves. The stream
+   * ends when the service goes away (it was restarted, or died).
+   */
+  async events(): Promise<ContainerEventStream> {
+    const context: CallContext = { verb: 'events', target: '' };
+    const { status, response, request } = await this.client.stream({
+      method: 'GET',
+      path: '/events',
+      query: { stream: true, filters: JSON.stringify({ type: ['container'] }) },
+      timeoutMs: this.requestTimeoutMs,
+    });
+    if (status >= 300) {
+      const body = await readAll(response);
+      request.destroy();
+      throw this.failure(context, status, body);
+    }
+    return ndjsonEventStream<LibpodEventEntry>({
+      source: response,
+      parse: parseLibpodEvent,
+      dispose: () => request.destroy(),
+    });
   }
 
   async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {

@@ -10,6 +10,7 @@ import {
 } from '@mcp/common';
 import {
   ContainerDetails,
+  ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
   LogChunk,
@@ -17,7 +18,8 @@ import {
   RunOptions,
   SecretInfo,
 } from './container-runtime';
-import { classifyPodmanFailure, runtimeUnavailable, trimStderr } from './podman-errors';
+import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
+import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
 
 export interface PodmanRuntimeOptions {
@@ -54,8 +56,6 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const LOG_QUEUE_HIGH_WATER = 64;
 /** Podman's words for a name clash (not to be confused with "address already in use"). */
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
-/** `rm` attempts when podman's restart policy races the removal. */
-const REMOVE_ATTEMPTS = 3;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2 * 60_000;
 const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
 /** The variable `podman secret create --env` reads the value from. */
@@ -163,19 +163,10 @@ export class PodmanRuntime extends ContainerRuntime {
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     const args = ['rm', '-f', '-t', String(seconds), '--', name];
-    // `rm -f` of a missing container succeeds, which is the contract here. A container whose
-    // restart policy is restarting it right now can refuse ("state improper"); that race is
-    // podman's, so it gets a bounded number of further attempts.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
-        return;
-      } catch (error) {
-        const racing =
-          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
-        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
-      }
-    }
+    // `rm -f` of a missing container succeeds, which is the contract here.
+    await removeRetryingRestartRace(async () => {
+      await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
+    });
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {
@@ -256,6 +247,38 @@ export class PodmanRuntime extends ContainerRuntime {
       throw error;
     }
     return (parseJson<PodmanSecretEntry[] | null>(stdout, args) ?? []).map(mapSecretEntry);
+  }
+
+  /**
+   * Follows `podman events --format json --filter type=container` (argv, no shell). Resolves
+   * once the process has started; `--since` the moment before the spawn makes podman replay
+   * whatever happened while it was still starting, so nothing after this call is missed.
+   * The stream ends when the process exits; a non-zero exit is RuntimeUnavailableError with
+   * podman's last words.
+   */
+  async events(): Promise<ContainerEventStream> {
+    const since = new Date().toISOString();
+    const args = ['events', '--format', 'json', '--filter', 'type=container', '--since', since];
+    const child = spawn(this.podmanPath, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-2048)));
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error: NodeJS.ErrnoException) => reject(runtimeUnavailable(this.podmanPath, error)));
+    });
+    child.on('error', () => undefined);
+    return ndjsonEventStream<PodmanCliEventEntry>({
+      source: child.stdout,
+      parse: parsePodmanCliEvent,
+      dispose: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      },
+      failure: () =>
+        child.exitCode !== null && child.exitCode !== 0
+          ? new RuntimeUnavailableError(`podman events exited ${child.exitCode}: ${trimStderr(stderr)}`)
+          : undefined,
+    });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
+import { LiveContainers } from './live-containers';
 import { PodmanService } from './podman.service';
 import { PodmanRuntime, PodmanRuntimeOptions } from './podman.runtime';
 
@@ -22,13 +23,19 @@ export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
   socketPath?: string;
   /** For `rest`/`auto`: whether a service may be started; default true. */
   startService?: boolean;
+  /**
+   * Whether LiveContainers follows podman's event stream from application bootstrap (the
+   * agent does); default false: every LiveContainers read is then a listing.
+   */
+  followEvents?: boolean;
 }
 
 const logger = new Logger('RuntimeModule');
 
 /**
- * Binds the ContainerRuntime port to podman, through the CLI or the REST API; the adapter
- * classes stay private. A supervised podman service is stopped on module destroy.
+ * Binds the ContainerRuntime port to podman, through the CLI or the REST API (the adapter
+ * classes stay private), and provides LiveContainers, the containers kept from its events.
+ * A supervised podman service is stopped on module destroy.
  */
 @Module({})
 export class RuntimeModule {
@@ -51,15 +58,20 @@ export class RuntimeModule {
           inject: [PodmanService],
           useFactory: (service: PodmanService) => createRuntime(options, service),
         },
+        {
+          provide: LiveContainers,
+          inject: [ContainerRuntime],
+          useFactory: (runtime: ContainerRuntime) => new LiveContainers(runtime, { follow: options.followEvents }),
+        },
       ],
-      exports: [ContainerRuntime],
+      exports: [ContainerRuntime, LiveContainers],
     };
   }
 }
 
 /** Chooses and builds the adapter; the PodmanService is only started for `rest` and `auto`. */
 export async function createRuntime(options: RuntimeModuleOptions, service: PodmanService): Promise<ContainerRuntime> {
-  const { adapter = 'cli', socketPath: _socketPath, startService: _startService, ...cliOptions } = options;
+  const { adapter = 'cli', socketPath: _socketPath, startService: _startService, followEvents: _followEvents, ...cliOptions } = options;
   if (adapter === 'cli') return new PodmanRuntime(cliOptions);
   let socketPath: string;
   try {

@@ -14,6 +14,7 @@ export interface NodeScript {
   pushFile?: (header: mcpv1.PushFileHeader, data: Buffer) => mcpv1.PushFileResponse;
   pullFile?: (request: mcpv1.PullFileRequest) => mcpv1.PullFileResponse[];
   logs?: (request: mcpv1.LogsRequest) => mcpv1.LogsResponse[];
+  events?: (request: mcpv1.EventsRequest) => mcpv1.EventsResponse[];
 }
 
 export interface RecordedCall {

@@ -117,7 +117,7 @@ describe(AuthGuard.name, () => {
   });
 
   /** The three streaming RPCs, each resolving to the status the stream ended with. */
-  const STREAMS: Record<'pushFile' | 'pullFile' | 'logs', (md: Metadata) => Promise<ServiceError | undefined>> = {
+  const STREAMS: Record<'pushFile' | 'pullFile' | 'logs' | 'events', (md: Metadata) => Promise<ServiceError | undefined>> = {
     pushFile: (md) =>
       new Promise((resolve) => {
         const stream = client.raw.pushFile(md, (err) => resolve(err ?? undefined));
@@ -140,6 +140,13 @@ describe(AuthGuard.name, () => {
         stream.on('error', (err: ServiceError) => resolve(err));
         stream.on('end', () => resolve(undefined));
       }),
+    events: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.events({ service: '', since: undefined, follow: false, limit: 0 }, md);
+        stream.on('data', () => resolve(new Error('an event was sent to a caller the agent should refuse') as ServiceError));
+        stream.on('error', (err: ServiceError) => resolve(err));
+        stream.on('end', () => resolve(undefined));
+      }),
   };
   const streamMatrix = (Object.keys(STREAMS) as Array<keyof typeof STREAMS>).flatMap((method) => CASES.map((c) => [method, c.name, c] as const));
 
@@ -159,6 +166,17 @@ describe(AuthGuard.name, () => {
   it('should let an admin through (control)', async () => {
     const result = await client.call('listServices', {});
     expect(result.services.map((s) => s.name)).toEqual(['web']);
+  });
+
+  it('should let an admin read events (control)', async () => {
+    const kinds = await new Promise<string[]>((resolve, reject) => {
+      const seen: string[] = [];
+      const stream = client.raw.events({ service: 'web', since: undefined, follow: false, limit: 0 }, client.metadata());
+      stream.on('data', (message: { event?: { kind: string } }) => seen.push(message.event?.kind ?? ''));
+      stream.on('error', reject);
+      stream.on('end', () => resolve(seen));
+    });
+    expect(kinds.length).toBeGreaterThan(0);
   });
 
   it('should audit each refusal with the caller it could identify and never the token', async () => {

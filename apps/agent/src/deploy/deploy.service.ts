@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
-import { ComponentDeployer, ContainerOps, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
+import { ComponentDeployer, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
 import { fromProtoServiceSpec, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
@@ -28,7 +28,6 @@ export class DeployService {
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
     private readonly deployer: ComponentDeployer,
-    private readonly containers: ContainerOps,
     private readonly locks: KeyedMutex,
     private readonly routes: RouteService,
     private readonly secrets: ServiceSecrets,
@@ -106,7 +105,7 @@ export class DeployService {
   }
 
   private notDeployed(service: string, component: ComponentSpec, error: string): ComponentOutcome {
-    return { component: component.name, ok: false, error, container: this.containers.containerName({ service, component: component.name }), changed: false };
+    return { component: component.name, ok: false, error, container: componentContainerName({ service, name: component.name }), changed: false };
   }
 
   /**
@@ -125,7 +124,7 @@ export class DeployService {
         const desired: DesiredState = spec.active ? 'running' : 'stopped';
         const plan = dependencyLayers(spec.components).flat().map((component) => {
           const record = before?.components.find((c) => c.name === component.name);
-          const name = this.containers.containerName({ service: spec.name, component: component.name });
+          const name = componentContainerName(record ?? { service: spec.name, name: component.name });
           const running = stateOf.get(name) === 'running';
           const exists = stateOf.has(name);
           let action: SyncActionResult['action'] = 'unchanged';
@@ -173,20 +172,12 @@ export class DeployService {
         const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
         return { ...base, ok: outcome.ok, error: outcome.error };
       }
-      const name = this.containers.containerName({ service, component: component.name });
-      const routes = input.before?.components.find((c) => c.name === component.name)?.routes ?? [];
-      if (action === 'start') {
-        await this.runtime.start({ name });
-        await this.routes.register({ service, routes });
-      }
-      if (action === 'stop') {
-        await this.routes.unregister({ routes });
-        await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
-      }
-      if (action !== 'unchanged') {
-        const observed = action === 'start' ? 'running' : 'exited';
-        await this.registry.recordObserved({ service, component: component.name, observedState: observed });
-        await this.registry.addEvent({ service, component: component.name, kind: action === 'start' ? 'started' : 'stopped', message: `sync: ${action}`, toState: observed });
+      const record = input.before?.components.find((c) => c.name === component.name);
+      if (record && action === 'stop') await this.deployer.stop({ component: record, message: 'sync: stop' });
+      if (record && action === 'start') {
+        await this.runtime.start({ name: componentContainerName(record) });
+        await this.routes.register({ service, routes: record.routes });
+        await this.deployer.recordObserved({ component: record, kind: 'started', message: 'sync: start' });
       }
       return { ...base, ok: true, error: '' };
     } catch (err) {

@@ -6,7 +6,7 @@ import { type Alert, AlertSender, alertSenderFor, CommandAlertSender } from '@mc
 import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime, type ContainerSummary } from '@mcp/runtime';
+import { LiveContainers, type ContainerSummary } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { WebhookReceiver } from '@mcp/alerts/testing';
@@ -56,8 +56,11 @@ describe(MonitorService.name, () => {
   let config: AgentConfig;
   let locks: KeyedMutex;
   let sut: MonitorService;
+  let live: LiveContainers;
+  let module: { init(): Promise<unknown>; close(): Promise<void> };
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
+    live = new LiveContainers(runtime);
     config = makeTestConfig({ env: { PATH: process.env.PATH }, monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
     alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config)) : (overrides.alerts ?? recorder);
     const moduleRef = await Test.createTestingModule({
@@ -65,13 +68,14 @@ describe(MonitorService.name, () => {
         MonitorService,
         { provide: AgentConfig, useValue: config },
         { provide: ServiceRegistry, useValue: registry },
-        { provide: ContainerRuntime, useValue: runtime },
+        { provide: LiveContainers, useValue: live },
         { provide: Clock, useValue: clock },
         { provide: AlertSender, useValue: alerts },
         { provide: KeyedMutex, useValue: locks },
       ],
     }).compile();
     sut = moduleRef.get(MonitorService);
+    module = moduleRef;
   }
 
   /** A registered component observed as `observed`, with its container in `state` (or none). */
@@ -325,6 +329,68 @@ describe(MonitorService.name, () => {
       }
     });
   });
+  describe('from podman events (no tick)', () => {
+    beforeEach(async () => {
+      await build({ monitor: { enabled: true } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      await given({ service: 'app', component: 'db', desired: 'running', observed: 'running', state: 'running' });
+      await module.init();
+      live.follow();
+      while (!live.live) await new Promise((resolve) => setTimeout(resolve, 5));
+      await sut.judgementsSettled();
+      runtime.clearCalls();
+      recorder.sent.length = 0;
+    });
+
+    afterEach(async () => {
+      await live.stop();
+      await module.close();
+    });
+
+    it('should record and alert a container killed by hand without listing containers', async () => {
+      runtime.setState('app-web', 'exited', 137);
+      await sut.judgementsSettled();
+
+      expect(await observedOf('app', 'web')).toBe('exited');
+      expect(recorder.sent.map((alert) => [alert.kind, alert.component, alert.observed])).toEqual([['drift', 'web', 'exited']]);
+      expect(runtime.callsTo('list')).toEqual([]);
+    });
+
+    it('should alert a container removed by hand, then its recovery when it is back', async () => {
+      await runtime.remove({ name: 'app-db' });
+      await sut.judgementsSettled();
+      runtime.seedContainer({ name: 'app-db', image: IMAGE, state: 'running' });
+      await sut.judgementsSettled();
+
+      expect(recorder.sent.map((alert) => [alert.kind, alert.observed])).toEqual([['drift', 'removed'], ['recovered', 'running']]);
+      expect((await registry.listEvents({ service: 'app', component: 'db' })).map((event) => event.kind)).toEqual(
+        expect.arrayContaining([MONITOR_EVENT.drift, MONITOR_EVENT.recovered, MONITOR_EVENT.stateChanged]),
+      );
+    });
+
+    it('should detect flapping from events with the same threshold, and keep the cooldown', async () => {
+      for (let i = 0; i < 2; i++) {
+        runtime.setState('app-web', 'exited', 1);
+        await sut.judgementsSettled();
+        runtime.setState('app-web', 'running');
+        await sut.judgementsSettled();
+        clock.advance(1000);
+      }
+      // 4 transitions within the window, threshold 3: one flapping alert (cooldown), one drift, one recovered.
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['drift', 'recovered', 'flapping']);
+    });
+
+    it('should leave a service alone while an operation on it holds its lock', async () => {
+      let release!: () => void;
+      const held = locks.run('app', () => new Promise<void>((resolve) => (release = resolve)));
+      await runtime.remove({ name: 'app-web' });
+      await sut.judgementsSettled();
+      expect(recorder.sent).toEqual([]);
+      release();
+      await held;
+    });
+  });
+
   describe('alerts through the command and the webhook (loopback receiver)', () => {
     let receiver: WebhookReceiver;
     let url: string;

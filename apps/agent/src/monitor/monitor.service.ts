@@ -1,9 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/alerts';
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
-import { type ContainerSummary, ContainerRuntime, containerNameFor } from '@mcp/runtime';
+import { componentContainerName, type ContainerSummary, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 
 /** Event kinds the monitor records. */
@@ -43,15 +43,22 @@ const UNOBSERVED: ReadonlySet<string> = new Set(['', 'unknown']);
 /** Alert deliveries allowed in flight at once (a hung receiver holds each one up to its retry budget). */
 export const MAX_ALERTS_IN_FLIGHT = 100;
 
+/** Container changes arriving within this long of each other are judged in one pass. */
+export const EVENT_SETTLE_MS = 25;
+
 /**
- * One monitor pass (SPEC §2 Monitor): one runtime listing, compared with the registry;
- * observed-state changes recorded as events; drift (desired ≠ observed), recovery and
- * flapping raised as events and alerts with a per-component, per-kind cooldown; old events
- * pruned. Tests call runOnce() directly; MonitorScheduler only triggers it. Alerts are
- * dispatched, not awaited: a slow webhook retrying with backoff never holds up a tick.
+ * The monitor (SPEC §2 Monitor, §10 live state). A judgement compares the containers in
+ * memory (LiveContainers) with the registry: observed-state changes recorded as events;
+ * drift (desired ≠ observed), recovery and flapping raised as events and alerts with a
+ * per-component, per-kind cooldown. It runs on every container change podman's event stream
+ * reports (changes within EVENT_SETTLE_MS judged together), so a container killed by hand is
+ * alerted within moments; and on each tick (runOnce), after one listing that reconciles the
+ * memory with podman (correcting anything the stream missed), followed by event pruning.
+ * Judgements never overlap. Tests call runOnce() directly; MonitorScheduler only triggers
+ * it. Alerts are dispatched, not awaited: a slow webhook never holds up a judgement.
  */
 @Injectable()
-export class MonitorService {
+export class MonitorService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(MonitorService.name);
   private running = false;
   /** Recent transition times per component, for flapping. */
@@ -61,16 +68,60 @@ export class MonitorService {
   /** Components drifting at the end of the last tick. */
   private readonly drifting = new Set<string>();
   private readonly dispatcher: AlertDispatcher;
+  /** Judgements run one after another on this chain. */
+  private judging: Promise<unknown> = Promise.resolve();
+  private settleTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
-    private readonly runtime: ContainerRuntime,
+    private readonly live: LiveContainers,
     private readonly clock: Clock,
     alerts: AlertSender,
     private readonly locks: KeyedMutex,
   ) {
     this.dispatcher = new AlertDispatcher({ sender: alerts, maxInFlight: MAX_ALERTS_IN_FLIGHT });
+  }
+
+  onModuleInit(): void {
+    if (!this.config.monitor.enabled) return;
+    // A tick judges right after its own listing; other changes (events, the listing taken
+    // when the stream re-opens) get a judgement of their own.
+    this.unsubscribe = this.live.onChange(() => {
+      if (!this.running) this.scheduleJudgement();
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+  }
+
+  /** Resolves once the changes reported so far have been judged (tests). */
+  async judgementsSettled(): Promise<void> {
+    // Let events already delivered reach the listener first.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    while (this.settleTimer) await new Promise((resolve) => setTimeout(resolve, EVENT_SETTLE_MS));
+    await this.judging;
+  }
+
+  private scheduleJudgement(): void {
+    if (this.settleTimer) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.serialised(() => this.judge(this.live.snapshot())).catch((error: unknown) =>
+        this.logger.error(`judging container changes failed: ${(error as Error).message}`),
+      );
+    }, EVENT_SETTLE_MS);
+    this.settleTimer.unref?.();
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.judging.then(work);
+    this.judging = result.catch(() => undefined);
+    return result;
   }
 
   /** Resolves once every alert dispatched so far has been delivered or given up on. */
@@ -89,11 +140,21 @@ export class MonitorService {
   }
 
   private async tick(): Promise<TickResult> {
+    // The tick's one listing; it also brings the memory back in line with podman.
+    const containers = await this.live.reconcile();
+    const result = await this.serialised(() => this.judge(containers));
+    const now = this.clock.now();
+    const pruned = await this.registry.pruneEvents({
+      before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
+      keepMax: this.config.monitor.eventKeepMax,
+    });
+    return { ...result, pruned };
+  }
+
+  private async judge(containers: ContainerSummary[]): Promise<TickResult> {
     // A service with a deploy/stop/start in flight is between containers: judging it now
-    // would report a container "removed" mid-deploy. Skip it (busy before or after the list).
+    // would report a container "removed" mid-deploy. Skip it.
     const busy = new Set(this.locks.busyKeys);
-    const containers = await this.runtime.list();
-    for (const key of this.locks.busyKeys) busy.add(key);
     const byName = new Map<string, ContainerSummary>(containers.map((container) => [container.name, container]));
     const services = await this.registry.listServices();
     const now = this.clock.now();
@@ -106,7 +167,7 @@ export class MonitorService {
         const key = `${service.name}/${component.name}`;
         seen.add(key);
         if (busy.has(service.name)) continue;
-        const container = byName.get(component.containerName || containerNameFor(service.name, component.name));
+        const container = byName.get(componentContainerName(component));
         const observed: ObservedState = container ? container.state : 'removed';
         const previous = component.observedState;
 
@@ -148,11 +209,7 @@ export class MonitorService {
     for (const key of [...this.drifting]) if (!seen.has(key)) this.drifting.delete(key);
 
     for (const alert of pending) this.dispatcher.dispatch(alert);
-    const pruned = await this.registry.pruneEvents({
-      before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
-      keepMax: this.config.monitor.eventKeepMax,
-    });
-    return { skipped: false, containers: containers.length, busy: [...busy].sort(), changes, drifting: [...this.drifting].sort(), alerts: pending, pruned };
+    return { skipped: false, containers: containers.length, busy: [...busy].sort(), changes, drifting: [...this.drifting].sort(), alerts: pending, pruned: 0 };
   }
 
   private async noteTransition(input: { key: string; service: string; component: ComponentRecord; observed: ObservedState; now: Date; pending: Alert[] }): Promise<void> {

@@ -3,10 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Clock, ServiceNotFoundError } from '@mcp/common';
-import { ContainerOps } from '@mcp/deployer';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag, splitContainerName, type ContainerSummary } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
 import { toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { AGENT_VERSION } from '../version';
@@ -28,7 +27,7 @@ export class StatusService {
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
-    private readonly containers: ContainerOps,
+    private readonly live: LiveContainers,
     private readonly clock: Clock,
   ) {
     this.startedAt = clock.now();
@@ -40,7 +39,7 @@ export class StatusService {
     return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)) };
   }
 
-  /** One runtime listing; desired vs observed per component; events most recent first. */
+  /** Desired vs observed per component (live state); events most recent first. */
   async serviceStatus(input: { service?: string; eventLimit?: number }): Promise<mcpv1.GetServiceStatusResponse> {
     let services: ServiceRecord[];
     if (input.service) {
@@ -50,11 +49,11 @@ export class StatusService {
     } else {
       services = await this.registry.listServices();
     }
-    const live = new Map((await this.runtime.list()).map((c) => [c.name, c]));
+    const live = new Map((await this.live.current()).map((c) => [c.name, c]));
     const components: mcpv1.ComponentStatus[] = [];
     for (const service of services) {
       for (const component of service.components) {
-        const container = this.containers.containerName({ service: service.name, component: component.name });
+        const container = componentContainerName(component);
         const seen = live.get(container);
         const observed = seen?.state ?? 'removed';
         components.push({
@@ -84,9 +83,12 @@ export class StatusService {
     };
   }
 
-  /** Exactly one runtime listing; unmanaged containers show desired `ignore`. */
+  /**
+   * From the containers kept live from podman's events (a listing only when the stream is
+   * not open); unmanaged containers show desired `ignore`.
+   */
   async liveCheck(): Promise<mcpv1.LiveCheckResponse> {
-    const [containers, services] = await Promise.all([this.runtime.list(), this.registry.listServices()]);
+    const [containers, services] = await Promise.all([this.live.current(), this.registry.listServices()]);
     const known = services.map((s) => s.name);
     const byService = new Map(services.map((s) => [s.name, s]));
     return {
@@ -97,7 +99,7 @@ export class StatusService {
 
   async nodeStatus(): Promise<mcpv1.NodeStatusResponse> {
     const [containers, runtimeVersion, disk] = await Promise.all([
-      this.runtime.list(),
+      this.live.current(),
       this.runtime.version().catch(() => 'unavailable'),
       diskOf(path.dirname(this.config.database.path)),
     ]);

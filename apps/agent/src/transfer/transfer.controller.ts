@@ -4,7 +4,7 @@ import type { mcpv1 } from '@mcp/proto';
 import { Rpc, StreamCallRpc } from '../auth/rpc.decorator';
 import type { Observable } from 'rxjs';
 import { AuditLog } from '../logging/audit';
-import { requireCall, streamWork } from './stream-call';
+import { requireCall, streamWork } from '../streaming/stream-call';
 import { TransferCancelledError, TransferService } from './transfer.service';
 
 /**

@@ -106,7 +106,6 @@ export class GrpcAgentClient implements AgentClient {
     }
   }
 
-
   close(): void {
     void this.client?.then(({ client }) => client.close()).catch(() => undefined);
   }

@@ -515,6 +515,37 @@ export function serviceRegistryContract(
     });
   });
 
+  describe('eventsAfter', () => {
+    it('should return the events after an id, oldest first, filtered and limited', async () => {
+      const first = await sut.addEvent({ service: 'notes', component: 'web', kind: 'a', message: '1' });
+      await sut.addEvent({ service: 'other', component: 'web', kind: 'b', message: '2' });
+      await sut.addEvent({ service: 'notes', component: 'db', kind: 'c', message: '3' });
+      await sut.addEvent({ service: 'notes', component: 'web', kind: 'd', message: '4' });
+      expect((await sut.eventsAfter({ afterId: 0, limit: 10 })).map((e) => e.message)).toEqual(['1', '2', '3', '4']);
+      expect((await sut.eventsAfter({ afterId: first.id, service: 'notes', limit: 10 })).map((e) => e.message)).toEqual(['3', '4']);
+      expect((await sut.eventsAfter({ afterId: first.id, limit: 2 })).map((e) => e.message)).toEqual(['2', '3']);
+    });
+
+    it('should reject a negative id or a limit below 1', async () => {
+      await expect(sut.eventsAfter({ afterId: -1, limit: 1 })).rejects.toThrow(InvalidArgumentError);
+      await expect(sut.eventsAfter({ afterId: 0, limit: 0 })).rejects.toThrow(InvalidArgumentError);
+    });
+  });
+
+  describe('onEventAdded', () => {
+    it('should tell every listener about each stored event until it unsubscribes, whatever another listener does', async () => {
+      const seen: string[] = [];
+      const stop = sut.onEventAdded((event) => seen.push(`${event.id}:${event.message}`));
+      sut.onEventAdded(() => {
+        throw new Error('a broken listener');
+      });
+      const stored = await sut.addEvent({ service: 'notes', component: '', kind: 'a', message: 'one' });
+      stop();
+      await sut.addEvent({ service: 'notes', component: '', kind: 'a', message: 'two' });
+      expect(seen).toEqual([`${stored.id}:one`]);
+    });
+  });
+
   describe('pruneEvents', () => {
     const day = 24 * 60 * 60 * 1000;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
-import { ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from '../container-runtime';
+import { ContainerEvent, ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from '../container-runtime';
 
 /**
  * What every ContainerRuntime must do, run against PodmanRuntime (real podman) and the
@@ -192,6 +192,46 @@ export function containerRuntimeContract(label: string, setup: () => Promise<Run
         await expect(sut[method]({ name: `${prefix}-ghost` })).rejects.toBeInstanceOf(ContainerNotFoundError);
       },
     );
+
+    it('should report create, start, died (with the exit code) and remove on a followed event stream', async () => {
+      const run = options('events', { labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVICE]: 'ev' } });
+      const stream = await sut.events();
+      const seen: ContainerEvent[] = [];
+      const done = (async () => {
+        for await (const event of stream) {
+          if (event.name !== run.name) continue;
+          seen.push(event);
+          if (event.action === 'remove') break;
+        }
+      })();
+      try {
+        const id = await runCounted(run);
+        await sut.stop({ name: run.name, timeoutSeconds: 0 });
+        await sut.remove({ name: run.name, timeoutSeconds: 0 });
+        await done;
+        const actions = seen.map((event) => event.action);
+        expect(actions).toEqual(expect.arrayContaining(['create', 'start', 'died', 'remove']));
+        expect(actions.indexOf('create')).toBeLessThan(actions.indexOf('start'));
+        expect(actions.indexOf('died')).toBeLessThan(actions.indexOf('remove'));
+        expect(seen.every((event) => event.id === id)).toBe(true);
+        expect(seen.find((event) => event.action === 'died')?.exitCode).toEqual(expect.any(Number));
+        expect(seen[0].time).toBeInstanceOf(Date);
+      } finally {
+        stream.close();
+      }
+    });
+
+    it('should end the iteration when the stream is closed from this side', async () => {
+      const stream = await sut.events();
+      const ended = (async () => {
+        for await (const _event of stream) {
+          // nothing expected
+        }
+        return 'ended';
+      })();
+      stream.close();
+      await expect(ended).resolves.toBe('ended');
+    });
 
     it('should give null when inspecting an unknown container', async () => {
       expect(await sut.inspect({ name: `${prefix}-ghost` })).toBeNull();

@@ -347,6 +347,30 @@ export interface LogsResponse {
   stream: string;
 }
 
+export interface EventsRequest {
+  /** Empty means every service. */
+  service: string;
+  /** Only events at or after this time; unset means the most recent `limit`. */
+  since:
+    | Timestamp
+    | undefined;
+  /** Keep the stream open and send each new event as it is recorded. */
+  follow: boolean;
+  /**
+   * With `since` unset: how many of the most recent events come first; 0 means the agent's
+   * default (50). With `since` set: at most this many (0: the agent's cap, 10000).
+   */
+  limit: number;
+}
+
+export interface EventsResponse {
+  event:
+    | Event
+    | undefined;
+  /** The registry's id of the event; ids increase as events are recorded. */
+  id: number;
+}
+
 export interface SetSecretRequest {
   service: string;
   name: string;
@@ -450,6 +474,13 @@ export interface McpAgentServiceClient {
   /** Logs streams a component's container logs. */
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
+
+  /**
+   * Events streams the registry's events, oldest first: those since a time (or the most
+   * recent few), then, with follow, each new one as it is recorded.
+   */
+
+  events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
 
   /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
 
@@ -566,6 +597,13 @@ export interface McpAgentServiceController {
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
 
+  /**
+   * Events streams the registry's events, oldest first: those since a time (or the most
+   * recent few), then, with follow, each new one as it is recorded.
+   */
+
+  events(request: EventsRequest, metadata?: Metadata): Observable<EventsResponse>;
+
   /** SetSecret stores a secret of a service as a podman secret of the agent's user (SPEC §9). */
 
   setSecret(
@@ -605,6 +643,7 @@ export function McpAgentServiceControllerMethods() {
       "pullFile",
       "nodeStatus",
       "logs",
+      "events",
       "setSecret",
       "listSecrets",
       "removeSecret",

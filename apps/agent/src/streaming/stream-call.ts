@@ -1,5 +1,6 @@
+import { once } from 'node:events';
+import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
-import { InternalError } from './transfer-errors';
 
 /**
  * Server-streaming handlers write to the grpc-js call themselves (awaiting 'drain'), because
@@ -21,6 +22,23 @@ export function streamWork(work: (signal: AbortSignal) => Promise<void>): Observ
 
 /** Nest passes the call as the third argument of a server-streaming handler. */
 export function requireCall<T>(call: T | undefined): T {
-  if (!call) throw new InternalError('streaming handler called without its gRPC call');
+  // An unknown error: the filter answers INTERNAL and logs this.
+  if (!call) throw new Error('streaming handler called without its gRPC call');
   return call;
+}
+
+/** The client cancelled (or the agent is shutting down): nothing more is sent. */
+export class StreamCancelledError extends Error {
+  constructor() {
+    super('the client cancelled the call');
+    this.name = StreamCancelledError.name;
+  }
+}
+
+/** Writes one message and, when the call's buffer is full, waits for it to drain (backpressure). */
+export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw new StreamCancelledError();
+  if (!call.write(message)) {
+    await once(call, 'drain', { signal });
+  }
 }

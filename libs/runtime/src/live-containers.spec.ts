@@ -1,0 +1,116 @@
+import { RuntimeUnavailableError } from '@mcp/common';
+import { FakeRuntime } from '../../../test/fakes/fake-runtime';
+import { ContainerChange, LiveContainers } from './live-containers';
+
+const IMAGE = 'localhost/mcp-test/busybox:1.0';
+
+/** Polls the condition on the event loop (no timing asserted: the jest timeout bounds it). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+describe(LiveContainers.name, () => {
+  let runtime: FakeRuntime;
+  let sut: LiveContainers;
+  let changes: ContainerChange[];
+
+  beforeEach(() => {
+    runtime = new FakeRuntime({ images: [IMAGE] });
+    sut = new LiveContainers(runtime, { retryDelayMs: 1, maxRetryDelayMs: 5 });
+    changes = [];
+    sut.onChange((change) => changes.push(change));
+  });
+
+  afterEach(() => sut.stop());
+
+  describe('current', () => {
+    it('should list on every read while not following', async () => {
+      runtime.seedContainer({ name: 'web', image: IMAGE });
+      expect((await sut.current()).map((c) => c.name)).toEqual(['web']);
+      await sut.current();
+      expect(runtime.callsTo('list')).toHaveLength(2);
+      expect(sut.live).toBe(false);
+    });
+
+    it('should answer from memory once following, with one listing taken when the stream opened', async () => {
+      runtime.seedContainer({ name: 'web', image: IMAGE });
+      sut.follow();
+      await until(() => sut.live);
+      runtime.clearCalls();
+      expect((await sut.current()).map((c) => c.name)).toEqual(['web']);
+      await sut.current();
+      expect(runtime.calls).toEqual([]);
+    });
+  });
+
+  describe('events', () => {
+    beforeEach(async () => {
+      runtime.seedContainer({ name: 'web', image: IMAGE });
+      sut.follow();
+      await until(() => sut.live);
+      changes.length = 0;
+    });
+
+    it('should apply a death, a start and a removal as podman reports them, without listing', async () => {
+      runtime.clearCalls();
+      runtime.setState('web', 'exited', 137);
+      await until(() => changes.length === 1);
+      expect(changes[0]).toMatchObject({ name: 'web', source: 'event', before: { state: 'running' }, after: { state: 'exited', exitCode: 137 } });
+      expect(sut.snapshot()[0]).toMatchObject({ state: 'exited' });
+
+      await runtime.remove({ name: 'web' });
+      await until(() => sut.snapshot().length === 0);
+      expect(changes.at(-1)).toMatchObject({ name: 'web', before: { state: 'exited' } });
+      expect(changes.at(-1)?.after).toBeUndefined();
+      expect(runtime.callsTo('list')).toEqual([]);
+    });
+
+    it('should re-open an ended stream and reconcile what happened meanwhile', async () => {
+      const opened = sut.streamsOpened;
+      runtime.endEvents();
+      runtime.eventsEnabled = false; // podman is down: nothing is reported
+      runtime.setState('web', 'exited', 1);
+      runtime.eventsEnabled = true;
+      await until(() => sut.streamsOpened > opened && sut.live);
+      await until(() => changes.length > 0);
+      expect(changes[0]).toMatchObject({ name: 'web', source: 'reconcile', after: { state: 'exited' } });
+      expect(runtime.openEventStreams).toBe(1);
+    });
+
+    it('should keep retrying while the stream cannot be opened', async () => {
+      runtime.clearCalls();
+      runtime.failNext('events', new RuntimeUnavailableError('podman down')).failNext('events', new RuntimeUnavailableError('podman down'));
+      runtime.endEvents();
+      await until(() => runtime.callsTo('events').length >= 3 && sut.live);
+      runtime.setState('web', 'paused');
+      await until(() => sut.snapshot()[0]?.state === 'paused');
+    });
+  });
+
+  describe('reconcile', () => {
+    it('should correct a change the stream missed, and report it as found by the listing', async () => {
+      runtime.seedContainer({ name: 'web', image: IMAGE });
+      sut.follow();
+      await until(() => sut.live);
+      changes.length = 0;
+      runtime.eventsEnabled = false;
+      runtime.setState('web', 'exited', 2);
+      await runtime.remove({ name: 'web' });
+      runtime.seedContainer({ name: 'api', image: IMAGE });
+      runtime.eventsEnabled = true;
+
+      const containers = await sut.reconcile();
+
+      expect(containers.map((c) => c.name)).toEqual(['api']);
+      expect(changes.map((c) => [c.name, c.source, c.after?.state])).toEqual([
+        ['web', 'reconcile', undefined],
+        ['api', 'reconcile', 'running'],
+      ]);
+    });
+
+    it('should share one listing between concurrent callers', async () => {
+      await Promise.all([sut.reconcile(), sut.reconcile(), sut.current()]);
+      expect(runtime.callsTo('list')).toHaveLength(1);
+    });
+  });
+});
