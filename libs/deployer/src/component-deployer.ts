@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { Failpoints, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
+import { ContainerNotFoundError, Failpoints, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type ReleaseOutcome, type RouteRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
 import { RegistryAuth } from '@mcp/oci';
@@ -61,8 +61,10 @@ export const FAILED_LOG_LINES = 20;
 export const DEFAULT_DRAIN_MS = 5000;
 
 /** A start-first deploy's new container runs under this name until the old one is gone. No valid name has `_`. */
+export const TEMP_SUFFIX = '_next';
+
 export function temporaryName(canonical: string): string {
-  return `${canonical}_next`;
+  return `${canonical}${TEMP_SUFFIX}`;
 }
 
 /**
@@ -106,6 +108,33 @@ export class ComponentDeployer {
     await this.registryAuth.pullWithAuth({ image, pull: (auth) => this.runtime.pull({ image, ...auth }) });
   }
 
+  /**
+   * The stop sequence of Stop and of a sync that deactivates: routes first (no traffic to a
+   * stopping container), then the container (a missing one is as stopped as it gets), then
+   * what podman reports now, recorded with a `stopped` event.
+   */
+  async stop(input: { component: ComponentRecord; message?: string }): Promise<void> {
+    const { component } = input;
+    const name = componentContainerName(component);
+    await this.routes.unregister({ routes: component.routes });
+    try {
+      await this.runtime.stop({ name, timeoutSeconds: this.options.stopTimeoutSeconds });
+    } catch (err) {
+      if (!(err instanceof ContainerNotFoundError)) throw err;
+    }
+    await this.recordObserved({ component, kind: 'stopped', message: input.message });
+  }
+
+  /** Records what the runtime says of the component's container now, with an event for the step taken. */
+  async recordObserved(input: { component: ComponentRecord; kind: 'stopped' | 'started' | 'restarted'; message?: string }): Promise<void> {
+    const { component, kind } = input;
+    const name = componentContainerName(component);
+    const current = await this.runtime.inspect({ name });
+    const state = current?.state ?? 'removed';
+    await this.registry.recordObserved({ service: component.service, component: component.name, observedState: state, containerId: current?.id });
+    await this.registry.addEvent({ service: component.service, component: component.name, kind, message: input.message ?? `${kind} ${name}`, fromState: component.observedState, toState: state });
+  }
+
   /** The routes of a spec with hostnames resolved and no host ports yet. */
   resolveRoutes(input: { service: string; spec: ComponentSpec }): RouteRecord[] {
     return input.spec.routes.map((route) => ({
@@ -128,7 +157,7 @@ export class ComponentDeployer {
 
   async deploy(input: DeployComponentInput): Promise<ComponentOutcome> {
     const { service, spec } = input;
-    const container = this.containers.containerName({ service, component: spec.name });
+    const container = componentContainerName({ service, name: spec.name, containerName: input.previous?.containerName });
     const strategy = this.strategyFor(spec);
     const base = { component: spec.name, container, strategy };
     let hash: string;
@@ -315,7 +344,7 @@ export class ComponentDeployer {
       await this.routes.unregister({ routes: stale });
       await this.failpoints.hit('deploy.after-old-removed');
 
-      const id = await this.containers.runComponent({ service, spec, routes, specHash: input.hash, image: input.image });
+      const id = await this.containers.runComponent({ name: container, service, spec, routes, specHash: input.hash, image: input.image });
       ran = true;
       await this.registry.setRoutes({ service, component: spec.name, routes });
       await this.failpoints.hit('deploy.after-new-running');
@@ -367,7 +396,7 @@ export class ComponentDeployer {
    */
   private async rollBack(input: { service: string; spec: ComponentSpec; previous?: ComponentRecord; reason: string }): Promise<{ ok: boolean; message: string }> {
     const { service, spec } = input;
-    const container = this.containers.containerName({ service, component: spec.name });
+    const container = componentContainerName({ service, name: spec.name, containerName: input.previous?.containerName });
     const last = (await this.registry.listReleases({ service, component: spec.name })).find((r) => r.outcome === 'succeeded');
     const previousRoutes = input.previous?.routes ?? [];
     if (!last || !input.previous || input.previous.deployedSpecHash === '') {
@@ -383,7 +412,7 @@ export class ComponentDeployer {
       const withPorts = routes.map((route, i) => ({ ...route, hostPort: allocated[i] }));
       const hash = await this.deployHash({ service, spec: last.spec });
       const image = last.digest && (await this.tagMoved(last.image, last.digest)) ? digestReference(last.image, last.digest) : last.image;
-      const id = await this.containers.runComponent({ service, spec: last.spec, routes: withPorts, specHash: hash, image });
+      const id = await this.containers.runComponent({ name: container, service, spec: last.spec, routes: withPorts, specHash: hash, image });
       const health = await this.prober.waitHealthy({ container, spec: last.spec, routes: withPorts });
       await this.registry.recordDeployment({
         service,

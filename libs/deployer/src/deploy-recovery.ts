@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
-import { ComponentDeployer, temporaryName } from './component-deployer';
+import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
+import { ComponentDeployer, TEMP_SUFFIX, temporaryName } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { RouteService } from './route.service';
 
@@ -44,7 +44,10 @@ export class DeployRecovery {
   async recover(input: { service: string; component: string }): Promise<string> {
     const record = (await this.registry.getService(input.service))?.components.find((c) => c.name === input.component);
     if (!record) return '';
-    const canonical = this.containers.containerName({ service: input.service, component: input.component });
+    // The registry names the temporary container only between a start-first switch and the rename.
+    const canonical = record.containerName.endsWith(TEMP_SUFFIX)
+      ? record.containerName.slice(0, -TEMP_SUFFIX.length)
+      : componentContainerName({ service: input.service, name: input.component, containerName: record.containerName });
     const temp = temporaryName(canonical);
     const tempDetails = await this.runtime.inspect({ name: temp });
     const committed = record.containerName === temp;

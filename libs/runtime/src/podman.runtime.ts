@@ -20,7 +20,7 @@ import {
   SecretInfo,
 } from './container-runtime';
 import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
-import { classifyPodmanFailure, runtimeUnavailable, trimStderr } from './podman-errors';
+import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
 
 export interface PodmanRuntimeOptions {
@@ -57,8 +57,6 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const LOG_QUEUE_HIGH_WATER = 64;
 /** Podman's words for a name clash (not to be confused with "address already in use"). */
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
-/** `rm` attempts when podman's restart policy races the removal. */
-const REMOVE_ATTEMPTS = 3;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2 * 60_000;
 const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
 /** The variable `podman secret create --env` reads the value from. */
@@ -166,19 +164,10 @@ export class PodmanRuntime extends ContainerRuntime {
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     const args = ['rm', '-f', '-t', String(seconds), '--', name];
-    // `rm -f` of a missing container succeeds, which is the contract here. A container whose
-    // restart policy is restarting it right now can refuse ("state improper"); that race is
-    // podman's, so it gets a bounded number of further attempts.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
-        return;
-      } catch (error) {
-        const racing =
-          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
-        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
-      }
-    }
+    // `rm -f` of a missing container succeeds, which is the contract here.
+    await removeRetryingRestartRace(async () => {
+      await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
+    });
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {

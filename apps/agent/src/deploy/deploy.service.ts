@@ -13,10 +13,10 @@ import {
   type ServiceSpec,
   type ValidationIssue,
 } from '@mcp/common';
-import { ComponentDeployer, ContainerOps, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, fromProtoServiceSpec, specChanges, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
@@ -49,7 +49,6 @@ export class DeployService implements OnApplicationBootstrap {
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
     private readonly deployer: ComponentDeployer,
-    private readonly containers: ContainerOps,
     private readonly locks: KeyedMutex,
     private readonly routes: RouteService,
     private readonly recovery: DeployRecovery,
@@ -142,7 +141,7 @@ export class DeployService implements OnApplicationBootstrap {
       component: component.name,
       ok: false,
       error,
-      container: this.containers.containerName({ service, component: component.name }),
+      container: componentContainerName({ service, name: component.name }),
       changed: false,
       release: 0,
       logTail: [],
@@ -226,7 +225,7 @@ export class DeployService implements OnApplicationBootstrap {
     const components = targets.map((component): mcpv1.ComponentPlan => {
       const strategy = this.deployer.strategyFor(component);
       const current = record?.components.find((c) => c.name === component.name);
-      const container = live.get(current?.containerName || this.containers.containerName({ service: spec.name, component: component.name }));
+      const container = live.get(current?.containerName || componentContainerName({ service: spec.name, name: component.name }));
       if (!current || current.deployedSpecHash === '' || !container) {
         return { component: component.name, action: 'create', changes: [], strategy };
       }
@@ -265,7 +264,7 @@ export class DeployService implements OnApplicationBootstrap {
         const desired: DesiredState = spec.active ? 'running' : 'stopped';
         const plan = dependencyLayers(spec.components).flat().map((component) => {
           const record = before?.components.find((c) => c.name === component.name);
-          const name = this.containers.containerName({ service: spec.name, component: component.name });
+          const name = componentContainerName(record ?? { service: spec.name, name: component.name });
           const running = stateOf.get(name) === 'running';
           const exists = stateOf.has(name);
           let action: SyncActionResult['action'] = 'unchanged';
@@ -313,20 +312,12 @@ export class DeployService implements OnApplicationBootstrap {
         const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
         return { ...base, ok: outcome.ok, error: outcome.error };
       }
-      const name = this.containers.containerName({ service, component: component.name });
-      const routes = input.before?.components.find((c) => c.name === component.name)?.routes ?? [];
-      if (action === 'start') {
-        await this.runtime.start({ name });
-        await this.routes.register({ service, routes });
-      }
-      if (action === 'stop') {
-        await this.routes.unregister({ routes });
-        await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
-      }
-      if (action !== 'unchanged') {
-        const observed = action === 'start' ? 'running' : 'exited';
-        await this.registry.recordObserved({ service, component: component.name, observedState: observed });
-        await this.registry.addEvent({ service, component: component.name, kind: action === 'start' ? 'started' : 'stopped', message: `sync: ${action}`, toState: observed });
+      const record = input.before?.components.find((c) => c.name === component.name);
+      if (record && action === 'stop') await this.deployer.stop({ component: record, message: 'sync: stop' });
+      if (record && action === 'start') {
+        await this.runtime.start({ name: componentContainerName(record) });
+        await this.routes.register({ service, routes: record.routes });
+        await this.deployer.recordObserved({ component: record, kind: 'started', message: 'sync: start' });
       }
       return { ...base, ok: true, error: '' };
     } catch (err) {
