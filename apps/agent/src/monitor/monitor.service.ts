@@ -3,7 +3,7 @@ import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/a
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
-import { type ContainerSummary, containerNameFor, LiveContainers } from '@mcp/runtime';
+import { componentContainerName, type ContainerSummary, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 
 /** Event kinds the monitor records. */
@@ -167,7 +167,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
         const key = `${service.name}/${component.name}`;
         seen.add(key);
         if (busy.has(service.name)) continue;
-        const container = byName.get(component.containerName || containerNameFor(service.name, component.name));
+        const container = byName.get(componentContainerName(component));
         const observed: ObservedState = container ? container.state : 'removed';
         const previous = component.observedState;
 

@@ -36,8 +36,8 @@ function alphaScript(observed: { web: string }, events: mcpv1.Event[] = [], stre
       getServiceStatus: () => ({
         node: 'alpha-host',
         components: [
-          { service: 'shop', component: 'web', desiredState: 'running', observedState: observed.web, version: '1.0', drift: observed.web !== 'running', container: 'shop-web' },
-          { service: 'shop', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'shop-worker' },
+          { service: 'shop', component: 'web', desiredState: 'running', observedState: observed.web, version: '1.0', drift: observed.web !== 'running', container: 'shop-web', driftFields: [] },
+          { service: 'shop', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'shop-worker', driftFields: [] },
         ],
         events,
       }),
