@@ -108,7 +108,7 @@ async function createWorld() {
   return world;
 }
 
-function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s', runtimeSocket } = {}) {
+function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s', runtimeSocket, mcproxySocket } = {}) {
   fs.writeFileSync(
     world.agentConfig,
     [
@@ -133,6 +133,7 @@ function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60
       `enabled = ${monitorEnabled}`,
       `interval = "${monitorInterval}"`,
       ...(runtimeSocket ? ['[runtime]', `socket = ${JSON.stringify(runtimeSocket)}`] : []),
+      ...(mcproxySocket ? ['[mcproxy]', `socket = ${JSON.stringify(mcproxySocket)}`, `cert_dir = ${JSON.stringify(path.join(world.dataDir, 'certs'))}`] : []),
       '[log]',
       'level = "info"',
       '',

@@ -1,13 +1,14 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Provider } from '@nestjs/common';
 import { Clock, Failpoints } from '@mcp/common';
-import { HostPortProbe, deployerProviders } from '@mcp/deployer';
+import { AlertSender } from '@mcp/alerts';
+import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
 import { AgentMetrics } from '@mcp/metrics';
 import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../fakes';
+import { FakeClock, FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender, RecordingMetrics } from '../fakes';
 import { makeTestConfig } from './test-config';
 
 /** A host where every port is free (unit tests must not depend on the machine's ports). */
@@ -25,6 +26,8 @@ export interface FeatureHarness {
   proxy: FakeRegistrar;
   clock: FakeClock;
   metrics: RecordingMetrics;
+  network: FakeNetworkProbe;
+  alerts: RecordingAlertSender;
 }
 
 /**
@@ -38,6 +41,8 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
   const runtime = new FakeRuntime({ images: input.images ?? ['localhost/mcp-test/busybox:1.0'], clock });
   const proxy = new FakeRegistrar();
   const metrics = new RecordingMetrics();
+  const network = new FakeNetworkProbe();
+  const alerts = new RecordingAlertSender();
   const moduleRef = await Test.createTestingModule({
     providers: [
       ...deployerProviders({
@@ -57,11 +62,14 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: AgentMetrics, useValue: metrics },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
+      { provide: AlertSender, useValue: alerts },
       { provide: Failpoints, useValue: new Failpoints() },
     ],
   })
     .overrideProvider(HostPortProbe)
     .useValue(new AlwaysFreeProbe())
+    .overrideProvider(NetworkProbe)
+    .useValue(network)
     .compile();
-  return { moduleRef, config, registry, runtime, proxy, clock, metrics };
+  return { moduleRef, config, registry, runtime, proxy, clock, network, alerts, metrics };
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { LABEL_COMPONENT, LABEL_MANAGED, LABEL_SERVICE, LABEL_SPEC_HASH, ContainerRuntime, containerNameFor } from '@mcp/runtime';
+import { LABEL_COMPONENT, LABEL_MANAGED, LABEL_SERVICE, LABEL_SPEC_HASH, ContainerRuntime } from '@mcp/runtime';
 import type { ComponentSpec } from '@mcp/common';
 import type { RouteRecord } from '@mcp/registry';
 import { routeEnvName } from '@mcp/servicedef';
@@ -13,10 +13,6 @@ export class ContainerOps {
     private readonly runtime: ContainerRuntime,
     private readonly options: DeployerOptions,
   ) {}
-
-  containerName(input: { service: string; component: string }): string {
-    return containerNameFor(input.service, input.component);
-  }
 
   /** Stops (bounded by the stop timeout) and removes a container; a missing one is fine. */
   async stopAndRemove(input: { name: string }): Promise<void> {
@@ -37,14 +33,23 @@ export class ContainerOps {
    * Creates and starts the component's container with the spec's options, explicit ports,
    * `-p <bind>:<hostPort>:<hostPort>` per route, the route env and MCP's labels.
    */
-  async runComponent(input: { service: string; spec: ComponentSpec; routes: RouteRecord[]; specHash: string }): Promise<string> {
+  async runComponent(input: {
+    /** The canonical name, or the temporary one a start-first deploy runs the new container under. */
+    name: string;
+    service: string;
+    spec: ComponentSpec;
+    routes: RouteRecord[];
+    specHash: string;
+    /** Default `spec.image`; a rollback runs `repo@digest` when the tag moved since. */
+    image?: string;
+  }): Promise<string> {
     const { spec } = input;
     const routePorts = input.routes
       .filter((route) => route.hostPort !== null)
       .map((route) => `${this.options.bindAddress}:${route.hostPort}:${route.hostPort}`);
     return this.runtime.run({
-      name: this.containerName({ service: input.service, component: spec.name }),
-      image: spec.image,
+      name: input.name,
+      image: input.image ?? spec.image,
       network: spec.network,
       user: spec.user,
       restart: spec.restart,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Injectable } from '@nestjs/common';
 import { RegistryAuthError, RegistryUnreachableError, RuntimeCommandError, RuntimeUnavailableError } from '@mcp/common';
+import { podmanMessage } from '@mcp/runtime';
 
 export interface RegistryLoginInput {
   authFile: string;
@@ -57,7 +58,7 @@ export class PodmanRegistryLogin extends RegistryLogin {
       });
       child.once('close', (code) => {
         if (code === 0) return resolve();
-        const said = lastErrorLine(stderr) || `exit code ${code ?? 'unknown'}`;
+        const said = podmanMessage(stderr) || `exit code ${code ?? 'unknown'}`;
         const message = `podman login ${input.server}: ${said}`;
         const details = { args, exitCode: code, stderr: stderr.trim() };
         if (AUTH_REFUSED.test(stderr)) reject(new RegistryAuthError(message, details));
@@ -67,13 +68,4 @@ export class PodmanRegistryLogin extends RegistryLogin {
       child.stdin.end(input.secret);
     });
   }
-}
-
-function lastErrorLine(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line);
-  const errorLine = [...lines].reverse().find((line) => line.startsWith('Error: '));
-  return (errorLine ?? lines.at(-1) ?? '').replace(/^Error: /, '');
 }

@@ -14,6 +14,14 @@ export function containerNameFor(service: string, component: string): string {
 }
 
 /**
+ * A registered component's container: the name stored when it was deployed or adopted, else
+ * the one MCP gives it. The one place the agent gets a component's container name from.
+ */
+export function componentContainerName(component: { service: string; name: string; containerName?: string }): string {
+  return component.containerName || containerNameFor(component.service, component.name);
+}
+
+/**
  * The longest known service that equals the name, or prefixes it followed by `-`, wins;
  * otherwise the name is split at its first `-`; a name without one is its own service and
  * component.

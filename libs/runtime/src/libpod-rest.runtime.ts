@@ -8,13 +8,14 @@ import {
   LogChunk,
   LogOptions,
   RunOptions,
+  type ExecResult,
   SecretInfo,
 } from './container-runtime';
 import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './container-events';
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
-import { classifyPodmanFailure } from './podman-errors';
+import { classifyPodmanFailure, removeRetryingRestartRace } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
 import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
 
@@ -38,7 +39,6 @@ export interface LibpodRestRuntimeOptions {
 
 /** Podman's words for a name clash (not to be confused with "address already in use"). */
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
-const REMOVE_ATTEMPTS = 3;
 const DEFAULT_REQUEST_TIMEOUT_MS = 2 * 60_000;
 const HTTP_NOT_MODIFIED = 304;
 const HTTP_NOT_FOUND = 404;
@@ -163,28 +163,16 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     const context: CallContext = { verb: 'rm', target: name };
-    // A missing container is fine (as `rm -f`). A restart policy racing the removal can make
-    // podman refuse ("state improper"): bounded further attempts, as the CLI adapter does.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const answer = await this.call(
-          {
-            method: 'DELETE',
-            path: `/containers/${encodeURIComponent(name)}`,
-            query: { force: true, timeout: seconds },
-          },
-          context,
-          [HTTP_NOT_FOUND],
-          seconds,
-        );
-        if (answer.status !== HTTP_NOT_FOUND) throwReportErrors(answer, context);
-        return;
-      } catch (error) {
-        const racing =
-          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
-        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
-      }
-    }
+    // A missing container is fine (as `rm -f`).
+    await removeRetryingRestartRace(async () => {
+      const answer = await this.call(
+        { method: 'DELETE', path: `/containers/${encodeURIComponent(name)}`, query: { force: true, timeout: seconds } },
+        context,
+        [HTTP_NOT_FOUND],
+        seconds,
+      );
+      if (answer.status !== HTTP_NOT_FOUND) throwReportErrors(answer, context);
+    });
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {
@@ -319,6 +307,27 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
   }
 
   /** Closes the kept-alive connections (module shutdown). */
+  /** Through the CLI, like pull: rare (health probes, deploys) and the exec API needs a hijacked stream. */
+  execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult> {
+    return this.cli.execIn(options);
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    requirePositional('new name', options.newName);
+    await this.call(
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/rename`, query: { name: options.newName } },
+      { verb: 'rename', target: name, container: name },
+    );
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    const image = requirePositional('image', options.image);
+    const context: CallContext = { verb: 'image inspect', target: image };
+    const answer = await this.call({ method: 'GET', path: `/images/${encodeURIComponent(image)}/json` }, context);
+    return parseJson<{ Digest?: string }>(answer.body, context).Digest ?? '';
+  }
+
   close(): void {
     this.client.close();
   }

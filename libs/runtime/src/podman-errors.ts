@@ -48,6 +48,25 @@ export function podmanMessage(stderr: string): string {
   return (errorLine ?? lines.at(-1) ?? '').replace(/^Error: /, '');
 }
 
+/** `rm` attempts when podman's restart policy races the removal. */
+const REMOVE_ATTEMPTS = 3;
+
+/**
+ * Runs a removal (either adapter's). A container whose restart policy is restarting it right
+ * now can make podman refuse ("state improper"); that race is podman's, so it gets a bounded
+ * number of further attempts. Any other failure is thrown at once.
+ */
+export async function removeRetryingRestartRace(remove: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await remove();
+    } catch (error) {
+      const racing = error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
+      if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * Maps a failed podman command to a typed domain error. Order matters: a missing container
  * first (only for commands about one), then registry credentials (a 401 also mentions the

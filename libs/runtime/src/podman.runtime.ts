@@ -10,6 +10,7 @@ import {
 } from '@mcp/common';
 import {
   ContainerDetails,
+  type ExecResult as ContainerExecResult,
   ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
@@ -19,7 +20,7 @@ import {
   SecretInfo,
 } from './container-runtime';
 import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
-import { classifyPodmanFailure, runtimeUnavailable, trimStderr } from './podman-errors';
+import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
 
 export interface PodmanRuntimeOptions {
@@ -56,8 +57,6 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const LOG_QUEUE_HIGH_WATER = 64;
 /** Podman's words for a name clash (not to be confused with "address already in use"). */
 const NAME_IN_USE = /container name "[^"]*" is already in use|that name is already in use/i;
-/** `rm` attempts when podman's restart policy races the removal. */
-const REMOVE_ATTEMPTS = 3;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2 * 60_000;
 const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
 /** The variable `podman secret create --env` reads the value from. */
@@ -165,19 +164,10 @@ export class PodmanRuntime extends ContainerRuntime {
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
     const args = ['rm', '-f', '-t', String(seconds), '--', name];
-    // `rm -f` of a missing container succeeds, which is the contract here. A container whose
-    // restart policy is restarting it right now can refuse ("state improper"); that race is
-    // podman's, so it gets a bounded number of further attempts.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
-        return;
-      } catch (error) {
-        const racing =
-          error instanceof RuntimeCommandError && /state improper|could not be stopped/i.test(error.details.stderr);
-        if (!racing || attempt >= REMOVE_ATTEMPTS) throw error;
-      }
-    }
+    // `rm -f` of a missing container succeeds, which is the contract here.
+    await removeRetryingRestartRace(async () => {
+      await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
+    });
   }
 
   async inspect(options: { name: string }): Promise<ContainerDetails | null> {
@@ -192,6 +182,34 @@ export class PodmanRuntime extends ContainerRuntime {
     }
     const entries = parseJson<PodmanInspectEntry[] | null>(stdout, args);
     return entries?.length ? mapInspectEntry(entries[0]) : null;
+  }
+
+  async execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ContainerExecResult> {
+    const name = requirePositional('name', options.name);
+    if (options.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
+    const args = ['exec', '--', name, ...options.cmd];
+    try {
+      const { stdout, stderr } = await this.execRaw(args, options.timeoutMs);
+      return { exitCode: 0, output: tail(stdout + stderr) };
+    } catch (error) {
+      if (isExecFailure(error) && error.timedOut) return { exitCode: 124, output: `timed out after ${options.timeoutMs} ms` };
+      // podman exec answers 125 for its own failures (no such container, not running) and the command's status otherwise.
+      if (isExecFailure(error) && error.exitCode !== null && error.exitCode !== 125) {
+        return { exitCode: error.exitCode, output: tail(error.stderr) };
+      }
+      throw this.toDomainError(error, { args, target: name, container: name, timeoutMs: options.timeoutMs });
+    }
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.exec(['rename', '--', name, requirePositional('new name', options.newName)], { target: name, container: name });
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    const image = requirePositional('image', options.image);
+    const { stdout } = await this.exec(['image', 'inspect', '--format', '{{.Digest}}', '--', image], { target: image });
+    return stdout.trim();
   }
 
   async list(): Promise<ContainerSummary[]> {
@@ -465,6 +483,12 @@ export class PodmanRuntime extends ContainerRuntime {
       );
     });
   }
+}
+
+const EXEC_OUTPUT_BYTES = 4096;
+
+function tail(text: string): string {
+  return text.length > EXEC_OUTPUT_BYTES ? text.slice(-EXEC_OUTPUT_BYTES) : text;
 }
 
 /** `podman secret inspect` JSON (podman 4). */

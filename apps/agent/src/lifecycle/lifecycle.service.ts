@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ContainerNotFoundError, ServiceNotFoundError } from '@mcp/common';
+import { ServiceNotFoundError } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 
 export interface LifecycleResult {
@@ -44,16 +44,7 @@ export class LifecycleService {
     return this.perService(input.service, async (record) => {
       await this.registry.setDesiredState({ service: record.name, state: 'stopped' });
       await this.registry.setServiceActive(record.name, false);
-      return this.eachComponent(record, async (component, name) => {
-        await this.routes.unregister({ routes: component.routes });
-        try {
-          await this.runtime.stop({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
-        } catch (err) {
-          // A container that no longer exists is as stopped as it gets.
-          if (!(err instanceof ContainerNotFoundError)) throw err;
-        }
-        await this.observe(component, 'stopped');
-      });
+      return this.eachComponent(record, (component) => this.deployer.stop({ component }));
     });
   }
 
@@ -72,7 +63,7 @@ export class LifecycleService {
         }
         if (current.state !== 'running') await this.runtime.start({ name });
         await this.routes.register({ service: record.name, routes: component.routes });
-        await this.observe(component, 'started');
+        await this.deployer.recordObserved({ component, kind: 'started' });
       });
     });
   }
@@ -81,7 +72,7 @@ export class LifecycleService {
     return this.perService(input.service, async (record) =>
       this.eachComponent(record, async (component, name) => {
         await this.runtime.restart({ name, timeoutSeconds: this.config.agent.stopTimeoutSeconds });
-        await this.observe(component, 'restarted');
+        await this.deployer.recordObserved({ component, kind: 'restarted' });
       }),
     );
   }
@@ -118,7 +109,7 @@ export class LifecycleService {
         for (const component of fresh.components) {
           if (input.component && component.name !== input.component) continue;
           if (defined.has(service.name) || defined.has(`${service.name}/${component.name}`)) continue;
-          const name = this.containers.containerName({ service: service.name, component: component.name });
+          const name = componentContainerName(component);
           const observed = live.has(name) ? live.get(name)! : 'removed';
           if (!PURGEABLE.has(observed)) continue;
           purged.push({ service: service.name, component: component.name, observedState: observed });
@@ -148,7 +139,7 @@ export class LifecycleService {
   private async eachComponent(record: ServiceRecord, step: (component: ComponentRecord, name: string) => Promise<void>): Promise<LifecycleResult> {
     const results: LifecycleResult['results'] = [];
     for (const component of record.components) {
-      const name = this.containers.containerName({ service: record.name, component: component.name });
+      const name = componentContainerName(component);
       try {
         await step(component, name);
         results.push({ component: component.name, ok: true, error: '', container: name });
@@ -161,12 +152,4 @@ export class LifecycleService {
     return { service: record.name, results };
   }
 
-  /** Records what the runtime says now, with an event for the step taken. */
-  private async observe(component: ComponentRecord, kind: 'stopped' | 'started' | 'restarted'): Promise<void> {
-    const name = this.containers.containerName({ service: component.service, component: component.name });
-    const current = await this.runtime.inspect({ name });
-    const state = current?.state ?? 'removed';
-    await this.registry.recordObserved({ service: component.service, component: component.name, observedState: state, containerId: current?.id });
-    await this.registry.addEvent({ service: component.service, component: component.name, kind, message: `${kind} ${name}`, fromState: component.observedState, toState: state });
-  }
 }

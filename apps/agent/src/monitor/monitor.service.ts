@@ -4,7 +4,7 @@ import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
-import { type ContainerSummary, containerNameFor, LiveContainers } from '@mcp/runtime';
+import { componentContainerName, type ContainerSummary, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 
 /** Event kinds the monitor records. */
@@ -171,7 +171,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
         const key = `${service.name}/${component.name}`;
         seen.add(key);
         if (busy.has(service.name)) continue;
-        const container = byName.get(component.containerName || containerNameFor(service.name, component.name));
+        const container = byName.get(componentContainerName(component));
         const observed: ObservedState = container ? container.state : 'removed';
         const previous = component.observedState;
 

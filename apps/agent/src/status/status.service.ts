@@ -3,10 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Clock, ServiceNotFoundError } from '@mcp/common';
-import { ContainerOps } from '@mcp/deployer';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
-import { ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
 import { toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { AGENT_VERSION } from '../version';
@@ -29,7 +28,6 @@ export class StatusService {
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
     private readonly live: LiveContainers,
-    private readonly containers: ContainerOps,
     private readonly clock: Clock,
   ) {
     this.startedAt = clock.now();
@@ -55,7 +53,7 @@ export class StatusService {
     const components: mcpv1.ComponentStatus[] = [];
     for (const service of services) {
       for (const component of service.components) {
-        const container = this.containers.containerName({ service: service.name, component: component.name });
+        const container = componentContainerName(component);
         const seen = live.get(container);
         const observed = seen?.state ?? 'removed';
         components.push({
@@ -66,6 +64,7 @@ export class StatusService {
           version: seen ? imageTag(seen.image) : component.version,
           drift: isDrift(component.desiredState, observed),
           container,
+          driftFields: [],
         });
       }
     }

@@ -15,7 +15,7 @@ import {
 } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime, containerNameFor } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { noteAuditTarget } from '../logging/audit';
 import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
@@ -186,7 +186,7 @@ export class TransferService {
     if (!chosen) {
       throw new NotFoundError(component ? `component "${service}/${component}" not found` : `service "${service}" has no components`);
     }
-    return chosen.containerName || containerNameFor(service, chosen.name);
+    return componentContainerName(chosen);
   }
 }
 
