@@ -30,6 +30,7 @@ module.exports = {
   // A global option (Jest ignores it inside a project): e2e steps start agents and containers.
   testTimeout: 120000,
   globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
   projects: [
     {
       ...common,

@@ -89,8 +89,8 @@ const liveBeta: mcpv1.LiveCheckResponse = {
 const statusAlpha: mcpv1.GetServiceStatusResponse = {
   node: 'alpha',
   components: [
-    { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes' },
-    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker' },
+    { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes', driftFields: [] },
+    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker', driftFields: [] },
   ],
   events: [
     { time: seconds(new Date('2026-11-23T11:00:00Z')), service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited', fromState: 'running', toState: 'exited' },
@@ -669,7 +669,11 @@ describe('mcp (CLI commands)', () => {
           image: 'localhost/mcp-test/busybox:1.0',
           network: 'mcp',
           user: '1000:1000',
-          memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [],
+          memory: '256m',
+          cpus: 0.5,
+          secrets: ['token'],
+          envSecrets: { TOKEN: 'token' },
+          dependsOn: [],
           restart: 'on-failure:3',
           ports: ['127.0.0.1:9000:9000'],
           volumes: ['/srv/notes/www:/www:ro'],
@@ -711,6 +715,10 @@ describe('mcp (CLI commands)', () => {
               { name: 'web', port: 443, mode: 'l7', hostname: 'notes.example.net' },
               { name: 'admin', port: 8443, mode: 'l4' },
             ],
+            memory: '256m',
+            cpus: 0.5,
+            secrets: ['token'],
+            env_secrets: { TOKEN: 'token' },
           },
         ],
       });

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeTokensFile } from '@mcp/auth';
 import { AgentConfig, type AgentConfigData } from '../../apps/agent/src/config/agent-config';
+import { makeRecordedTempDir } from './made-dirs';
 
 type Sections = Omit<AgentConfigData, 'file' | 'env' | 'acme' | 'failpoints'>;
 /** Per-section partial overrides of the test config. */
@@ -30,7 +30,7 @@ export function freePortSync(): number {
  * makeTlsFixture(path.join(dir, 'tls'))), static-token auth, a free loopback port, monitor off.
  */
 export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig {
-  const dir = overrides.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-agent-test-'));
+  const dir = overrides.dir ?? makeRecordedTempDir('mcp-agent-test-');
   fs.mkdirSync(dir, { recursive: true });
   const base: AgentConfigData = {
     file: path.join(dir, 'mcp-agent.toml'),
