@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { DeployController } from './deploy.controller';
-import { DeployMapper } from './deploy-mapper';
 import { DeployService } from './deploy.service';
 
 /** Deploy and SyncDesiredState. Its dependencies come from the global platform and deployer modules. */
 @Module({
   controllers: [DeployController],
-  providers: [DeployService, DeployMapper],
+  providers: [DeployService],
 })
 export class DeployModule {}

@@ -9,7 +9,6 @@ import { ContainerRuntime } from '@mcp/runtime';
 import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
 import { AgentConfig } from '../config/agent-config';
-import { DeployMapper } from './deploy-mapper';
 import { DeployService } from './deploy.service';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
@@ -30,7 +29,6 @@ function service(name: string, components: ComponentSpec[], active = true): Serv
 
 describe(DeployService.name, () => {
   let sut: DeployService;
-  let mapper: DeployMapper;
   let registry: InMemoryRegistry;
   let runtime: FakeRuntime;
   let proxy: FakeRegistrar;
@@ -53,7 +51,6 @@ describe(DeployService.name, () => {
           stopTimeoutSeconds: 1,
         }),
         DeployService,
-        DeployMapper,
         { provide: AgentConfig, useValue: config },
         { provide: ServiceRegistry, useValue: registry },
         { provide: ContainerRuntime, useValue: runtime },
@@ -65,7 +62,6 @@ describe(DeployService.name, () => {
       .useValue(new AlwaysFreeProbe())
       .compile();
     sut = moduleRef.get(DeployService);
-    mapper = moduleRef.get(DeployMapper);
   });
 
   afterEach(() => fs.rmSync(path.dirname(config.file), { recursive: true, force: true }));
@@ -79,7 +75,7 @@ describe(DeployService.name, () => {
   describe('specFromRequest', () => {
     it('should report every problem of an invalid spec at once', () => {
       const attempt = () =>
-        mapper.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
+        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
       expect(attempt).toThrow(InvalidServiceDefinitionError);
       try {
         attempt();
@@ -94,7 +90,7 @@ describe(DeployService.name, () => {
       const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
       const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
       try {
-        mapper.specsFromRequest([good, bad('b1'), bad('b2'), good]);
+        sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);
         throw new Error('expected a validation error');
       } catch (err) {
         const paths = (err as InvalidServiceDefinitionError).issues.map((i) => i.path);

@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { ComponentNotFoundError, type ComponentSpec, type DesiredState, type ServiceSpec } from '@mcp/common';
+import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
 import { ComponentDeployer, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
+import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
+import { fromProtoServiceSpec, validateServiceSpec } from '@mcp/servicedef';
+import { AgentConfig } from '../config/agent-config';
 
 export interface DeployResult {
   service: string;
@@ -17,13 +20,11 @@ export interface SyncActionResult {
   error: string;
 }
 
-/**
- * Deploy and SyncDesiredState (SPEC §2) on domain types (DeployMapper converts the RPCs').
- * Deploys of one service are serialised by its lock.
- */
+/** Deploy and SyncDesiredState (SPEC §2). Deploys of one service are serialised by its lock. */
 @Injectable()
 export class DeployService {
   constructor(
+    private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
     private readonly deployer: ComponentDeployer,
@@ -31,6 +32,32 @@ export class DeployService {
     private readonly routes: RouteService,
     private readonly secrets: ServiceSecrets,
   ) {}
+
+  /** Validates an RPC's spec (every issue at once) into the domain type. */
+  specFromRequest(message: mcpv1.ServiceSpec | undefined): ServiceSpec {
+    if (!message) throw new InvalidArgumentError('service: required');
+    return validateServiceSpec(fromProtoServiceSpec(message, this.config.agent.nodeName));
+  }
+
+  /** Validates every spec of a sync; reports all problems of all services at once (`services[i].…`). */
+  specsFromRequest(messages: mcpv1.ServiceSpec[]): ServiceSpec[] {
+    const issues: ValidationIssue[] = [];
+    const specs: ServiceSpec[] = [];
+    const seen = new Set<string>();
+    messages.forEach((message, index) => {
+      try {
+        const spec = this.specFromRequest(message);
+        if (seen.has(spec.name)) issues.push({ path: `services[${index}].name`, reason: `duplicate service "${spec.name}"` });
+        seen.add(spec.name);
+        specs.push(spec);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        issues.push(...err.issues.map((issue) => ({ ...issue, path: issue.path ? `services[${index}].${issue.path}` : `services[${index}]` })));
+      }
+    });
+    if (issues.length > 0) throw new InvalidServiceDefinitionError(issues);
+    return specs;
+  }
 
   async deploy(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<DeployResult> {
     const { spec } = input;
