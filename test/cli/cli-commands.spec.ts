@@ -89,8 +89,8 @@ const liveBeta: mcpv1.LiveCheckResponse = {
 const statusAlpha: mcpv1.GetServiceStatusResponse = {
   node: 'alpha',
   components: [
-    { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes' },
-    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker' },
+    { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes', driftFields: [] },
+    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker', driftFields: [] },
   ],
   events: [
     { time: seconds(new Date('2026-11-23T11:00:00Z')), service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited', fromState: 'running', toState: 'exited' },

@@ -1,6 +1,7 @@
 import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
+  type ExecResult,
   ContainerEvent,
   ContainerEventStream,
   ContainerRuntime,
@@ -44,6 +45,9 @@ export type FakeRuntimeMethod =
   | 'list'
   | 'logs'
   | 'version'
+  | 'execIn'
+  | 'rename'
+  | 'imageDigest'
   | 'events'
   | 'createSecret'
   | 'listSecrets'
@@ -88,6 +92,11 @@ export class FakeRuntime extends ContainerRuntime {
   private readonly clock: Clock | undefined;
   private readonly podmanVersion: string;
   private nextId = 1;
+  private readonly digests = new Map<string, string>();
+  /** Digests references had before setDigest moved them: still runnable by digest, as in podman. */
+  private readonly digestHistory: Array<[string, string]> = [];
+  /** `name -> handler` for execIn; without one `false` exits 1 and anything else 0. */
+  private readonly execHandlers = new Map<string, (cmd: string[]) => ExecResult>();
   private readonly eventQueues = new Set<{ queue: ContainerEvent[]; wake: () => void; ended: boolean }>();
   /** When false, state changes are not reported to open event streams (a missed event). */
   eventsEnabled = true;
@@ -182,6 +191,20 @@ export class FakeRuntime extends ContainerRuntime {
     return [...this.containers.keys()];
   }
 
+  /** Points `image` at another digest (as if its tag was re-pointed to a different image). */
+  setDigest(image: string, digest: string): this {
+    this.images.add(image);
+    this.digestHistory.push([image, this.digests.get(image) ?? fakeDigest(image)]);
+    this.digests.set(image, digest);
+    return this;
+  }
+
+  /** How commands run inside containers named `name` answer (e.g. a failing health command). */
+  onExec(name: string, handler: (cmd: string[]) => ExecResult): this {
+    this.execHandlers.set(name, handler);
+    return this;
+  }
+
   callsTo(method: FakeRuntimeMethod): FakeRuntimeCall[] {
     return this.calls.filter((call) => call.method === method);
   }
@@ -213,7 +236,7 @@ export class FakeRuntime extends ContainerRuntime {
 
   async imageExists(options: { image: string }): Promise<boolean> {
     this.record('imageExists', options);
-    return this.images.has(options.image);
+    return this.knows(options.image);
   }
 
   async run(options: RunOptions): Promise<string> {
@@ -228,7 +251,7 @@ export class FakeRuntime extends ContainerRuntime {
         },
       );
     }
-    if (!this.images.has(options.image)) {
+    if (!this.knows(options.image)) {
       throw new ImageNotFoundError(`podman run ${options.name}: ${options.image}: image not known`, {
         ...details,
         stderr: `Error: ${options.image}: image not known`,
@@ -327,6 +350,54 @@ export class FakeRuntime extends ContainerRuntime {
     return this.podmanVersion;
   }
 
+  async execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult> {
+    this.record('execIn', options);
+    const container = this.mustGet(options.name);
+    if (container.state !== 'running') {
+      throw new RuntimeCommandError(`podman exec ${options.name}: container state improper`, {
+        args: ['exec', options.name],
+        exitCode: 125,
+        stderr: 'Error: container state improper',
+      });
+    }
+    const handler = this.execHandlers.get(options.name);
+    if (handler) return handler([...options.cmd]);
+    return { exitCode: options.cmd[0] === 'false' ? 1 : 0, output: '' };
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    this.record('rename', options);
+    const container = this.mustGet(options.name);
+    if (this.containers.has(options.newName)) {
+      throw new RuntimeCommandError(`podman rename ${options.name}: the container name "${options.newName}" is already in use`, {
+        args: ['rename', options.name],
+        exitCode: 125,
+        stderr: `Error: the container name "${options.newName}" is already in use`,
+      });
+    }
+    this.containers.delete(options.name);
+    container.name = options.newName;
+    this.containers.set(options.newName, container);
+    const logs = this.logBook.get(options.name);
+    if (logs) {
+      this.logBook.delete(options.name);
+      this.logBook.set(options.newName, logs);
+    }
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    this.record('imageDigest', options);
+    if (!this.images.has(options.image) && !options.image.includes('@')) {
+      throw new ImageNotFoundError(`podman image inspect ${options.image}: image not known`, {
+        args: ['image', 'inspect', options.image],
+        exitCode: 125,
+        stderr: `Error: ${options.image}: image not known`,
+      });
+    }
+    if (options.image.includes('@')) return options.image.slice(options.image.indexOf('@') + 1);
+    return this.digests.get(options.image) ?? fakeDigest(options.image);
+  }
+
   async createSecret(options: { name: string; value: Buffer }): Promise<SecretInfo> {
     this.record('createSecret', { name: options.name });
     const info: SecretInfo = { id: this.newId(), name: options.name, createdAt: this.now() };
@@ -422,6 +493,16 @@ export class FakeRuntime extends ContainerRuntime {
     if (queued) throw queued;
   }
 
+  /** A reference present here: by name, or `repo@digest` naming the digest of an image of that repo. */
+  private knows(image: string): boolean {
+    if (this.images.has(image)) return true;
+    const at = image.indexOf('@');
+    if (at < 0) return false;
+    const repo = image.slice(0, at);
+    const digest = image.slice(at + 1);
+    return [...this.images].some((known) => known.startsWith(`${repo}:`) && (this.digests.get(known) ?? fakeDigest(known)) === digest) || [...this.digestHistory].some(([ref, d]) => ref.startsWith(`${repo}:`) && d === digest);
+  }
+
   private mustGet(name: string): ContainerDetails {
     const container = this.containers.get(name);
     if (!container) throw new ContainerNotFoundError(name);
@@ -464,6 +545,13 @@ export class FakeRuntime extends ContainerRuntime {
   private newId(): string {
     return (this.nextId++).toString(16).padStart(64, '0');
   }
+}
+
+/** A stable stand-in digest per image reference (the same reference always gives the same digest). */
+export function fakeDigest(image: string): string {
+  let hash = 0;
+  for (const char of image) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `sha256:${hash.toString(16).padStart(64, '0')}`;
 }
 
 /** `[hostIP:]hostPort:containerPort[/proto]` as podman reads `-p`. */

@@ -17,7 +17,10 @@ import {
   type EventRecord,
   HostPortInUseError,
   type NewEvent,
+  type NewRelease,
   type ObservedUpdate,
+  type ReleaseOutcome,
+  type ReleaseRecord,
   type RouteRecord,
   type SaveServiceInput,
   ServiceRegistry,
@@ -44,6 +47,7 @@ export class InMemoryRegistry extends ServiceRegistry {
   private readonly services = new Map<string, StoredService>();
   private events: EventRecord[] = [];
   private nextEventId = 1;
+  private releases: ReleaseRecord[] = [];
   private readonly eventListeners = new EventListeners();
   private closed = false;
   private readonly clock: Clock;
@@ -128,6 +132,46 @@ export class InMemoryRegistry extends ServiceRegistry {
     if (update.containerId !== undefined) component.containerId = update.containerId;
     if (update.deployedSpecHash !== undefined) component.deployedSpecHash = update.deployedSpecHash;
     component.updatedAt = this.clock.now();
+  }
+
+  async recordDeployment(input: ObservedUpdate & { routes: RouteRecord[] }): Promise<void> {
+    const { routes, ...update } = input;
+    // Both checks run before either write, so a refused call changes nothing (one transaction).
+    checkRoutes(routes);
+    this.requireComponent(input.service, input.component);
+    await this.setRoutes({ service: input.service, component: input.component, routes });
+    await this.recordObserved(update);
+  }
+
+  async nextReleaseNumber(service: string): Promise<number> {
+    this.assertOpen('nextReleaseNumber');
+    return Math.max(0, ...this.releases.filter((r) => r.service === service).map((r) => r.number)) + 1;
+  }
+
+  async addRelease(release: NewRelease): Promise<ReleaseRecord> {
+    this.assertOpen('addRelease');
+    if (this.releases.some((r) => r.service === release.service && r.number === release.number && r.component === release.component)) {
+      throw new Error(`UNIQUE constraint failed: release ${release.service}/${release.component} #${release.number}`);
+    }
+    const stored: ReleaseRecord = { ...clone(release), spec: clone(withoutUndefined(release.spec)), deployedAt: release.deployedAt ?? this.clock.now() };
+    this.releases.push(stored);
+    return { ...clone(stored), deployedAt: new Date(stored.deployedAt) };
+  }
+
+  async setReleaseOutcome(input: { service: string; number: number; component: string; outcome: ReleaseOutcome; message?: string }): Promise<void> {
+    this.assertOpen('setReleaseOutcome');
+    const found = this.releases.find((r) => r.service === input.service && r.number === input.number && r.component === input.component);
+    if (!found) throw new ComponentNotFoundError(input.service, `${input.component} (release ${input.number})`);
+    found.outcome = input.outcome;
+    if (input.message !== undefined) found.message = input.message;
+  }
+
+  async listReleases(query: { service: string; component?: string }): Promise<ReleaseRecord[]> {
+    this.assertOpen('listReleases');
+    return this.releases
+      .filter((r) => r.service === query.service && (query.component === undefined || r.component === query.component))
+      .sort((a, b) => b.number - a.number || compare(a.component, b.component))
+      .map((r) => ({ ...clone(r), deployedAt: new Date(r.deployedAt) }));
   }
 
   async setRoutes(input: { service: string; component: string; routes: RouteRecord[] }): Promise<void> {

@@ -4,3 +4,5 @@ export * from './fake-runtime';
 export * from './fake-identity';
 export * from './fake-registrar';
 export * from './fake-clock';
+export * from './fake-network-probe';
+export * from './recording-alert-sender';

@@ -1,10 +1,12 @@
 import { promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { proxyAdminServiceDefinition } from '@mcp/mcproxy';
 import { mcproxyv1 } from '@mcp/proto';
-import { FakeMcproxy, startFakeMcproxy } from './fake-mcproxy';
+import { FakeMcproxy, sniOf, startFakeMcproxy } from './fake-mcproxy';
 
 describe(startFakeMcproxy.name, () => {
   let dir: string;
@@ -60,6 +62,60 @@ describe(startFakeMcproxy.name, () => {
     expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error?.details).toContain(details);
     expect(sut.routes()).toEqual([]);
+  });
+
+  describe('forwarding', () => {
+    const servers: http.Server[] = [];
+    const backend = async (body: string): Promise<number> => {
+      const server = http.createServer((_req, res) => res.end(body));
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as net.AddressInfo).port;
+    };
+    const get = (port: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+    const listening = async (listener: string): Promise<number> => {
+      for (let i = 0; i < 100 && !sut.listenerPort(listener); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      return sut.listenerPort(listener)!;
+    };
+
+    afterAll(() => servers.forEach((server) => server.close()));
+
+    it('should forward each connection to the backend the route names at that moment', async () => {
+      const one = await backend('one');
+      const two = await backend('two');
+      expect(await addRoute({ listener: ':8443', route: route({ hostname: 'fwd.example.net', backend: `127.0.0.1:${one}` }) })).toBeNull();
+      const port = await listening(':8443');
+
+      expect(await get(port)).toBe('one');
+      expect(await addRoute({ listener: ':8443', route: route({ hostname: 'fwd.example.net', backend: `127.0.0.1:${two}` }) })).toBeNull();
+      expect(await get(port)).toBe('two');
+    });
+
+    it('should close the client and count it when the backend refuses', async () => {
+      const closed = await backend('gone');
+      servers.pop()!.close();
+      expect(await addRoute({ listener: ':9443', route: route({ hostname: 'dead.example.net', backend: `127.0.0.1:${closed}` }) })).toBeNull();
+      const before = sut.forwarded.backendFailures;
+
+      await expect(get(await listening(':9443'))).rejects.toThrow();
+      expect(sut.forwarded.backendFailures).toBe(before + 1);
+    });
+
+    it('should read the SNI of a TLS ClientHello', () => {
+      const hello = Buffer.from(
+        '16030100a5010000a10303' + '00'.repeat(32) + '00' + '0002c02f' + '0100' + '0018' + '0000' + '0014' + '0012' + '00' + '000f' + Buffer.from('sni.example.net').toString('hex'),
+        'hex',
+      );
+      expect(sniOf(hello)).toBe('sni.example.net');
+      expect(sniOf(Buffer.from('GET / HTTP/1.1\r\n'))).toBeUndefined();
+    });
   });
 
   it('should record calls', async () => {

@@ -1,12 +1,13 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { Provider } from '@nestjs/common';
 import { Clock, Failpoints } from '@mcp/common';
-import { HostPortProbe, deployerProviders } from '@mcp/deployer';
+import { AlertSender } from '@mcp/alerts';
+import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import { FakeClock, FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../fakes';
+import { FakeClock, FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender } from '../fakes';
 import { makeTestConfig } from './test-config';
 
 /** A host where every port is free (unit tests must not depend on the machine's ports). */
@@ -23,6 +24,8 @@ export interface FeatureHarness {
   runtime: FakeRuntime;
   proxy: FakeRegistrar;
   clock: FakeClock;
+  network: FakeNetworkProbe;
+  alerts: RecordingAlertSender;
 }
 
 /**
@@ -35,6 +38,8 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
   const registry = new InMemoryRegistry({ clock });
   const runtime = new FakeRuntime({ images: input.images ?? ['localhost/mcp-test/busybox:1.0'], clock });
   const proxy = new FakeRegistrar();
+  const network = new FakeNetworkProbe();
+  const alerts = new RecordingAlertSender();
   const moduleRef = await Test.createTestingModule({
     providers: [
       ...deployerProviders({
@@ -53,11 +58,14 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: LiveContainers, useValue: new LiveContainers(runtime) },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
+      { provide: AlertSender, useValue: alerts },
       { provide: Failpoints, useValue: new Failpoints() },
     ],
   })
     .overrideProvider(HostPortProbe)
     .useValue(new AlwaysFreeProbe())
+    .overrideProvider(NetworkProbe)
+    .useValue(network)
     .compile();
-  return { moduleRef, config, registry, runtime, proxy, clock };
+  return { moduleRef, config, registry, runtime, proxy, clock, network, alerts };
 }

@@ -14,6 +14,35 @@ export interface RouteSpec {
   hostname?: string;
 }
 
+/**
+ * How to tell that a component works (SPEC §8). Exactly one of `http`, `tcp`, `cmd`.
+ * Durations stay as the operator wrote them (`1s`, `2s`, `60s`) so definitions round-trip;
+ * `healthCheckTimings` turns them into milliseconds with the defaults applied.
+ */
+export interface HealthSpec {
+  /** GET this path on the probed host port; 2xx/3xx = healthy. */
+  http?: string;
+  /** A TCP connect to the probed host port. */
+  tcp?: boolean;
+  /** Run inside the container (exec); exit 0 = healthy. */
+  cmd?: string[];
+  /** Whose host port to probe: default the unnamed route, else the first. */
+  route?: string;
+  /** A component without routes: the host port of one of its `ports`. */
+  port?: number;
+  /** Default 1s. */
+  interval?: string;
+  /** Per probe; default 2s. */
+  timeout?: string;
+  /** How long a deploy waits for healthy; default 60s. Named as in TOML (the validator reads domain specs too). */
+  start_period?: string;
+  /** Consecutive successes needed; default 1. */
+  healthy?: number;
+}
+
+/** start-first runs the new container beside the old one and switches routes; stop-first replaces in place. */
+export type DeployStrategy = 'start-first' | 'stop-first';
+
 export interface ComponentSpec {
   name: string;
   image: string;
@@ -25,6 +54,11 @@ export interface ComponentSpec {
   cmd: string[];
   env: string[];
   routes: RouteSpec[];
+  health?: HealthSpec;
+  /** Absent: start-first when the component has routes, no `ports`, and the agent has mc-proxy. */
+  strategy?: DeployStrategy;
+  /** How long the old container keeps running after the switch (start-first); default 5s. */
+  drain?: string;
   /*
    * SPEC §9 fields. Absent when not set (never empty lists or tables), so that a spec written
    * before they existed hashes as it did and its containers are not recreated by an upgrade.

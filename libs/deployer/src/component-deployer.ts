@@ -1,6 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { ContainerNotFoundError, Failpoints, type ComponentSpec, type DesiredState } from '@mcp/common';
-import { ServiceRegistry, type ComponentRecord, type RouteRecord } from '@mcp/registry';
+import { ContainerNotFoundError, Failpoints, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
+import { ServiceRegistry, type ComponentRecord, type ReleaseOutcome, type RouteRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
 import type { ProxyRoute } from '@mcp/mcproxy';
@@ -8,6 +8,7 @@ import { RegistryAuth } from '@mcp/oci';
 import { CertificateProvider } from './certificate-provider';
 import { ContainerOps } from './container-ops';
 import { DeployerOptions } from './deployer-options';
+import { HealthProber, HealthStates } from './health';
 import { PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
 import { ServiceSecrets } from './service-secrets';
@@ -21,6 +22,21 @@ export interface ComponentOutcome {
   container: string;
   /** False when the spec was unchanged and the running container was left alone. */
   changed: boolean;
+  /** The release recorded for this change; 0 when nothing changed. */
+  release: number;
+  /** The failed container's last log lines (newest last), when a new container ran and failed. */
+  logTail: string[];
+  /** succeeded / failed / rolled_back; '' when unchanged. */
+  outcome: ReleaseOutcome | '';
+  strategy: DeployStrategy;
+}
+
+/** Who deploys, and as which release. */
+export interface ReleaseInfo {
+  number: number;
+  caller: string;
+  /** The release a rollback goes back to; 0 for an ordinary deploy. */
+  rollbackOf: number;
 }
 
 export interface DeployComponentInput {
@@ -31,14 +47,37 @@ export interface DeployComponentInput {
   force: boolean;
   /** The component's registry record before this deploy (for its ports and spec hash). */
   previous?: ComponentRecord;
+  /** Default: the service's next release number, deployed by the agent itself (a start that re-creates). */
+  release?: ReleaseInfo;
+  /** The image to run when not `spec.image` (a rollback runs a digest when the tag moved). */
+  runImage?: string;
   /** The service's secrets (ServiceSecrets.versions), when the caller listed them once for several components. */
   secretVersions?: Map<string, SecretInfo>;
 }
 
+/** Lines of the failed container's log put into a failed deploy's result (SPEC §8). */
+export const FAILED_LOG_LINES = 20;
+/** The default drain (SPEC §8). */
+export const DEFAULT_DRAIN_MS = 5000;
+
+/** A start-first deploy's new container runs under this name until the old one is gone. No valid name has `_`. */
+export const TEMP_SUFFIX = '_next';
+
+export function temporaryName(canonical: string): string {
+  return `${canonical}${TEMP_SUFFIX}`;
+}
+
 /**
- * SPEC §2 Deploy steps 2–7 for one component; the caller has validated and stored the spec
- * and holds the service's lock. Never throws: failures come back as `ok: false`, with an
- * `error` event recorded and whatever the failed attempt allocated (ports, routes) released.
+ * SPEC §2 Deploy steps 2–7 and §8 for one component: the health gate, start-first or
+ * stop-first, automatic rollback, and the release record. The caller has validated and
+ * stored the spec and holds the service's lock. Never throws: failures come back as
+ * `ok: false` with the reason, an `error` event recorded and whatever the failed attempt
+ * allocated released.
+ *
+ * Start-first's crash-safety rests on one rule: the registry's `containerName` names the
+ * container that serves, and it moves from the old to the new container in the same
+ * transaction as the routes' new host ports (`recordDeployment`), before mc-proxy is told.
+ * DeployRecovery finishes or undoes whatever a crash interrupted, from that record.
  */
 @Injectable()
 export class ComponentDeployer {
@@ -52,6 +91,8 @@ export class ComponentDeployer {
     private readonly routes: RouteService,
     private readonly certificates: CertificateProvider,
     private readonly options: DeployerOptions,
+    private readonly prober: HealthProber,
+    private readonly health: HealthStates,
     private readonly failpoints: Failpoints,
     private readonly secrets: ServiceSecrets,
     /** Registry credentials for pulls; absent when the agent has none configured. */
@@ -105,20 +146,25 @@ export class ComponentDeployer {
     }));
   }
 
+  /**
+   * The strategy a deploy of this spec uses (SPEC §8): the spec's, else start-first when the
+   * component has routes, no explicit ports, and mc-proxy is configured.
+   */
+  strategyFor(spec: ComponentSpec): DeployStrategy {
+    if (spec.strategy) return spec.strategy;
+    return spec.routes.length > 0 && spec.ports.length === 0 && this.routes.proxyConfigured ? 'start-first' : 'stop-first';
+  }
+
   async deploy(input: DeployComponentInput): Promise<ComponentOutcome> {
     const { service, spec } = input;
     const container = componentContainerName({ service, name: spec.name, containerName: input.previous?.containerName });
-    const outcome = { component: spec.name, container };
+    const strategy = this.strategyFor(spec);
+    const base = { component: spec.name, container, strategy };
     let hash: string;
     try {
-      const versions = input.secretVersions ?? (await this.secrets.versions(service));
-      hash = this.secrets.deployHash({ service, spec, specHash: componentSpecHash(spec), versions });
+      hash = await this.deployHash({ service, spec, versions: input.secretVersions });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.registry
-        .addEvent({ service, component: spec.name, kind: 'error', message: `deploy failed: ${message}` })
-        .catch((eventErr) => this.logger.error(`recording deploy failure of ${container}: ${(eventErr as Error).message}`));
-      return { ...outcome, ok: false, error: message, changed: false };
+      return this.refused(input, base, err instanceof Error ? err.message : String(err));
     }
 
     if (!input.force && input.previous && input.previous.deployedSpecHash === hash) {
@@ -126,29 +172,170 @@ export class ComponentDeployer {
       const wantRunning = input.desired === 'running';
       if (current && (current.state === 'running') === wantRunning) {
         if (wantRunning) await this.routes.register({ service, routes: input.previous.routes }).catch((err) => this.logger.warn(`re-registering routes of ${container}: ${(err as Error).message}`));
-        return { ...outcome, ok: true, error: '', changed: false };
+        return { ...base, ok: true, error: '', changed: false, release: 0, logTail: [], outcome: '' };
       }
     }
 
-    let oldRemoved = false;
-    let registered: ProxyRoute[] = [];
-    let routesStored = false;
+    const info = input.release ?? { number: await this.registry.nextReleaseNumber(service), caller: 'mcp-agent', rollbackOf: 0 };
+    const release = info.number;
+    const old = await this.runtime.inspect({ name: container }).catch(() => null);
+    const startFirst = strategy === 'start-first' && input.desired === 'running' && old?.state === 'running';
+    if (strategy === 'start-first' && !this.routes.proxyConfigured) {
+      return this.refused(input, base, 'start-first needs mc-proxy, and this agent has no [mcproxy] socket configured: set strategy = "stop-first"');
+    }
+    if (startFirst) {
+      try {
+        await this.routes.checkProxy();
+      } catch (err) {
+        return this.refused(input, base, `mc-proxy is down, so a start-first deploy cannot switch routes; nothing was changed: ${(err as Error).message}`);
+      }
+    }
+
+    const image = input.runImage ?? spec.image;
+    let digest = '';
     try {
-      const wanted = this.resolveRoutes({ service, spec });
-      for (const route of wanted) {
+      for (const route of this.resolveRoutes({ service, spec })) {
         if (route.mode === 'l7') await this.certificates.ensure({ service, hostname: route.hostname });
       }
-      if (!(await this.runtime.imageExists({ image: spec.image }))) {
-        await this.pull(spec.image);
+      if (!(await this.runtime.imageExists({ image }))) await this.pull(image);
+      digest = await this.runtime.imageDigest({ image }).catch(() => '');
+    } catch (err) {
+      return this.refused(input, base, (err as Error).message);
+    }
+    await this.registry.addRelease({
+      service,
+      number: release,
+      component: spec.name,
+      spec,
+      image: spec.image,
+      digest,
+      deployedBy: info.caller,
+      outcome: 'in_progress',
+      rollbackOf: info.rollbackOf,
+      message: '',
+    });
+    this.health.set({ service, component: spec.name, status: 'starting', detail: `deploying release ${release}` });
+
+    const result = startFirst
+      ? await this.startFirst({ ...input, release: info, container, hash, image })
+      : await this.stopFirst({ ...input, release: info, container, hash, image });
+    await this.registry.setReleaseOutcome({ service, number: release, component: spec.name, outcome: result.outcome, message: result.error }).catch((err) => this.logger.error(`recording release ${release} of ${container}: ${(err as Error).message}`));
+    if (!result.ok) {
+      await this.registry
+        .addEvent({ service, component: spec.name, kind: 'deploy_failed', message: `release ${release}: ${result.error}` })
+        .catch((err) => this.logger.error(`recording deploy failure of ${container}: ${(err as Error).message}`));
+    }
+    return { ...base, ...result, changed: true, release };
+  }
+
+  /** What `deployedSpecHash` records: the spec's hash, with the versions of the secrets it uses. */
+  async deployHash(input: { service: string; spec: ComponentSpec; versions?: Map<string, SecretInfo> }): Promise<string> {
+    const versions = input.versions ?? (await this.secrets.versions(input.service));
+    return this.secrets.deployHash({ service: input.service, spec: input.spec, specHash: componentSpecHash(input.spec), versions });
+  }
+
+  /** A failure before anything changed: no release, nothing touched. */
+  private async refused(input: DeployComponentInput, base: { component: string; container: string; strategy: DeployStrategy }, error: string): Promise<ComponentOutcome> {
+    await this.registry
+      .addEvent({ service: input.service, component: input.spec.name, kind: 'error', message: `deploy failed: ${error}` })
+      .catch((err) => this.logger.error(`recording deploy failure of ${base.container}: ${(err as Error).message}`));
+    return { ...base, ok: false, error, changed: false, release: 0, logTail: [], outcome: 'failed' };
+  }
+
+  /**
+   * Start-first (SPEC §8): the new container runs beside the old one under a temporary name;
+   * once healthy, the registry and then mc-proxy switch to it; the old one drains and goes;
+   * the new one takes the canonical name. Until the switch, a failure touches nothing the old
+   * container uses.
+   */
+  private async startFirst(input: DeployComponentInput & { release: ReleaseInfo; container: string; hash: string; image: string }): Promise<StepResult> {
+    const { service, spec, container } = input;
+    const temp = temporaryName(container);
+    const oldRoutes = input.previous?.routes ?? [];
+    let switched = false;
+    let ran = false;
+    try {
+      await this.containers.stopAndRemove({ name: temp });
+      const wanted = this.resolveRoutes({ service, spec });
+      const hostPorts = await this.ports.allocate({ service, component: spec.name, routes: wanted, beside: true });
+      const routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
+      const id = await this.containers.runComponent({ service, spec, routes, specHash: input.hash, name: temp, image: input.image });
+      ran = true;
+      this.logger.log(`${service}/${spec.name}: release ${input.release.number} started as ${temp}; waiting for health`);
+      await this.failpoints.hit('deploy.start-first.new-started');
+
+      const health = await this.prober.waitHealthy({ container: temp, spec, routes });
+      if (!health.ok) {
+        const logTail = await this.logTail(temp);
+        await this.containers.stopAndRemove({ name: temp });
+        this.health.set({ service, component: spec.name, status: 'healthy', detail: 'the old container kept serving' });
+        return { ok: false, error: `${health.detail}; the old container kept serving`, logTail, outcome: 'failed' };
       }
-      await this.failpoints.hit('deploy.after-pull');
-      const hostPorts = await this.ports.allocate({
+      const healthyAt = Date.now();
+      await this.failpoints.hit('deploy.start-first.new-healthy');
+
+      await this.registry.recordDeployment({
         service,
         component: spec.name,
-        routes: wanted,
-        previous: input.previous?.routes,
+        routes,
+        observedState: 'running',
+        version: imageTag(spec.image),
+        containerName: temp,
+        containerId: id,
+        deployedSpecHash: input.hash,
       });
-      const routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
+      switched = true;
+      await this.routes.register({ service, routes });
+      const stale = oldRoutes.filter((old) => !routes.some((r) => r.port === old.port && r.hostname === old.hostname));
+      await this.routes.unregister({ routes: stale });
+      this.logger.log(`${service}/${spec.name}: routes switched to ${temp} ${Date.now() - healthyAt} ms after health OK`);
+      this.health.set({ service, component: spec.name, status: 'healthy', detail: health.detail });
+      await this.failpoints.hit('deploy.start-first.route-switched');
+
+      await sleep(drainMs(spec));
+      await this.containers.stopAndRemove({ name: container });
+      await this.failpoints.hit('deploy.start-first.old-removed');
+      await this.runtime.rename({ name: temp, newName: container });
+      await this.registry.recordObserved({ service, component: spec.name, observedState: 'running', containerName: container });
+      await this.registry.addEvent({
+        service,
+        component: spec.name,
+        kind: 'deployed',
+        message: `release ${input.release.number}: deployed ${input.image} start-first as ${container} (host ports ${routes.map((r) => r.hostPort).join(', ')})`,
+        toState: 'running',
+      });
+      return { ok: true, error: '', logTail: [], outcome: 'succeeded' };
+    } catch (err) {
+      const message = (err as Error).message;
+      if (switched) {
+        // mc-proxy refused the switch (or a later step failed): the new container is healthy
+        // and the registry names it; recovery at the next deploy or start finishes the job.
+        return { ok: false, error: `${message} (the new container is healthy and recorded; the next deploy finishes the switch)`, logTail: [], outcome: 'failed' };
+      }
+      const logTail = ran ? await this.logTail(temp) : [];
+      await this.containers.stopAndRemove({ name: temp }).catch(() => undefined);
+      return { ok: false, error: `${message}; the old container kept serving`, logTail, outcome: 'failed' };
+    } finally {
+      this.ports.settle({ service, component: spec.name });
+    }
+  }
+
+  /**
+   * Stop-first (SPEC §2 step 4, then §8's health gate). When the new container fails after
+   * the old one was removed, the previous release's container is re-created (same spec, same
+   * ports) and must be healthy again.
+   */
+  private async stopFirst(input: DeployComponentInput & { release: ReleaseInfo; container: string; hash: string; image: string }): Promise<StepResult> {
+    const { service, spec, container } = input;
+    let oldRemoved = false;
+    let ran = false;
+    let registered: ProxyRoute[] = [];
+    let routes: RouteRecord[] = [];
+    try {
+      const wanted = this.resolveRoutes({ service, spec });
+      await this.failpoints.hit('deploy.after-pull');
+      const hostPorts = await this.ports.allocate({ service, component: spec.name, routes: wanted, previous: input.previous?.routes });
+      routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
       await this.failpoints.hit('deploy.after-port-allocation');
 
       oldRemoved = true;
@@ -157,16 +344,20 @@ export class ComponentDeployer {
       await this.routes.unregister({ routes: stale });
       await this.failpoints.hit('deploy.after-old-removed');
 
-      const id = await this.containers.runComponent({ name: container, service, spec, routes, specHash: hash });
+      const id = await this.containers.runComponent({ name: container, service, spec, routes, specHash: input.hash, image: input.image });
+      ran = true;
       await this.registry.setRoutes({ service, component: spec.name, routes });
-      routesStored = true;
       await this.failpoints.hit('deploy.after-new-running');
       if (input.desired === 'running') {
+        const health = await this.prober.waitHealthy({ container, spec, routes });
+        if (!health.ok) throw new UnhealthyError(health.detail);
+        this.health.set({ service, component: spec.name, status: 'healthy', detail: health.detail });
         registered = await this.routes.register({ service, routes });
         await this.failpoints.hit('deploy.after-route-registration');
       } else {
         await this.routes.unregister({ routes });
         await this.runtime.stop({ name: container, timeoutSeconds: this.options.stopTimeoutSeconds });
+        this.health.forget({ service, component: spec.name });
       }
       const observed = input.desired === 'running' ? 'running' : 'exited';
       await this.registry.recordObserved({
@@ -176,25 +367,92 @@ export class ComponentDeployer {
         version: imageTag(spec.image),
         containerName: container,
         containerId: id,
-        deployedSpecHash: hash,
+        deployedSpecHash: input.hash,
       });
       await this.registry.addEvent({
         service,
         component: spec.name,
         kind: 'deployed',
-        message: `deployed ${spec.image} as ${container}${routes.length ? ` (host ports ${routes.map((r) => r.hostPort).join(', ')})` : ''}`,
+        message: `release ${input.release.number}: deployed ${input.image} as ${container}${routes.length ? ` (host ports ${routes.map((r) => r.hostPort).join(', ')})` : ''}`,
         toState: observed,
       });
-      return { ...outcome, ok: true, error: '', changed: true };
+      return { ok: true, error: '', logTail: [], outcome: 'succeeded' };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await this.cleanUpFailedAttempt({ service, spec, container, oldRemoved, registered, routesStored, previous: input.previous });
-      await this.registry
-        .addEvent({ service, component: spec.name, kind: 'error', message: `deploy failed: ${message}` })
-        .catch((eventErr) => this.logger.error(`recording deploy failure of ${container}: ${(eventErr as Error).message}`));
-      return { ...outcome, ok: false, error: message, changed: oldRemoved };
+      const message = (err as Error).message;
+      const logTail = ran ? await this.logTail(container) : [];
+      await this.cleanUpFailedAttempt({ service, spec, container, oldRemoved, registered, routes, previous: input.previous });
+      // Nothing to go back to on a first deploy (or before the old container was touched).
+      if (!oldRemoved || !input.previous?.deployedSpecHash) return { ok: false, error: message, logTail, outcome: 'failed' };
+      const back = await this.rollBack({ service, spec, previous: input.previous, reason: message });
+      return { ok: false, error: back.message, logTail, outcome: back.ok ? 'rolled_back' : 'failed' };
     } finally {
       this.ports.settle({ service, component: spec.name });
+    }
+  }
+
+  /**
+   * Re-creates the newest succeeded release's container with its spec and the previous ports
+   * (stop-first's automatic rollback), and waits for it to be healthy.
+   */
+  private async rollBack(input: { service: string; spec: ComponentSpec; previous?: ComponentRecord; reason: string }): Promise<{ ok: boolean; message: string }> {
+    const { service, spec } = input;
+    const container = componentContainerName({ service, name: spec.name, containerName: input.previous?.containerName });
+    const last = (await this.registry.listReleases({ service, component: spec.name })).find((r) => r.outcome === 'succeeded');
+    const previousRoutes = input.previous?.routes ?? [];
+    if (!last || !input.previous || input.previous.deployedSpecHash === '') {
+      this.health.forget({ service, component: spec.name });
+      return { ok: false, message: `${input.reason}; no earlier release to roll back to` };
+    }
+    try {
+      const routes = this.resolveRoutes({ service, spec: last.spec }).map((route) => ({
+        ...route,
+        hostPort: previousRoutes.find((p) => p.name === route.name)?.hostPort ?? null,
+      }));
+      const allocated = await this.ports.allocate({ service, component: spec.name, routes, previous: previousRoutes });
+      const withPorts = routes.map((route, i) => ({ ...route, hostPort: allocated[i] }));
+      const hash = await this.deployHash({ service, spec: last.spec });
+      const image = last.digest && (await this.tagMoved(last.image, last.digest)) ? digestReference(last.image, last.digest) : last.image;
+      const id = await this.containers.runComponent({ name: container, service, spec: last.spec, routes: withPorts, specHash: hash, image });
+      const health = await this.prober.waitHealthy({ container, spec: last.spec, routes: withPorts });
+      await this.registry.recordDeployment({
+        service,
+        component: spec.name,
+        routes: withPorts,
+        observedState: 'running',
+        version: imageTag(last.image),
+        containerName: container,
+        containerId: id,
+        deployedSpecHash: hash,
+      });
+      await this.routes.register({ service, routes: withPorts });
+      this.health.set({ service, component: spec.name, status: health.ok ? 'healthy' : 'unhealthy', detail: health.detail });
+      await this.registry.addEvent({ service, component: spec.name, kind: 'rolled_back', message: `rolled back to release ${last.number}: ${input.reason}`, toState: 'running' });
+      return {
+        ok: health.ok,
+        message: health.ok ? `rolled back to release ${last.number}: ${input.reason}` : `rolled back to release ${last.number}, which is not healthy either (${health.detail}): ${input.reason}`,
+      };
+    } catch (err) {
+      return { ok: false, message: `${input.reason}; rolling back to release ${last.number} failed too: ${(err as Error).message}` };
+    } finally {
+      this.ports.settle({ service, component: spec.name });
+    }
+  }
+
+  /** Whether `image` (a tag) now resolves to another digest than `digest`, or not at all. */
+  async tagMoved(image: string, digest: string): Promise<boolean> {
+    if (image.includes('@')) return false;
+    const now = await this.runtime.imageDigest({ image }).catch(() => '');
+    return now !== digest;
+  }
+
+  /** The container's last log lines; empty when they cannot be read. */
+  private async logTail(name: string): Promise<string[]> {
+    try {
+      let text = '';
+      for await (const chunk of this.runtime.logs({ name, tail: FAILED_LOG_LINES })) text += chunk.data.toString('utf8');
+      return text.split('\n').filter((line) => line !== '').slice(-FAILED_LOG_LINES);
+    } catch {
+      return [];
     }
   }
 
@@ -205,7 +463,7 @@ export class ComponentDeployer {
     container: string;
     oldRemoved: boolean;
     registered: ProxyRoute[];
-    routesStored: boolean;
+    routes: RouteRecord[];
     previous?: ComponentRecord;
   }): Promise<void> {
     if (!input.oldRemoved) return;
@@ -220,11 +478,36 @@ export class ComponentDeployer {
     await quietly('remove container', () => this.containers.stopAndRemove({ name: container }));
     const toRemove = [...input.registered.map((r) => ({ port: Number(r.listener.slice(1)), hostname: r.hostname })), ...(input.previous?.routes ?? [])];
     await quietly('unregister routes', () => this.routes.unregister({ routes: toRemove }));
-    if (input.routesStored || input.previous?.routes.some((r) => r.hostPort !== null)) {
-      await quietly('release ports', () => this.registry.releaseHostPorts({ service, component: spec.name }));
-    }
+    await quietly('release ports', () => this.registry.releaseHostPorts({ service, component: spec.name }));
     await quietly('record state', () =>
       this.registry.recordObserved({ service, component: spec.name, observedState: 'removed', containerId: '', deployedSpecHash: '' }),
     );
   }
+}
+
+interface StepResult {
+  ok: boolean;
+  error: string;
+  logTail: string[];
+  outcome: ReleaseOutcome;
+}
+
+class UnhealthyError extends Error {}
+
+/** `repo:tag` + digest → `repo@digest`. */
+export function digestReference(image: string, digest: string): string {
+  const at = image.indexOf('@');
+  const withoutDigest = at >= 0 ? image.slice(0, at) : image;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  const repo = colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
+  return `${repo}@${digest}`;
+}
+
+function drainMs(spec: ComponentSpec): number {
+  return spec.drain === undefined ? DEFAULT_DRAIN_MS : (parseDuration(spec.drain) ?? DEFAULT_DRAIN_MS);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -33,14 +33,23 @@ export class ContainerOps {
    * Creates and starts the component's container with the spec's options, explicit ports,
    * `-p <bind>:<hostPort>:<hostPort>` per route, the route env and MCP's labels.
    */
-  async runComponent(input: { name: string; service: string; spec: ComponentSpec; routes: RouteRecord[]; specHash: string }): Promise<string> {
+  async runComponent(input: {
+    /** The canonical name, or the temporary one a start-first deploy runs the new container under. */
+    name: string;
+    service: string;
+    spec: ComponentSpec;
+    routes: RouteRecord[];
+    specHash: string;
+    /** Default `spec.image`; a rollback runs `repo@digest` when the tag moved since. */
+    image?: string;
+  }): Promise<string> {
     const { spec } = input;
     const routePorts = input.routes
       .filter((route) => route.hostPort !== null)
       .map((route) => `${this.options.bindAddress}:${route.hostPort}:${route.hostPort}`);
     return this.runtime.run({
       name: input.name,
-      image: spec.image,
+      image: input.image ?? spec.image,
       network: spec.network,
       user: spec.user,
       restart: spec.restart,

@@ -3,7 +3,9 @@ import { CertificateAuthority } from '@mcp/acme';
 import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
 import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
+import { DeployRecovery } from './deploy-recovery';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
+import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './health';
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
@@ -30,8 +32,12 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     PortAllocator,
     RouteService,
     ContainerOps,
+    { provide: NetworkProbe, useClass: NodeNetworkProbe },
+    HealthProber,
+    HealthStates,
     ServiceSecrets,
     ComponentDeployer,
+    DeployRecovery,
   ];
 }
 
@@ -43,7 +49,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, ComponentDeployer],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery],
     };
   }
 }

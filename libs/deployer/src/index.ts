@@ -6,5 +6,7 @@ export * from './certificate-provider';
 export * from './container-ops';
 export * from './component-deployer';
 export * from './deployer.module';
+export * from './health';
+export * from './deploy-recovery';
 export * from './service-secrets';
 export * from './dependency-order';

@@ -32,6 +32,11 @@ export interface AllocateInput {
   routes: Array<{ name: string }>;
   /** The component's current ports by route name; kept where still free. */
   previous?: Array<{ name: string; hostPort: number | null }>;
+  /**
+   * New ports beside the component's current ones (a start-first deploy: the old container
+   * keeps its ports until it is removed), so the component's own registered ports count as taken.
+   */
+  beside?: boolean;
 }
 
 const MAX_ATTEMPTS = 500;
@@ -68,7 +73,7 @@ export class PortAllocator {
     const own = keyOf(input);
     const taken = new Set<number>();
     for (const held of await this.registry.allocatedHostPorts()) {
-      if (keyOf({ service: held.service, component: held.component }) !== own) taken.add(held.hostPort);
+      if (input.beside || keyOf({ service: held.service, component: held.component }) !== own) taken.add(held.hostPort);
     }
     for (const [key, ports] of this.reserved) {
       if (key !== own) ports.forEach((port) => taken.add(port));
@@ -76,7 +81,7 @@ export class PortAllocator {
 
     const result: number[] = [];
     for (const route of input.routes) {
-      const previous = input.previous?.find((p) => p.name === route.name)?.hostPort ?? null;
+      const previous = input.beside ? null : (input.previous?.find((p) => p.name === route.name)?.hostPort ?? null);
       // The component's old container may still hold its port until it is replaced, so a
       // previous port is kept on the registry's word alone (no host probe).
       if (previous !== null && this.inRange(previous) && !taken.has(previous)) {

@@ -16,6 +16,16 @@ export class RouteService {
     private readonly options: DeployerOptions,
   ) {}
 
+  /** Whether an mc-proxy is configured (else registration is skipped and there is nothing to switch). */
+  get proxyConfigured(): boolean {
+    return this.registrar.enabled;
+  }
+
+  /** Throws (RouteRegistrationError naming the socket) when mc-proxy does not answer. */
+  async checkProxy(): Promise<void> {
+    await this.registrar.status();
+  }
+
   /** The mc-proxy view of one route. */
   toProxyRoute(input: { service: string; route: RouteRecord }): ProxyRoute | undefined {
     const { route, service } = input;

@@ -191,6 +191,48 @@ export class EventEntity {
   toState!: string;
 }
 
+
+/**
+ * One component's entry of a release (SPEC §8): releases number per service; a deploy that
+ * changes several components records one release with a row each. History: no foreign key.
+ */
+@Entity({ name: 'releases' })
+@Index('IDX_releases_service_component', ['service', 'component'])
+export class ReleaseEntity {
+  @PrimaryColumn({ type: 'text' })
+  service!: string;
+
+  @PrimaryColumn({ type: 'integer' })
+  number!: number;
+
+  @PrimaryColumn({ type: 'text' })
+  component!: string;
+
+  @Column({ name: 'spec_json', type: 'text' })
+  specJson!: string;
+
+  @Column({ type: 'text' })
+  image!: string;
+
+  @Column({ type: 'text' })
+  digest!: string;
+
+  @Column({ name: 'deployed_at', type: 'text' })
+  deployedAt!: string;
+
+  @Column({ name: 'deployed_by', type: 'text' })
+  deployedBy!: string;
+
+  @Column({ type: 'text' })
+  outcome!: string;
+
+  @Column({ name: 'rollback_of', type: 'integer' })
+  rollbackOf!: number;
+
+  @Column({ type: 'text' })
+  message!: string;
+}
+
 export const REGISTRY_ENTITIES = [
   ServiceEntity,
   ComponentEntity,
@@ -200,4 +242,5 @@ export const REGISTRY_ENTITIES = [
   ComponentEnvEntity,
   RouteEntity,
   EventEntity,
+  ReleaseEntity,
 ];

@@ -78,6 +78,31 @@ export interface ObservedUpdate {
   deployedSpecHash?: string;
 }
 
+/** How a release ended; `in_progress` while its deploy runs (and after a crash in the middle). */
+export type ReleaseOutcome = 'in_progress' | 'succeeded' | 'failed' | 'rolled_back';
+
+/** One component's entry of a release (SPEC §8). */
+export interface ReleaseRecord {
+  service: string;
+  /** Increases per service; one deploy that changes several components records one number. */
+  number: number;
+  component: string;
+  spec: ComponentSpec;
+  /** The reference as written in the spec. */
+  image: string;
+  /** The digest podman resolved the reference to; '' when unknown. */
+  digest: string;
+  deployedAt: Date;
+  deployedBy: string;
+  outcome: ReleaseOutcome;
+  /** The release this one rolled back to; 0 for an ordinary deploy. */
+  rollbackOf: number;
+  /** Why it failed (or what happened), '' when it succeeded. */
+  message: string;
+}
+
+export type NewRelease = Omit<ReleaseRecord, 'deployedAt'> & { deployedAt?: Date };
+
 export interface SnapshotResult {
   path: string;
   bytes: number;
@@ -112,6 +137,18 @@ export abstract class ServiceRegistry {
   abstract listEvents(query: { service?: string; component?: string; since?: Date; limit?: number }): Promise<EventRecord[]>;
   /** Deletes events older than `before`, then the oldest beyond `keepMax`; returns how many went. */
   abstract pruneEvents(input: { before: Date; keepMax?: number }): Promise<number>;
+  /**
+   * In one transaction: the component's routes (with host ports) and observed state. A deploy
+   * that switches a component to another container commits the switch with this, so after a
+   * crash the registry names exactly one container as the one serving.
+   */
+  abstract recordDeployment(input: ObservedUpdate & { routes: RouteRecord[] }): Promise<void>;
+  /** 1 + the highest release number of the service (1 for the first). */
+  abstract nextReleaseNumber(service: string): Promise<number>;
+  abstract addRelease(release: NewRelease): Promise<ReleaseRecord>;
+  abstract setReleaseOutcome(input: { service: string; number: number; component: string; outcome: ReleaseOutcome; message?: string }): Promise<void>;
+  /** Newest first (by number, then component). */
+  abstract listReleases(query: { service: string; component?: string }): Promise<ReleaseRecord[]>;
   /** A consistent copy of the database at `path`, verified with `PRAGMA integrity_check`. */
   abstract snapshot(input: { path: string }): Promise<SnapshotResult>;
   abstract close(): Promise<void>;

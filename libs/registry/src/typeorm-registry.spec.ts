@@ -5,12 +5,15 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import type { ComponentSpec } from '@mcp/common';
+import { InitialSchema1795478400000 } from './migrations/1795478400000-initial-schema';
 import { REGISTRY_ENTITIES } from './registry.entities';
 import { HostPortInUseError } from './registry-errors';
 import { componentSpec } from './testing';
 import { TypeormRegistry } from './typeorm-registry';
 
 const TABLES = ['component_cmd', 'component_env', 'component_ports', 'component_volumes', 'components', 'events', 'routes', 'services'];
+/** Tables that hold history and outlive the services they describe (no foreign keys). */
+const HISTORY_TABLES = ['releases'];
 
 function mode(file: string): number {
   return fs.statSync(file).mode & 0o777;
@@ -68,8 +71,8 @@ describe(TypeormRegistry.name, () => {
           .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
           .all()
           .map((row) => (row as { name: string }).name);
-        expect(tables).toEqual([...TABLES, 'migrations'].sort());
-        expect(db.prepare('SELECT name FROM migrations').all()).toEqual([{ name: 'InitialSchema1795478400000' }]);
+        expect(tables).toEqual([...TABLES, ...HISTORY_TABLES, 'migrations'].sort());
+        expect(db.prepare('SELECT name FROM migrations ORDER BY id').all()).toEqual([{ name: 'InitialSchema1795478400000' }, { name: 'Releases1796169600000' }]);
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
         const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).all();
         expect(indexes.map((row) => (row as { name: string }).name).sort()).toEqual([
@@ -128,11 +131,50 @@ describe(TypeormRegistry.name, () => {
       expect(await sut.getService('notes')).toEqual(before);
       expect(await sut.listEvents({})).toEqual(events);
       expect(messages.filter((msg) => msg.includes('applied migration'))).toEqual([]);
-      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(1);
+      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(2);
+    });
+
+    it('should upgrade a v1 database file in place: data kept, releases added', async () => {
+      // A v1 registry: exactly the schema the v1 agent made (its one migration), with data in it.
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const v1 = new DataSource({ type: 'better-sqlite3', database: file, migrations: [InitialSchema1795478400000], migrationsTableName: 'migrations' });
+      await v1.initialize();
+      await v1.runMigrations();
+      const spec = JSON.stringify(componentSpec('web', { routes: [{ port: 443, mode: 'l4' }] }));
+      await v1.query(`INSERT INTO services VALUES ('notes', 1, '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')`);
+      await v1.query(
+        `INSERT INTO components VALUES ('notes', 'web', 'localhost/mcp-test/web:1.0', NULL, NULL, NULL, 'running', 'running', '1.0', 'notes-web', 'abc', 'hash1', ?, '2026-11-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z')`,
+        [spec],
+      );
+      await v1.query(`INSERT INTO routes VALUES ('notes', 'web', 0, '', 443, 'l4', 'notes.example.test', 23456)`);
+      await v1.query(`INSERT INTO events (time, service, component, kind, message, from_state, to_state) VALUES ('2026-11-01T00:00:00.000Z', 'notes', 'web', 'deployed', 'v1 deploy', '', 'running')`);
+      await v1.destroy();
+      const messages: string[] = [];
+
+      const sut = await open((msg) => messages.push(msg));
+
+      expect(messages).toContain('registry: applied migration Releases1796169600000');
+      expect(messages).not.toContain('registry: applied migration InitialSchema1795478400000');
+      const service = await sut.getService('notes');
+      expect(service?.components[0]).toMatchObject({ containerName: 'notes-web', deployedSpecHash: 'hash1', routes: [expect.objectContaining({ hostPort: 23456 })] });
+      expect((await sut.listEvents({})).map((e) => e.message)).toEqual(['v1 deploy']);
+      expect(await sut.listReleases({ service: 'notes' })).toEqual([]);
+      expect(await sut.nextReleaseNumber('notes')).toBe(1);
+      await sut.addRelease({ service: 'notes', number: 1, component: 'web', spec: componentSpec('web'), image: 'localhost/mcp-test/web:1.0', digest: 'sha256:1', deployedBy: 'admin', outcome: 'succeeded', rollbackOf: 0, message: '' });
+      expect(await sut.nextReleaseNumber('notes')).toBe(2);
     });
   });
 
   describe('saveService', () => {
+    it('should store a component with 50 000 env entries (more than one INSERT can bind)', async () => {
+      const sut = await open();
+      const env = Array.from({ length: 50_000 }, (_, i) => `K${i}=v`);
+
+      await sut.saveService({ name: 'big', active: true, components: [{ spec: componentSpec('big', { env }), desiredState: 'running' }] });
+
+      expect((await sut.getService('big'))!.components[0].spec.env).toEqual(env);
+    });
+
     const spec: ComponentSpec = componentSpec('web', {
       ports: ['8080:80', '9090:90'],
       volumes: ['/a:/a'],

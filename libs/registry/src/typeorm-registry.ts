@@ -21,6 +21,7 @@ import {
   ComponentVolumeEntity,
   EventEntity,
   REGISTRY_ENTITIES,
+  ReleaseEntity,
   RouteEntity,
   ServiceEntity,
 } from './registry.entities';
@@ -30,7 +31,10 @@ import {
   type ComponentRecord,
   type EventRecord,
   type NewEvent,
+  type NewRelease,
   type ObservedUpdate,
+  type ReleaseOutcome,
+  type ReleaseRecord,
   type RouteRecord,
   type SaveServiceInput,
   ServiceRegistry,
@@ -64,6 +68,9 @@ const LIST_TABLES = [
   { entity: ComponentCmdEntity, field: 'cmd' },
   { entity: ComponentEnvEntity, field: 'env' },
 ] as const;
+
+/** Rows per INSERT of a spec's list values (4 bound variables each, far below SQLite's 32 766). */
+const LIST_INSERT_BATCH = 500;
 
 /**
  * ServiceRegistry on SQLite through TypeORM and better-sqlite3: WAL journal, foreign keys on,
@@ -208,7 +215,68 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   }
 
   recordObserved(update: ObservedUpdate): Promise<void> {
+    return this.write((em) => this.writeObserved(em, update));
+  }
+
+  async recordDeployment(input: ObservedUpdate & { routes: RouteRecord[] }): Promise<void> {
+    checkRoutes(input.routes);
+    const { routes, ...update } = input;
     return this.write(async (em) => {
+      await this.writeRoutes(em, { service: input.service, component: input.component, routes });
+      await this.writeObserved(em, update);
+    });
+  }
+
+  nextReleaseNumber(service: string): Promise<number> {
+    return this.read(async (em) => {
+      const row = await em
+        .createQueryBuilder(ReleaseEntity, 'release')
+        .select('MAX(release.number)', 'max')
+        .where('release.service = :service', { service })
+        .getRawOne<{ max: number | null }>();
+      return (row?.max ?? 0) + 1;
+    });
+  }
+
+  addRelease(release: NewRelease): Promise<ReleaseRecord> {
+    return this.write(async (em) => {
+      const row: ReleaseEntity = {
+        service: release.service,
+        number: release.number,
+        component: release.component,
+        specJson: JSON.stringify(release.spec),
+        image: release.image,
+        digest: release.digest,
+        deployedAt: (release.deployedAt ?? this.clock.now()).toISOString(),
+        deployedBy: release.deployedBy,
+        outcome: release.outcome,
+        rollbackOf: release.rollbackOf,
+        message: release.message,
+      };
+      await em.insert(ReleaseEntity, row);
+      return toReleaseRecord(row);
+    });
+  }
+
+  setReleaseOutcome(input: { service: string; number: number; component: string; outcome: ReleaseOutcome; message?: string }): Promise<void> {
+    return this.write(async (em) => {
+      const changes: Partial<ReleaseEntity> = { outcome: input.outcome };
+      if (input.message !== undefined) changes.message = input.message;
+      const result = await em.update(ReleaseEntity, { service: input.service, number: input.number, component: input.component }, changes);
+      if (!result.affected) throw new ComponentNotFoundError(input.service, `${input.component} (release ${input.number})`);
+    });
+  }
+
+  listReleases(query: { service: string; component?: string }): Promise<ReleaseRecord[]> {
+    return this.read(async (em) => {
+      const where = query.component === undefined ? { service: query.service } : { service: query.service, component: query.component };
+      const rows = await em.find(ReleaseEntity, { where, order: { number: 'DESC', component: 'ASC' } });
+      return rows.map(toReleaseRecord);
+    });
+  }
+
+  private async writeObserved(em: EntityManager, update: ObservedUpdate): Promise<void> {
+    {
       await this.requireTarget(em, update.service, update.component);
       const changes: Partial<ComponentEntity> = { observedState: update.observedState, updatedAt: this.now() };
       if (update.version !== undefined) changes.version = update.version;
@@ -216,12 +284,16 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
       if (update.containerId !== undefined) changes.containerId = update.containerId;
       if (update.deployedSpecHash !== undefined) changes.deployedSpecHash = update.deployedSpecHash;
       await em.update(ComponentEntity, { service: update.service, name: update.component }, changes);
-    });
+    }
   }
 
   async setRoutes(input: { service: string; component: string; routes: RouteRecord[] }): Promise<void> {
     checkRoutes(input.routes);
-    return this.write(async (em) => {
+    return this.write((em) => this.writeRoutes(em, input));
+  }
+
+  private async writeRoutes(em: EntityManager, input: { service: string; component: string; routes: RouteRecord[] }): Promise<void> {
+    {
       await this.requireTarget(em, input.service, input.component);
       const wanted = input.routes.map((route) => route.hostPort).filter((port): port is number => port !== null);
       if (wanted.length > 0) {
@@ -248,7 +320,7 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         );
       }
       await em.update(ComponentEntity, { service: input.service, name: input.component }, { updatedAt: this.now() });
-    });
+    }
   }
 
   allocatedHostPorts(): Promise<Array<{ hostPort: number; service: string; component: string }>> {
@@ -441,12 +513,10 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   private async writeSpecLists(em: EntityManager, service: string, spec: ComponentSpec): Promise<void> {
     for (const { entity, field } of LIST_TABLES) {
       await em.delete(entity, { service, component: spec.name });
-      const values = spec[field];
-      if (values.length > 0) {
-        await em.insert(
-          entity,
-          values.map((value, position) => ({ service, component: spec.name, position, value })),
-        );
+      const rows = spec[field].map((value, position) => ({ service, component: spec.name, position, value }));
+      // In batches: one INSERT of every row would exceed SQLite's limit on bound variables.
+      for (let start = 0; start < rows.length; start += LIST_INSERT_BATCH) {
+        await em.insert(entity, rows.slice(start, start + LIST_INSERT_BATCH));
       }
     }
   }
@@ -499,6 +569,22 @@ function toComponentRecord(component: ComponentEntity, routes: RouteEntity[]): C
       })),
     createdAt: new Date(component.createdAt),
     updatedAt: new Date(component.updatedAt),
+  };
+}
+
+function toReleaseRecord(row: ReleaseEntity): ReleaseRecord {
+  return {
+    service: row.service,
+    number: row.number,
+    component: row.component,
+    spec: JSON.parse(row.specJson) as ComponentSpec,
+    image: row.image,
+    digest: row.digest,
+    deployedAt: new Date(row.deployedAt),
+    deployedBy: row.deployedBy,
+    outcome: row.outcome as ReleaseOutcome,
+    rollbackOf: row.rollbackOf,
+    message: row.message,
   };
 }
 

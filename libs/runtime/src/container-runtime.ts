@@ -125,6 +125,14 @@ export interface LogChunk {
   data: Buffer;
 }
 
+/** The outcome of a command run inside a container. */
+export interface ExecResult {
+  /** The command's exit status; 124 when it was cut off at the timeout (like coreutils' timeout). */
+  exitCode: number;
+  /** stdout and stderr together, trimmed to the last few KiB. */
+  output: string;
+}
+
 /**
  * One container event from podman's event stream. `action` is podman's word: create, init,
  * start, restart, died, stop, kill, pause, unpause, remove, rename, cleanup, exec, ...
@@ -172,6 +180,16 @@ export abstract class ContainerRuntime {
   /** Ends quietly when the signal aborts; ContainerNotFoundError for an unknown container. */
   abstract logs(options: LogOptions): AsyncIterable<LogChunk>;
   abstract version(): Promise<string>;
+  /**
+   * Runs `cmd` (argv, no shell) inside a running container, bounded by `timeoutMs`. A command
+   * that fails is not an error: its exit status comes back; ContainerNotFoundError when there
+   * is no such container.
+   */
+  abstract execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult>;
+  /** Renames a container; ContainerNotFoundError when there is none by that name. */
+  abstract rename(options: { name: string; newName: string }): Promise<void>;
+  /** The image's digest (`sha256:…`) as podman resolved it; '' when it has none. */
+  abstract imageDigest(options: { image: string }): Promise<string>;
   /**
    * Follows podman's container events from now on; resolves once the stream is open (events
    * that happen after that are delivered). RuntimeUnavailableError when it cannot be opened.

@@ -8,6 +8,7 @@ import {
   LogChunk,
   LogOptions,
   RunOptions,
+  type ExecResult,
   SecretInfo,
 } from './container-runtime';
 import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './container-events';
@@ -306,6 +307,27 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
   }
 
   /** Closes the kept-alive connections (module shutdown). */
+  /** Through the CLI, like pull: rare (health probes, deploys) and the exec API needs a hijacked stream. */
+  execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult> {
+    return this.cli.execIn(options);
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    requirePositional('new name', options.newName);
+    await this.call(
+      { method: 'POST', path: `/containers/${encodeURIComponent(name)}/rename`, query: { name: options.newName } },
+      { verb: 'rename', target: name, container: name },
+    );
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    const image = requirePositional('image', options.image);
+    const context: CallContext = { verb: 'image inspect', target: image };
+    const answer = await this.call({ method: 'GET', path: `/images/${encodeURIComponent(image)}/json` }, context);
+    return parseJson<{ Digest?: string }>(answer.body, context).Digest ?? '';
+  }
+
   close(): void {
     this.client.close();
   }

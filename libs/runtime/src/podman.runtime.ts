@@ -10,6 +10,7 @@ import {
 } from '@mcp/common';
 import {
   ContainerDetails,
+  type ExecResult as ContainerExecResult,
   ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
@@ -181,6 +182,34 @@ export class PodmanRuntime extends ContainerRuntime {
     }
     const entries = parseJson<PodmanInspectEntry[] | null>(stdout, args);
     return entries?.length ? mapInspectEntry(entries[0]) : null;
+  }
+
+  async execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ContainerExecResult> {
+    const name = requirePositional('name', options.name);
+    if (options.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
+    const args = ['exec', '--', name, ...options.cmd];
+    try {
+      const { stdout, stderr } = await this.execRaw(args, options.timeoutMs);
+      return { exitCode: 0, output: tail(stdout + stderr) };
+    } catch (error) {
+      if (isExecFailure(error) && error.timedOut) return { exitCode: 124, output: `timed out after ${options.timeoutMs} ms` };
+      // podman exec answers 125 for its own failures (no such container, not running) and the command's status otherwise.
+      if (isExecFailure(error) && error.exitCode !== null && error.exitCode !== 125) {
+        return { exitCode: error.exitCode, output: tail(error.stderr) };
+      }
+      throw this.toDomainError(error, { args, target: name, container: name, timeoutMs: options.timeoutMs });
+    }
+  }
+
+  async rename(options: { name: string; newName: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.exec(['rename', '--', name, requirePositional('new name', options.newName)], { target: name, container: name });
+  }
+
+  async imageDigest(options: { image: string }): Promise<string> {
+    const image = requirePositional('image', options.image);
+    const { stdout } = await this.exec(['image', 'inspect', '--format', '{{.Digest}}', '--', image], { target: image });
+    return stdout.trim();
   }
 
   async list(): Promise<ContainerSummary[]> {
@@ -454,6 +483,12 @@ export class PodmanRuntime extends ContainerRuntime {
       );
     });
   }
+}
+
+const EXEC_OUTPUT_BYTES = 4096;
+
+function tail(text: string): string {
+  return text.length > EXEC_OUTPUT_BYTES ? text.slice(-EXEC_OUTPUT_BYTES) : text;
 }
 
 /** `podman secret inspect` JSON (podman 4). */

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { isTable, NAME_PATTERN, ok, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
+import { isTable, NAME_PATTERN, ok, parseDuration, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
 import { imageReferenceProblem } from './image-reference';
 
 const NAME_REASON = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter';
@@ -115,6 +115,61 @@ function envSecrets(value: unknown): RuleProblem[] {
   return problems;
 }
 
+/** A duration with a unit, at least 1ms (`500ms`, `1s`, `2m`), or 0 when `allowZero`. */
+function durationProblem(value: unknown, allowZero = false): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (typeof value !== 'string') return problem('must be a duration string like "5s"');
+  const ms = parseDuration(value);
+  if (ms === undefined) return problem(`"${value}" is not a duration (use a number with a unit: 500ms, 5s, 2m)`);
+  if (ms === 0 && !allowZero) return problem('must be longer than 0');
+  return ok;
+}
+
+/** `[components.health]` itself (SPEC §8): a table with exactly one of http, tcp, cmd. Its keys are checked by HEALTH. */
+function health(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table ([components.health])');
+  const kinds = ['http', 'tcp', 'cmd'].filter((key) => value[key] !== undefined);
+  const problems: RuleProblem[] = [];
+  if (kinds.length !== 1) {
+    problems.push({ suffix: '', reason: kinds.length === 0 ? 'needs one of http, tcp or cmd' : `has ${kinds.join(' and ')}: use exactly one of http, tcp, cmd` });
+  }
+  if (value.route !== undefined && value.port !== undefined) problems.push({ suffix: '.port', reason: 'give route or port, not both' });
+  return problems;
+}
+
+const healthRules = {
+  http: (value: unknown) =>
+    value === undefined || (typeof value === 'string' && /^\/\S*$/.test(value)) ? ok : problem('must be a path starting with "/", e.g. "/up"'),
+  tcp: (value: unknown) => (value === undefined || value === true ? ok : problem('must be true (leave it out for no TCP check)')),
+  cmd: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (!Array.isArray(value) || value.length === 0) return problem('must be a non-empty array of strings, e.g. ["/bin/check"]');
+    return stringList(value, (item) => (item === '' ? 'must not be empty' : undefined));
+  },
+  route: (value: unknown) => (value === undefined || (typeof value === 'string' && NAME_PATTERN.test(value)) ? ok : problem("must name one of the component's routes")),
+  port: (value: unknown) =>
+    value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_PORT) ? ok : problem('must be a host port 1-65535'),
+  duration: (value: unknown) => durationProblem(value),
+  healthy: (value: unknown) =>
+    value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 100) ? ok : problem('must be an integer 1-100'),
+} satisfies Record<string, FieldRule>;
+
+/** The keys of `[components.health]`, in the order they are written back. */
+const HEALTH: TableSchema = {
+  fields: {
+    http: { rule: healthRules.http },
+    tcp: { rule: healthRules.tcp },
+    cmd: { rule: healthRules.cmd },
+    route: { rule: healthRules.route },
+    port: { rule: healthRules.port },
+    interval: { rule: healthRules.duration },
+    timeout: { rule: healthRules.duration },
+    start_period: { rule: healthRules.duration },
+    healthy: { rule: healthRules.healthy },
+  },
+};
+
 const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
   node: (value: unknown) => requiredString(value, (text) => (text.trim() === '' ? problem('must not be empty') : ok)),
@@ -162,6 +217,10 @@ const rules = {
   mode: (value: unknown) => (value === undefined || value === 'l4' || value === 'l7' ? ok : problem('must be "l4" or "l7"')),
   hostname: (value: unknown) =>
     optionalString(value, (text) => (isDnsName(text) ? ok : problem('must be a valid DNS name'))),
+  health,
+  strategy: (value: unknown) =>
+    value === undefined || value === 'start-first' || value === 'stop-first' ? ok : problem('must be "start-first" or "stop-first"'),
+  drain: (value: unknown) => durationProblem(value, true),
 } satisfies Record<string, FieldRule>;
 
 const ROUTE: TableSchema = {
@@ -184,6 +243,9 @@ const COMPONENT: TableSchema = {
     secrets: { rule: rules.secrets },
     env_secrets: { rule: rules.envSecrets },
     depends_on: { rule: rules.dependsOn },
+    health: { rule: rules.health, keys: HEALTH },
+    strategy: { rule: rules.strategy },
+    drain: { rule: rules.drain },
     routes: { rule: rules.routes, each: ROUTE },
   },
 };

@@ -1,4 +1,4 @@
-import { ComponentSpec, RouteMode, RouteSpec, ServiceSpec } from '@mcp/common';
+import { ComponentSpec, DeployStrategy, HealthSpec, RouteMode, RouteSpec, ServiceSpec } from '@mcp/common';
 import { mcpv1 } from '@mcp/proto';
 
 /** Proto3 strings have no presence: absent optionals travel as ''. The proto has no `node`. */
@@ -6,8 +6,8 @@ export function toProtoServiceSpec(spec: ServiceSpec): mcpv1.ServiceSpec {
   return { name: spec.name, active: spec.active, components: spec.components.map(toProtoComponent) };
 }
 
-function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
-  return {
+export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
+  const message: mcpv1.ComponentSpec = {
     name: component.name,
     image: component.image,
     network: component.network ?? '',
@@ -23,6 +23,25 @@ function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
     secrets: [...(component.secrets ?? [])],
     envSecrets: { ...(component.env_secrets ?? {}) },
     dependsOn: [...(component.depends_on ?? [])],
+  };
+  // Fields 11-13 have presence on the wire: absent stays absent.
+  if (component.health) message.health = toProtoHealth(component.health);
+  if (component.strategy !== undefined) message.strategy = component.strategy;
+  if (component.drain !== undefined) message.drain = component.drain;
+  return message;
+}
+
+function toProtoHealth(health: HealthSpec): mcpv1.HealthCheck {
+  return {
+    http: health.http ?? '',
+    tcp: health.tcp ?? false,
+    cmd: [...(health.cmd ?? [])],
+    route: health.route ?? '',
+    port: health.port ?? 0,
+    interval: health.interval ?? '',
+    timeout: health.timeout ?? '',
+    startPeriod: health.start_period ?? '',
+    healthy: health.healthy ?? 0,
   };
 }
 
@@ -43,7 +62,7 @@ function present(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
+export function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   const component: ComponentSpec = {
     name: msg.name,
     image: msg.image,
@@ -60,6 +79,11 @@ function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   if (network !== undefined) component.network = network;
   if (user !== undefined) component.user = user;
   if (restart !== undefined) component.restart = restart;
+  if (msg.health) component.health = fromProtoHealth(msg.health);
+  const strategy = present(msg.strategy);
+  const drain = present(msg.drain);
+  if (strategy !== undefined) component.strategy = strategy as DeployStrategy;
+  if (drain !== undefined) component.drain = drain;
   const memory = present(msg.memory);
   if (memory !== undefined) component.memory = memory;
   if (msg.cpus) component.cpus = msg.cpus;
@@ -67,6 +91,24 @@ function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   if (msg.envSecrets && Object.keys(msg.envSecrets).length) component.env_secrets = { ...msg.envSecrets };
   if (msg.dependsOn?.length) component.depends_on = [...msg.dependsOn];
   return component;
+}
+
+/** Zero values are absent; `cmd = []` cannot be told from no cmd, which validation then reports. */
+function fromProtoHealth(msg: mcpv1.HealthCheck): HealthSpec {
+  const health: HealthSpec = {};
+  const http = present(msg.http);
+  if (http !== undefined) health.http = http;
+  if (msg.tcp) health.tcp = true;
+  if ((msg.cmd ?? []).length > 0) health.cmd = [...msg.cmd];
+  const route = present(msg.route);
+  if (route !== undefined) health.route = route;
+  if (msg.port) health.port = msg.port;
+  for (const [key, value] of [['interval', msg.interval], ['timeout', msg.timeout], ['start_period', msg.startPeriod]] as const) {
+    const text = present(value);
+    if (text !== undefined) health[key] = text;
+  }
+  if (msg.healthy) health.healthy = msg.healthy;
+  return health;
 }
 
 function fromProtoRoute(msg: mcpv1.RouteSpec): RouteSpec {

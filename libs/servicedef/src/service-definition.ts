@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import { ComponentSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { ComponentSpec, HealthSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
 import { validateServiceSpec } from './validate-service-spec';
 
 /**
@@ -76,7 +76,26 @@ function componentLines(component: ComponentSpec): string[] {
     lines.push(`env_secrets = { ${envSecrets.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`);
   }
   if (component.depends_on?.length) lines.push(`depends_on = ${tomlStringArray(component.depends_on)}`);
+  if (component.strategy !== undefined) lines.push(`strategy = ${tomlString(component.strategy)}`);
+  if (component.drain !== undefined) lines.push(`drain = ${tomlString(component.drain)}`);
+  // The health table comes before the routes: after `[[components.routes]]` it would belong to a route.
+  if (component.health !== undefined) lines.push('', ...healthLines(component.health));
   for (const route of component.routes) lines.push('', ...routeLines(route));
+  return lines;
+}
+
+function healthLines(health: HealthSpec): string[] {
+  const lines = ['[components.health]'];
+  if (health.http !== undefined) lines.push(`http = ${tomlString(health.http)}`);
+  if (health.tcp !== undefined) lines.push(`tcp = ${health.tcp}`);
+  if (health.cmd !== undefined) lines.push(`cmd = ${tomlStringArray(health.cmd)}`);
+  if (health.route !== undefined) lines.push(`route = ${tomlString(health.route)}`);
+  if (health.port !== undefined) lines.push(`port = ${health.port}`);
+  for (const key of ['interval', 'timeout', 'start_period'] as const) {
+    const value = health[key];
+    if (value !== undefined) lines.push(`${key} = ${tomlString(value)}`);
+  }
+  if (health.healthy !== undefined) lines.push(`healthy = ${health.healthy}`);
   return lines;
 }
 

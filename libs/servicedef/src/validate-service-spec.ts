@@ -1,6 +1,8 @@
 import {
   checkTable,
   ComponentSpec,
+  DeployStrategy,
+  HealthSpec,
   InvalidServiceDefinitionError,
   isTable,
   NAME_PATTERN,
@@ -92,6 +94,7 @@ function crossFieldIssues(input: Table): ValidationIssue[] {
         componentNames.set(component.name, c);
       }
     }
+    issues.push(...strategyAndHealthIssues(component, at));
     const routes = Array.isArray(component.routes) ? component.routes : [];
     const routeNames = new Map<string, number>();
     let unnamed: number | undefined;
@@ -134,6 +137,40 @@ function crossFieldIssues(input: Table): ValidationIssue[] {
   return issues;
 }
 
+/** Host port of an explicit `[hostIP:]hostPort:containerPort[/proto]` mapping. */
+function explicitHostPort(mapping: unknown): number | undefined {
+  if (typeof mapping !== 'string') return undefined;
+  const parts = mapping.replace(/\/(tcp|udp)$/, '').split(':');
+  return parts.length >= 2 ? Number(parts[parts.length - 2]) : undefined;
+}
+
+/** SPEC §8: what health probes and which strategy can work for this component's routes and ports. */
+function strategyAndHealthIssues(component: Table, at: string): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const routes = (Array.isArray(component.routes) ? component.routes : []).filter(isTable);
+  const ports = Array.isArray(component.ports) ? component.ports : [];
+  if (component.strategy === 'start-first') {
+    if (ports.length > 0) {
+      issues.push({ path: `${at}.strategy`, reason: 'start-first cannot hold explicit host ports twice: remove `ports` (use routes) or use stop-first' });
+    } else if (routes.length === 0) {
+      issues.push({ path: `${at}.strategy`, reason: 'start-first switches routes, and this component has none: add a route or use stop-first' });
+    }
+  }
+  const health = component.health;
+  if (!isTable(health)) return issues;
+  if (typeof health.route === 'string' && !routes.some((route) => route.name === health.route)) {
+    issues.push({ path: `${at}.health.route`, reason: `no route named "${health.route}" in this component` });
+  }
+  if (typeof health.port === 'number' && !ports.some((mapping) => explicitHostPort(mapping) === health.port)) {
+    issues.push({ path: `${at}.health.port`, reason: `${health.port} is not the host port of one of this component's ports` });
+  }
+  const needsPort = health.http !== undefined || health.tcp !== undefined;
+  if (needsPort && routes.length === 0 && health.port === undefined) {
+    issues.push({ path: `${at}.health`, reason: 'http and tcp checks probe a host port: add a route, or set port to one of `ports`' });
+  }
+  return issues;
+}
+
 function optional(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -168,6 +205,10 @@ function normaliseComponent(component: Table): ComponentSpec {
   if (network !== undefined) result.network = network;
   if (user !== undefined) result.user = user;
   if (restart !== undefined) result.restart = restart;
+  if (isTable(component.health)) result.health = normaliseHealth(component.health);
+  if (component.strategy !== undefined) result.strategy = component.strategy as DeployStrategy;
+  const drain = optional(component.drain);
+  if (drain !== undefined) result.drain = drain;
   // §9 fields: absent unless set, so specs from before them hash as they did.
   if (typeof component.memory === 'string') result.memory = component.memory;
   if (typeof component.cpus === 'number') result.cpus = component.cpus;
@@ -178,6 +219,20 @@ function normaliseComponent(component: Table): ComponentSpec {
   }
   const dependsOn = strings(component.depends_on);
   if (dependsOn.length) result.depends_on = dependsOn;
+  return result;
+}
+
+function normaliseHealth(health: Table): HealthSpec {
+  const result: HealthSpec = {};
+  if (typeof health.http === 'string') result.http = health.http;
+  if (health.tcp === true) result.tcp = true;
+  if (Array.isArray(health.cmd)) result.cmd = strings(health.cmd);
+  if (typeof health.route === 'string') result.route = health.route;
+  if (typeof health.port === 'number') result.port = health.port;
+  if (typeof health.interval === 'string') result.interval = health.interval;
+  if (typeof health.timeout === 'string') result.timeout = health.timeout;
+  if (typeof health.start_period === 'string') result.start_period = health.start_period;
+  if (typeof health.healthy === 'number') result.healthy = health.healthy;
   return result;
 }
 

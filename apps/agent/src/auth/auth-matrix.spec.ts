@@ -40,6 +40,9 @@ const REQUESTS: Record<UnaryMethod, object> = {
   setSecret: { service: 'web', name: 'token', value: Buffer.from('matrix-secret-value') },
   listSecrets: { service: 'web' },
   removeSecret: { service: 'web', name: 'token' },
+  listReleases: { service: 'web', component: '' },
+  rollback: { service: 'web', component: '', to: 0 },
+  planDeploy: { service: SPEC, component: '', force: false },
 };
 
 type Case = { name: string; options: { token?: string | null; authorization?: string }; down?: boolean; code: status };

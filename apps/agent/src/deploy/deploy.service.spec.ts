@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
-import { HostPortProbe, deployerProviders } from '@mcp/deployer';
+import { AlertSender } from '@mcp/alerts';
+import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
-import { FakeRegistrar, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
 import { AgentConfig } from '../config/agent-config';
 import { DeployService } from './deploy.service';
@@ -33,12 +34,16 @@ describe(DeployService.name, () => {
   let runtime: FakeRuntime;
   let proxy: FakeRegistrar;
   let config: AgentConfig;
+  let network: FakeNetworkProbe;
+  let alerts: RecordingAlertSender;
 
   beforeEach(async () => {
     config = makeTestConfig();
     registry = new InMemoryRegistry();
     runtime = new FakeRuntime({ images: [IMAGE] });
     proxy = new FakeRegistrar();
+    network = new FakeNetworkProbe();
+    alerts = new RecordingAlertSender();
     const moduleRef = await Test.createTestingModule({
       providers: [
         ...deployerProviders({
@@ -55,11 +60,14 @@ describe(DeployService.name, () => {
         { provide: ServiceRegistry, useValue: registry },
         { provide: ContainerRuntime, useValue: runtime },
         { provide: RouteRegistrar, useValue: proxy },
+        { provide: AlertSender, useValue: alerts },
         { provide: Failpoints, useValue: new Failpoints() },
       ],
     })
       .overrideProvider(HostPortProbe)
       .useValue(new AlwaysFreeProbe())
+      .overrideProvider(NetworkProbe)
+      .useValue(network)
       .compile();
     sut = moduleRef.get(DeployService);
   });
@@ -151,10 +159,15 @@ describe(DeployService.name, () => {
       expect(runtime.container('web')!.id).not.toBe(firstId);
     });
 
-    it('should keep host ports across a redeploy with a changed spec', async () => {
-      await sut.deploy({ spec: web(), force: false });
+    it('should keep host ports across a stop-first redeploy with a changed spec', async () => {
+      const stopFirst = () => {
+        const spec = web();
+        for (const c of spec.components) c.strategy = 'stop-first';
+        return spec;
+      };
+      await sut.deploy({ spec: stopFirst(), force: false });
       const before = (await registry.getService('web'))!.components.flatMap((c) => c.routes.map((r) => r.hostPort));
-      const changed = web();
+      const changed = stopFirst();
       changed.components[0].env = ['A=2'];
       await sut.deploy({ spec: changed, force: false });
       const after = (await registry.getService('web'))!.components.flatMap((c) => c.routes.map((r) => r.hostPort));
@@ -193,7 +206,7 @@ describe(DeployService.name, () => {
       expect(proxy.routes()).toEqual([]);
       expect(await registry.allocatedHostPorts()).toEqual([]);
       expect(runtime.containerNames()).toEqual([]);
-      expect((await registry.listEvents({ service: 'web' }))[0].kind).toBe('error');
+      expect((await registry.listEvents({ service: 'web' }))[0].kind).toBe('deploy_failed');
     });
 
     it('should fail an l7 route whose certificate is missing, naming the file, before touching the container', async () => {
@@ -359,7 +372,8 @@ describe(DeployService.name, () => {
       const result = await sut.deploy({ spec, force: false });
 
       expect(result.results.map((r) => [r.component, r.ok, r.error])).toEqual([
-        ['db', false, 'container shop-db is exited right after start'],
+        // The health gate (SPEC §8) sees the exit before the dependency check does.
+        ['db', false, expect.stringMatching(/^health check \(implicit\): container exited \(exit code 1\) after [\d.]+s$/)],
         ['web', false, 'not deployed: dependency db did not come up'],
       ]);
     });

@@ -1,15 +1,34 @@
-import { Injectable } from '@nestjs/common';
-import { ComponentNotFoundError, InvalidArgumentError, InvalidServiceDefinitionError, ValidationError, type ComponentSpec, type DesiredState, type ServiceSpec, type ValidationIssue } from '@mcp/common';
-import { ComponentDeployer, dependencyLayers, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome } from '@mcp/deployer';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { AlertSender } from '@mcp/alerts';
+import {
+  ComponentNotFoundError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  InvalidServiceDefinitionError,
+  NotFoundError,
+  ServiceNotFoundError,
+  ValidationError,
+  type ComponentSpec,
+  type DesiredState,
+  type ServiceSpec,
+  type ValidationIssue,
+} from '@mcp/common';
+import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
 import type { mcpv1 } from '@mcp/proto';
-import { ServiceRegistry, type ServiceRecord } from '@mcp/registry';
+import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
-import { fromProtoServiceSpec, validateServiceSpec } from '@mcp/servicedef';
+import { componentSpecHash, fromProtoServiceSpec, specChanges, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
 export interface DeployResult {
   service: string;
   results: ComponentOutcome[];
+}
+
+export interface RollbackResult extends DeployResult {
+  /** The release rolled back to (0 when components went back to different releases). */
+  to: number;
+  specs: ComponentSpec[];
 }
 
 export interface SyncActionResult {
@@ -22,7 +41,9 @@ export interface SyncActionResult {
 
 /** Deploy and SyncDesiredState (SPEC §2). Deploys of one service are serialised by its lock. */
 @Injectable()
-export class DeployService {
+export class DeployService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DeployService.name);
+
   constructor(
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
@@ -30,8 +51,15 @@ export class DeployService {
     private readonly deployer: ComponentDeployer,
     private readonly locks: KeyedMutex,
     private readonly routes: RouteService,
+    private readonly recovery: DeployRecovery,
+    private readonly alerts: AlertSender,
     private readonly secrets: ServiceSecrets,
   ) {}
+
+  /** A start-first deploy a crash interrupted is finished or undone before the agent serves. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recovery.recoverAll();
+  }
 
   /** Validates an RPC's spec (every issue at once) into the domain type. */
   specFromRequest(message: mcpv1.ServiceSpec | undefined): ServiceSpec {
@@ -59,24 +87,28 @@ export class DeployService {
     return specs;
   }
 
-  async deploy(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<DeployResult> {
+  async deploy(input: { spec: ServiceSpec; component?: string; force: boolean; caller?: string }): Promise<DeployResult> {
     const { spec } = input;
     const targets = input.component ? spec.components.filter((c) => c.name === input.component) : spec.components;
     if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
     const desired: DesiredState = spec.active ? 'running' : 'stopped';
 
     return this.locks.run(spec.name, async () => {
+      await this.recoverComponents(spec.name, targets);
       const before = await this.registry.getService(spec.name);
       await this.registry.saveService({
         name: spec.name,
         active: spec.active,
         components: targets.map((component) => ({ spec: component, desiredState: desired })),
       });
+      // One release number for everything this deploy changes; unused when nothing changes.
+      const release: ReleaseInfo = { number: await this.registry.nextReleaseNumber(spec.name), caller: input.caller ?? '', rollbackOf: 0 };
       const secretVersions = await this.secrets.versions(spec.name);
       const done = new Map<string, ComponentOutcome>();
       const dependedOn = new Set(targets.flatMap((component) => component.depends_on ?? []));
       // depends_on (SPEC §9): a layer deploys concurrently once every dependency in earlier
-      // layers is up; a component whose dependency failed is not deployed at all.
+      // layers is up; a component whose dependency failed is not deployed at all. Each
+      // component's deploy (health gate and strategy included) is one unit of a layer.
       for (const layer of dependencyLayers(targets)) {
         const outcomes = await Promise.all(
           layer.map(async (component) => {
@@ -84,7 +116,7 @@ export class DeployService {
             if (blocked.length) {
               return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
             }
-            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions });
+            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions, release });
             return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
           }),
         );
@@ -95,8 +127,8 @@ export class DeployService {
   }
 
   /**
-   * A dependency is up when its container runs. (With SPEC §8 health checks this becomes
-   * "running and healthy"; the deploy flow's health gate is the place that decides it.)
+   * A dependency is up when its container runs; the deploy's health gate (SPEC §8) already
+   * waited for it to be healthy.
    */
   private async checkUp(outcome: ComponentOutcome): Promise<ComponentOutcome> {
     const current = await this.runtime.inspect({ name: outcome.container });
@@ -105,7 +137,115 @@ export class DeployService {
   }
 
   private notDeployed(service: string, component: ComponentSpec, error: string): ComponentOutcome {
-    return { component: component.name, ok: false, error, container: componentContainerName({ service, name: component.name }), changed: false };
+    return {
+      component: component.name,
+      ok: false,
+      error,
+      container: componentContainerName({ service, name: component.name }),
+      changed: false,
+      release: 0,
+      logTail: [],
+      outcome: '',
+      strategy: this.deployer.strategyFor(component),
+    };
+  }
+
+  /** Newest first; NOT_FOUND for a service the agent never knew. */
+  async listReleases(input: { service: string; component?: string }): Promise<ReleaseRecord[]> {
+    const releases = await this.registry.listReleases(input);
+    if (releases.length === 0 && !(await this.registry.getService(input.service))) throw new ServiceNotFoundError(input.service);
+    return releases;
+  }
+
+  /**
+   * Deploys the specs of release `to` (default, per component: the newest succeeded release
+   * before the one running), by digest when the tag points elsewhere now, with the same health
+   * gate and strategy. The rollback is a release of its own, marked as a rollback of `to`.
+   */
+  async rollback(input: { service: string; component?: string; to?: number; caller?: string }): Promise<RollbackResult> {
+    return this.locks.run(input.service, async () => {
+      const record = await this.registry.getService(input.service);
+      if (!record) throw new ServiceNotFoundError(input.service);
+      const components = input.component ? record.components.filter((c) => c.name === input.component) : record.components;
+      if (input.component && components.length === 0) throw new ComponentNotFoundError(input.service, input.component);
+      await this.recoverComponents(input.service, components.map((c) => c.spec));
+      const releases = await this.registry.listReleases({ service: input.service, component: input.component });
+      const plan: Array<{ target: ReleaseRecord }> = [];
+      for (const component of components) {
+        const own = releases.filter((r) => r.component === component.name);
+        let target: ReleaseRecord | undefined;
+        if (input.to) {
+          target = own.find((r) => r.number === input.to);
+        } else {
+          const running = own.find((r) => r.outcome === 'succeeded');
+          target = own.find((r) => r.outcome === 'succeeded' && running !== undefined && r.number < running.number && r.spec && JSON.stringify(r.spec) !== JSON.stringify(running.spec));
+        }
+        if (target) plan.push({ target });
+      }
+      if (plan.length === 0) {
+        if (input.to) throw new NotFoundError(`release ${input.to} of ${input.service}${input.component ? `/${input.component}` : ''} not found: see mcp releases ${input.service}`);
+        throw new FailedPreconditionError(`no earlier succeeded release of ${input.service}${input.component ? `/${input.component}` : ''} to roll back to: see mcp releases ${input.service}`);
+      }
+      const desired: DesiredState = record.active ? 'running' : 'stopped';
+      await this.registry.saveService({ name: input.service, active: record.active, components: plan.map(({ target }) => ({ spec: target.spec, desiredState: desired })) });
+      const before = await this.registry.getService(input.service);
+      const number = await this.registry.nextReleaseNumber(input.service);
+      const results: ComponentOutcome[] = [];
+      for (const { target } of plan) {
+        const runImage = target.digest && (await this.deployer.tagMoved(target.image, target.digest)) ? digestReference(target.image, target.digest) : undefined;
+        results.push(
+          await this.deployOne({
+            service: input.service,
+            component: target.spec,
+            desired,
+            force: true,
+            before,
+            release: { number, caller: input.caller ?? '', rollbackOf: target.number },
+            runImage,
+          }),
+        );
+      }
+      const targets = new Set(plan.map(({ target }) => target.number));
+      return { service: input.service, results, to: targets.size === 1 ? [...targets][0] : 0, specs: plan.map(({ target }) => target.spec) };
+    });
+  }
+
+  /**
+   * What a deploy of this spec would do (SPEC §8 deploy plan), against what runs: per
+   * component create, recreate with each changed field, start, or unchanged, and the strategy.
+   * Reads only: no pull, no port, no container, no registry write.
+   */
+  async plan(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<mcpv1.PlanDeployResponse> {
+    const { spec } = input;
+    const targets = input.component ? spec.components.filter((c) => c.name === input.component) : spec.components;
+    if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
+    const record = await this.registry.getService(spec.name);
+    const releases = record ? await this.registry.listReleases({ service: spec.name }) : [];
+    const live = new Map((await this.runtime.list()).map((c) => [c.name, c]));
+    const components = targets.map((component): mcpv1.ComponentPlan => {
+      const strategy = this.deployer.strategyFor(component);
+      const current = record?.components.find((c) => c.name === component.name);
+      const container = live.get(current?.containerName || componentContainerName({ service: spec.name, name: component.name }));
+      if (!current || current.deployedSpecHash === '' || !container) {
+        return { component: component.name, action: 'create', changes: [], strategy };
+      }
+      const deployed = deployedSpecOf(current.deployedSpecHash, current.spec, releases.filter((r) => r.component === component.name));
+      if (current.deployedSpecHash === componentSpecHash(component) && !input.force) {
+        const wantRunning = spec.active;
+        if (wantRunning && container.state !== 'running') return { component: component.name, action: 'start', changes: [], strategy };
+        return { component: component.name, action: 'unchanged', changes: [], strategy };
+      }
+      const changes = deployed ? specChanges(deployed, component) : ['spec: the deployed spec is not on record'];
+      return { component: component.name, action: 'recreate', changes: changes.length ? changes : ['--force'], strategy };
+    });
+    return { service: spec.name, components };
+  }
+
+  /** Crash leftovers of the given components are settled before a deploy touches them. */
+  private async recoverComponents(service: string, components: ComponentSpec[]): Promise<void> {
+    for (const component of components) {
+      await this.recovery.recover({ service, component: component.name }).catch((err) => this.logger.warn(`recovering ${service}/${component.name}: ${(err as Error).message}`));
+    }
   }
 
   /**
@@ -185,21 +325,45 @@ export class DeployService {
     }
   }
 
-  private deployOne(input: {
+  private async deployOne(input: {
     service: string;
     component: ComponentSpec;
     desired: DesiredState;
     force: boolean;
     before: ServiceRecord | null;
+    release?: ReleaseInfo;
+    runImage?: string;
     secretVersions?: Map<string, SecretInfo>;
   }): Promise<ComponentOutcome> {
-    return this.deployer.deploy({
+    const outcome = await this.deployer.deploy({
       service: input.service,
       spec: input.component,
       desired: input.desired,
       force: input.force,
       previous: input.before?.components.find((c) => c.name === input.component.name),
+      release: input.release,
+      runImage: input.runImage,
       secretVersions: input.secretVersions,
     });
+    if (!outcome.ok && outcome.changed) {
+      void this.alerts.send({
+        kind: 'deploy_failed',
+        node: this.config.agent.nodeName,
+        service: input.service,
+        component: input.component.name,
+        desired: input.desired,
+        observed: outcome.outcome,
+        message: `release ${outcome.release}: ${outcome.error}`,
+        time: new Date(),
+      });
+    }
+    return outcome;
   }
+}
+
+/** The spec the running container was made from: a release with that hash, else the stored spec when it matches. */
+function deployedSpecOf(hash: string, stored: ComponentSpec, releases: ReleaseRecord[]): ComponentSpec | undefined {
+  const release = releases.find((r) => componentSpecHash(r.spec) === hash);
+  if (release) return release.spec;
+  return componentSpecHash(stored) === hash ? stored : undefined;
 }

@@ -64,6 +64,7 @@ export class StatusService {
           version: seen ? imageTag(seen.image) : component.version,
           drift: isDrift(component.desiredState, observed),
           container,
+          driftFields: [],
         });
       }
     }

@@ -584,4 +584,70 @@ export function serviceRegistryContract(
       expect(await sut.listEvents({})).toHaveLength(6);
     });
   });
+
+  describe('releases', () => {
+    const release = (number: number, component: string, outcome: 'succeeded' | 'failed' = 'succeeded') => ({
+      service: 'notes',
+      number,
+      component,
+      spec: componentSpec(component, { env: [`N=${number}`] }),
+      image: `localhost/mcp-test/${component}:${number}.0`,
+      digest: `sha256:${number}`,
+      deployedBy: 'admin',
+      outcome,
+      rollbackOf: 0,
+      message: '',
+    });
+
+    it('should number from 1 per service and list newest first with the full spec', async () => {
+      expect(await sut.nextReleaseNumber('notes')).toBe(1);
+      await sut.addRelease(release(1, 'web'));
+      clock.advance(1000);
+      await sut.addRelease(release(2, 'web'));
+      await sut.addRelease(release(2, 'api', 'failed'));
+      await sut.addRelease({ ...release(1, 'web'), service: 'other' });
+
+      expect(await sut.nextReleaseNumber('notes')).toBe(3);
+      const listed = await sut.listReleases({ service: 'notes' });
+      expect(listed.map((r) => `${r.number}/${r.component}/${r.outcome}`)).toEqual(['2/api/failed', '2/web/succeeded', '1/web/succeeded']);
+      expect(listed[1]).toEqual({ ...release(2, 'web'), deployedAt: clock.now() });
+      expect((await sut.listReleases({ service: 'notes', component: 'web' })).map((r) => r.number)).toEqual([2, 1]);
+    });
+
+    it('should refuse a duplicate (service, number, component)', async () => {
+      await sut.addRelease(release(1, 'web'));
+      await expect(sut.addRelease(release(1, 'web'))).rejects.toThrow();
+    });
+
+    it('should set an outcome and message, and refuse an unknown release', async () => {
+      await sut.addRelease({ ...release(1, 'web'), outcome: 'in_progress' as never });
+      await sut.setReleaseOutcome({ service: 'notes', number: 1, component: 'web', outcome: 'rolled_back', message: 'health check failed' });
+
+      expect(await sut.listReleases({ service: 'notes' })).toEqual([expect.objectContaining({ outcome: 'rolled_back', message: 'health check failed' })]);
+      await expect(sut.setReleaseOutcome({ service: 'notes', number: 9, component: 'web', outcome: 'failed' })).rejects.toThrow(ComponentNotFoundError);
+    });
+  });
+
+  describe('recordDeployment', () => {
+    beforeEach(async () => {
+      await sut.saveService({ name: 'notes', active: true, components: [{ spec: componentSpec('web'), desiredState: 'running' }] });
+      await sut.saveService({ name: 'other', active: true, components: [{ spec: componentSpec('web'), desiredState: 'running' }] });
+      await sut.setRoutes({ service: 'other', component: 'web', routes: [route({ hostPort: 30001, hostname: 'other.example.test' })] });
+    });
+
+    it('should store routes and observed state together', async () => {
+      await sut.recordDeployment({ service: 'notes', component: 'web', observedState: 'running', containerName: 'notes-web-next', containerId: 'id2', routes: [route({ hostPort: 30002 })] });
+
+      const web = (await sut.getService('notes'))!.components[0];
+      expect(web).toMatchObject({ containerName: 'notes-web-next', containerId: 'id2', observedState: 'running', routes: [route({ hostPort: 30002 })] });
+    });
+
+    it('should change nothing when the routes are refused', async () => {
+      await expect(
+        sut.recordDeployment({ service: 'notes', component: 'web', observedState: 'running', containerName: 'notes-web-next', routes: [route({ hostPort: 30001 })] }),
+      ).rejects.toThrow(HostPortInUseError);
+
+      expect((await sut.getService('notes'))!.components[0]).toMatchObject({ containerName: '', observedState: 'unknown', routes: [] });
+    });
+  });
 }

@@ -274,5 +274,25 @@ export function containerRuntimeContract(label: string, setup: () => Promise<Run
 
       await expect(iterate()).rejects.toBeInstanceOf(ContainerNotFoundError);
     });
+
+    it('should run a command inside a running container and report its exit status (not an error)', async () => {
+      await runCounted(options('exec'));
+      expect((await sut.execIn({ name: `${prefix}-exec`, cmd: ['false'], timeoutMs: 10_000 })).exitCode).toBe(1);
+      expect((await sut.execIn({ name: `${prefix}-exec`, cmd: ['true'], timeoutMs: 10_000 })).exitCode).toBe(0);
+      await expect(sut.execIn({ name: `${prefix}-ghost`, cmd: ['true'], timeoutMs: 10_000 })).rejects.toBeInstanceOf(ContainerNotFoundError);
+    });
+
+    it('should rename a container, and refuse to rename a missing one', async () => {
+      const id = await runCounted(options('old-name'));
+      await sut.rename({ name: `${prefix}-old-name`, newName: `${prefix}-new-name` });
+      expect(await sut.inspect({ name: `${prefix}-old-name` })).toBeNull();
+      expect((await sut.inspect({ name: `${prefix}-new-name` }))?.id).toBe(id);
+      await expect(sut.rename({ name: `${prefix}-ghost`, newName: `${prefix}-other` })).rejects.toBeInstanceOf(ContainerNotFoundError);
+    });
+
+    it('should resolve an image digest', async () => {
+      expect(await sut.imageDigest({ image: subject.image })).toMatch(/^sha256:[0-9a-f]{64}$/);
+      await expect(sut.imageDigest({ image: subject.absentImage })).rejects.toBeInstanceOf(ImageNotFoundError);
+    });
   });
 }

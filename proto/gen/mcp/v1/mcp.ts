@@ -34,6 +34,18 @@ export interface ComponentSpec {
   cmd: string[];
   routes: RouteSpec[];
   env: string[];
+  /** How to tell the component works (SPEC §8); absent: the implicit check. */
+  health?:
+    | HealthCheck
+    | undefined;
+  /** "start-first", "stop-first", or empty for the default. */
+  strategy?:
+    | string
+    | undefined;
+  /** How long the old container keeps serving after a start-first switch, e.g. "5s". */
+  drain?:
+    | string
+    | undefined;
   /** podman --memory, e.g. "512m"; empty = no limit. */
   memory: string;
   /** podman --cpus; 0 = no limit. */
@@ -51,6 +63,26 @@ export interface ComponentSpec_EnvSecretsEntry {
   value: string;
 }
 
+/** HealthCheck is a component's health check: exactly one of http, tcp, cmd. */
+export interface HealthCheck {
+  /** GET this path; 2xx/3xx = healthy. */
+  http: string;
+  /** A TCP connect to the probed port. */
+  tcp: boolean;
+  /** Run inside the container; exit 0 = healthy. */
+  cmd: string[];
+  /** Whose host port to probe (a route name). */
+  route: string;
+  /** A component without routes: one of its explicit host ports. */
+  port: number;
+  /** Durations with a unit, e.g. "1s"; empty means the default. */
+  interval: string;
+  timeout: string;
+  startPeriod: string;
+  /** Consecutive successes needed; 0 means the default (1). */
+  healthy: number;
+}
+
 /** ServiceSpec is one service definition. Field numbers are fixed upstream. */
 export interface ServiceSpec {
   name: string;
@@ -66,6 +98,16 @@ export interface ComponentResult {
   error: string;
   /** The container name acted on. */
   container: string;
+  /** The release this deploy recorded (0 when nothing changed). */
+  release?:
+    | number
+    | undefined;
+  /** The failed container's last log lines (newline-separated), when a deploy failed after it ran. */
+  logTail?:
+    | string
+    | undefined;
+  /** False when the spec was unchanged and the container left alone. */
+  changed?: boolean | undefined;
 }
 
 /** RouteInfo is a route as registered, with its allocated host port. */
@@ -206,6 +248,14 @@ export interface ComponentStatus {
   version: string;
   drift: boolean;
   container: string;
+  /** healthy, unhealthy, starting, or "-" when unknown. */
+  health?:
+    | string
+    | undefined;
+  /** Each field where the running container differs from the deployed spec. */
+  driftFields: string[];
+  /** The release running (0 when none recorded). */
+  release?: number | undefined;
 }
 
 export interface GetServiceStatusResponse {
@@ -231,6 +281,8 @@ export interface ContainerInfo {
   /** running / stopped / ignore (unmanaged) — from the registry. */
   desiredState: string;
   id: string;
+  /** healthy, unhealthy, starting, or "-" when unknown. */
+  health?: string | undefined;
 }
 
 export interface LiveCheckResponse {
@@ -345,6 +397,75 @@ export interface LogsResponse {
   data: Buffer;
   /** "stdout" or "stderr". */
   stream: string;
+}
+
+export interface ListReleasesRequest {
+  service: string;
+  /** Empty means every component. */
+  component: string;
+}
+
+/** Release is one component's entry of a release. */
+export interface Release {
+  number: number;
+  service: string;
+  component: string;
+  image: string;
+  /** The image digest as podman resolved it (sha256:...). */
+  digest: string;
+  deployedAt: Timestamp | undefined;
+  deployedBy: string;
+  /** succeeded, failed, rolled_back, or in_progress. */
+  outcome: string;
+  /** Non-zero when this release was a rollback to that release. */
+  rollbackOf: number;
+  /** Why it failed, when it did. */
+  message: string;
+  spec: ComponentSpec | undefined;
+}
+
+export interface ListReleasesResponse {
+  service: string;
+  releases: Release[];
+}
+
+export interface RollbackRequest {
+  service: string;
+  /** Empty means every component of the release. */
+  component: string;
+  /** 0 means the newest succeeded release before the one running. */
+  to: number;
+}
+
+export interface RollbackResponse {
+  service: string;
+  results: ComponentResult[];
+  /** The release rolled back to. */
+  to: number;
+  /** The specs deployed (so the CLI can rewrite the definition file). */
+  specs: ComponentSpec[];
+}
+
+export interface PlanDeployRequest {
+  service: ServiceSpec | undefined;
+  component: string;
+  force: boolean;
+}
+
+/** ComponentPlan is what a deploy would do to one component. */
+export interface ComponentPlan {
+  component: string;
+  /** create, recreate, start, or unchanged. */
+  action: string;
+  /** Each field that differs, e.g. "image: 1.0 → 2.0", "env: +FOO ~BAR -BAZ". */
+  changes: string[];
+  /** start-first or stop-first. */
+  strategy: string;
+}
+
+export interface PlanDeployResponse {
+  service: string;
+  components: ComponentPlan[];
 }
 
 export interface EventsRequest {
@@ -475,6 +596,18 @@ export interface McpAgentServiceClient {
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
 
+  /** ListReleases lists a service's releases, newest first. */
+
+  listReleases(request: ListReleasesRequest, metadata?: Metadata): Observable<ListReleasesResponse>;
+
+  /** Rollback deploys the specs of an earlier release (a release of its own). */
+
+  rollback(request: RollbackRequest, metadata?: Metadata): Observable<RollbackResponse>;
+
+  /** PlanDeploy says what a Deploy of this spec would do, and changes nothing. */
+
+  planDeploy(request: PlanDeployRequest, metadata?: Metadata): Observable<PlanDeployResponse>;
+
   /**
    * Events streams the registry's events, oldest first: those since a time (or the most
    * recent few), then, with follow, each new one as it is recorded.
@@ -597,6 +730,27 @@ export interface McpAgentServiceController {
 
   logs(request: LogsRequest, metadata?: Metadata): Observable<LogsResponse>;
 
+  /** ListReleases lists a service's releases, newest first. */
+
+  listReleases(
+    request: ListReleasesRequest,
+    metadata?: Metadata,
+  ): Promise<ListReleasesResponse> | Observable<ListReleasesResponse> | ListReleasesResponse;
+
+  /** Rollback deploys the specs of an earlier release (a release of its own). */
+
+  rollback(
+    request: RollbackRequest,
+    metadata?: Metadata,
+  ): Promise<RollbackResponse> | Observable<RollbackResponse> | RollbackResponse;
+
+  /** PlanDeploy says what a Deploy of this spec would do, and changes nothing. */
+
+  planDeploy(
+    request: PlanDeployRequest,
+    metadata?: Metadata,
+  ): Promise<PlanDeployResponse> | Observable<PlanDeployResponse> | PlanDeployResponse;
+
   /**
    * Events streams the registry's events, oldest first: those since a time (or the most
    * recent few), then, with follow, each new one as it is recorded.
@@ -643,6 +797,9 @@ export function McpAgentServiceControllerMethods() {
       "pullFile",
       "nodeStatus",
       "logs",
+      "listReleases",
+      "rollback",
+      "planDeploy",
       "events",
       "setSecret",
       "listSecrets",
