@@ -13,6 +13,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { AgentConfig } from './config/agent-config';
 import { alertsOptionsFromConfig } from './config/alert-options';
 import { GrpcExceptionFilter } from './errors/grpc-exception.filter';
+import { MalformedRequestGuard } from './errors/malformed-request';
 import { AuditLog } from './logging/audit';
 import { AuditInterceptor } from './logging/audit.interceptor';
 import { JsonLogger } from './logging/json-logger';
@@ -85,6 +86,7 @@ export class PlatformModule {
         { provide: Failpoints, useValue: new Failpoints(config.failpoints) },
         AuditLog,
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: MalformedRequestGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],

@@ -42,8 +42,9 @@ export class AuditLog {
     this.logger.write(input.code === 'OK' ? 'info' : 'warn', 'rpc', {
       method,
       caller: caller ? caller.username || caller.subject : '',
-      service: target.service ?? '',
-      component: target.component ?? '',
+      // Names come from the caller: bounded, so a hostile request cannot bloat the log.
+      service: (target.service ?? '').slice(0, 256),
+      component: (target.component ?? '').slice(0, 256),
       code: input.code,
       duration_ms: started === undefined ? 0 : Date.now() - started,
     });
