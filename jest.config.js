@@ -14,7 +14,7 @@ const swc = [
 ];
 const moduleNameMapper = {
   '^@mcp/(registry|runtime|servicedef|mcproxy|auth|common|alerts)$': '<rootDir>/libs/$1/src/index.ts',
-  '^@mcp/(oci|acme|interop)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@mcp/(oci|acme|interop|metrics)$': '<rootDir>/libs/$1/src/index.ts',
   '^@mcp/deployer$': '<rootDir>/libs/deployer/src/index.ts',
   '^@mcp/proto$': '<rootDir>/proto/index.ts',
   '^@mcp/(runtime|registry|alerts)/testing$': '<rootDir>/libs/$1/src/testing/index.ts',

@@ -10,7 +10,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts', 'interop'];
+const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts', 'interop', 'metrics'];
 
 const aliasPlugin = {
   name: 'mcp-alias',

@@ -28,6 +28,32 @@ describe('deploy/ artifacts', () => {
     });
   });
 
+  describe('Prometheus examples (deploy/prometheus)', () => {
+    const dir = path.join(deployDir, 'prometheus');
+
+    it('should have alert rules promtool accepts, covering drift, unhealthy, certificate expiry and stale backups', async () => {
+      const { stdout } = await run('promtool', ['check', 'rules', path.join(dir, 'mcp-alerts.yml')]);
+      expect(stdout).toMatch(/SUCCESS: 5 rules found/);
+      const rules = fs.readFileSync(path.join(dir, 'mcp-alerts.yml'), 'utf8');
+      for (const name of ['McpComponentDrift', 'McpComponentUnhealthy', 'McpCertificateExpiringSoon', 'McpBackupStale', 'McpAgentDown']) expect(rules).toContain(`alert: ${name}`);
+    });
+
+    it('should fire each rule when it should (promtool test rules)', async () => {
+      const { stdout } = await run('promtool', ['test', 'rules', path.join(dir, 'mcp-alerts.test.yml')]);
+      expect(stdout).toMatch(/SUCCESS/);
+    });
+
+    it('should have a scrape config promtool accepts', async () => {
+      const { stdout } = await run('promtool', ['check', 'config', path.join(dir, 'prometheus.yml')]);
+      expect(stdout).toMatch(/prometheus\.yml is valid/);
+    });
+
+    it('should default the agent\'s metrics listener to loopback port 9445, as the scrape example expects', () => {
+      const config = loadAgentConfig({ path: path.join(deployDir, 'mcp-agent.toml'), env: {} });
+      expect(config.metrics.listen).toBe('127.0.0.1:9445');
+    });
+  });
+
   describe('systemd units', () => {
     let dir: string;
 

@@ -73,7 +73,9 @@ function get(url: string, headers: Record<string, string> = {}, method = 'GET'):
 
 /** The real dashboard (bin/mcp.js ui), its real browser (Debian's Chromium), a real agent and podman. */
 describe('mcp ui in a real browser', () => {
-  const config = makeTestConfig({ mcproxy: { socket: undefined }, monitor: { enabled: true, intervalMs: 1000 } });
+  // The monitor's tick and the dashboard's poll are both far apart (1 h, 60 s): a change shows
+  // within the test's waits only through the agent's event stream and the Events RPC.
+  const config = makeTestConfig({ mcproxy: { socket: undefined }, monitor: { enabled: true, intervalMs: 3_600_000 } });
   const agentDir = path.dirname(config.file);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-ui-e2e-'));
   const configDir = path.join(home, '.config', 'mcp');
@@ -95,7 +97,7 @@ describe('mcp ui in a real browser', () => {
   }
 
   async function startUi(): Promise<Ui> {
-    const child = spawn(process.execPath, [BIN, 'ui', '--listen', '127.0.0.1:0', '--interval', '500ms'], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'ui', '--listen', '127.0.0.1:0', '--interval', '60s'], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const url = await new Promise<string>((resolve, reject) => {
@@ -280,6 +282,7 @@ describe('mcp ui in a real browser', () => {
     // The timeline page has it too, and its filter narrows to one service.
     await page.click('nav a[href="#/events"]');
     await page.locator('main .event', { hasText: `${SHOP}/web`, has: page.locator('.badge', { hasText: /^drift$/ }) }).first().waitFor({ timeout: 30_000 });
+    await shot('ui-events.png');
     await page.fill('input[type="search"]', NOTES);
     await expect(page.locator('main .event').count()).resolves.toBeGreaterThan(0);
     for (const text of await page.locator('main .event').allTextContents()) expect(text).toContain(NOTES);

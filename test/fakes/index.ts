@@ -4,5 +4,6 @@ export * from './fake-runtime';
 export * from './fake-identity';
 export * from './fake-registrar';
 export * from './fake-clock';
+export * from './fake-metrics';
 export * from './fake-network-probe';
 export * from './recording-alert-sender';

@@ -67,6 +67,8 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     mcproxy: { certDir: path.join(dir, 'certs') },
     registry: { authFile: path.join(dir, 'registry-auth.json'), credentials: [] },
     log: { level: 'info' },
+    // Off: agents run in parallel here; a test that scrapes sets a free port.
+    metrics: { listen: '' },
     failpoints: [],
   };
   const merged = { ...base } as AgentConfigData;
@@ -153,6 +155,8 @@ export function agentConfigToToml(config: AgentConfig): string {
     `auth_file = ${toml(config.registry.authFile)}`,
     '[log]',
     `level = ${toml(config.log.level)}`,
+    '[metrics]',
+    `listen = ${toml(config.metrics.listen)}`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -5,9 +5,10 @@ import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { ServiceRegistry } from '@mcp/registry';
+import { AgentMetrics } from '@mcp/metrics';
 import { ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import { FakeClock, FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender } from '../fakes';
+import { FakeClock, FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender, RecordingMetrics } from '../fakes';
 import { makeTestConfig } from './test-config';
 
 /** A host where every port is free (unit tests must not depend on the machine's ports). */
@@ -24,6 +25,7 @@ export interface FeatureHarness {
   runtime: FakeRuntime;
   proxy: FakeRegistrar;
   clock: FakeClock;
+  metrics: RecordingMetrics;
   network: FakeNetworkProbe;
   alerts: RecordingAlertSender;
 }
@@ -38,6 +40,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
   const registry = new InMemoryRegistry({ clock });
   const runtime = new FakeRuntime({ images: input.images ?? ['localhost/mcp-test/busybox:1.0'], clock });
   const proxy = new FakeRegistrar();
+  const metrics = new RecordingMetrics();
   const network = new FakeNetworkProbe();
   const alerts = new RecordingAlertSender();
   const moduleRef = await Test.createTestingModule({
@@ -56,6 +59,7 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
       { provide: ServiceRegistry, useValue: registry },
       { provide: ContainerRuntime, useValue: runtime },
       { provide: LiveContainers, useValue: new LiveContainers(runtime) },
+      { provide: AgentMetrics, useValue: metrics },
       { provide: RouteRegistrar, useValue: proxy },
       { provide: Clock, useValue: clock },
       { provide: AlertSender, useValue: alerts },
@@ -67,5 +71,5 @@ export async function featureHarness(input: { providers: Provider[]; images?: st
     .overrideProvider(NetworkProbe)
     .useValue(network)
     .compile();
-  return { moduleRef, config, registry, runtime, proxy, clock, network, alerts };
+  return { moduleRef, config, registry, runtime, proxy, clock, network, alerts, metrics };
 }

@@ -4,6 +4,7 @@ import { ServerCredentials } from '@grpc/grpc-js';
 import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import { AGENT_GRPC_DEFINITION } from '@mcp/proto';
 import type { AgentConfig } from './config/agent-config';
+import { tolerateMalformedRequests } from './errors/malformed-request';
 
 /** The minimum TLS version the agent accepts (SPEC: TLS 1.3 only). */
 export const AGENT_MIN_TLS_VERSION = 'TLSv1.3' as const;
@@ -37,6 +38,8 @@ export function agentGrpcOptions(config: Pick<AgentConfig, 'server'>): GrpcOptio
       }),
       // In-flight RPCs finish on shutdown (main.ts bounds the wait).
       gracefulShutdown: true,
+      // Undecodable requests become INVALID_ARGUMENT, not grpc-js's INTERNAL.
+      onLoadPackageDefinition: (definition) => tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
     },
   };
 }

@@ -6,6 +6,7 @@ import { AuthModule } from '@mcp/auth';
 import { Clock, Failpoints, SystemClock } from '@mcp/common';
 import { DeployerModule } from '@mcp/deployer';
 import { McproxyModule } from '@mcp/mcproxy';
+import { MetricsModule } from '@mcp/metrics';
 import { OciModule } from '@mcp/oci';
 import { RegistryModule } from '@mcp/registry';
 import { RuntimeModule } from '@mcp/runtime';
@@ -13,9 +14,11 @@ import { AuthGuard } from './auth/auth.guard';
 import { AgentConfig } from './config/agent-config';
 import { alertsOptionsFromConfig } from './config/alert-options';
 import { GrpcExceptionFilter } from './errors/grpc-exception.filter';
+import { MalformedRequestGuard } from './errors/malformed-request';
 import { AuditLog } from './logging/audit';
 import { AuditInterceptor } from './logging/audit.interceptor';
 import { JsonLogger } from './logging/json-logger';
+import { AgentMetricsSource } from './metrics/agent-metrics-source';
 
 /**
  * Everything the feature modules share, bound once and global: the config, logger, clock,
@@ -37,6 +40,7 @@ export class PlatformModule {
         env: config.env,
       }),
       McproxyModule.forRoot({ socket: config.mcproxy.socket }),
+      MetricsModule.forRoot({ listen: config.metrics.listen, source: AgentMetricsSource }),
       AuthModule.forRoot({
         mode: config.auth.mode,
         tokensFile: config.auth.tokensFile,
@@ -85,6 +89,7 @@ export class PlatformModule {
         { provide: Failpoints, useValue: new Failpoints(config.failpoints) },
         AuditLog,
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: MalformedRequestGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],

@@ -8,6 +8,7 @@ export {
   restoreDatabase,
   snapshotDatabase,
   snapshotFileName,
+  SNAPSHOT_NAME,
   verifyDatabaseFile,
 } from './registry-snapshot';
 export { checkEventsAfterQuery, checkListEventsQuery, checkNewEvent, EventListeners, checkPruneEventsInput, checkRoutes, checkSaveServiceInput } from './registry-input';

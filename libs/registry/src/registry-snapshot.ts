@@ -10,7 +10,7 @@ import { RegistryCorruptError } from './registry-errors';
 export const DATABASE_FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o700;
 const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'];
-const SNAPSHOT_NAME = /^mcp-registry-.*\.db$/;
+export const SNAPSHOT_NAME = /^mcp-registry-.*\.db$/;
 
 /**
  * Creates the database's parent directory and an empty database file with mode 0600 when

@@ -166,6 +166,15 @@ describe(TypeormRegistry.name, () => {
   });
 
   describe('saveService', () => {
+    it('should store a component with 50 000 env entries (more than one INSERT can bind)', async () => {
+      const sut = await open();
+      const env = Array.from({ length: 50_000 }, (_, i) => `K${i}=v`);
+
+      await sut.saveService({ name: 'big', active: true, components: [{ spec: componentSpec('big', { env }), desiredState: 'running' }] });
+
+      expect((await sut.getService('big'))!.components[0].spec.env).toEqual(env);
+    });
+
     const spec: ComponentSpec = componentSpec('web', {
       ports: ['8080:80', '9090:90'],
       volumes: ['/a:/a'],

@@ -69,6 +69,9 @@ const LIST_TABLES = [
   { entity: ComponentEnvEntity, field: 'env' },
 ] as const;
 
+/** Rows per INSERT of a spec's list values (4 bound variables each, far below SQLite's 32 766). */
+const LIST_INSERT_BATCH = 500;
+
 /**
  * ServiceRegistry on SQLite through TypeORM and better-sqlite3: WAL journal, foreign keys on,
  * schema by migrations at open. Operations on one file run one at a time within this process
@@ -510,12 +513,10 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   private async writeSpecLists(em: EntityManager, service: string, spec: ComponentSpec): Promise<void> {
     for (const { entity, field } of LIST_TABLES) {
       await em.delete(entity, { service, component: spec.name });
-      const values = spec[field];
-      if (values.length > 0) {
-        await em.insert(
-          entity,
-          values.map((value, position) => ({ service, component: spec.name, position, value })),
-        );
+      const rows = spec[field].map((value, position) => ({ service, component: spec.name, position, value }));
+      // In batches: one INSERT of every row would exceed SQLite's limit on bound variables.
+      for (let start = 0; start < rows.length; start += LIST_INSERT_BATCH) {
+        await em.insert(entity, rows.slice(start, start + LIST_INSERT_BATCH));
       }
     }
   }

@@ -84,6 +84,8 @@ export interface AgentConfigData {
     renewBeforeMs: number;
   };
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  /** `[metrics] listen`: host:port of the Prometheus endpoint; '' serves none. */
+  metrics: { listen: string };
   /** Test-only crash/stall points, armed by `MCP_AGENT_FAILPOINTS` (never by the file); usually empty. */
   failpoints: FailpointSetting[];
 }
@@ -102,6 +104,7 @@ export class AgentConfig implements AgentConfigData {
   readonly registry!: AgentConfigData['registry'];
   readonly acme?: AgentConfigData['acme'];
   readonly log!: AgentConfigData['log'];
+  readonly metrics!: AgentConfigData['metrics'];
   readonly failpoints!: FailpointSetting[];
 
   constructor(data: AgentConfigData) {

@@ -25,6 +25,8 @@ export const DEFAULT_AGENT_CONFIG_PATH = '/srv/mcp/mcp-agent.toml';
  * reachable from the network by accident; real nodes set `grpc_addr = "0.0.0.0:9444"`.
  */
 export const DEFAULT_GRPC_ADDR = '127.0.0.1:9444';
+/** Prometheus metrics (SPEC §10): loopback only unless the operator says otherwise. */
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9445';
 export const DEFAULT_ROUTE_DOMAIN = 'svc.mcp.metacircular.net';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'strings' | 'bytes';
@@ -78,6 +80,7 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
     renew_before: 'duration',
   },
   log: { level: 'string' },
+  metrics: { listen: 'string' },
 };
 
 const CREDENTIAL_KEYS = ['server', 'username', 'password_file', 'token_file', 'tls_verify'];
@@ -362,6 +365,11 @@ class ConfigReader {
     const routeDomain = this.get<string>('agent', 'route_domain') ?? DEFAULT_ROUTE_DOMAIN;
     if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(routeDomain)) this.issue('agent.route_domain', 'must be a DNS name');
 
+    const metricsListen = this.get<string>('metrics', 'listen') ?? DEFAULT_METRICS_LISTEN;
+    if (metricsListen !== '' && (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(metricsListen) || Number(metricsListen.slice(metricsListen.lastIndexOf(':') + 1)) > 65535)) {
+      this.issue('metrics.listen', 'must be host:port, like "127.0.0.1:9445", or "" to serve no metrics');
+    }
+
     const level = this.get<string>('log', 'level') ?? 'info';
     if (!['debug', 'info', 'warn', 'error'].includes(level)) this.issue('log.level', 'must be one of debug, info, warn, error');
 
@@ -442,6 +450,7 @@ class ConfigReader {
       },
       acme,
       log: { level: level as AgentConfigData['log']['level'] },
+      metrics: { listen: metricsListen },
       failpoints: this.failpoints(),
     };
   }

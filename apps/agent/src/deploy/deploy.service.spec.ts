@@ -5,9 +5,10 @@ import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCo
 import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
+import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
-import { FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender } from '../../../../test/fakes';
+import { FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender, RecordingMetrics } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
 import { AgentConfig } from '../config/agent-config';
 import { DeployService } from './deploy.service';
@@ -34,6 +35,7 @@ describe(DeployService.name, () => {
   let runtime: FakeRuntime;
   let proxy: FakeRegistrar;
   let config: AgentConfig;
+  let metrics: RecordingMetrics;
   let network: FakeNetworkProbe;
   let alerts: RecordingAlertSender;
 
@@ -42,6 +44,7 @@ describe(DeployService.name, () => {
     registry = new InMemoryRegistry();
     runtime = new FakeRuntime({ images: [IMAGE] });
     proxy = new FakeRegistrar();
+    metrics = new RecordingMetrics();
     network = new FakeNetworkProbe();
     alerts = new RecordingAlertSender();
     const moduleRef = await Test.createTestingModule({
@@ -62,6 +65,7 @@ describe(DeployService.name, () => {
         { provide: RouteRegistrar, useValue: proxy },
         { provide: AlertSender, useValue: alerts },
         { provide: Failpoints, useValue: new Failpoints() },
+        { provide: AgentMetrics, useValue: metrics },
       ],
     })
       .overrideProvider(HostPortProbe)
@@ -110,6 +114,20 @@ describe(DeployService.name, () => {
   });
 
   describe('deploy', () => {
+    it('should count each component deploy by outcome in the metrics, and not an unchanged one left alone', async () => {
+      await sut.deploy({ spec: web(), force: false });
+      runtime.failNext('run', new RuntimeCommandError('podman run web-api: boom', { args: ['run'], exitCode: 125, stderr: 'boom' }));
+      await sut.deploy({ spec: web(), component: 'api', force: true });
+      await sut.deploy({ spec: web(), component: 'web', force: false });
+
+      expect(metrics.deploys.map((d) => [d.service, d.component, d.outcome])).toEqual([
+        ['web', 'web', 'succeeded'],
+        ['web', 'api', 'succeeded'],
+        ['web', 'api', 'failed'],
+      ]);
+      expect(metrics.deploys.every((d) => d.seconds >= 0)).toBe(true);
+    });
+
     it('should run each component with route ports, route env and labels, and register the routes', async () => {
       const result = await sut.deploy({ spec: web(), force: false });
 

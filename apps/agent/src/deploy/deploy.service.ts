@@ -14,6 +14,7 @@ import {
   type ValidationIssue,
 } from '@mcp/common';
 import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, secretsUsedBy, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
@@ -54,6 +55,7 @@ export class DeployService implements OnApplicationBootstrap {
     private readonly recovery: DeployRecovery,
     private readonly alerts: AlertSender,
     private readonly secrets: ServiceSecrets,
+    private readonly metrics: AgentMetrics,
   ) {}
 
   /** A start-first deploy a crash interrupted is finished or undone before the agent serves. */
@@ -116,8 +118,14 @@ export class DeployService implements OnApplicationBootstrap {
             if (blocked.length) {
               return this.notDeployed(spec.name, component, `not deployed: dependency ${blocked.join(', ')} did not come up`);
             }
-            const outcome = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions, release });
-            return outcome.ok && desired === 'running' && dependedOn.has(component.name) ? this.checkUp(outcome) : outcome;
+            const started = performance.now();
+            const deployed = await this.deployOne({ service: spec.name, component, desired, force: input.force, before, secretVersions, release });
+            const outcome = deployed.ok && desired === 'running' && dependedOn.has(component.name) ? await this.checkUp(deployed) : deployed;
+            // An unchanged component left alone is no deploy.
+            if (outcome.changed || !outcome.ok) {
+              this.metrics.deployFinished({ service: spec.name, component: component.name, outcome: outcome.ok ? 'succeeded' : outcome.outcome === 'rolled_back' ? 'rolled_back' : 'failed', seconds: (performance.now() - started) / 1000 });
+            }
+            return outcome;
           }),
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);

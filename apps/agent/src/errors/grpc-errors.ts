@@ -36,7 +36,19 @@ export function toGrpcError(err: unknown): GrpcErrorPayload {
     code = KIND_TO_STATUS[err.kind] ?? GrpcStatus.INTERNAL;
     if (code !== GrpcStatus.INTERNAL) details = err.message;
   }
+  details = bounded(details);
   return { code, details, message: details, metadata: new Metadata() };
+}
+
+/**
+ * Longest status message sent. Messages quote the caller's input (a service name, a path), and
+ * grpc-js sends the message as an HTTP/2 trailer: a megabyte of it breaks the stream, and
+ * with it the client's connection, instead of reaching the client.
+ */
+export const MAX_DETAILS_CHARS = 1024;
+
+function bounded(details: string): string {
+  return details.length <= MAX_DETAILS_CHARS ? details : `${details.slice(0, MAX_DETAILS_CHARS - 1)}…`;
 }
 
 /** Name of a gRPC status code, for the audit log (`OK`, `NOT_FOUND`, ...). */

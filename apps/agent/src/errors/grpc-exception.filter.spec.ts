@@ -8,6 +8,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { TokenAuthenticator } from '@mcp/auth';
+import { AgentMetrics } from '@mcp/metrics';
 import {
   ChecksumMismatchError,
   ConfigError,
@@ -22,7 +23,7 @@ import {
 } from '@mcp/common';
 import { MCP_AGENT_SERVICE_NAME, type mcpv1 } from '@mcp/proto';
 import { Observable } from 'rxjs';
-import { FakeClock, FakeIdentity } from '../../../../test/fakes';
+import { FakeClock, FakeIdentity, RecordingMetrics } from '../../../../test/fakes';
 import { agentClient, freePortSync, makeTlsFixture, type AgentTestClient } from '../../../../test/support';
 import { Authenticated } from '../auth/auth.decorators';
 import { AuthGuard } from '../auth/auth.guard';
@@ -100,6 +101,7 @@ describe(GrpcExceptionFilter.name, () => {
       providers: [
         { provide: JsonLogger, useValue: logger },
         AuditLog,
+        { provide: AgentMetrics, useValue: new RecordingMetrics() },
         { provide: TokenAuthenticator, useValue: new TokenAuthenticator({ identity, allowedRoles: ['admin'], clock: new FakeClock(new Date()) }) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },

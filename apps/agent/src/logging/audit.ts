@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@mcp/auth';
+import { AgentMetrics } from '@mcp/metrics';
 import { CALLER_KEY, RPC_START_KEY } from '../grpc-call';
 import { JsonLogger } from './json-logger';
 
@@ -21,13 +22,16 @@ export function noteAuditTarget(call: object, target: AuditTarget): void {
 }
 
 /**
- * Writes the one audit line per RPC:
+ * Writes the one audit line per RPC, and counts its duration by method and code in the metrics:
  * `{"msg":"rpc","method","caller","service","component","code","duration_ms"}`.
  * Never the token, never request payloads beyond the target names.
  */
 @Injectable()
 export class AuditLog {
-  constructor(private readonly logger: JsonLogger) {}
+  constructor(
+    private readonly logger: JsonLogger,
+    private readonly metrics: AgentMetrics,
+  ) {}
 
   record(input: { call: object | undefined; request?: unknown; code: string; fallbackMethod?: string }): void {
     const call = input.call as CallHolder | undefined;
@@ -39,13 +43,16 @@ export class AuditLog {
     const started = call?.[RPC_START_KEY] as number | undefined;
     const target = { ...targetOf(input.request ?? call?.request), ...((call?.[AUDIT_TARGET_KEY] as AuditTarget | undefined) ?? {}) };
     const method = methodOf(call) ?? input.fallbackMethod ?? 'unknown';
+    const durationMs = started === undefined ? 0 : Date.now() - started;
+    this.metrics.rpcFinished({ method, code: input.code, seconds: durationMs / 1000 });
     this.logger.write(input.code === 'OK' ? 'info' : 'warn', 'rpc', {
       method,
       caller: caller ? caller.username || caller.subject : '',
-      service: target.service ?? '',
-      component: target.component ?? '',
+      // Names come from the caller: bounded, so a hostile request cannot bloat the log.
+      service: (target.service ?? '').slice(0, 256),
+      component: (target.component ?? '').slice(0, 256),
       code: input.code,
-      duration_ms: started === undefined ? 0 : Date.now() - started,
+      duration_ms: durationMs,
     });
   }
 }

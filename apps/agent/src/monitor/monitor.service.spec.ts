@@ -5,9 +5,10 @@ import { Test } from '@nestjs/testing';
 import { type Alert, AlertSender, alertSenderFor, CommandAlertSender } from '@mcp/alerts';
 import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
 import { LiveContainers, type ContainerSummary } from '@mcp/runtime';
-import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
+import { FakeClock, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../config/agent-config';
@@ -57,10 +58,12 @@ describe(MonitorService.name, () => {
   let locks: KeyedMutex;
   let sut: MonitorService;
   let live: LiveContainers;
+  let metrics: RecordingMetrics;
   let module: { init(): Promise<unknown>; close(): Promise<void> };
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
     live = new LiveContainers(runtime);
+    metrics = new RecordingMetrics();
     config = makeTestConfig({ env: { PATH: process.env.PATH }, monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
     alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config)) : (overrides.alerts ?? recorder);
     const moduleRef = await Test.createTestingModule({
@@ -72,6 +75,7 @@ describe(MonitorService.name, () => {
         { provide: Clock, useValue: clock },
         { provide: AlertSender, useValue: alerts },
         { provide: KeyedMutex, useValue: locks },
+        { provide: AgentMetrics, useValue: metrics },
       ],
     }).compile();
     sut = moduleRef.get(MonitorService);
@@ -112,6 +116,13 @@ describe(MonitorService.name, () => {
 
       expect(runtime.callsTo('list')).toHaveLength(2);
       expect(runtime.calls.map((call) => call.method)).toEqual(['list', 'list']);
+    });
+
+    it('should report each tick\'s duration to the metrics', async () => {
+      await sut.runOnce();
+      await sut.runOnce();
+      expect(metrics.ticks).toHaveLength(2);
+      expect(metrics.ticks.every((seconds) => seconds >= 0)).toBe(true);
     });
 
     it('should record a state change with from and to, and update the observed state', async () => {

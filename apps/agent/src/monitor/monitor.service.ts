@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/alerts';
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, type ContainerSummary, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
@@ -80,6 +81,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     private readonly clock: Clock,
     alerts: AlertSender,
     private readonly locks: KeyedMutex,
+    private readonly metrics: AgentMetrics,
   ) {
     this.dispatcher = new AlertDispatcher({ sender: alerts, maxInFlight: MAX_ALERTS_IN_FLIGHT });
   }
@@ -140,6 +142,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async tick(): Promise<TickResult> {
+    const started = performance.now();
     // The tick's one listing; it also brings the memory back in line with podman.
     const containers = await this.live.reconcile();
     const result = await this.serialised(() => this.judge(containers));
@@ -148,6 +151,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
       before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
       keepMax: this.config.monitor.eventKeepMax,
     });
+    this.metrics.monitorTick({ seconds: (performance.now() - started) / 1000 });
     return { ...result, pruned };
   }
 

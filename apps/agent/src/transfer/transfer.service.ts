@@ -17,6 +17,7 @@ import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
+import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
 import { noteAuditTarget } from '../logging/audit';
 import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
 
@@ -60,6 +61,7 @@ export class TransferService {
     const cancelled = cancelSignal(call);
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<mcpv1.PushFileRequest>;
     const first = await nextMessage(messages, cancelled.signal);
+    if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
     const header = first?.header;
     if (!header) throw new InvalidArgumentError('the first message of a push must be its header');
     noteAuditTarget(call, { service: header.service });
@@ -82,6 +84,7 @@ export class TransferService {
       for (;;) {
         const message = await nextMessage(messages, cancelled.signal);
         if (!message) break;
+        if (message instanceof MalformedRequest) throw malformedRequestError(message.reason);
         if (message.header) throw new InvalidArgumentError('a push carries exactly one header');
         const chunk = message.chunk;
         if (!chunk || chunk.length === 0) continue;

@@ -1,6 +1,6 @@
 import type { mcpv1 } from '@mcp/proto';
 import { FakeClock } from '../../../../test/fakes';
-import { FakeAgentClientFactory, type NodeScript } from '../../../../test/cli/fakes/fake-agent-client';
+import { FakeAgentClientFactory, agentError, type NodeScript } from '../../../../test/cli/fakes/fake-agent-client';
 import { parseListen } from '../commands/ui.command';
 import { UsageError } from '../errors';
 import type { NodeConfig } from '../config/cli-config';
@@ -17,8 +17,9 @@ function component(name: string, over: Partial<mcpv1.ComponentInfo> = {}): mcpv1
   return { name, image: `img/${name}:1.0`, desiredState: 'running', observedState: 'running', version: '1.0', routes: [], updatedAt: undefined, container: `shop-${name}`, ...over };
 }
 
-function alphaScript(observed: { web: string }, events: mcpv1.Event[] = []): NodeScript {
+function alphaScript(observed: { web: string }, events: mcpv1.Event[] = [], stream: NodeScript['events'] = () => []): NodeScript {
   return {
+    events: stream,
     unary: {
       nodeStatus: () => ({ node: 'alpha-host', version: '0.1.0', startedAt: ts('2026-11-30T00:00:00Z'), uptimeSeconds: 60, containers: 3, runningContainers: 2, cpus: 2, memoryTotalBytes: 4096, memoryFreeBytes: 1024, diskFreeBytes: 10, diskTotalBytes: 20, runtimeVersion: '4.3.1' }),
       listServices: () => ({
@@ -122,6 +123,45 @@ describe(FleetWatcher.name, () => {
       sut.stop();
       expect(updates).toEqual(['events:one', 'fleet', 'events:three,two']);
       expect(sut.recentEvents().map((e) => e.message)).toEqual(['three', 'two', 'one']);
+    });
+  });
+
+  describe('events stream', () => {
+    /** Waits (bounded) for something the watcher does on its own timers. */
+    async function until(condition: () => boolean, what: string): Promise<void> {
+      const deadline = Date.now() + 5000;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+
+    it('should put streamed events on the timeline and poll again at once, not at the next interval', async () => {
+      const live = { event: event('2026-11-30T00:04:30Z', 'drift', 'killed by hand'), id: 7 };
+      const { sut, factory } = makeSut({ alpha: alphaScript({ web: 'running' }, [], () => [live]), beta: { unreachable: true } });
+      const messages: string[] = [];
+      sut.subscribe((u) => {
+        if (u.type === 'events') messages.push(...u.events.map((e) => e.message));
+      });
+      await until(() => messages.includes('killed by hand'), 'the streamed event');
+      const statusCalls = () => factory.calls.filter((c) => c.node === 'alpha' && c.method === 'getServiceStatus').length;
+      await until(() => statusCalls() >= 2, 'the poll the event triggers');
+      sut.stop();
+      expect(factory.calls).toContainEqual(expect.objectContaining({ node: 'alpha', method: 'events', request: { service: '', follow: true, limit: 50, since: undefined } }));
+      expect(sut.recentEvents().map((e) => e.message)).toEqual(['killed by hand']);
+    });
+
+    it('should leave an agent without the Events RPC to the polls', async () => {
+      const unimplemented = () => {
+        throw agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method Events');
+      };
+      const { sut, factory } = makeSut({ alpha: alphaScript({ web: 'running' }, [], unimplemented), beta: { unreachable: true } });
+      sut.subscribe(() => undefined);
+      await until(() => factory.calls.some((c) => c.method === 'events'), 'the first Events call');
+      await sut.refresh();
+      await sut.refresh();
+      sut.stop();
+      expect(factory.calls.filter((c) => c.method === 'events')).toHaveLength(1);
     });
   });
 

@@ -3,7 +3,7 @@ import { Clock } from '@mcp/common';
 import { AgentClient } from '../client/agent-client';
 import { failureLabel } from '../client/agents.service';
 import type { NodeConfig } from '../config/cli-config';
-import { describeError } from '../errors';
+import { AgentCallError, describeError } from '../errors';
 import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView } from './fleet-view';
 import type { EventView, FleetUpdate, FleetView, LogLine, ServiceDetail } from './view-types';
 
@@ -45,12 +45,18 @@ const EVENTS_PER_POLL = 50;
  * while a page is open — NodeStatus, ListServices (routes, images), GetServiceStatus (live
  * observed state, drift and recent events from one podman listing) and LiveCheck (uptime,
  * unmanaged containers). One client per node is kept open for the whole session, so a poll
- * costs four RPCs on an open channel, not a TLS handshake. Polls never overlap.
+ * costs four RPCs on an open channel, not a TLS handshake. Polls never overlap. Besides, each
+ * node's Events stream is followed: new events reach the page at once and trigger a poll.
  */
 export class FleetWatcher implements FleetSource {
   private readonly clients = new Map<string, Promise<AgentClient>>();
   private readonly listeners = new Set<(update: FleetUpdate) => void>();
   private readonly seenEvents = new Set<string>();
+  /** Per node, the open Events stream (while anyone listens). */
+  private readonly followers = new Map<string, AbortController>();
+  /** Nodes whose agent predates the Events RPC: their events come from the polls only. */
+  private readonly withoutEventsRpc = new Set<string>();
+  private soon?: NodeJS.Timeout;
   private events: EventView[] = [];
   private view?: FleetView;
   private polling?: Promise<FleetView>;
@@ -73,7 +79,7 @@ export class FleetWatcher implements FleetSource {
     if (this.listeners.size === 1) this.schedule(0);
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0) clearTimeout(this.timer);
+      if (this.listeners.size === 0) this.idle();
     };
   }
 
@@ -110,7 +116,7 @@ export class FleetWatcher implements FleetSource {
   /** Closes every client; pending and future polls end. */
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.idle();
     this.listeners.clear();
     for (const client of this.clients.values()) void client.then((c) => c.close()).catch(() => undefined);
     this.clients.clear();
@@ -126,6 +132,53 @@ export class FleetWatcher implements FleetSource {
       this.clients.set(name, client);
     }
     return client;
+  }
+
+  /** Nobody listens: no timer, no streams. */
+  private idle(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.soon);
+    this.soon = undefined;
+    for (const follower of this.followers.values()) follower.abort();
+    this.followers.clear();
+  }
+
+  /**
+   * Follows one node's Events stream: each event reaches the timeline at once and triggers a
+   * poll, so a container killed by hand turns red within the agent's own detection time
+   * rather than at the next interval. A stream that ends or fails is re-opened by the next
+   * poll that reaches the node; an agent without the RPC is left to the polls.
+   */
+  private followEvents(node: string): void {
+    if (this.followers.has(node) || this.withoutEventsRpc.has(node) || this.listeners.size === 0) return;
+    const abort = new AbortController();
+    this.followers.set(node, abort);
+    void (async () => {
+      try {
+        const client = await this.client(node);
+        for await (const message of client.stream('events', { service: '', follow: true, limit: EVENTS_PER_POLL, since: undefined }, { signal: abort.signal })) {
+          if (!message.event) continue;
+          if (this.addEvents([eventView(node, message.event)])) this.refreshSoon();
+        }
+      } catch (error) {
+        if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') this.withoutEventsRpc.add(node);
+      } finally {
+        if (this.followers.get(node) === abort) this.followers.delete(node);
+      }
+    })();
+  }
+
+  /** One poll shortly after (events come in bursts: a kill is a state change and a drift). */
+  private refreshSoon(): void {
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void (this.polling ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => this.refresh())
+        .catch(() => undefined);
+    }, 100);
+    this.soon.unref();
   }
 
   private schedule(delayMs: number): void {
@@ -158,18 +211,8 @@ export class FleetWatcher implements FleetSource {
     const polls = await Promise.all(this.options.nodes.map((node) => this.pollNode(node)));
     const view = buildFleetView(polls, this.options.clock.now(), this.view);
     this.view = view;
-    const fresh: EventView[] = [];
-    for (const poll of polls) {
-      if (!poll.ok) continue;
-      for (const e of poll.live.events) {
-        const event = eventView(poll.node.name, e);
-        const key = eventKey(event);
-        if (this.seenEvents.has(key)) continue;
-        this.seenEvents.add(key);
-        fresh.push(event);
-      }
-    }
-    if (fresh.length) this.addEvents(fresh);
+    this.addEvents(polls.flatMap((poll) => (poll.ok ? poll.live.events.map((e) => eventView(poll.node.name, e)) : [])));
+    for (const poll of polls) if (poll.ok) this.followEvents(poll.node.name);
     // Only a change is news: the page re-renders on every message.
     const json = JSON.stringify({ ...view, polledAt: '' });
     if (json !== this.lastJson) {
@@ -179,7 +222,16 @@ export class FleetWatcher implements FleetSource {
     return view;
   }
 
-  private addEvents(fresh: EventView[]): void {
+  /** Adds the events not seen before (polls and streams overlap); says whether any was new. */
+  private addEvents(candidates: EventView[]): boolean {
+    const fresh: EventView[] = [];
+    for (const event of candidates) {
+      const key = eventKey(event);
+      if (this.seenEvents.has(key)) continue;
+      this.seenEvents.add(key);
+      fresh.push(event);
+    }
+    if (fresh.length === 0) return false;
     const keep = this.options.keepEvents ?? 500;
     this.events = [...fresh, ...this.events].sort(byTimeDesc).slice(0, keep);
     if (this.seenEvents.size > keep * 4) {
@@ -187,6 +239,7 @@ export class FleetWatcher implements FleetSource {
       for (const e of this.events) this.seenEvents.add(eventKey(e));
     }
     this.emit({ type: 'events', events: fresh.sort(byTimeDesc) });
+    return true;
   }
 
   private emit(update: FleetUpdate): void {

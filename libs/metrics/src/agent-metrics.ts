@@ -1,0 +1,42 @@
+/**
+ * The agent's metrics (SPEC §10). Two ports: `AgentMetrics`, which the agent's code tells
+ * what happened (a deploy finished, an RPC answered, a monitor tick ran), and
+ * `MetricsSource`, which the agent implements to say what the state is at scrape time
+ * (components, certificates, backups). The real adapter renders both in Prometheus's text
+ * format; when `[metrics] listen` is empty a no-op adapter records nothing.
+ */
+
+/** `succeeded` / `failed` today; #11's releases add `rolled_back`. */
+export type DeployOutcome = 'succeeded' | 'failed' | 'rolled_back';
+
+export abstract class AgentMetrics {
+  /** One component deploy ended. */
+  abstract deployFinished(input: { service: string; component: string; outcome: DeployOutcome; seconds: number }): void;
+  /** One RPC was answered (`code` is the gRPC status name, `OK` included). */
+  abstract rpcFinished(input: { method: string; code: string; seconds: number }): void;
+  /** One monitor tick (listing, reconciliation and judgement) ran. */
+  abstract monitorTick(input: { seconds: number }): void;
+}
+
+export interface ComponentMetricsState {
+  service: string;
+  component: string;
+  desired: string;
+  observed: string;
+  drift: boolean;
+  /** `healthy`, `unhealthy`, `starting`, or undefined while health is not known. */
+  health?: string;
+}
+
+export interface MetricsSnapshot {
+  components: ComponentMetricsState[];
+  /** Certificates the agent manages for l7 routes. */
+  certificates: Array<{ hostname: string; notAfter: Date }>;
+  /** The newest verified registry snapshot, if any. */
+  lastBackup?: Date;
+}
+
+/** What the state is, asked once per scrape. */
+export abstract class MetricsSource {
+  abstract snapshot(): Promise<MetricsSnapshot>;
+}

@@ -1,0 +1,2 @@
+export * from './agent-metrics';
+export { MetricsModule, type MetricsModuleOptions } from './metrics.module';

@@ -1,0 +1,20 @@
+import { AgentMetrics, type DeployOutcome } from '@mcp/metrics';
+
+/** Records what the agent reported to its metrics, for tests to assert. */
+export class RecordingMetrics extends AgentMetrics {
+  readonly deploys: Array<{ service: string; component: string; outcome: DeployOutcome; seconds: number }> = [];
+  readonly rpcs: Array<{ method: string; code: string; seconds: number }> = [];
+  readonly ticks: number[] = [];
+
+  deployFinished(input: { service: string; component: string; outcome: DeployOutcome; seconds: number }): void {
+    this.deploys.push({ ...input });
+  }
+
+  rpcFinished(input: { method: string; code: string; seconds: number }): void {
+    this.rpcs.push({ ...input });
+  }
+
+  monitorTick(input: { seconds: number }): void {
+    this.ticks.push(input.seconds);
+  }
+}
