@@ -246,6 +246,10 @@ describe('mcp ui in a real browser', () => {
     await page.locator('.logbox li', { hasText: 'worker started' }).waitFor({ timeout: 30_000 });
     await page.selectOption('select[aria-label="Component"]', 'web');
     await page.locator('.logbox li', { hasText: marker }).waitFor({ timeout: 30_000 });
+    // Releases, from the agent's ListReleases: one per deployed component.
+    const releases = page.locator('section[aria-labelledby="s-releases"] tbody tr');
+    await releases.first().waitFor({ timeout: 30_000 });
+    await expect(releases.allTextContents()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/^1\s*web\s*localhost\/mcp-test\/busybox:1\.0.*succeeded/)]));
     await shot('ui-service.png');
   });
 

@@ -38,6 +38,8 @@ const FLEET: FleetView = {
           observed: evil('observed'),
           drift: true,
           health: evil('health'),
+          driftFields: [evil('driftfield')],
+          release: 3,
           container: evil('container'),
           routes: [{ name: evil('route'), port: 443, mode: evil('mode'), hostname: evil('hostname'), hostPort: 1234 }],
         },
@@ -62,7 +64,7 @@ describe('mcp ui page with hostile text in every field', () => {
     const source = new FakeFleetSource({
       fleet: FLEET,
       events: EVENTS,
-      details: { [`${evil('node')}/${evil('service')}`]: { node: evil('node'), service: evil('service'), events: EVENTS, releases: [{ release: 1, component: evil('rcomponent'), image: evil('rimage'), digest: evil('digest'), deployedAt: new Date().toISOString(), deployedBy: evil('by'), outcome: evil('outcome') }] } },
+      details: { [`${evil('node')}/${evil('service')}`]: { node: evil('node'), service: evil('service'), events: EVENTS, releases: [{ release: 1, component: evil('rcomponent'), image: evil('rimage'), digest: evil('digest'), deployedAt: new Date().toISOString(), deployedBy: evil('by'), outcome: evil('outcome'), message: evil('rmessage'), rollbackOf: 0 }] } },
       logs: { [`${evil('node')}/${evil('service')}`]: [{ stream: 'stdout', text: evil('log') }] },
     });
     server = new UiServer({ source, assets: UiAssets.load(path.join(ROOT, 'dist', 'ui')), token: 'hostile-test-token' });
@@ -98,7 +100,7 @@ describe('mcp ui page with hostile text in every field', () => {
     await page.locator('.logbox li').waitFor({ timeout: 30_000 });
     await page.locator('main td', { hasText: evil('rimage') }).waitFor({ timeout: 30_000 });
     const text = await page.locator('main').textContent();
-    for (const field of ['service', 'component', 'image', 'version', 'desired', 'health', 'container', 'route', 'mode', 'rcomponent', 'by', 'outcome', 'log', 'message']) {
+    for (const field of ['service', 'component', 'image', 'version', 'desired', 'health', 'driftfield', 'container', 'route', 'mode', 'rcomponent', 'by', 'outcome', 'rmessage', 'log', 'message']) {
       expect(text).toContain(evil(field));
     }
     await expect(page.locator('.logbox li').textContent()).resolves.toBe(evil('log'));

@@ -39,7 +39,7 @@ export function agentGrpcOptions(config: Pick<AgentConfig, 'server'>): GrpcOptio
       // In-flight RPCs finish on shutdown (main.ts bounds the wait).
       gracefulShutdown: true,
       // Undecodable requests become INVALID_ARGUMENT, not grpc-js's INTERNAL.
-      onLoadPackageDefinition: (definition) => tolerateMalformedRequests(definition as unknown as Record<string, unknown>),
+      onLoadPackageDefinition: (definition) => tolerateMalformedRequests(definition),
     },
   };
 }

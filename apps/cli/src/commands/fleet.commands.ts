@@ -1,6 +1,7 @@
 import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import type { mcpv1 } from '@mcp/proto';
-import { Agents, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { Agents } from '../client/agents.service';
+import { renderFleet } from '../output/fleet-renderer';
 import { CliConfigService } from '../config/cli-config.service';
 import { DefinitionStore, LoadedDefinition } from '../definitions/definition-store';
 import { CommandFailedError } from '../errors';
@@ -48,34 +49,21 @@ export class SyncCommand extends CommandRunner {
     const outcomes = await this.agents.fanOut((client) =>
       client.call('syncDesiredState', { services: specs.get(client.node.name) ?? [], dryRun }),
     );
-    const actions = outcomes.flatMap((o) =>
-      o.ok
-        ? o.value.actions.map((a) => ({
-            node: o.node.name,
-            service: a.service,
-            component: a.component,
-            action: a.action,
-            ok: a.ok,
-            error: a.error,
-          }))
-        : [],
-    );
-    if (options.json) {
-      this.output.json({ dryRun, actions, errors: fleetErrors(outcomes) });
-    } else {
-      if (dryRun) this.output.info('dry run: nothing changed');
-      this.output.table(
-        ['NODE', 'SERVICE', 'COMPONENT', 'ACTION', 'RESULT'],
-        actions.map((a) => [
-          a.node,
-          a.service,
-          a.component || '-',
-          a.action === 'not_in_definitions' ? { text: a.action, style: 'yellow' } : a.action,
-          a.ok ? (dryRun ? 'planned' : 'ok') : { text: `failed: ${a.error}`, style: 'red' },
-        ]),
-      );
-    }
-    throwIfFleetFailed(outcomes);
+    if (!options.json && dryRun) this.output.info('dry run: nothing changed');
+    const actions = renderFleet(this.output, outcomes, options.json, {
+      rows: (value, node) =>
+        value.actions.map((a) => ({ node: node.name, service: a.service, component: a.component, action: a.action, ok: a.ok, error: a.error })),
+      jsonKey: 'actions',
+      jsonExtra: { dryRun },
+      headers: ['NODE', 'SERVICE', 'COMPONENT', 'ACTION', 'RESULT'],
+      cells: (a) => [
+        a.node,
+        a.service,
+        a.component || '-',
+        a.action === 'not_in_definitions' ? { text: a.action, style: 'yellow' } : a.action,
+        a.ok ? (dryRun ? 'planned' : 'ok') : { text: `failed: ${a.error}`, style: 'red' },
+      ],
+    });
     const failed = actions.filter((a) => !a.ok);
     if (failed.length) throw new CommandFailedError(`${failed.length} sync action(s) failed`);
   }
@@ -174,20 +162,14 @@ export class PurgeCommand extends CommandRunner {
         client.call('purgeComponent', { service: target?.service ?? '', component: target?.component ?? '', defined, dryRun }),
       nodes,
     );
-    const purged = outcomes.flatMap((o) =>
-      o.ok ? o.value.purged.map((p) => ({ node: o.node.name, service: p.service, component: p.component, observed: p.observedState })) : [],
-    );
-    if (options.json) {
-      this.output.json({ dryRun, purged, errors: fleetErrors(outcomes) });
-    } else if (purged.length === 0) {
-      this.output.info('nothing to purge');
-    } else {
-      this.output.table(
-        ['NODE', 'SERVICE', 'COMPONENT', 'OBSERVED', 'RESULT'],
-        purged.map((p) => [p.node, p.service, p.component, p.observed, dryRun ? 'would purge' : 'purged']),
-      );
-    }
-    throwIfFleetFailed(outcomes);
+    renderFleet(this.output, outcomes, options.json, {
+      rows: (value, node) => value.purged.map((p) => ({ node: node.name, service: p.service, component: p.component, observed: p.observedState })),
+      jsonKey: 'purged',
+      jsonExtra: { dryRun },
+      headers: ['NODE', 'SERVICE', 'COMPONENT', 'OBSERVED', 'RESULT'],
+      cells: (p) => [p.node, p.service, p.component, p.observed, dryRun ? 'would purge' : 'purged'],
+      empty: 'nothing to purge',
+    });
   }
 
   @Option({ flags: '--dry-run', description: 'show what would go' })

@@ -2,13 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { NAME_PATTERN, formatUptime, parseDuration } from '@mcp/common';
-import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { Agents } from '../client/agents.service';
+import { renderFleet } from '../output/fleet-renderer';
 import { CliContext } from '../cli-context';
 import { loadCliConfig } from '../config/cli-config';
 import { CliConfigService } from '../config/cli-config.service';
 import { addNodeToText, removeNodeFromText } from '../config/nodes-file';
 import { CommandFailedError, UsageError } from '../errors';
-import { Cell, Output } from '../output/output';
+import { Output } from '../output/output';
 
 function formatBytes(bytes: number): string {
   if (!bytes) return '-';
@@ -143,30 +144,26 @@ export class NodeStatusCommand extends CommandRunner {
   async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
     const nodes = name ? [this.config.node(name)] : this.config.requireNodes();
     const outcomes = await this.agents.fanOut((client) => client.call('nodeStatus', {}), nodes);
-    const rows = outcomes.flatMap((o) =>
-      o.ok
-        ? [
-            {
-              node: o.node.name,
-              agentNode: o.value.node,
-              version: o.value.version,
-              uptimeSeconds: o.value.uptimeSeconds,
-              containers: o.value.containers,
-              runningContainers: o.value.runningContainers,
-              cpus: o.value.cpus,
-              memoryTotalBytes: o.value.memoryTotalBytes,
-              memoryFreeBytes: o.value.memoryFreeBytes,
-              diskTotalBytes: o.value.diskTotalBytes,
-              diskFreeBytes: o.value.diskFreeBytes,
-              runtimeVersion: o.value.runtimeVersion,
-            },
-          ]
-        : [],
-    );
-    if (options.json) {
-      this.output.json({ nodes: rows, errors: fleetErrors(outcomes) });
-    } else {
-      const table: Cell[][] = rows.map((r) => [
+    renderFleet(this.output, outcomes, options.json, {
+      rows: (value, node) => [
+        {
+          node: node.name,
+          agentNode: value.node,
+          version: value.version,
+          uptimeSeconds: value.uptimeSeconds,
+          containers: value.containers,
+          runningContainers: value.runningContainers,
+          cpus: value.cpus,
+          memoryTotalBytes: value.memoryTotalBytes,
+          memoryFreeBytes: value.memoryFreeBytes,
+          diskTotalBytes: value.diskTotalBytes,
+          diskFreeBytes: value.diskFreeBytes,
+          runtimeVersion: value.runtimeVersion,
+        },
+      ],
+      jsonKey: 'nodes',
+      headers: ['NODE', 'STATE', 'VERSION', 'UPTIME', 'RUNNING', 'CPUS', 'MEM FREE', 'DISK FREE'],
+      cells: (r) => [
         r.node,
         { text: 'up', style: 'green' },
         r.version,
@@ -175,11 +172,9 @@ export class NodeStatusCommand extends CommandRunner {
         String(r.cpus),
         `${formatBytes(r.memoryFreeBytes)}/${formatBytes(r.memoryTotalBytes)}`,
         `${formatBytes(r.diskFreeBytes)}/${formatBytes(r.diskTotalBytes)}`,
-      ]);
-      for (const o of outcomes) if (!o.ok) table.push([o.node.name, { text: failureLabel(o.error), style: 'red' }, '-', '-', '-', '-', '-', '-']);
-      this.output.table(['NODE', 'STATE', 'VERSION', 'UPTIME', 'RUNNING', 'CPUS', 'MEM FREE', 'DISK FREE'], table);
-    }
-    throwIfFleetFailed(outcomes);
+      ],
+      failedRow: (node, label) => [node, label, '-', '-', '-', '-', '-', '-'],
+    });
   }
 
   @Option({ flags: '--json', description: 'machine-readable output' })

@@ -2,6 +2,7 @@ import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import { Clock, formatUptime } from '@mcp/common';
 import { fromTimestamp } from '../client/timestamps';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
+import { renderFleet } from '../output/fleet-renderer';
 import { Cell, Output, stateStyle } from '../output/output';
 import { AgentCallError, CommandFailedError } from '../errors';
 import { parseNonNegativeInt, parseTarget } from './command-helpers';
@@ -36,32 +37,26 @@ export class ListCommand extends ListingCommand {
 
   async run(_args: string[], options: JsonOption = {}): Promise<void> {
     const outcomes = await this.agents.fanOut((client) => client.call('listServices', {}));
-    const rows = outcomes.flatMap((o) =>
-      o.ok
-        ? o.value.services.flatMap((s) =>
-            s.components.map((c) => ({
-              node: o.node.name,
-              service: s.name,
-              active: s.active,
-              component: c.name,
-              image: c.image,
-              desired: c.desiredState,
-              observed: c.observedState,
-              version: c.version,
-              routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort })),
-            })),
-          )
-        : [],
-    );
-    if (options.json) {
-      this.output.json({ services: rows, errors: fleetErrors(outcomes) });
-    } else {
-      const routes = (r: (typeof rows)[number]) => r.routes.map((route) => `${route.port}/${route.mode}→${route.hostPort || '-'}`).join(',') || '-';
-      const table: Cell[][] = rows.map((r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version, routes(r)]);
-      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
-      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION', 'ROUTES'], table);
-    }
-    throwIfFleetFailed(outcomes);
+    renderFleet(this.output, outcomes, options.json, {
+      rows: (value, node) =>
+        value.services.flatMap((s) =>
+          s.components.map((c) => ({
+            node: node.name,
+            service: s.name,
+            active: s.active,
+            component: c.name,
+            image: c.image,
+            desired: c.desiredState,
+            observed: c.observedState,
+            version: c.version,
+            routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort })),
+          })),
+        ),
+      jsonKey: 'services',
+      headers: ['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION', 'ROUTES'],
+      cells: (r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version, r.routes.map((route) => `${route.port}/${route.mode}→${route.hostPort || '-'}`).join(',') || '-'],
+      failedRow: (node, label) => ['-', '-', node, '-', label, '-', '-'],
+    });
   }
 }
 
@@ -87,41 +82,36 @@ export class PsCommand extends ListingCommand {
   async run(_args: string[], options: JsonOption = {}): Promise<void> {
     const outcomes = await this.agents.fanOut((client) => client.call('liveCheck', {}));
     const now = this.clock.now().getTime();
-    const rows = outcomes.flatMap((o) =>
-      o.ok
-        ? o.value.containers.map((c) => {
-            const started = fromTimestamp(c.startedAt);
-            const running = c.state === 'running' && started !== undefined;
-            return {
-              node: o.node.name,
-              service: c.service,
-              component: c.component,
-              container: c.container,
-              state: c.state,
-              image: c.image,
-              version: c.version,
-              desired: c.desiredState,
-              startedAt: started?.toISOString() ?? null,
-              uptimeSeconds: running ? Math.max(0, Math.floor((now - started.getTime()) / 1000)) : null,
-            };
-          })
-        : [],
-    );
-    if (options.json) {
-      this.output.json({ containers: rows, errors: fleetErrors(outcomes) });
-    } else {
-      const table: Cell[][] = rows.map((r) => [
+    renderFleet(this.output, outcomes, options.json, {
+      rows: (value, node) =>
+        value.containers.map((c) => {
+          const started = fromTimestamp(c.startedAt);
+          const running = c.state === 'running' && started !== undefined;
+          return {
+            node: node.name,
+            service: c.service,
+            component: c.component,
+            container: c.container,
+            state: c.state,
+            image: c.image,
+            version: c.version,
+            desired: c.desiredState,
+            startedAt: started?.toISOString() ?? null,
+            uptimeSeconds: running ? Math.max(0, Math.floor((now - started.getTime()) / 1000)) : null,
+          };
+        }),
+      jsonKey: 'containers',
+      headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'VERSION', 'UPTIME'],
+      cells: (r) => [
         r.service || r.container,
         r.component || '-',
         r.node,
         { text: r.state, style: stateStyle(r.state) },
         r.version || '-',
         r.uptimeSeconds === null ? '-' : formatUptime(r.uptimeSeconds * 1000),
-      ]);
-      for (const o of outcomes) if (!o.ok) table.push(['-', '-', o.node.name, { text: failureLabel(o.error), style: 'red' }, '-', '-']);
-      this.output.table(['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'VERSION', 'UPTIME'], table);
-    }
-    throwIfFleetFailed(outcomes);
+      ],
+      failedRow: (node, label) => ['-', '-', node, label, '-', '-'],
+    });
   }
 }
 

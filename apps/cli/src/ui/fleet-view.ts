@@ -1,6 +1,6 @@
 import type { mcpv1 } from '@mcp/proto';
 import { fromTimestamp } from '../client/timestamps';
-import type { ComponentView, EventView, FleetView, NodeState, NodeView, ServiceState, ServiceView, UnmanagedView } from './view-types';
+import type { ComponentView, EventView, FleetView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
 
 export type * from './view-types';
 
@@ -18,10 +18,9 @@ export type NodePoll =
 
 const iso = (ts: Parameters<typeof fromTimestamp>[0]): string | undefined => fromTimestamp(ts)?.toISOString();
 
-/** Health as the agent reports it once it probes (SPEC §8); `-` from agents that do not. */
-function healthOf(component: object | undefined): string {
-  const value = (component as { health?: unknown } | undefined)?.health;
-  return typeof value === 'string' && value !== '' ? value : '-';
+/** Health as the agent reports it (SPEC §8); `-` when it reports none (older agents too). */
+function healthOf(...reports: Array<string | undefined>): string {
+  return reports.find((h) => h !== undefined && h !== '' && h !== '-') ?? '-';
 }
 
 function serviceState(active: boolean, components: ComponentView[]): ServiceState {
@@ -66,7 +65,9 @@ function servicesOf(poll: Extract<NodePoll, { ok: true }>): ServiceView[] {
         desired: status?.desiredState || component.desiredState,
         observed: status?.observedState || component.observedState,
         drift: status?.drift ?? false,
-        health: healthOf(status) === '-' ? healthOf(component) : healthOf(status),
+        health: healthOf(status?.health, running.get(container)?.health),
+        driftFields: status?.driftFields ?? [],
+        release: status?.release ?? 0,
         container,
         startedAt: iso(running.get(container)?.startedAt),
         routes: component.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort })),
@@ -109,6 +110,20 @@ export function eventView(node: string, e: mcpv1.Event): EventView {
     message: e.message,
     fromState: e.fromState,
     toState: e.toState,
+  };
+}
+
+export function releaseView(r: mcpv1.Release): ReleaseView {
+  return {
+    release: r.number,
+    component: r.component,
+    image: r.image,
+    digest: r.digest,
+    deployedAt: iso(r.deployedAt) ?? '',
+    deployedBy: r.deployedBy,
+    outcome: r.outcome,
+    message: r.message,
+    rollbackOf: r.rollbackOf,
   };
 }
 

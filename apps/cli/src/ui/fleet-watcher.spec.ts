@@ -126,6 +126,42 @@ describe(FleetWatcher.name, () => {
     });
   });
 
+  describe('serviceDetail', () => {
+    const status = () => ({ node: 'alpha-host', components: [], events: [event('2026-11-30T00:02:00Z', 'deployed', 'one')] });
+
+    it('should give the events and the releases of the service', async () => {
+      const { sut, factory } = makeSut({
+        alpha: {
+          unary: {
+            getServiceStatus: status,
+            listReleases: () => ({
+              service: 'shop',
+              releases: [{ number: 2, service: 'shop', component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: ts('2026-11-30T00:03:00Z'), deployedBy: 'ops', outcome: 'rolled_back', rollbackOf: 0, message: 'health check GET /up → 503 after 60s', spec: undefined }],
+            }),
+          },
+        },
+        beta: {},
+      });
+      const detail = await sut.serviceDetail('alpha', 'shop');
+      expect(detail).toEqual({
+        node: 'alpha',
+        service: 'shop',
+        events: [expect.objectContaining({ node: 'alpha', kind: 'deployed', message: 'one' })],
+        releases: [{ release: 2, component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: '2026-11-30T00:03:00.000Z', deployedBy: 'ops', outcome: 'rolled_back', message: 'health check GET /up → 503 after 60s', rollbackOf: 0 }],
+      });
+      expect(factory.calls).toContainEqual(expect.objectContaining({ method: 'listReleases', request: { service: 'shop', component: '' } }));
+    });
+
+    it('should say "no releases" (undefined) for an agent without ListReleases, and fail on other errors', async () => {
+      const { sut } = makeSut({
+        alpha: { unary: { getServiceStatus: status, listReleases: () => agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method') } },
+        beta: { unary: { getServiceStatus: status, listReleases: () => agentError('beta', 'PERMISSION_DENIED', 'beta: no') } },
+      });
+      expect((await sut.serviceDetail('alpha', 'shop')).releases).toBeUndefined();
+      await expect(sut.serviceDetail('beta', 'shop')).rejects.toThrow('beta: no');
+    });
+  });
+
   describe('events stream', () => {
     /** Waits (bounded) for something the watcher does on its own timers. */
     async function until(condition: () => boolean, what: string): Promise<void> {

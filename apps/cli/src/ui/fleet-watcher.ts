@@ -4,7 +4,7 @@ import { AgentClient } from '../client/agent-client';
 import { failureLabel } from '../client/agents.service';
 import type { NodeConfig } from '../config/cli-config';
 import { AgentCallError, describeError } from '../errors';
-import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView } from './fleet-view';
+import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView, releaseView } from './fleet-view';
 import type { EventView, FleetUpdate, FleetView, LogLine, ServiceDetail } from './view-types';
 
 export type { FleetUpdate, LogLine, ServiceDetail };
@@ -90,8 +90,18 @@ export class FleetWatcher implements FleetSource {
 
   async serviceDetail(node: string, service: string): Promise<ServiceDetail> {
     const client = await this.client(node);
-    const status = await client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL });
-    return { node, service, events: status.events.map((e) => eventView(node, e)) };
+    const [status, releases] = await Promise.all([
+      client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL }),
+      // An agent from before releases answers UNIMPLEMENTED: the page says it has none.
+      client.call('listReleases', { service, component: '' }).then(
+        (answer) => answer.releases.map(releaseView),
+        (error: unknown) => {
+          if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') return undefined;
+          throw error;
+        },
+      ),
+    ]);
+    return { node, service, events: status.events.map((e) => eventView(node, e)), releases };
   }
 
   async *logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine> {

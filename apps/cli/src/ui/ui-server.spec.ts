@@ -19,7 +19,7 @@ const FLEET: FleetView = {
       active: true,
       state: 'ok',
       stale: false,
-      components: [{ name: 'web', image: 'img:1', version: '1', desired: 'running', observed: 'running', drift: false, health: '-', container: HOSTILE, routes: [] }],
+      components: [{ name: 'web', image: 'img:1', version: '1', desired: 'running', observed: 'running', drift: false, health: '-', driftFields: [], release: 0, container: HOSTILE, routes: [] }],
     },
   ],
   unmanaged: [],

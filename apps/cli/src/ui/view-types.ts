@@ -56,6 +56,10 @@ export interface ComponentView {
   drift: boolean;
   /** `healthy`, `unhealthy`, `starting`, or `-` when the agent reports none. */
   health: string;
+  /** Fields where the running container differs from the deployed spec (image, env, …). */
+  driftFields: string[];
+  /** The release running (0: none recorded, or an agent without releases). */
+  release: number;
   container: string;
   /** ISO time the running container started, for uptime. */
   startedAt?: string;
@@ -101,6 +105,10 @@ export interface ReleaseView {
   deployedAt: string;
   deployedBy: string;
   outcome: string;
+  /** Why it failed or was rolled back, when it was. */
+  message: string;
+  /** Non-zero when this release rolled back to that release. */
+  rollbackOf: number;
 }
 
 export type FleetUpdate = { type: 'fleet'; fleet: FleetView } | { type: 'events'; events: EventView[] };

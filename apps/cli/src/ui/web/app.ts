@@ -156,6 +156,7 @@ function componentChip(c: ComponentView): HTMLElement {
     badge(c.observed),
     c.health !== '-' ? [' ', badge(c.health)] : null,
     c.drift ? [' ', badge(`drift: want ${c.desired}`, 'bad')] : null,
+    !c.drift && c.driftFields.length ? [' ', badge(`changed: ${c.driftFields.join(', ')}`, 'warn')] : null,
   );
 }
 
@@ -343,10 +344,16 @@ function componentRow(c: ComponentView): HTMLTableRowElement {
     'tr',
     { class: c.drift ? 'alert' : undefined, 'data-component': c.name },
     h('th', { scope: 'row' }, c.name),
-    h('td', null, badge(c.observed), c.drift ? [' ', badge('drift', 'bad')] : null),
+    h(
+      'td',
+      null,
+      badge(c.observed),
+      c.drift ? [' ', badge('drift', 'bad')] : null,
+      c.driftFields.length ? h('p', { class: 'note' }, `differs from the deployed spec: ${c.driftFields.join(', ')}`) : null,
+    ),
     h('td', null, c.desired),
     h('td', null, badge(c.health)),
-    h('td', null, c.version || '-'),
+    h('td', null, c.version || '-', c.release ? h('span', { class: 'muted' }, ` · release ${c.release}`) : null),
     h('td', null, c.observed === 'running' ? age(c.startedAt) : '-'),
     h('td', { class: 'mono' }, c.image),
     h('td', { class: 'mono' }, c.container),
@@ -363,7 +370,7 @@ function releaseRow(r: ReleaseView): HTMLTableRowElement {
     h('td', { class: 'mono' }, r.digest ? r.digest.slice(0, 19) : '-'),
     h('td', null, r.deployedAt ? clock(r.deployedAt) : '-'),
     h('td', null, r.deployedBy || '-'),
-    h('td', null, badge(r.outcome)),
+    h('td', null, badge(r.outcome), r.rollbackOf ? h('span', { class: 'muted' }, ` (rollback to ${r.rollbackOf})`) : null, r.message ? h('p', { class: 'note' }, r.message) : null),
   );
 }
 
@@ -386,7 +393,7 @@ function servicePage(p: ServicePage): Child[] {
       'Releases',
       p.detail?.releases
         ? table('Releases', ['Release', 'Component', 'Image', 'Digest', 'Deployed', 'By', 'Outcome'], p.detail.releases.map(releaseRow), 'No releases recorded yet.')
-        : h('p', { class: 'muted' }, p.detailError ?? "This node's agent does not report releases."),
+        : h('p', { class: 'muted' }, p.detailError ?? (p.detail ? "This node's agent does not record releases." : 'Loading…')),
     ),
     p.logs.el,
     section('Recent events', mine.length ? h('ol', { class: 'events' }, mine.slice(0, 30).map((e) => eventItem(e, false))) : h('p', { class: 'muted' }, 'No events.')),
