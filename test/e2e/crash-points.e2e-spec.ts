@@ -31,7 +31,8 @@ const V2 = 'localhost/mcp-test/busybox:2.0';
 
 /** One routed httpd component named like the service, so the container is `<service>`. */
 function spec(service: string, image: string): mcpv1.ServiceSpec {
-  return protoService({ name: service, components: [{ name: service, image, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] }] });
+  // stop-first: the flow whose points these are (with mc-proxy, routes default to start-first).
+  return protoService({ name: service, components: [{ name: service, image, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }], strategy: 'stop-first' }] });
 }
 
 interface PodmanState {
