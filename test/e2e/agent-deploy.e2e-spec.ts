@@ -35,7 +35,8 @@ function component(name: string, routes: mcpv1.RouteSpec[], portVar: string): mc
     restart: '',
     ports: [],
     volumes: [],
-    cmd: ['/bin/sh', '-c', `exec httpd -f -p $${portVar} -h /www`],
+    // SPEC §8's implicit health check wants every route's port open: serve each one.
+    cmd: ['/bin/sh', '-c', portVar === 'PORT' ? 'exec httpd -f -p $PORT -h /www' : 'httpd -p $PORT_ADMIN_UI -h /www; exec httpd -f -p $PORT_HTTP -h /www'],
     env: ['GREETING=hi'],
     routes,
   };
@@ -121,8 +122,8 @@ describe('mcp-agent deploy (real process, real podman)', () => {
   it('should deploy both components, serve through the allocated port and pass PORT / PORT_<NAME>', async () => {
     const result = await client.call('deploy', { service: SPEC, component: '', force: false });
     expect(result.results).toEqual([
-      { component: SERVICE, ok: true, error: '', container: WEB },
-      { component: 'api', ok: true, error: '', container: API },
+      { component: SERVICE, ok: true, error: '', container: WEB, release: 1, logTail: '', changed: true },
+      { component: 'api', ok: true, error: '', container: API, release: 1, logTail: '', changed: true },
     ]);
 
     const ports = await hostPorts();
@@ -167,7 +168,7 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     expect(node.diskFreeBytes).toBeGreaterThan(0);
   });
 
-  it('should leave an unchanged redeploy alone and recreate on force, keeping ports', async () => {
+  it('should leave an unchanged redeploy alone and recreate on force start-first, on new ports the routes now name', async () => {
     const before = await containerId(WEB);
     const ports = await hostPorts();
 
@@ -177,7 +178,10 @@ describe('mcp-agent deploy (real process, real podman)', () => {
     const forced = await client.call('deploy', { service: SPEC, component: '', force: true });
     expect(forced.results.every((r) => r.ok)).toBe(true);
     expect(await containerId(WEB)).not.toBe(before);
-    expect(await hostPorts()).toEqual(ports);
+    // Start-first (SPEC §8): the new container ran beside the old one, so on new host ports.
+    const after = await hostPorts();
+    expect(after[`${SERVICE}/`]).not.toBe(ports[`${SERVICE}/`]);
+    expect(mcproxy.routes().filter((r) => r.hostname.includes(PREFIX)).map((r) => Number(r.backend.split(':')[1])).sort()).toEqual(Object.values(after).sort());
   });
 
   it('should stop, start, restart and undeploy with status reflecting each', async () => {

@@ -86,7 +86,9 @@ export class HealthProber {
       const details = await this.runtime.inspect({ name: target.container });
       if (!details) return { ok: false, detail: `container ${target.container} is gone`, exited: true };
       if (details.state !== 'running') {
-        return { ok: false, detail: `container ${details.state}${details.exitCode !== undefined ? ` (exit code ${details.exitCode})` : ''}`, exited: true };
+        // podman reports a container whose process ended as `exited` or `stopped`.
+        const state = details.state === 'stopped' ? 'exited' : details.state;
+        return { ok: false, detail: `container ${state}${details.exitCode !== undefined ? ` (exit code ${details.exitCode})` : ''}`, exited: true };
       }
       const health = target.spec.health;
       if (health?.cmd) {
