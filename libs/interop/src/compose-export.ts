@@ -57,6 +57,16 @@ export function exportCompose(input: ExportInput): string {
         `${component.name}: env_secrets ${variable} = "${secret}" (Compose has no secret-valued variables): set ${variable} in environment, or read /run/secrets/${secret}`,
       );
     }
+    if (component.health?.cmd?.length) {
+      const check: Record<string, unknown> = { test: ['CMD', ...component.health.cmd] };
+      if (component.health.interval) check.interval = component.health.interval;
+      if (component.health.timeout) check.timeout = component.health.timeout;
+      if (component.health.start_period) check.start_period = component.health.start_period;
+      service.healthcheck = check;
+    } else if (component.health) {
+      notCarried.push(`${component.name}: health (${component.health.http !== undefined ? `http ${component.health.http}` : 'tcp'} on the host port MCP probes); write a healthcheck test for it`);
+    }
+    if (component.strategy || component.drain) notCarried.push(`${component.name}: strategy/drain (Compose recreates in place)`);
     services[component.name] = service;
   }
   if (Object.keys(secrets).length) {

@@ -2,11 +2,13 @@ import * as path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import {
   ComponentSpec,
+  HealthSpec,
   InvalidServiceDefinitionError,
   NAME_PATTERN,
   ServiceSpec,
   ValidationError,
   ValidationIssue,
+  parseDuration,
 } from '@mcp/common';
 import { validateServiceSpec } from '@mcp/servicedef';
 import { interpolate, parseEnvFile, shellWords } from './interpolate';
@@ -87,6 +89,7 @@ const FIELD_TO_COMPOSE: Record<string, string> = {
   memory: 'mem_limit',
   depends_on: 'depends_on',
   env_secrets: 'secrets',
+  health: 'healthcheck',
 };
 
 /**
@@ -285,7 +288,8 @@ function importService(context: Context, key: string, raw: unknown, names: Map<s
   const secrets = secretsOf(context, at, raw.secrets);
   if (secrets.length) component.secrets = secrets;
   if (raw.healthcheck !== undefined) {
-    note('healthcheck', 'not carried yet: MCP checks that the container runs and that its routes accept connections');
+    const health = healthOf(context, at, raw.healthcheck);
+    if (health) component.health = health;
   }
 
   const handled = new Set([
@@ -507,6 +511,47 @@ function secretsOf(context: Context, at: string, value: unknown): string[] {
     }
     return name;
   });
+}
+
+/** Compose `healthcheck` → SPEC §8 `health` (an exec check): test, interval, timeout; start_period widened to cover retries. */
+function healthOf(context: Context, at: string, value: unknown): HealthSpec | undefined {
+  const note = (message: string) => context.notes.push({ path: `${at}.healthcheck`, message });
+  if (!isTable(value)) {
+    context.issues.push({ path: `${at}.healthcheck`, reason: 'must be a mapping' });
+    return undefined;
+  }
+  if (value.disable === true) return undefined;
+  const test = value.test;
+  let cmd: string[] | undefined;
+  if (typeof test === 'string') cmd = ['/bin/sh', '-c', test];
+  else if (Array.isArray(test)) {
+    const [kind, ...rest] = test.map(String);
+    if (kind === 'NONE') return undefined;
+    if (kind === 'CMD') cmd = rest;
+    else if (kind === 'CMD-SHELL') cmd = ['/bin/sh', '-c', rest.join(' ')];
+  }
+  if (!cmd?.length) {
+    note('its test is not CMD or CMD-SHELL: not carried; write a [components.health] by hand');
+    return undefined;
+  }
+  const health: HealthSpec = { cmd };
+  const duration = (key: string): number | undefined => {
+    if (value[key] === undefined) return undefined;
+    const ms = parseDuration(String(value[key]));
+    if (ms === undefined) note(`${key} "${String(value[key])}" is not carried (MCP durations: 500ms, 5s, 1m30s)`);
+    return ms;
+  };
+  const interval = duration('interval');
+  const timeout = duration('timeout');
+  const startPeriod = duration('start_period') ?? 0;
+  if (interval !== undefined) health.interval = `${interval}ms`;
+  if (timeout !== undefined) health.timeout = `${timeout}ms`;
+  const retries = typeof value.retries === 'number' ? value.retries : 3;
+  // Compose: unhealthy after start_period + retries failed probes; MCP: how long a deploy waits (default 60s).
+  const wait = startPeriod + (interval ?? 30_000) * retries;
+  if (wait > 60_000) health.start_period = `${Math.ceil(wait / 1000)}s`;
+  note('carried as [components.health] (cmd run inside the container); MCP waits start_period for the first healthy answer instead of counting retries');
+  return health;
 }
 
 /** Compose memory (`512m`, `1gb`, `1G`, bytes as a number) as podman's `--memory` (`512m`, `1g`, `1048576`). */

@@ -75,7 +75,16 @@ describe(importCompose.name, () => {
 
     expect(spec.components.find((c) => c.name === 'api')).toMatchObject({ ports: ['127.0.0.1:8081:8081'], depends_on: ['broker'], restart: 'always' });
     expect(notes.find((n) => n.path === 'services.api.depends_on.init')?.message).toMatch(/^dropped: MCP has no one-off jobs/);
-    expect(notes.find((n) => n.path === 'services.api.healthcheck')).toBeDefined();
+    expect(spec.components.find((c) => c.name === 'api')?.health).toEqual({
+      cmd: ['/bin/sh', '-c', 'wget -q -O- http://127.0.0.1:8081/ || exit 1'],
+      interval: '5000ms',
+      timeout: '3000ms',
+    });
+    expect(spec.components.find((c) => c.name === 'broker')?.health).toEqual({ cmd: ['true'], interval: '10000ms' });
+    expect(notes.find((n) => n.path === 'services.api.healthcheck')?.message).toMatch(/^carried as \[components.health\]/);
+    const kube = exportKube({ spec });
+    expect(kube).toContain('readinessProbe:');
+    expect((parseYaml(exportCompose({ spec })) as Loose).services.broker.healthcheck).toEqual({ test: ['CMD', 'true'], interval: '10000ms' });
   });
 
   it('should resolve anchors, merge keys, env files, interpolation and $$, and list every unmappable key', () => {

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { parseDuration } from '@mcp/common';
 import { ExportInput, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
 
 /**
@@ -89,6 +90,18 @@ export function exportKube(input: ExportInput): string {
       notCarried.push(`${component.name}: depends_on ${component.depends_on.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`);
     }
 
+    if (component.health?.cmd?.length) {
+      container.readinessProbe = compact({
+        exec: { command: [...component.health.cmd] },
+        periodSeconds: seconds(component.health.interval),
+        timeoutSeconds: seconds(component.health.timeout),
+        successThreshold: component.health.healthy,
+      });
+    } else if (component.health) {
+      notCarried.push(`${component.name}: health (${component.health.http !== undefined ? `http ${component.health.http}` : 'tcp'} on the host port MCP probes); write a readinessProbe for the container's port`);
+    }
+    if (component.strategy || component.drain) notCarried.push(`${component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`);
+
     const podSpec: Record<string, unknown> = { restartPolicy: 'Always', containers: [container] };
     if (podVolumes.length) podSpec.volumes = podVolumes;
     documents.push({
@@ -155,6 +168,13 @@ export function kubeMemory(memory: string): string {
   if (!match) return memory;
   const unit = (match[2] ?? 'b').toLowerCase();
   return unit === 'b' ? match[1] : `${match[1]}${unit.toUpperCase()}i`;
+}
+
+/** A duration like `5s` or `1500ms` in whole seconds (at least 1), for probe fields. */
+function seconds(duration: string | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const ms = parseDuration(duration);
+  return ms === undefined ? undefined : Math.max(1, Math.round(ms / 1000));
 }
 
 function compact<T extends Record<string, unknown>>(value: T): T {

@@ -346,6 +346,24 @@ describe(DeployService.name, () => {
       expect(runtime.callsTo('run').map((call) => call.args.name)).toEqual(['shop-api']);
     });
 
+    it('should plan a recreate that names the secret set again since the container was made', async () => {
+      await runtime.createSecret({ name: 'mcp.shop.token', value: Buffer.from('one') });
+      const spec = service('shop', [component('api', { env_secrets: { TOKEN: 'token' } }), component('cache')]);
+      await sut.deploy({ spec, force: false });
+      const before = await sut.plan({ spec, force: false });
+      await new Promise((resolve) => setTimeout(resolve, 5)); // a later creation time than the container's
+      await runtime.createSecret({ name: 'mcp.shop.token', value: Buffer.from('two') });
+
+      const after = await sut.plan({ spec, force: false });
+
+      expect(before.components.map((c) => [c.component, c.action])).toEqual([['api', 'unchanged'], ['cache', 'unchanged']]);
+      expect(after.components.map((c) => [c.component, c.action, c.changes])).toEqual([
+        ['api', 'recreate', ['secret token: set again since the container was made']],
+        ['cache', 'unchanged', []],
+      ]);
+      expect(JSON.stringify(after)).not.toMatch(/"one"|"two"/);
+    });
+
     it('should start dependencies first, independent components together, and report in definition order', async () => {
       const spec = service('shop', [
         component('web', { depends_on: ['db', 'cache'] }),

@@ -13,7 +13,7 @@ import {
   type ServiceSpec,
   type ValidationIssue,
 } from '@mcp/common';
-import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, secretsUsedBy, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
@@ -230,6 +230,15 @@ export class DeployService implements OnApplicationBootstrap {
     const record = await this.registry.getService(spec.name);
     const releases = record ? await this.registry.listReleases({ service: spec.name }) : [];
     const live = new Map((await this.runtime.list()).map((c) => [c.name, c]));
+    // What decides "unchanged" includes the versions of the secrets a component uses (never their values).
+    const versions = targets.some((component) => secretsUsedBy(component).length) ? await this.secrets.versions(spec.name) : new Map<string, SecretInfo>();
+    const hashOf = (component: ComponentSpec): string => {
+      try {
+        return this.secrets.deployHash({ service: spec.name, spec: component, specHash: componentSpecHash(component), versions });
+      } catch {
+        return '';
+      }
+    };
     const components = targets.map((component): mcpv1.ComponentPlan => {
       const strategy = this.deployer.strategyFor(component);
       const current = record?.components.find((c) => c.name === component.name);
@@ -237,13 +246,21 @@ export class DeployService implements OnApplicationBootstrap {
       if (!current || current.deployedSpecHash === '' || !container) {
         return { component: component.name, action: 'create', changes: [], strategy };
       }
-      const deployed = deployedSpecOf(current.deployedSpecHash, current.spec, releases.filter((r) => r.component === component.name));
-      if (current.deployedSpecHash === componentSpecHash(component) && !input.force) {
+      const used = secretsUsedBy(component);
+      const deployed =
+        deployedSpecOf(current.deployedSpecHash, current.spec, releases.filter((r) => r.component === component.name), hashOf) ??
+        (used.length ? current.spec : undefined);
+      if (current.deployedSpecHash === hashOf(component) && !input.force) {
         const wantRunning = spec.active;
         if (wantRunning && container.state !== 'running') return { component: component.name, action: 'start', changes: [], strategy };
         return { component: component.name, action: 'unchanged', changes: [], strategy };
       }
-      const changes = deployed ? specChanges(deployed, component) : ['spec: the deployed spec is not on record'];
+      const secretChanges = used.flatMap((name) => {
+        const version = versions.get(name);
+        if (!version) return [`secret ${name}: not set (the deploy will fail until mcp secret set ${spec.name} ${name})`];
+        return container.createdAt && version.createdAt > container.createdAt ? [`secret ${name}: set again since the container was made`] : [];
+      });
+      const changes = [...(deployed ? specChanges(deployed, component) : ['spec: the deployed spec is not on record']), ...secretChanges];
       return { component: component.name, action: 'recreate', changes: changes.length ? changes : ['--force'], strategy };
     });
     return { service: spec.name, components };
@@ -369,9 +386,12 @@ export class DeployService implements OnApplicationBootstrap {
   }
 }
 
-/** The spec the running container was made from: a release with that hash, else the stored spec when it matches. */
-function deployedSpecOf(hash: string, stored: ComponentSpec, releases: ReleaseRecord[]): ComponentSpec | undefined {
-  const release = releases.find((r) => componentSpecHash(r.spec) === hash);
+/**
+ * The spec the running container was made from: a release with that hash, else the stored
+ * spec when it matches. `hashOf` is the deploy hash (secret versions folded in).
+ */
+function deployedSpecOf(hash: string, stored: ComponentSpec, releases: ReleaseRecord[], hashOf: (spec: ComponentSpec) => string): ComponentSpec | undefined {
+  const release = releases.find((r) => hashOf(r.spec) === hash);
   if (release) return release.spec;
-  return componentSpecHash(stored) === hash ? stored : undefined;
+  return hashOf(stored) === hash ? stored : undefined;
 }
