@@ -83,7 +83,7 @@ describe('mcp-agent as an unprivileged user on rootless podman', () => {
   it('should deploy a routed service and serve its page through the allocated host port', async () => {
     const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
 
-    expect(result.results).toEqual([{ component: SERVICE, ok: true, error: '', container: SERVICE }]);
+    expect(result.results).toEqual([{ component: SERVICE, ok: true, error: '', container: SERVICE, changed: true, logTail: '', release: 1 }]);
     const listed = await client!.call('listServices', {});
     const port = listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
     expect(port).toBeGreaterThanOrEqual(config.agent.portRangeStart);

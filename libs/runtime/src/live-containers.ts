@@ -81,6 +81,14 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
     this.loop = undefined;
   }
 
+  /**
+   * The memory may be behind a change the agent just made (podman's events arrive a little
+   * later): the next read lists.
+   */
+  invalidate(): void {
+    this.syncedGeneration = 0;
+  }
+
   /** Whether the event stream is open and the memory is current. */
   get live(): boolean {
     return this.stream !== undefined && this.syncedGeneration === this.generation;
@@ -149,6 +157,10 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
 
   private apply(event: ContainerEvent): void {
     const before = this.byId.get(event.id);
+    // Only a create brings in a container memory does not hold: any other event for an
+    // unknown id is a late one for a container a listing already found removed (applied,
+    // it would bring a ghost back). A container missed otherwise is found by a listing.
+    if (!before && event.action !== 'create') return;
     const after = applyContainerEvent(before, event);
     if (after === before || after === undefined) return;
     this.touched.set(event.id, ++this.eventSeq);
@@ -217,4 +229,26 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
 
 function differs(a: ContainerSummary, b: ContainerSummary): boolean {
   return a.state !== b.state || a.name !== b.name || a.image !== b.image;
+}
+
+/** Container-changing calls of the port: each tells `onWrite` when it has finished. */
+const WRITES: ReadonlySet<keyof ContainerRuntime> = new Set<keyof ContainerRuntime>(['run', 'stop', 'start', 'restart', 'remove', 'rename']);
+
+/** The runtime with `onWrite` called after each container-changing call, failed ones included. */
+export function noticingWrites(runtime: ContainerRuntime, onWrite: () => void): ContainerRuntime {
+  return new Proxy(runtime, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (!WRITES.has(property as keyof ContainerRuntime)) return method.bind(target);
+      return async (...args: unknown[]) => {
+        try {
+          return await method.apply(target, args);
+        } finally {
+          onWrite();
+        }
+      };
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ContainerRuntime } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
-import { LiveContainers } from './live-containers';
+import { LiveContainers, noticingWrites } from './live-containers';
 import { PodmanService } from './podman.service';
 import { PodmanRuntime, PodmanRuntimeOptions } from './podman.runtime';
 
@@ -32,6 +32,9 @@ export interface RuntimeModuleOptions extends PodmanRuntimeOptions {
 
 const logger = new Logger('RuntimeModule');
 
+/** The adapter itself, before its writes are noticed (private to this module). */
+const PODMAN_ADAPTER = Symbol('PODMAN_ADAPTER');
+
 /**
  * Binds the ContainerRuntime port to podman, through the CLI or the REST API (the adapter
  * classes stay private), and provides LiveContainers, the containers kept from its events.
@@ -54,14 +57,21 @@ export class RuntimeModule {
             }),
         },
         {
-          provide: ContainerRuntime,
+          provide: PODMAN_ADAPTER,
           inject: [PodmanService],
           useFactory: (service: PodmanService) => createRuntime(options, service),
         },
         {
           provide: LiveContainers,
-          inject: [ContainerRuntime],
+          inject: [PODMAN_ADAPTER],
           useFactory: (runtime: ContainerRuntime) => new LiveContainers(runtime, { follow: options.followEvents }),
+        },
+        {
+          // The agent's own container changes make the next LiveContainers read list, so a
+          // read after a deploy, stop or rename sees it even before podman's events arrive.
+          provide: ContainerRuntime,
+          inject: [PODMAN_ADAPTER, LiveContainers],
+          useFactory: (runtime: ContainerRuntime, live: LiveContainers) => noticingWrites(runtime, () => live.invalidate()),
         },
       ],
       exports: [ContainerRuntime, LiveContainers],

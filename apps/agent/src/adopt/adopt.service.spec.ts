@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import { InvalidArgumentError, NotFoundError } from '@mcp/common';
 import { KeyedMutex } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
-import { ContainerRuntime, type ContainerDetails } from '@mcp/runtime';
+import { ContainerRuntime, LiveContainers, type ContainerDetails } from '@mcp/runtime';
 import { componentSpecHash } from '@mcp/servicedef';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
@@ -81,6 +81,7 @@ describe('adoption', () => {
           { provide: AgentConfig, useValue: makeTestConfig() },
           { provide: ServiceRegistry, useValue: registry },
           { provide: ContainerRuntime, useValue: runtime },
+          { provide: LiveContainers, useFactory: () => new LiveContainers(runtime) },
           KeyedMutex,
         ],
       }).compile();

@@ -3,7 +3,7 @@ import { InvalidArgumentError, NAME_PATTERN, NotFoundError, type ComponentSpec, 
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { KeyedMutex } from '@mcp/deployer';
-import { ContainerRuntime, imageTag, splitContainerName } from '@mcp/runtime';
+import { ContainerRuntime, imageTag, LiveContainers, splitContainerName } from '@mcp/runtime';
 import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { componentFromContainer } from './adopt-mapping';
@@ -21,6 +21,7 @@ export class AdoptService {
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
+    private readonly live: LiveContainers,
     private readonly locks: KeyedMutex,
   ) {}
 
@@ -31,7 +32,7 @@ export class AdoptService {
   }
 
   private async adoptLocked(service: string): Promise<mcpv1.AdoptContainersResponse> {
-    const containers = await this.runtime.list();
+    const containers = await this.live.reconcile();
     const known = new Set((await this.registry.listServices()).map((record) => record.name));
     known.add(service);
     const matching = containers

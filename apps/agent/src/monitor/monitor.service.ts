@@ -113,10 +113,10 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     if (this.settleTimer) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = undefined;
-      // Memory not yet listed since the stream (re)opened would show everything removed: the
-      // listing under way reports its changes when it lands, and they are judged then.
-      if (!this.live.live) return;
-      this.serialised(() => this.judge(this.live.snapshot())).catch((error: unknown) =>
+      // Memory not listed since the stream (re)opened would show everything removed, and
+      // memory behind the agent's own last change may show a container it just replaced:
+      // then `current()` lists first (sharing a listing already under way).
+      this.serialised(async () => this.judge(await this.live.current())).catch((error: unknown) =>
         this.logger.error(`judging container changes failed: ${(error as Error).message}`),
       );
     }, EVENT_SETTLE_MS);
