@@ -108,7 +108,7 @@ async function createWorld() {
   return world;
 }
 
-function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s', runtimeSocket, mcproxySocket } = {}) {
+function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60s', runtimeSocket, mcproxySocket, alertCommand, metricsListen = '' } = {}) {
   fs.writeFileSync(
     world.agentConfig,
     [
@@ -132,10 +132,13 @@ function writeAgentConfig(world, { monitorEnabled = false, monitorInterval = '60
       '[monitor]',
       `enabled = ${monitorEnabled}`,
       `interval = "${monitorInterval}"`,
+      ...(alertCommand ? [`alert_command = ${JSON.stringify(alertCommand)}`] : []),
       ...(runtimeSocket ? ['[runtime]', `socket = ${JSON.stringify(runtimeSocket)}`] : []),
       ...(mcproxySocket ? ['[mcproxy]', `socket = ${JSON.stringify(mcproxySocket)}`, `cert_dir = ${JSON.stringify(path.join(world.dataDir, 'certs'))}`] : []),
       '[log]',
       'level = "info"',
+      '[metrics]',
+      `listen = ${JSON.stringify(metricsListen)}`,
       '',
     ].join('\n'),
     { mode: 0o600 },

@@ -15,6 +15,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const { execFile } = require('node:child_process');
 const { procMemory } = require('./lib');
 const { ROOT, IMAGE, createWorld, writeAgentConfig, startAgent, removeBenchContainers, podman, childProcesses } = require('./harness');
 
@@ -72,6 +73,13 @@ function filesUnder(dir) {
   return count;
 }
 
+/** `ss`'s users field for the listener on 127.0.0.1:port (e.g. `(("conmon",pid=1,fd=5))`), or ''. */
+function listenerOf(port) {
+  return new Promise((resolve) => {
+    execFile('ss', ['-H', '-ltnp', `sport = :${port}`], (error, stdout) => resolve(error ? '' : (/users:(\(\(.*\)\))/.exec(stdout) ?? [])[1] ?? ''));
+  });
+}
+
 function portFree(port) {
   return new Promise((resolve) => {
     const server = net.createServer();
@@ -123,14 +131,23 @@ async function main() {
     const containers = (await podman(['ps', '--all', '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n.startsWith(prefix));
     const listed = await agent.client.unary('listServices', {});
     const registryPorts = listed.services.flatMap((s) => s.components.flatMap((c) => c.routes.map((r) => r.hostPort))).filter((p) => p);
+    // A port still bound counts as leaked when the agent, podman or conmon holds it; on a
+    // shared machine another program may have picked the same free port since (listed apart).
     const boundPorts = [];
-    for (const port of seenPorts) if (!(await portFree(port))) boundPorts.push(port);
+    const boundByOthers = [];
+    for (const port of seenPorts) {
+      if (await portFree(port)) continue;
+      const owner = await listenerOf(port);
+      if (/"(conmon|podman|rootlessport|slirp4netns|node)"/.test(owner) && (!/"node"/.test(owner) || owner.includes(`pid=${agent.pid},`))) boundPorts.push(port);
+      else boundByOthers.push(`${port} ${owner}`);
+    }
     const report = {
       cycles: options.cycles,
       warmupCycles: options.warmup,
       seconds: Math.round(seconds),
       cyclesPerMinute: Math.round((options.cycles / seconds) * 60 * 10) / 10,
       distinctHostPortsUsed: seenPorts.size,
+      portsBoundByOtherPrograms: boundByOthers,
       leaks: {
         containers,
         registryHostPorts: registryPorts,

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 jest.setTimeout(900_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const IDS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8'];
+const IDS = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7', 'P8', 'P11', 'P12'];
 const execFileAsync = promisify(execFile);
 
 interface BenchFigure {

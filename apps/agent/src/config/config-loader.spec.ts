@@ -151,6 +151,16 @@ x = 1
       expect(issuesOf(`${MINIMAL}allowed_roles = []\n`)).toEqual([`${FILE}: auth.allowed_roles: must name at least one role`]);
     });
 
+    it('should serve metrics on loopback 9445 by default, take a host:port or "" (off), and refuse anything else', () => {
+      expect(parse(MINIMAL).metrics.listen).toBe('127.0.0.1:9445');
+      expect(parse(`${MINIMAL}[metrics]\nlisten = "10.0.0.11:9100"\n`).metrics.listen).toBe('10.0.0.11:9100');
+      expect(parse(`${MINIMAL}[metrics]\nlisten = ""\n`).metrics.listen).toBe('');
+      expect(parse(MINIMAL, { MCP_AGENT_METRICS_LISTEN: '' }).metrics.listen).toBe('');
+      expect(issuesOf(`${MINIMAL}[metrics]\nlisten = "9445"\n`)).toEqual([`${FILE}: metrics.listen: must be host:port, like "127.0.0.1:9445", or "" to serve no metrics`]);
+      expect(issuesOf(`${MINIMAL}[metrics]\nlisten = "127.0.0.1:99999"\n`)).toHaveLength(1);
+      expect(issuesOf(`${MINIMAL}[metrics]\nport = 9445\n`)[0]).toMatch(/metrics\.port/);
+    });
+
     it('should require an MCIAS URL in mcias mode', () => {
       expect(issuesOf('[auth]\nmode = "mcias"\n')).toEqual([`${FILE}: mcias.server_url: required when auth.mode is "mcias"`]);
     });

@@ -340,6 +340,29 @@ describe(MonitorService.name, () => {
       }
     });
   });
+  describe('before the first listing', () => {
+    it('should not judge from memory that has not been listed yet (an event arriving first)', async () => {
+      await build({ monitor: { enabled: true } });
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      await given({ service: 'app', component: 'db', desired: 'running', observed: 'running', state: 'running' });
+      await module.init();
+      runtime.closeGate();
+      live.follow();
+      while (runtime.openEventStreams === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      runtime.setState('app-web', 'paused');
+      await sut.judgementsSettled();
+
+      expect(recorder.sent).toEqual([]);
+
+      runtime.openGate();
+      while (!live.live) await new Promise((resolve) => setTimeout(resolve, 1));
+      await sut.judgementsSettled();
+      expect(recorder.sent.map((alert) => [alert.kind, alert.component, alert.observed])).toEqual([['drift', 'web', 'paused']]);
+      await live.stop();
+      await module.close();
+    });
+  });
+
   describe('from podman events (no tick)', () => {
     beforeEach(async () => {
       await build({ monitor: { enabled: true } });

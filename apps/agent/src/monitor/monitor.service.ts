@@ -113,6 +113,9 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     if (this.settleTimer) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = undefined;
+      // Memory not yet listed since the stream (re)opened would show everything removed: the
+      // listing under way reports its changes when it lands, and they are judged then.
+      if (!this.live.live) return;
       this.serialised(() => this.judge(this.live.snapshot())).catch((error: unknown) =>
         this.logger.error(`judging container changes failed: ${(error as Error).message}`),
       );

@@ -1,0 +1,79 @@
+import * as http from 'node:http';
+import { MetricsSource, type MetricsSnapshot } from './agent-metrics';
+import { MetricsServer } from './metrics-server';
+import { PromAgentMetrics } from './prom-agent-metrics';
+
+class FixedSource extends MetricsSource {
+  calls = 0;
+  constructor(private readonly state: MetricsSnapshot) {
+    super();
+  }
+  async snapshot(): Promise<MetricsSnapshot> {
+    this.calls++;
+    return this.state;
+  }
+}
+
+function get(address: string, path: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`http://${address}${path}`, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      })
+      .on('error', reject);
+  });
+}
+
+describe(PromAgentMetrics.name, () => {
+  const source = new FixedSource({
+    components: [
+      { service: 'notes', component: 'web', desired: 'running', observed: 'running', drift: false, health: 'healthy' },
+      { service: 'notes', component: 'db', desired: 'running', observed: 'exited', drift: true },
+    ],
+    certificates: [{ hostname: 'notes.example.net', notAfter: new Date('2027-01-01T00:00:00Z') }],
+    lastBackup: new Date('2026-11-30T03:00:00Z'),
+  });
+  const sut = new PromAgentMetrics(source);
+  const server = new MetricsServer(sut, '127.0.0.1:0');
+
+  beforeAll(() => server.onApplicationBootstrap());
+  afterAll(() => server.onApplicationShutdown());
+
+  it('should serve state, events and process figures in Prometheus text format, asking the source once per scrape', async () => {
+    sut.deployFinished({ service: 'notes', component: 'web', outcome: 'succeeded', seconds: 1.5 });
+    sut.rpcFinished({ method: 'Deploy', code: 'OK', seconds: 1.6 });
+    sut.monitorTick({ seconds: 0.02 });
+    source.calls = 0;
+
+    const answer = await get(server.address!, '/metrics');
+
+    expect(answer.status).toBe(200);
+    expect(answer.type).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const line of [
+      'mcp_component_state{service="notes",component="db",desired="running",observed="exited"} 1',
+      'mcp_component_up{service="notes",component="db"} 0',
+      'mcp_component_drift{service="notes",component="db"} 1',
+      'mcp_component_drift{service="notes",component="web"} 0',
+      'mcp_drifting_components 1',
+      'mcp_component_healthy{service="notes",component="web",health="healthy"} 1',
+      'mcp_certificate_expiry_timestamp_seconds{hostname="notes.example.net"} 1798761600',
+      'mcp_backup_last_success_timestamp_seconds 1796007600',
+      'mcp_deploys_total{service="notes",outcome="succeeded"} 1',
+      'mcp_deploy_duration_seconds_count{outcome="succeeded"} 1',
+      'mcp_rpc_duration_seconds_count{method="Deploy",code="OK"} 1',
+      'mcp_monitor_tick_duration_seconds_count 1',
+    ]) {
+      expect(answer.body).toContain(line);
+    }
+    expect(answer.body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(answer.body).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(source.calls).toBe(1);
+  });
+
+  it('should answer 404 anywhere but /metrics', async () => {
+    expect((await get(server.address!, '/')).status).toBe(404);
+    expect((await get(server.address!, '/metrics/extra')).status).toBe(404);
+  });
+});
