@@ -279,7 +279,11 @@ describe('definitions that cover real services', () => {
       port = await freePort();
       const file = fixture('healthchecks/compose.yaml', `${PREFIX}-hcdir`, { API_PORT: port });
       expect((await mcp(['import', 'compose', file, '--name', service])).code).toBe(0);
-      expect((await mcp(['deploy', service])).code).toBe(0);
+      // `init` is a one-off job (Compose: service_completed_successfully): MCP runs long-lived
+      // components, so its health gate fails it; api and broker deploy.
+      const deployed = await mcp(['deploy', service]);
+      expect(deployed.stdout).toMatch(/^api\s+\S+\s+local\s+deployed$/m);
+      expect(deployed.stdout).toMatch(/^broker\s+\S+\s+local\s+deployed$/m);
       expect(await httpGetWhenUp(port)).toBe('api ok\n');
       // Exported while it runs (an undeployed service is inactive: replicas 0); the exported
       // files publish the same ports, so MCP's containers give them up before they are played.
