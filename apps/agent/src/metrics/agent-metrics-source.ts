@@ -28,8 +28,15 @@ export class AgentMetricsSource extends MetricsSource {
   }
 
   async snapshot(): Promise<MetricsSnapshot> {
-    const [services, certificates, lastBackup] = await Promise.all([this.registry.listServices(), this.readCertificates(), this.newestBackup()]);
-    const observedByName = this.live.live ? new Map(this.live.snapshot().map((c) => [c.name, c.state])) : undefined;
+    // From memory while it is current; else one listing (after the agent's own change, or
+    // before the event stream's first listing), shared with any listing under way.
+    const [services, certificates, lastBackup, containers] = await Promise.all([
+      this.registry.listServices(),
+      this.readCertificates(),
+      this.newestBackup(),
+      this.live.current().catch(() => undefined),
+    ]);
+    const observedByName = containers ? new Map(containers.map((c) => [c.name, c.state])) : undefined;
     const components = services.flatMap((service) =>
       service.components.map((component) => {
         const name = component.containerName || containerNameFor(service.name, component.name);
