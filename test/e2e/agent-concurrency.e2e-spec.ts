@@ -31,6 +31,9 @@ function spec(name: string): mcpv1.ServiceSpec {
           { name: '', port: 443, mode: 'l4', hostname: '' },
           { name: 'admin', port: 9443, mode: 'l4', hostname: '' },
         ],
+        // podman is a fake here, so nothing listens on the host ports the implicit check
+        // would probe (SPEC §8): an exec check, which the fake answers with exit 0.
+        health: { http: '', tcp: false, cmd: ['true'], route: '', port: 0, interval: '', timeout: '', startPeriod: '', healthy: 0 },
       },
     ],
   };
