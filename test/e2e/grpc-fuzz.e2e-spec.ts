@@ -109,8 +109,12 @@ describe('gRPC surface under bad input (real agent, real client)', () => {
         const outcome = await sendBytes(method, body);
         expect({ method, code: grpc.status[outcome.code], details: outcome.details }).toEqual({ method, code: 'INVALID_ARGUMENT', details: expect.stringMatching(/^malformed request: /) });
       }
-      // Random bytes may happen to decode into something: then it is refused like any bad input.
-      for (let i = 0; i < 5; i++) expectClientError(await sendBytes(method, randomBytes(64)), `${method} random`);
+      // Random bytes may happen to decode into a valid request (a purge of nothing answers OK):
+      // whatever they decode to, the answer is never INTERNAL or UNKNOWN.
+      for (let i = 0; i < 5; i++) {
+        const outcome = await sendBytes(method, randomBytes(64));
+        expect({ method, code: grpc.status[outcome.code] }).not.toEqual({ method, code: expect.stringMatching(/^(INTERNAL|UNKNOWN)$/) });
+      }
     }
   });
 
