@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   InvalidServiceDefinitionError,
   NotFoundError,
+  RuntimeUnavailableError,
   ServiceNotFoundError,
   ValidationError,
   type ComponentSpec,
@@ -13,7 +14,19 @@ import {
   type ServiceSpec,
   type ValidationIssue,
 } from '@mcp/common';
-import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, secretsUsedBy, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import {
+  ComponentDeployer,
+  dependencyLayers,
+  DeployRecovery,
+  digestReference,
+  KeyedMutex,
+  RouteService,
+  runtimeUnavailableIn,
+  secretsUsedBy,
+  ServiceSecrets,
+  type ComponentOutcome,
+  type ReleaseInfo,
+} from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
@@ -130,7 +143,10 @@ export class DeployService implements OnApplicationBootstrap {
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);
       }
-      return { service: spec.name, results: targets.map((component) => done.get(component.name) as ComponentOutcome) };
+      const results = targets.map((component) => done.get(component.name) as ComponentOutcome);
+      const unavailable = runtimeUnavailableIn({ action: 'deploy', service: spec.name, outcomes: results });
+      if (unavailable) throw unavailable;
+      return { service: spec.name, results };
     });
   }
 
@@ -213,6 +229,8 @@ export class DeployService implements OnApplicationBootstrap {
           }),
         );
       }
+      const unavailable = runtimeUnavailableIn({ action: 'rollback', service: input.service, outcomes: results });
+      if (unavailable) throw unavailable;
       const targets = new Set(plan.map(({ target }) => target.number));
       return { service: input.service, results, to: targets.size === 1 ? [...targets][0] : 0, specs: plan.map(({ target }) => target.spec) };
     });
@@ -335,6 +353,8 @@ export class DeployService implements OnApplicationBootstrap {
     try {
       if (action === 'deploy') {
         const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
+        const unavailable = runtimeUnavailableIn({ action: 'sync', service, outcomes: [outcome] });
+        if (unavailable) throw unavailable;
         return { ...base, ok: outcome.ok, error: outcome.error };
       }
       const record = input.before?.components.find((c) => c.name === component.name);
@@ -346,6 +366,8 @@ export class DeployService implements OnApplicationBootstrap {
       }
       return { ...base, ok: true, error: '' };
     } catch (err) {
+      // Podman's service gone fails the whole sync UNAVAILABLE, like a deploy (see runtimeUnavailableIn).
+      if (err instanceof RuntimeUnavailableError) throw err;
       return { ...base, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }
