@@ -17,6 +17,11 @@ export interface ExpectedContainer {
   ports: string[];
   /** Every variable MCP set: the spec's `env` and the route variables (`PORT`…). */
   env: string[];
+  /**
+   * MCP ran this component's container (a release succeeded); false for a component adopted
+   * and never deployed since, whose container carries no MCP label by nature.
+   */
+  madeByMcp: boolean;
 }
 
 /** Networks podman picks when the spec names none (rootful bridge, rootless slirp4netns/pasta). */
@@ -27,9 +32,9 @@ const DEFAULT_NETWORKS: ReadonlySet<string> = new Set(['', 'bridge', 'default', 
  * label, or another spec hash than the one deployed), and the image. `mcp status` of every
  * service uses this, so it stays one listing however many services there are.
  */
-export function summaryDrift(expected: Pick<ExpectedContainer, 'image' | 'specHash'> & { spec: Pick<ComponentSpec, 'image'> }, container: ContainerSummary): string[] {
+export function summaryDrift(expected: Pick<ExpectedContainer, 'image' | 'specHash' | 'madeByMcp'> & { spec: Pick<ComponentSpec, 'image'> }, container: ContainerSummary): string[] {
   const fields: string[] = [];
-  const replaced = replacedByHand(expected.specHash, container.labels);
+  const replaced = expected.madeByMcp ? replacedByHand(expected.specHash, container.labels) : '';
   if (replaced) fields.push(`${REPLACED_BY_HAND}: ${replaced}`);
   if (!sameImage(expected, container.image)) fields.push(`image: ${expected.spec.image} → ${container.image}`);
   return fields;

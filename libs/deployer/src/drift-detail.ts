@@ -79,6 +79,7 @@ export class DriftDetail {
         specHash: component.deployedSpecHash,
         ports: [...spec.ports, ...routePorts],
         env: [...spec.env, ...this.containers.routeEnv({ spec, routes: component.routes })],
+        madeByMcp: own.some((r) => r.outcome === 'succeeded' || r.outcome === 'rolled_back'),
       });
     }
     return expected;

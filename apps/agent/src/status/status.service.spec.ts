@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ServiceNotFoundError, type ComponentSpec } from '@mcp/common';
 import { ComponentDeployer, HealthStates } from '@mcp/deployer';
+import { componentSpecHash } from '@mcp/servicedef';
 import { featureHarness, type FeatureHarness } from '../../../../test/support';
 import { AGENT_VERSION } from '../version';
 import { StatusService, isDrift } from './status.service';
@@ -124,6 +125,15 @@ describe(StatusService.name, () => {
       await h.runtime.remove({ name: 'notes' });
       h.runtime.seedContainer({ ...made, cpus: 2 });
       expect((await sut.serviceStatus({ service: 'notes' })).components[0]).toMatchObject({ drift: true, driftFields: ['cpus: 0.5 → 2'] });
+    });
+
+    it('should not call an adopted container (never deployed by MCP, so unlabelled) replaced by hand', async () => {
+      h.runtime.seedContainer({ name: 'legacy', image: IMAGE, state: 'running', env: ['A=1'], cmd: ['sh'] });
+      const spec = component('legacy', { env: ['A=1'], cmd: ['sh'] });
+      await h.registry.saveService({ name: 'legacy', active: true, components: [{ spec, desiredState: 'running' }] });
+      await h.registry.recordObserved({ service: 'legacy', component: 'legacy', observedState: 'running', containerName: 'legacy', deployedSpecHash: componentSpecHash(spec) });
+
+      expect((await sut.serviceStatus({ service: 'legacy' })).components[0]).toMatchObject({ drift: false, driftFields: [] });
     });
 
     it('should report each component\'s health as the agent last judged it', async () => {
