@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { Failpoints, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
@@ -83,35 +83,6 @@ describe(DeployService.name, () => {
       component('web', { routes: [{ port: 443, mode: 'l4' }], env: ['A=1'] }),
       component('api', { routes: [{ name: 'http', port: 8443, mode: 'l4', hostname: 'api.example.net' }, { name: 'grpc-admin', port: 9443, mode: 'l4' }] }),
     ]);
-
-  describe('specFromRequest', () => {
-    it('should report every problem of an invalid spec at once', () => {
-      const attempt = () =>
-        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
-      expect(attempt).toThrow(InvalidServiceDefinitionError);
-      try {
-        attempt();
-      } catch (err) {
-        expect((err as InvalidServiceDefinitionError).issues.length).toBeGreaterThanOrEqual(3);
-      }
-    });
-  });
-
-  describe('specsFromRequest', () => {
-    it('should report the problems of every service in a sync at once, prefixed with its index', () => {
-      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
-      const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
-      try {
-        sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);
-        throw new Error('expected a validation error');
-      } catch (err) {
-        const paths = (err as InvalidServiceDefinitionError).issues.map((i) => i.path);
-        expect(paths.some((p) => p.startsWith('services[1].'))).toBe(true);
-        expect(paths.some((p) => p.startsWith('services[2].'))).toBe(true);
-        expect(paths).toContain('services[3].name');
-      }
-    });
-  });
 
   describe('deploy', () => {
     it('should count each component deploy by outcome in the metrics, and not an unchanged one left alone', async () => {
