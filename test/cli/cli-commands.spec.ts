@@ -238,6 +238,131 @@ describe('mcp (CLI commands)', () => {
     });
   });
 
+  describe('releases, rollback and dry-run (SPEC §8)', () => {
+    const specV1: mcpv1.ComponentSpec = { name: 'notes', image: 'localhost/mcp-test/busybox:1.0', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }], env: [] } as unknown as mcpv1.ComponentSpec;
+    const release = (number: number, outcome: string, image: string, extra: Partial<mcpv1.Release> = {}): mcpv1.Release => ({
+      number,
+      service: 'notes',
+      component: 'notes',
+      image,
+      digest: `sha256:${String(number).repeat(64).slice(0, 64)}`,
+      deployedAt: seconds(new Date('2026-11-23T11:00:00Z')),
+      deployedBy: 'ops',
+      outcome,
+      rollbackOf: 0,
+      message: '',
+      spec: { ...specV1, image },
+      ...extra,
+    });
+
+    it('should list releases newest first with short digests, outcomes and failure reasons', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: {
+          unary: {
+            listReleases: () => ({
+              service: 'notes',
+              releases: [release(3, 'succeeded', 'localhost/mcp-test/busybox:1.0', { rollbackOf: 1 }), release(2, 'failed', 'localhost/mcp-test/busybox:2.0', { message: 'health check GET /up → 503 after 3s' }), release(1, 'succeeded', 'localhost/mcp-test/busybox:1.0')],
+            }),
+          },
+        },
+      });
+      const run = await sandbox.run(['releases', 'notes'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^RELEASE\s+COMPONENT\s+IMAGE\s+DIGEST\s+DEPLOYED\s+BY\s+OUTCOME$/m);
+      expect(run.stdout).toMatch(/^3\s+notes\s+localhost\/mcp-test\/busybox:1\.0\s+sha256:333333333333\s+2026-11-23 11:00:00Z\s+ops\s+succeeded \(rollback of 1\)$/m);
+      expect(run.stdout).toMatch(/^2\s+notes\s+\S+:2\.0\s+sha256:222222222222\s+.*failed$/m);
+      expect(run.stdout).toContain('release 2 notes: health check GET /up → 503 after 3s');
+      expect(factory.calls[0]).toMatchObject({ node: 'alpha', method: 'listReleases', request: { service: 'notes', component: '' } });
+
+      const json = await sandbox.run(['releases', 'notes/notes', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toMatchObject({ service: 'notes', node: 'alpha', releases: [{ release: 3, rollbackOf: 1, outcome: 'succeeded', deployedAt: '2026-11-23T11:00:00.000Z' }, { release: 2, outcome: 'failed' }, { release: 1 }] });
+      expect(factory.calls[1].request).toEqual({ service: 'notes', component: 'notes' });
+    });
+
+    it.each([
+      [['rollback', 'notes', '--to', '0'], /--to must be a release number \(a positive integer\), got "0"/],
+      [['rollback', 'notes', '--to', 'last'], /--to must be a release number/],
+      [['rollback', 'notes', '--to', '-3'], /--to must be a release number|unknown option/],
+      [['rollback', 'Notes'], /invalid name "Notes"/],
+      [['releases', 'a/b/c'], /invalid target "a\/b\/c"/],
+      [['rollback', 'ghost', '--write'], /--write: no definition file .*ghost\.toml to rewrite/],
+    ])('should exit 2 for %j without calling the agent', async (argv, message) => {
+      ready();
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(argv, { overrides });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should roll back, leave the file alone without --write, and rewrite only that component with --write', async () => {
+      ready();
+      const text = NOTES_TOML.replace('busybox:1.0"', 'busybox:2.0" # the new one');
+      const file = sandbox.writeService('notes', text);
+      const { factory, overrides } = fleet({
+        alpha: { unary: { rollback: () => ({ service: 'notes', to: 1, specs: [specV1], results: [{ ...result('notes'), release: 4 }] }) } },
+      });
+      const plain = await sandbox.run(['rollback', 'notes', '--to', '1'], { overrides });
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toMatch(/notes\s+notes\s+alpha\s+rolled back to release 1/);
+      expect(factory.calls[0].request).toEqual({ service: 'notes', component: '', to: 1 });
+      expect(fs.readFileSync(file, 'utf8')).toBe(text);
+
+      const written = await sandbox.run(['rollback', 'notes', '--write'], { overrides });
+      expect(written.code).toBe(0);
+      expect(factory.calls[1].request).toEqual({ service: 'notes', component: '', to: 0 });
+      expect(fs.readFileSync(file, 'utf8')).toBe(NOTES_TOML.replace('busybox:1.0"', 'busybox:1.0" # the new one'));
+    });
+
+    it('should exit 1 with the reason and the failed container\'s log lines when a deploy fails', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const failed = { ...result('notes', false, 'health check GET /up → 503 after 3s; the old container kept serving'), release: 7, logTail: 'starting\nbroken build' };
+      const { overrides } = fleet({ alpha: { unary: { deploy: () => ({ service: 'notes', results: [failed] }) } } });
+      const run = await sandbox.run(['deploy', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/failed: health check GET \/up → 503 after 3s; the old container kept serving/);
+      expect(run.stdout).toContain('notes: release 7 failed (mcp releases shows it)');
+      expect(run.stdout).toContain('last 2 log line(s) of the failed container of notes:\n  | starting\n  | broken build\n');
+    });
+
+    it('should print the plan of a dry run, one changed field a line, and call only PlanDeploy', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const plan = { service: 'notes', components: [{ component: 'notes', action: 'recreate', strategy: 'start-first', changes: ['image: 1.0 → 2.0', 'env: +FOO ~BAR -BAZ'] }] };
+      const { factory, overrides } = fleet({ alpha: { unary: { planDeploy: () => plan } } });
+      const run = await sandbox.run(['deploy', 'notes', '--dry-run'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^COMPONENT\s+ACTION\s+STRATEGY\s+CHANGES$/m);
+      expect(run.stdout).toMatch(/^notes\s+recreate\s+start-first\s+image: 1\.0 → 2\.0\n\s+env: \+FOO ~BAR -BAZ$/m);
+      expect(run.stdout).toContain('dry run: nothing was changed on alpha');
+      expect(factory.calls.map((c) => c.method)).toEqual(['planDeploy']);
+      const json = await sandbox.run(['deploy', 'notes', '--dry-run', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toEqual({ service: 'notes', node: 'alpha', dryRun: true, components: plan.components });
+    });
+
+    it('should say in status when the running release differs from the definition file', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML.replace('busybox:1.0', 'busybox:2.0'));
+      const { overrides } = fleet({
+        alpha: { unary: { getServiceStatus: () => statusAlpha, listReleases: () => ({ service: 'notes', releases: [release(2, 'failed', 'localhost/mcp-test/busybox:2.0'), release(1, 'succeeded', 'localhost/mcp-test/busybox:1.0')] }) } },
+        beta: { unary: { getServiceStatus: () => agentError('beta', 'NOT_FOUND', 'beta: service "notes" not found') } },
+      });
+      const run = await sandbox.run(['status', 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^notes\/notes: running release 1 differs from file .*notes\.toml: image: 1\.0 → 2\.0$/m);
+      const json = await sandbox.run(['status', 'notes', '--json'], { overrides });
+      expect(JSON.parse(json.stdout).fileDiffers).toEqual([{ node: 'alpha', service: 'notes', component: 'notes', release: 1, file: expect.stringMatching(/notes\.toml$/), changes: ['image: 1.0 → 2.0'] }]);
+
+      sandbox.writeService('notes', NOTES_TOML);
+      const same = await sandbox.run(['status', 'notes', '--json'], { overrides });
+      expect(JSON.parse(same.stdout).fileDiffers).toEqual([]);
+    });
+  });
+
   describe('stop and start', () => {
     it('should call the agent and rewrite active in the definition, keeping comments', async () => {
       ready();

@@ -5,7 +5,18 @@ import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client
 import { renderFleet } from '../output/fleet-renderer';
 import { Cell, Output, stateStyle } from '../output/output';
 import { AgentCallError, CommandFailedError } from '../errors';
+import { DefinitionStore } from '../definitions/definition-store';
 import { parseNonNegativeInt, parseTarget } from './command-helpers';
+
+/** A component whose running release's spec is not what the definition file says (SPEC §8). */
+interface FileDifference {
+  node: string;
+  service: string;
+  component: string;
+  release: number;
+  file: string;
+  changes: string[];
+}
 
 interface JsonOption {
   json?: boolean;
@@ -126,14 +137,55 @@ export class PsCommand extends ListingCommand {
 export class StatusCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nA component drifts when its observed state differs from desired, or its container from the spec it was deployed from; the fields that differ are listed under the table ("replaced by hand" for a container MCP did not make). mcp status <service> inspects that service's containers for every field (image, cmd, env, ports, volumes, network, user, restart, memory, cpus); mcp status alone shows what the listing tells (replaced by hand, image).\nWith --json: {components: [{node, service, component, desired, observed, health, version, drift, driftFields}], events: [{node, time, service, component, kind, message}], errors: [{node, kind, error}]}`;
+    return [
+      '',
+      'HEALTH is what the agent last found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or -',
+      '(not running, or not probed yet: the monitor probes at each tick).',
+      '',
+      'A component drifts when its observed state differs from desired, or its container from the spec it was',
+      'deployed from; the fields that differ are listed under DRIFT ("replaced by hand" for a container MCP did',
+      'not make). mcp status SERVICE inspects that service\'s containers for every field (image, cmd, env, ports,',
+      'volumes, network, user, restart, memory, cpus); mcp status alone shows what the listing tells (replaced',
+      'by hand, image).',
+      '',
+      'With a SERVICE whose definition file exists, status also compares the running release of each',
+      "component (the newest succeeded one, see mcp releases) with the file, and says when they differ",
+      '(after mcp rollback without --write, or a file edited but not deployed), field by field.',
+      '',
+      'With --json: {components: [{node, service, component, desired, observed, health, version, drift, driftFields}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
+    ].join('\n');
   }
 
   constructor(
     private readonly agents: Agents,
     private readonly output: Output,
+    private readonly definitions: DefinitionStore,
   ) {
     super();
+  }
+
+  /** Per component of the named service: the running release's spec against the definition file. */
+  private async fileDifferences(service: string, node: string | undefined): Promise<FileDifference[]> {
+    if (!service || !node || !this.definitions.exists(service)) return [];
+    let loaded;
+    let releases;
+    try {
+      loaded = await this.definitions.load(service);
+      releases = (await this.agents.withNode(node, (client) => client.call('listReleases', { service, component: '' }))).releases;
+    } catch (err) {
+      // An agent from before releases has nothing to compare; anything else is worth a word.
+      if (!(err instanceof AgentCallError && err.code === 'UNIMPLEMENTED')) this.output.warn(`not compared with the definition file: ${(err as Error).message}`);
+      return [];
+    }
+    const { file, spec } = loaded;
+    const differences: FileDifference[] = [];
+    for (const component of spec.components) {
+      const running = releases.find((r) => r.component === component.name && r.outcome === 'succeeded');
+      if (!running?.spec) continue;
+      const changes = await this.definitions.componentChanges(running.spec, component);
+      if (changes.length) differences.push({ node, service, component: component.name, release: running.number, file, changes });
+    }
+    return differences;
   }
 
   async run([serviceText]: string[], options: JsonOption & { events?: number } = {}): Promise<void> {
@@ -174,8 +226,9 @@ export class StatusCommand extends ListingCommand {
       )
       .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))
       .slice(0, eventLimit);
+    const fileDiffers = await this.fileDifferences(service, answered.find((o) => o.ok && o.value.components.length > 0)?.node.name);
     if (options.json) {
-      this.output.json({ components, events, errors: fleetErrors(answered) });
+      this.output.json({ components, events, ...(service ? { fileDiffers } : {}), errors: fleetErrors(answered) });
     } else {
       const table: Cell[][] = components.map((c) => [
         c.drift ? { text: `* ${c.service}`, style: 'red' } : `  ${c.service}`,
@@ -189,6 +242,12 @@ export class StatusCommand extends ListingCommand {
       for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
       this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'HEALTH', 'VERSION'], table);
       if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired, or the container from its deployed spec');
+      for (const d of fileDiffers) {
+        this.output.line(
+          this.output.paint(`${d.service}/${d.component}: running release ${d.release} differs from file ${d.file}: ${d.changes.join('; ')}`, 'yellow'),
+        );
+      }
+      if (fileDiffers.length) this.output.info(`  (mcp deploy ${service} applies the file; mcp rollback ${service} --write makes the file match a release)`);
       const detailed = components.filter((c) => c.driftFields.length > 0);
       if (detailed.length) {
         this.output.line();
