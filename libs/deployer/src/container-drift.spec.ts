@@ -39,12 +39,13 @@ describe(containerDrift.name, () => {
   it('should accept podman\'s long image name and a rollback\'s repo@digest', () => {
     expect(containerDrift(expected({ spec: { ...spec, image: 'busybox:1.0' }, image: 'busybox:1.0' }), made({ image: 'docker.io/library/busybox:1.0' }))).toEqual([]);
     expect(containerDrift(expected({ image: 'localhost/mcp-test/busybox@sha256:abc' }), made({ image: 'localhost/mcp-test/busybox@sha256:abc' }))).toEqual([]);
+    expect(containerDrift(expected({ spec: { ...spec, image: 'registry.example.net:5000/app' }, image: 'registry.example.net:5000/app' }), made({ image: 'registry.example.net:5000/app:latest' }))).toEqual([]);
     expect(containerDrift(expected(), made({ image: 'localhost/mcp-test/busybox@sha256:abc' }))).toEqual([`image: ${IMAGE} → localhost/mcp-test/busybox@sha256:abc`]);
   });
 
-  it('should name a container made from another spec than the deployed one, and one without MCP\'s label', () => {
+  it('should call a container without MCP\'s label replaced by hand, and say so apart when MCP made it from another spec', () => {
     expect(summaryDrift(expected(), made({ labels: { [LABEL_MANAGED]: 'true', [LABEL_SPEC_HASH]: 'other' } }))).toEqual([
-      `${REPLACED_BY_HAND}: the container was made from another spec than the one deployed`,
+      'spec: the container was made from another spec than the one recorded as deployed',
     ]);
     expect(summaryDrift(expected(), made({ labels: {} }))).toEqual([`${REPLACED_BY_HAND}: the container has no mcp.managed label (run by hand, not by MCP)`]);
     expect(summaryDrift(expected({ madeByMcp: false }), made({ labels: {} }))).toEqual([]);
