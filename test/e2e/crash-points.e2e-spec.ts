@@ -8,19 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
-import {
-  agentClient,
-  HTTPD_ON_PORT,
-  httpGetWhenUp,
-  makeTestConfig,
-  makeTlsFixture,
-  protoService,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { HTTPD_ON_PORT, httpGetWhenUp, makeTestConfig, protoService, TestAgent } from '../support';
 
 jest.setTimeout(240_000);
 
@@ -51,12 +39,6 @@ async function podmanState(name: string): Promise<PodmanState | null> {
     if (/no such container/i.test((error as { stderr?: string }).stderr ?? '')) return null;
     throw error;
   }
-}
-
-async function removeOurContainers(): Promise<void> {
-  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
 }
 
 function hostPortFree(port: number): Promise<boolean> {
@@ -125,29 +107,22 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   const mcproxySocket = path.join(dir, 'mc-proxy.sock');
   const config = makeTestConfig({ dir, mcproxy: { socket: mcproxySocket } });
   let mcproxy: FakeMcproxy;
-  let caCertPath: string;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent;
 
   async function startAgent(failpoint?: string): Promise<void> {
-    client?.close();
-    await agent?.stop();
-    agent = await startAgentProcess({ config, env: failpoint ? { MCP_AGENT_FAILPOINTS: `${failpoint}=kill` } : {} });
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+    await node.stop();
+    await node.start({ env: failpoint ? { MCP_AGENT_FAILPOINTS: `${failpoint}=kill` } : {} });
   }
 
   beforeAll(async () => {
-    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
-    await writeTestTokens(config);
+    node = await TestAgent.create({ config });
     mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
   });
 
   afterAll(async () => {
-    client?.close();
-    await agent?.stop();
+    await node?.stop();
     await mcproxy?.close();
-    await removeOurContainers();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await node?.dispose({ containerPrefix: PREFIX });
   });
 
   /**
@@ -167,20 +142,20 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   it.each(POINTS)('should recover from a crash at $point: exact registry, podman and mc-proxy state, then converge', async ({ point, container }) => {
     const service = `${PREFIX}-${POINTS.findIndex((p) => p.point === point)}`;
     await startAgent();
-    const first = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    const first = await node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false });
     expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const before = registryRow(config.database.path, service)!;
     const oldContainer = (await podmanState(service))!;
     const [hostPort] = before.hostPorts;
     expect(before).toMatchObject({ image: V1, desired: 'running', observed: 'running', version: '1.0' });
     expect(oldContainer).toMatchObject({ image: V1, state: 'running' });
-    await agent!.stop();
+    await node.stop();
 
     // The armed agent dies at the point: the RPC fails and the process ends by SIGKILL.
     await startAgent(point);
-    expect(agent!.logs()).toContain(`failpoints armed (test use only): ${point}=kill`);
-    await expect(client!.call('deploy', { service: spec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(node.process!.logs()).toContain(`failpoints armed (test use only): ${point}=kill`);
+    await expect(node.rpc.call('deploy', { service: spec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await node.process!.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     await startAgent();
     const after = registryRow(config.database.path, service)!;
@@ -208,7 +183,7 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     ]);
 
     // The next deploy (no --force) converges: 2.0 runs, recorded, routed, serving.
-    const again = await client!.call('deploy', { service: spec(service, V2), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: spec(service, V2), component: '', force: false });
     expect(again.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const converged = registryRow(config.database.path, service)!;
     const running = (await podmanState(service))!;
@@ -218,18 +193,18 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
     expect(await httpGetWhenUp(hostPort)).toContain('2.0');
 
-    await client!.call('undeployService', { service });
+    await node.rpc.call('undeployService', { service });
     expect(await podmanState(service)).toBeNull();
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
     expect(allHostPorts(config.database.path).filter((p) => p.service === service)).toEqual([]);
-    await agent!.stop();
+    await node.stop();
   });
 
   it('should recover from a crash on a first deploy after the container started: no orphan, next deploy converges', async () => {
     const service = `${PREFIX}-fresh`;
     await startAgent('deploy.after-new-running');
-    await expect(client!.call('deploy', { service: spec(service, V1), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect((await agent!.exited).signal).toBe('SIGKILL');
+    await expect(node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect((await node.process!.exited).signal).toBe('SIGKILL');
 
     await startAgent();
     const after = registryRow(config.database.path, service)!;
@@ -238,12 +213,12 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(await podmanState(service)).toMatchObject({ image: V1, state: 'running' });
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
 
-    const again = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false });
     expect(again.results.map((r) => r.ok)).toEqual([true]);
     expect(registryRow(config.database.path, service)).toMatchObject({ observed: 'running', version: '1.0', hostPorts: [hostPort] });
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
     expect(await httpGetWhenUp(hostPort)).toContain('1.0');
-    await client!.call('undeployService', { service });
-    await agent!.stop();
+    await node.rpc.call('undeployService', { service });
+    await node.stop();
   });
 });
