@@ -1,7 +1,19 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AlertSender } from '@mcp/alerts';
-import { ComponentNotFoundError, FailedPreconditionError, NotFoundError, ServiceNotFoundError, type ComponentSpec, type DeployStrategy, type DesiredState, type ServiceSpec } from '@mcp/common';
-import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, secretsUsedBy, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+import { ComponentNotFoundError, FailedPreconditionError, NotFoundError, RuntimeUnavailableError, ServiceNotFoundError, type ComponentSpec, type DeployStrategy, type DesiredState, type ServiceSpec } from '@mcp/common';
+import {
+  ComponentDeployer,
+  dependencyLayers,
+  DeployRecovery,
+  digestReference,
+  KeyedMutex,
+  RouteService,
+  runtimeUnavailableIn,
+  secretsUsedBy,
+  ServiceSecrets,
+  type ComponentOutcome,
+  type ReleaseInfo,
+} from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
@@ -132,7 +144,10 @@ export class DeployService implements OnApplicationBootstrap {
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);
       }
-      return { service: spec.name, results: targets.map((component) => done.get(component.name) as ComponentOutcome) };
+      const results = targets.map((component) => done.get(component.name) as ComponentOutcome);
+      const unavailable = runtimeUnavailableIn({ action: 'deploy', service: spec.name, outcomes: results });
+      if (unavailable) throw unavailable;
+      return { service: spec.name, results };
     });
   }
 
@@ -215,6 +230,8 @@ export class DeployService implements OnApplicationBootstrap {
           }),
         );
       }
+      const unavailable = runtimeUnavailableIn({ action: 'rollback', service: input.service, outcomes: results });
+      if (unavailable) throw unavailable;
       const targets = new Set(plan.map(({ target }) => target.number));
       return { service: input.service, results, to: targets.size === 1 ? [...targets][0] : 0, specs: plan.map(({ target }) => target.spec) };
     });
@@ -337,6 +354,8 @@ export class DeployService implements OnApplicationBootstrap {
     try {
       if (action === 'deploy') {
         const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
+        const unavailable = runtimeUnavailableIn({ action: 'sync', service, outcomes: [outcome] });
+        if (unavailable) throw unavailable;
         return { ...base, ok: outcome.ok, error: outcome.error };
       }
       const record = input.before?.components.find((c) => c.name === component.name);
@@ -348,6 +367,8 @@ export class DeployService implements OnApplicationBootstrap {
       }
       return { ...base, ok: true, error: '' };
     } catch (err) {
+      // Podman's service gone fails the whole sync UNAVAILABLE, like a deploy (see runtimeUnavailableIn).
+      if (err instanceof RuntimeUnavailableError) throw err;
       return { ...base, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }
