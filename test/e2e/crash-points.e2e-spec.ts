@@ -252,16 +252,16 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   it.each(START_FIRST)('should recover from a crash at $point: one container serves the route, the one the registry names; then converge', async ({ point, serves }) => {
     const service = `${PREFIX}-sf${START_FIRST.findIndex((p) => p.point === point)}`;
     await startAgent();
-    const first = await client!.call('deploy', { service: startFirstSpec(service, V1), component: '', force: false });
+    const first = await node.rpc.call('deploy', { service: startFirstSpec(service, V1), component: '', force: false });
     expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const old = (await podmanState(service))!;
     const [oldPort] = registryRow(config.database.path, service)!.hostPorts;
     expect(await throughProxy(mcproxy)).toContain('1.0');
-    await agent!.stop();
+    await node.stop();
 
     await startAgent(point);
-    await expect(client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await expect(node.rpc.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await node.process!.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // What the crash left: the new container under its temporary name, and the old one until it was removed.
     expect(await containersOf(service)).toEqual(point === 'deploy.start-first.old-removed' ? [`${service}_next`] : [service, `${service}_next`]);
 
@@ -295,7 +295,7 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     for (const port of otherPorts) expect(await hostPortFree(port)).toBe(true);
 
     // The next deploy converges: 2.0 runs under the canonical name, recorded, routed, serving.
-    const again = await client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false });
     expect(again.results.map((r) => [r.component, r.ok, r.error, r.changed])).toEqual([[service, true, '', serves === 'old']]);
     expect(await containersOf(service)).toEqual([service]);
     const converged = registryRow(config.database.path, service)!;
@@ -306,10 +306,10 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${converged.hostPorts[0]}` })]);
     expect(await throughProxy(mcproxy)).toContain('2.0');
 
-    await client!.call('undeployService', { service });
+    await node.rpc.call('undeployService', { service });
     expect(await containersOf(service)).toEqual([]);
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([]);
-    await agent!.stop();
+    await node.stop();
   });
 
   it('should recover from a crash on a first deploy after the container started: no orphan, next deploy converges', async () => {
