@@ -29,13 +29,18 @@ const DEFAULT_NETWORKS: ReadonlySet<string> = new Set(['', 'bridge', 'default', 
 
 /**
  * What a listing shows without an inspect: a container MCP did not make (no `mcp.managed`
- * label, or another spec hash than the one deployed), and the image. `mcp status` of every
+ * label: "replaced by hand"), one MCP made from another spec than the registry records as
+ * deployed (`spec: …`), and the image. `mcp status` of every
  * service uses this, so it stays one listing however many services there are.
  */
 export function summaryDrift(expected: Pick<ExpectedContainer, 'image' | 'specHash' | 'madeByMcp'> & { spec: Pick<ComponentSpec, 'image'> }, container: ContainerSummary): string[] {
   const fields: string[] = [];
-  const replaced = expected.madeByMcp ? replacedByHand(expected.specHash, container.labels) : '';
-  if (replaced) fields.push(`${REPLACED_BY_HAND}: ${replaced}`);
+  if (expected.madeByMcp && container.labels[LABEL_MANAGED] !== 'true') {
+    fields.push(`${REPLACED_BY_HAND}: the container has no mcp.managed label (run by hand, not by MCP)`);
+  } else if (expected.specHash && container.labels[LABEL_MANAGED] === 'true' && container.labels[LABEL_SPEC_HASH] !== expected.specHash) {
+    // MCP made it, from another spec than the registry records as deployed (an interrupted deploy).
+    fields.push('spec: the container was made from another spec than the one recorded as deployed');
+  }
   if (!sameImage(expected, container.image)) fields.push(`image: ${expected.spec.image} → ${container.image}`);
   return fields;
 }
@@ -77,16 +82,14 @@ export function containerDrift(expected: ExpectedContainer, container: Container
   return fields;
 }
 
-/** Why MCP did not make this container, or '' when it did (from the deployed spec). */
-function replacedByHand(specHash: string, labels: Record<string, string>): string {
-  if (labels[LABEL_MANAGED] !== 'true') return 'the container has no mcp.managed label (run by hand, not by MCP)';
-  if (specHash && labels[LABEL_SPEC_HASH] !== specHash) return 'the container was made from another spec than the one deployed';
-  return '';
-}
-
 /** Same reference, allowing podman's long form (`docker.io/library/…`) and a digest run for its tag. */
 function sameImage(expected: { image: string; spec: Pick<ComponentSpec, 'image'> }, running: string): boolean {
-  const norm = (image: string): string => image.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
+  const norm = (image: string): string => {
+    const short = image.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
+    // podman lists an untagged reference with its implicit `:latest`.
+    const last = short.slice(short.lastIndexOf('/') + 1);
+    return last.includes(':') || last.includes('@') ? short : `${short}:latest`;
+  };
   const candidates = new Set([norm(expected.image), norm(expected.spec.image)]);
   return candidates.has(norm(running));
 }
