@@ -4,6 +4,7 @@ import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvid
 import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { DeployRecovery } from './deploy-recovery';
+import { ImagePruner } from './image-pruner';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
 import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './health';
 import { KeyedMutex } from './keyed-mutex';
@@ -38,6 +39,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     ServiceSecrets,
     ComponentDeployer,
     DeployRecovery,
+    ImagePruner,
   ];
 }
 
@@ -49,7 +51,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner],
     };
   }
 }

@@ -10,3 +10,4 @@ export * from './health';
 export * from './deploy-recovery';
 export * from './service-secrets';
 export * from './dependency-order';
+export * from './image-pruner';
