@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { Failpoints, RegistryAuthError, RuntimeCommandError, RuntimeUnavailableError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { Failpoints, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
-import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
+import { HostPortProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
-import { FakeNetworkProbe, FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender, RecordingMetrics } from '../../../../test/fakes';
+import { FakeRegistrar, FakeRuntime, InMemoryRegistry, RecordingAlertSender, RecordingMetrics } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support';
 import { AgentConfig } from '../config/agent-config';
 import { DeployService } from './deploy.service';
