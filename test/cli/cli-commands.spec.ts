@@ -65,6 +65,7 @@ const liveAlpha: mcpv1.LiveCheckResponse = {
       startedAt: seconds(new Date(NOW.getTime() - (2 * 86400 + 16 * 3600 + 5) * 1000)),
       desiredState: 'running',
       id: 'abc',
+      health: 'healthy',
     },
   ],
 };
@@ -90,7 +91,17 @@ const statusAlpha: mcpv1.GetServiceStatusResponse = {
   node: 'alpha',
   components: [
     { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes', driftFields: [] },
-    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker', driftFields: [] },
+    {
+      service: 'notes',
+      component: 'worker',
+      desiredState: 'running',
+      observedState: 'running',
+      version: '1.0',
+      drift: true,
+      container: 'notes-worker',
+      driftFields: ['replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)', 'image: localhost/mcp-test/busybox:1.0 → localhost/mcp-test/busybox:2.0'],
+      health: 'unhealthy',
+    },
   ],
   events: [
     { time: seconds(new Date('2026-11-23T11:00:00Z')), service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited', fromState: 'running', toState: 'exited' },
@@ -451,9 +462,10 @@ describe('mcp (CLI commands)', () => {
       const run = await sandbox.run(['ps'], { overrides });
       expect(run.code).toBe(0);
       const lines = run.stdout.trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+VERSION\s+UPTIME$/);
-      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+1\.0\s+2d16h$/));
-      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+2\.1\s+12s$/));
+      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+HEALTH\s+VERSION\s+UPTIME$/);
+      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+healthy\s+1\.0\s+2d16h$/));
+      // An agent that reports no health (older, or not probed yet) shows -.
+      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+-\s+2\.1\s+12s$/));
       // columns are aligned: every row's NODE column starts at the same offset
       const offsets = lines.map((line) => line.search(/\b(NODE|alpha|beta)\b/));
       expect(new Set(offsets).size).toBe(1);
@@ -491,6 +503,7 @@ describe('mcp (CLI commands)', () => {
             component: 'notes',
             container: 'notes',
             state: 'running',
+            health: 'healthy',
             image: 'localhost/mcp-test/busybox:1.0',
             version: '1.0',
             desired: 'running',
@@ -510,9 +523,12 @@ describe('mcp (CLI commands)', () => {
       });
       const run = await sandbox.run(['status', 'notes'], { overrides });
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION$/m);
-      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+1\.0$/m);
-      expect(run.stdout).toMatch(/^ {2}notes\s+worker\s+alpha\s+running\s+running\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+HEALTH\s+VERSION$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+-\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+worker\s+alpha\s+running\s+running\s+unhealthy\s+1\.0$/m);
+      expect(run.stdout).toContain(
+        'DRIFT\nnotes/worker  alpha  replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)\nnotes/worker  alpha  image: localhost/mcp-test/busybox:1.0 → localhost/mcp-test/busybox:2.0\n',
+      );
       expect(run.stdout).toMatch(/RECENT EVENTS\n2026-11-23T11:00:00.000Z {2}alpha {2}notes {2}drift: running -> exited/);
       expect(factory.calls.map((c) => c.request)).toEqual([
         { service: 'notes', eventLimit: 10 },
@@ -527,8 +543,18 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual({
         components: [
-          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', version: '1.0', drift: true },
-          { node: 'alpha', service: 'notes', component: 'worker', desired: 'running', observed: 'running', version: '1.0', drift: false },
+          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', health: '-', version: '1.0', drift: true, driftFields: [] },
+          {
+            node: 'alpha',
+            service: 'notes',
+            component: 'worker',
+            desired: 'running',
+            observed: 'running',
+            health: 'unhealthy',
+            version: '1.0',
+            drift: true,
+            driftFields: statusAlpha.components[1].driftFields,
+          },
         ],
         events: [{ node: 'alpha', time: '2026-11-23T11:00:00.000Z', service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited' }],
         errors: [],

@@ -115,7 +115,8 @@ describe('mcp CLI against a real agent', () => {
     expect(containers).toContainEqual(expect.objectContaining({ node: 'local', service: SERVICE, component: SERVICE, state: 'running', version: '1.0' }));
 
     const table = await mcp(['ps']);
-    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+1\\.0\\s+\\d+s$`, 'm'));
+    // The deploy's health gate passed: healthy until the monitor's probes say otherwise.
+    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+healthy\\s+1\\.0\\s+\\d+s$`, 'm'));
 
     const list = await mcp(['list']);
     expect(list.code).toBe(0);
@@ -125,7 +126,7 @@ describe('mcp CLI against a real agent', () => {
     const status = await mcp(['status', SERVICE, '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).components).toEqual([
-      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', version: '1.0', drift: false },
+      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', health: 'healthy', version: '1.0', drift: false, driftFields: [] },
     ]);
   });
 

@@ -6,6 +6,7 @@ import { ContainerOps } from './container-ops';
 import { DeployRecovery } from './deploy-recovery';
 import { ImagePruner } from './image-pruner';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
+import { DriftDetail } from './drift-detail';
 import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './health';
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
@@ -40,6 +41,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     ComponentDeployer,
     DeployRecovery,
     ImagePruner,
+    DriftDetail,
   ];
 }
 
@@ -51,7 +53,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner, DriftDetail],
     };
   }
 }

@@ -11,3 +11,5 @@ export * from './deploy-recovery';
 export * from './service-secrets';
 export * from './dependency-order';
 export * from './image-pruner';
+export * from './container-drift';
+export * from './drift-detail';

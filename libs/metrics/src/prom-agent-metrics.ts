@@ -91,6 +91,16 @@ export class PromAgentMetrics extends AgentMetrics {
         }
       },
     });
+    const healthState = new Gauge({
+      name: 'mcp_component_health',
+      help: 'One series per component: 1, with its health as the state label (healthy, unhealthy, starting; unknown before the first probe).',
+      labelNames: ['service', 'component', 'state'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const c of (await snapshot()).components) this.set({ service: c.service, component: c.component, state: c.health ?? 'unknown' }, 1);
+      },
+    });
     const certificates = new Gauge({
       name: 'mcp_certificate_expiry_timestamp_seconds',
       help: 'When the certificate of an l7 hostname expires (unix seconds).',
@@ -111,7 +121,7 @@ export class PromAgentMetrics extends AgentMetrics {
         if (last) this.set(Math.floor(last.getTime() / 1000));
       },
     });
-    void [state, up, desiredRunning, drift, drifting, healthy, certificates, backup];
+    void [state, up, desiredRunning, drift, drifting, healthy, healthState, certificates, backup];
   }
 
   deployFinished(input: { service: string; component: string; outcome: DeployOutcome; seconds: number }): void {

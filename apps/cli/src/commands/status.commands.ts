@@ -79,7 +79,7 @@ export class ListCommand extends ListingCommand {
 export class PsCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {containers: [{node, service, component, container, state, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
+    return `\nHEALTH is what the agent's last probe found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or - (not running, or not probed yet: the monitor probes at each tick).\nWith --json: {containers: [{node, service, component, container, state, health, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -104,6 +104,7 @@ export class PsCommand extends ListingCommand {
             component: c.component,
             container: c.container,
             state: c.state,
+            health: c.health || '-',
             image: c.image,
             version: c.version,
             desired: c.desiredState,
@@ -112,16 +113,17 @@ export class PsCommand extends ListingCommand {
           };
         }),
       jsonKey: 'containers',
-      headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'VERSION', 'UPTIME'],
+      headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'HEALTH', 'VERSION', 'UPTIME'],
       cells: (r) => [
         r.service || r.container,
         r.component || '-',
         r.node,
         { text: r.state, style: stateStyle(r.state) },
+        { text: r.health, style: stateStyle(r.health) },
         r.version || '-',
         r.uptimeSeconds === null ? '-' : formatUptime(r.uptimeSeconds * 1000),
       ],
-      failedRow: (node, label) => ['-', '-', node, label, '-', '-'],
+      failedRow: (node, label) => ['-', '-', node, label, '-', '-', '-'],
     });
   }
 }
@@ -130,18 +132,27 @@ export class PsCommand extends ListingCommand {
   name: 'status',
   arguments: '[service]',
   description:
-    'desired vs observed state per component (drift marked with *), then recent events',
+    'desired vs observed state and health per component (drift marked with *, and each field a container differs in from its deployed spec), then recent events',
 })
 export class StatusCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
     return [
       '',
+      'HEALTH is what the agent last found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or -',
+      '(not running, or not probed yet: the monitor probes at each tick).',
+      '',
+      'A component drifts when its observed state differs from desired, or its container from the spec it was',
+      'deployed from; the fields that differ are listed under DRIFT ("replaced by hand" for a container MCP did',
+      'not make). mcp status SERVICE inspects that service\'s containers for every field (image, cmd, env, ports,',
+      'volumes, network, user, restart, memory, cpus); mcp status alone shows what the listing tells (replaced',
+      'by hand, image).',
+      '',
       'With a SERVICE whose definition file exists, status also compares the running release of each',
       "component (the newest succeeded one, see mcp releases) with the file, and says when they differ",
       '(after mcp rollback without --write, or a file edited but not deployed), field by field.',
       '',
-      'With --json: {components: [{node, service, component, desired, observed, version, drift}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
+      'With --json: {components: [{node, service, component, desired, observed, health, version, drift, driftFields}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
     ].join('\n');
   }
 
@@ -193,8 +204,10 @@ export class StatusCommand extends ListingCommand {
             component: c.component,
             desired: c.desiredState,
             observed: c.observedState,
+            health: c.health || '-',
             version: c.version,
             drift: c.drift,
+            driftFields: [...c.driftFields],
           }))
         : [],
     );
@@ -223,17 +236,27 @@ export class StatusCommand extends ListingCommand {
         c.node,
         c.desired,
         { text: c.observed, style: c.drift ? 'red' : stateStyle(c.observed) },
+        { text: c.health, style: stateStyle(c.health) },
         c.version || '-',
       ]);
-      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-']);
-      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION'], table);
-      if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired');
+      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
+      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'HEALTH', 'VERSION'], table);
+      if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired, or the container from its deployed spec');
       for (const d of fileDiffers) {
         this.output.line(
           this.output.paint(`${d.service}/${d.component}: running release ${d.release} differs from file ${d.file}: ${d.changes.join('; ')}`, 'yellow'),
         );
       }
       if (fileDiffers.length) this.output.info(`  (mcp deploy ${service} applies the file; mcp rollback ${service} --write makes the file match a release)`);
+      const detailed = components.filter((c) => c.driftFields.length > 0);
+      if (detailed.length) {
+        this.output.line();
+        this.output.line(this.output.paint('DRIFT', 'bold'));
+        for (const c of detailed) {
+          const who = c.component !== c.service ? `${c.service}/${c.component}` : c.service;
+          for (const field of c.driftFields) this.output.line(`${who}  ${c.node}  ${this.output.paint(field, 'red')}`);
+        }
+      }
       if (events.length) {
         this.output.line();
         this.output.line(this.output.paint('RECENT EVENTS', 'bold'));
