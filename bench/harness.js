@@ -256,9 +256,9 @@ function ping(socketPath) {
  * Starts the agent (`node bin/mcp-agent.js serve --config … --dev-tls`) and resolves once it
  * logged "listening on" and its CA file exists. `wrapPodman` puts the counting wrapper first on PATH.
  */
-async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000 } = {}) {
+async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000, nodeArgs = [] } = {}) {
   const env = baseEnv({ ...(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {}), ...extraEnv });
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

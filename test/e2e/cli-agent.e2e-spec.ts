@@ -156,6 +156,25 @@ describe('mcp CLI against a real agent', () => {
     }
   });
 
+  it('should keep following a quiet stream past the node timeout: the agent opens it at once (issue #12)', async () => {
+    // A follow stream's only deadline is its opening (then keepalive): the agent must send its
+    // response headers before any message, or a quiet `events -f` would read as no answer.
+    const quick = path.join(configDir, 'quick.toml');
+    fs.writeFileSync(quick, `${fs.readFileSync(path.join(configDir, 'mcp.toml'), 'utf8')}timeout = "1s"\n`);
+    const child = spawn(process.execPath, [BIN, 'events', '-f', `${PREFIX}-nothing-happens-here`], { env: { PATH: process.env.PATH, HOME: home, MCP_CONFIG: quick }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const early = await Promise.race([exited.then(() => 'exited'), new Promise((resolve) => setTimeout(() => resolve('still following'), 4_000))]);
+      expect([early, stderr]).toEqual(['still following', '']);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it('should push a file and pull it back intact', async () => {
     const local = path.join(home, 'index.html');
     const content = `hello ${PREFIX}\n`.repeat(20_000);
