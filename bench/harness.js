@@ -271,9 +271,9 @@ function agentLaunch() {
   return { env, nodeArgs: words.slice(node + 1) };
 }
 
-async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000, launch = agentLaunch() } = {}) {
+async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000, nodeArgs: extraNodeArgs = [], launch = agentLaunch() } = {}) {
   const env = baseEnv({ ...launch.env, ...(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {}), ...extraEnv });
-  const nodeArgs = launch.nodeArgs;
+  const nodeArgs = [...launch.nodeArgs, ...extraNodeArgs];
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
     cwd: ROOT,
     env,

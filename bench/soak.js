@@ -16,6 +16,7 @@ const net = require('node:net');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { execFile } = require('node:child_process');
+const { setTimeout } = require('node:timers/promises');
 const { procMemory } = require('./lib');
 const { ROOT, IMAGE, createWorld, writeAgentConfig, startAgent, removeBenchContainers, podman, childProcesses } = require('./harness');
 
@@ -99,7 +100,28 @@ async function main() {
   writeAgentConfig(world, { mcproxySocket });
   let agent;
   try {
-    agent = await startAgent(world);
+    const memoryFile = path.join(world.dir, 'agent-memory.json');
+    agent = await startAgent(world, { nodeArgs: ['--expose-gc', '-r', path.join(__dirname, 'agent-memory-probe.js')], env: { MCP_BENCH_MEMORY_FILE: memoryFile } });
+    let probes = 0;
+    /** The agent's memory right after a full GC (see agent-memory-probe.js), in MiB. */
+    const afterGc = async () => {
+      probes += 1;
+      process.kill(agent.pid, 'SIGUSR2');
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          const m = JSON.parse(fs.readFileSync(memoryFile, 'utf8'));
+          if (m.seq === probes) {
+            const mib = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
+            return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), outsideHeapMiB: mib(m.rss - m.heapTotal - m.external) };
+          }
+        } catch {
+          /* not written yet */
+        }
+        if (Date.now() > deadline) throw new Error('the agent did not answer the memory probe (SIGUSR2) within 30 s');
+        await setTimeout(50);
+      }
+    };
     const spec = serviceSpec(service);
     const seenPorts = new Set();
     const cycle = async () => {
@@ -112,21 +134,32 @@ async function main() {
       await agent.client.unary('restartService', { service });
       await agent.client.unary('undeployService', { service });
     };
-    const sample = (label) => ({ label, rssMiB: procMemory(agent.pid).rssMiB, fds: fdCount(agent.pid), processes: processTree(agent.pid).length, files: filesUnder(world.dir) });
+    // RSS as it is (rssMiB), then the same after a forced full GC (gc.*): the growth of gc.heapUsedMiB
+    // is what a JavaScript leak would show; gc.outsideHeapMiB is code, SQLite and the allocator.
+    // The memory file is the agent's own (one file, rewritten), so `files` leaves it out.
+    const sample = async (label, cycle) => {
+      const rssMiB = procMemory(agent.pid).rssMiB;
+      return { label, cycle, rssMiB, gc: await afterGc(), fds: fdCount(agent.pid), processes: processTree(agent.pid).length, files: filesUnder(world.dir) - (fs.existsSync(memoryFile) ? 1 : 0) };
+    };
+    const steadyFrom = options.cycles >= 40 ? 20 : 0;
+    const sampled = (i) => i === 10 || i === steadyFrom || i % Math.max(1, Math.floor(options.cycles / 4)) === 0 || i === options.cycles;
 
     for (let i = 0; i < options.warmup; i++) await cycle();
-    const baseline = sample('after warm-up');
+    const baseline = await sample('after warm-up', 0);
     const samples = [baseline];
     const started = Date.now();
     for (let i = 1; i <= options.cycles; i++) {
       await cycle();
-      if (i % Math.max(1, Math.floor(options.cycles / 4)) === 0 || i === options.cycles) {
-        samples.push(sample(`after cycle ${i}`));
-        process.stderr.write(`soak: ${i}/${options.cycles} cycles, agent RSS ${samples.at(-1).rssMiB} MiB\n`);
+      if (sampled(i)) {
+        samples.push(await sample(`after cycle ${i}`, i));
+        const last = samples.at(-1);
+        process.stderr.write(`soak: ${i}/${options.cycles} cycles, agent RSS ${last.rssMiB} MiB (${last.gc.rssMiB} MiB after GC, heap ${last.gc.heapUsedMiB} MiB)\n`);
       }
     }
     const seconds = (Date.now() - started) / 1000;
     const end = samples.at(-1);
+    const steady = samples.find((s) => s.cycle === steadyFrom) ?? baseline;
+    const round = (n) => Math.round(n * 10) / 10;
 
     const containers = (await podman(['ps', '--all', '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n.startsWith(prefix));
     const listed = await agent.client.unary('listServices', {});
@@ -157,9 +190,15 @@ async function main() {
         processGrowth: end.processes - baseline.processes,
         fileGrowth: end.files - baseline.files,
       },
-      rssGrowthMiB: Math.round((end.rssMiB - baseline.rssMiB) * 10) / 10,
+      rssGrowthMiB: round(end.rssMiB - baseline.rssMiB),
       // The heap often shrinks after the warm-up (a GC): growth from the lowest sample shows a trend that hides.
-      rssGrowthFromLowestMiB: Math.round((end.rssMiB - Math.min(...samples.map((s) => s.rssMiB))) * 10) / 10,
+      rssGrowthFromLowestMiB: round(end.rssMiB - Math.min(...samples.map((s) => s.rssMiB))),
+      // Steady state: from cycle `steadyFrom` (warm-up over: caches, JIT, SQLite pages, allocator
+      // arenas filled) to the end, each after a forced full GC. The goal applies to this figure.
+      steadyFromCycle: steadyFrom,
+      steadyRssGrowthAfterGcMiB: round(end.gc.rssMiB - steady.gc.rssMiB),
+      steadyHeapGrowthAfterGcMiB: round(end.gc.heapUsedMiB - steady.gc.heapUsedMiB),
+      steadyOutsideHeapGrowthAfterGcMiB: round(end.gc.outsideHeapMiB - steady.gc.outsideHeapMiB),
       rssGoalMiB: 10,
       samples,
     };
@@ -194,11 +233,13 @@ function markdown(r) {
     `| processes under the agent (end − baseline) | ${r.leaks.processGrowth} |`,
     `| files in the agent's directories (end − baseline) | ${r.leaks.fileGrowth} |`,
     '',
-    `Agent RSS growth: **${r.rssGrowthMiB} MiB** from the end of the warm-up, **${r.rssGrowthFromLowestMiB} MiB** from the lowest sample (goal ≤ ${r.rssGoalMiB} MiB).`,
+    `Agent memory, steady state (cycle ${r.steadyFromCycle} → ${r.cycles}, each after a forced full GC): RSS **${r.steadyRssGrowthAfterGcMiB} MiB**,`,
+    `JavaScript heap in use **${r.steadyHeapGrowthAfterGcMiB} MiB**, outside V8's heap **${r.steadyOutsideHeapGrowthAfterGcMiB} MiB** (goal ≤ ${r.rssGoalMiB} MiB).`,
+    `Raw RSS (no forced GC): ${r.rssGrowthMiB} MiB from the end of the warm-up, ${r.rssGrowthFromLowestMiB} MiB from the lowest sample.`,
     '',
-    '| sample | RSS MiB | fds | processes | files |',
-    '| --- | --- | --- | --- | --- |',
-    ...r.samples.map((s) => `| ${s.label} | ${s.rssMiB} | ${s.fds} | ${s.processes} | ${s.files} |`),
+    '| sample | RSS MiB | RSS after GC | heap used after GC | outside heap after GC | fds | processes | files |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...r.samples.map((s) => `| ${s.label} | ${s.rssMiB} | ${s.gc.rssMiB} | ${s.gc.heapUsedMiB} | ${s.gc.outsideHeapMiB} | ${s.fds} | ${s.processes} | ${s.files} |`),
     '',
   ].join('\n');
 }

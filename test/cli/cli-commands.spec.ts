@@ -65,6 +65,7 @@ const liveAlpha: mcpv1.LiveCheckResponse = {
       startedAt: seconds(new Date(NOW.getTime() - (2 * 86400 + 16 * 3600 + 5) * 1000)),
       desiredState: 'running',
       id: 'abc',
+      health: 'healthy',
     },
   ],
 };
@@ -90,7 +91,17 @@ const statusAlpha: mcpv1.GetServiceStatusResponse = {
   node: 'alpha',
   components: [
     { service: 'notes', component: 'notes', desiredState: 'running', observedState: 'exited', version: '1.0', drift: true, container: 'notes', driftFields: [] },
-    { service: 'notes', component: 'worker', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-worker', driftFields: [] },
+    {
+      service: 'notes',
+      component: 'worker',
+      desiredState: 'running',
+      observedState: 'running',
+      version: '1.0',
+      drift: true,
+      container: 'notes-worker',
+      driftFields: ['replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)', 'image: localhost/mcp-test/busybox:1.0 → localhost/mcp-test/busybox:2.0'],
+      health: 'unhealthy',
+    },
   ],
   events: [
     { time: seconds(new Date('2026-11-23T11:00:00Z')), service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited', fromState: 'running', toState: 'exited' },
@@ -227,6 +238,131 @@ describe('mcp (CLI commands)', () => {
     });
   });
 
+  describe('releases, rollback and dry-run (SPEC §8)', () => {
+    const specV1: mcpv1.ComponentSpec = { name: 'notes', image: 'localhost/mcp-test/busybox:1.0', network: '', user: '', restart: '', ports: [], volumes: [], cmd: [], routes: [{ name: '', port: 443, mode: 'l4', hostname: '' }], env: [] } as unknown as mcpv1.ComponentSpec;
+    const release = (number: number, outcome: string, image: string, extra: Partial<mcpv1.Release> = {}): mcpv1.Release => ({
+      number,
+      service: 'notes',
+      component: 'notes',
+      image,
+      digest: `sha256:${String(number).repeat(64).slice(0, 64)}`,
+      deployedAt: seconds(new Date('2026-11-23T11:00:00Z')),
+      deployedBy: 'ops',
+      outcome,
+      rollbackOf: 0,
+      message: '',
+      spec: { ...specV1, image },
+      ...extra,
+    });
+
+    it('should list releases newest first with short digests, outcomes and failure reasons', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({
+        alpha: {
+          unary: {
+            listReleases: () => ({
+              service: 'notes',
+              releases: [release(3, 'succeeded', 'localhost/mcp-test/busybox:1.0', { rollbackOf: 1 }), release(2, 'failed', 'localhost/mcp-test/busybox:2.0', { message: 'health check GET /up → 503 after 3s' }), release(1, 'succeeded', 'localhost/mcp-test/busybox:1.0')],
+            }),
+          },
+        },
+      });
+      const run = await sandbox.run(['releases', 'notes'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^RELEASE\s+COMPONENT\s+IMAGE\s+DIGEST\s+DEPLOYED\s+BY\s+OUTCOME$/m);
+      expect(run.stdout).toMatch(/^3\s+notes\s+localhost\/mcp-test\/busybox:1\.0\s+sha256:333333333333\s+2026-11-23 11:00:00Z\s+ops\s+succeeded \(rollback of 1\)$/m);
+      expect(run.stdout).toMatch(/^2\s+notes\s+\S+:2\.0\s+sha256:222222222222\s+.*failed$/m);
+      expect(run.stdout).toContain('release 2 notes: health check GET /up → 503 after 3s');
+      expect(factory.calls[0]).toMatchObject({ node: 'alpha', method: 'listReleases', request: { service: 'notes', component: '' } });
+
+      const json = await sandbox.run(['releases', 'notes/notes', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toMatchObject({ service: 'notes', node: 'alpha', releases: [{ release: 3, rollbackOf: 1, outcome: 'succeeded', deployedAt: '2026-11-23T11:00:00.000Z' }, { release: 2, outcome: 'failed' }, { release: 1 }] });
+      expect(factory.calls[1].request).toEqual({ service: 'notes', component: 'notes' });
+    });
+
+    it.each([
+      [['rollback', 'notes', '--to', '0'], /--to must be a release number \(a positive integer\), got "0"/],
+      [['rollback', 'notes', '--to', 'last'], /--to must be a release number/],
+      [['rollback', 'notes', '--to', '-3'], /--to must be a release number|unknown option/],
+      [['rollback', 'Notes'], /invalid name "Notes"/],
+      [['releases', 'a/b/c'], /invalid target "a\/b\/c"/],
+      [['rollback', 'ghost', '--write'], /--write: no definition file .*ghost\.toml to rewrite/],
+    ])('should exit 2 for %j without calling the agent', async (argv, message) => {
+      ready();
+      const { factory, overrides } = fleet({});
+      const run = await sandbox.run(argv, { overrides });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(factory.calls).toHaveLength(0);
+    });
+
+    it('should roll back, leave the file alone without --write, and rewrite only that component with --write', async () => {
+      ready();
+      const text = NOTES_TOML.replace('busybox:1.0"', 'busybox:2.0" # the new one');
+      const file = sandbox.writeService('notes', text);
+      const { factory, overrides } = fleet({
+        alpha: { unary: { rollback: () => ({ service: 'notes', to: 1, specs: [specV1], results: [{ ...result('notes'), release: 4 }] }) } },
+      });
+      const plain = await sandbox.run(['rollback', 'notes', '--to', '1'], { overrides });
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toMatch(/notes\s+notes\s+alpha\s+rolled back to release 1/);
+      expect(factory.calls[0].request).toEqual({ service: 'notes', component: '', to: 1 });
+      expect(fs.readFileSync(file, 'utf8')).toBe(text);
+
+      const written = await sandbox.run(['rollback', 'notes', '--write'], { overrides });
+      expect(written.code).toBe(0);
+      expect(factory.calls[1].request).toEqual({ service: 'notes', component: '', to: 0 });
+      expect(fs.readFileSync(file, 'utf8')).toBe(NOTES_TOML.replace('busybox:1.0"', 'busybox:1.0" # the new one'));
+    });
+
+    it('should exit 1 with the reason and the failed container\'s log lines when a deploy fails', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const failed = { ...result('notes', false, 'health check GET /up → 503 after 3s; the old container kept serving'), release: 7, logTail: 'starting\nbroken build' };
+      const { overrides } = fleet({ alpha: { unary: { deploy: () => ({ service: 'notes', results: [failed] }) } } });
+      const run = await sandbox.run(['deploy', 'notes'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/failed: health check GET \/up → 503 after 3s; the old container kept serving/);
+      expect(run.stdout).toContain('notes: release 7 failed (mcp releases shows it)');
+      expect(run.stdout).toContain('last 2 log line(s) of the failed container of notes:\n  | starting\n  | broken build\n');
+    });
+
+    it('should print the plan of a dry run, one changed field a line, and call only PlanDeploy', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const plan = { service: 'notes', components: [{ component: 'notes', action: 'recreate', strategy: 'start-first', changes: ['image: 1.0 → 2.0', 'env: +FOO ~BAR -BAZ'] }] };
+      const { factory, overrides } = fleet({ alpha: { unary: { planDeploy: () => plan } } });
+      const run = await sandbox.run(['deploy', 'notes', '--dry-run'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^COMPONENT\s+ACTION\s+STRATEGY\s+CHANGES$/m);
+      expect(run.stdout).toMatch(/^notes\s+recreate\s+start-first\s+image: 1\.0 → 2\.0\n\s+env: \+FOO ~BAR -BAZ$/m);
+      expect(run.stdout).toContain('dry run: nothing was changed on alpha');
+      expect(factory.calls.map((c) => c.method)).toEqual(['planDeploy']);
+      const json = await sandbox.run(['deploy', 'notes', '--dry-run', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toEqual({ service: 'notes', node: 'alpha', dryRun: true, components: plan.components });
+    });
+
+    it('should say in status when the running release differs from the definition file', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML.replace('busybox:1.0', 'busybox:2.0'));
+      const { overrides } = fleet({
+        alpha: { unary: { getServiceStatus: () => statusAlpha, listReleases: () => ({ service: 'notes', releases: [release(2, 'failed', 'localhost/mcp-test/busybox:2.0'), release(1, 'succeeded', 'localhost/mcp-test/busybox:1.0')] }) } },
+        beta: { unary: { getServiceStatus: () => agentError('beta', 'NOT_FOUND', 'beta: service "notes" not found') } },
+      });
+      const run = await sandbox.run(['status', 'notes'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^notes\/notes: running release 1 differs from file .*notes\.toml: image: 1\.0 → 2\.0$/m);
+      const json = await sandbox.run(['status', 'notes', '--json'], { overrides });
+      expect(JSON.parse(json.stdout).fileDiffers).toEqual([{ node: 'alpha', service: 'notes', component: 'notes', release: 1, file: expect.stringMatching(/notes\.toml$/), changes: ['image: 1.0 → 2.0'] }]);
+
+      sandbox.writeService('notes', NOTES_TOML);
+      const same = await sandbox.run(['status', 'notes', '--json'], { overrides });
+      expect(JSON.parse(same.stdout).fileDiffers).toEqual([]);
+    });
+  });
+
   describe('stop and start', () => {
     it('should call the agent and rewrite active in the definition, keeping comments', async () => {
       ready();
@@ -326,9 +462,10 @@ describe('mcp (CLI commands)', () => {
       const run = await sandbox.run(['ps'], { overrides });
       expect(run.code).toBe(0);
       const lines = run.stdout.trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+VERSION\s+UPTIME$/);
-      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+1\.0\s+2d16h$/));
-      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+2\.1\s+12s$/));
+      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+HEALTH\s+VERSION\s+UPTIME$/);
+      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+healthy\s+1\.0\s+2d16h$/));
+      // An agent that reports no health (older, or not probed yet) shows -.
+      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+-\s+2\.1\s+12s$/));
       // columns are aligned: every row's NODE column starts at the same offset
       const offsets = lines.map((line) => line.search(/\b(NODE|alpha|beta)\b/));
       expect(new Set(offsets).size).toBe(1);
@@ -366,6 +503,7 @@ describe('mcp (CLI commands)', () => {
             component: 'notes',
             container: 'notes',
             state: 'running',
+            health: 'healthy',
             image: 'localhost/mcp-test/busybox:1.0',
             version: '1.0',
             desired: 'running',
@@ -385,9 +523,12 @@ describe('mcp (CLI commands)', () => {
       });
       const run = await sandbox.run(['status', 'notes'], { overrides });
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION$/m);
-      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+1\.0$/m);
-      expect(run.stdout).toMatch(/^ {2}notes\s+worker\s+alpha\s+running\s+running\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+HEALTH\s+VERSION$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+-\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+worker\s+alpha\s+running\s+running\s+unhealthy\s+1\.0$/m);
+      expect(run.stdout).toContain(
+        'DRIFT\nnotes/worker  alpha  replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)\nnotes/worker  alpha  image: localhost/mcp-test/busybox:1.0 → localhost/mcp-test/busybox:2.0\n',
+      );
       expect(run.stdout).toMatch(/RECENT EVENTS\n2026-11-23T11:00:00.000Z {2}alpha {2}notes {2}drift: running -> exited/);
       expect(factory.calls.map((c) => c.request)).toEqual([
         { service: 'notes', eventLimit: 10 },
@@ -402,8 +543,18 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual({
         components: [
-          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', version: '1.0', drift: true },
-          { node: 'alpha', service: 'notes', component: 'worker', desired: 'running', observed: 'running', version: '1.0', drift: false },
+          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', health: '-', version: '1.0', drift: true, driftFields: [] },
+          {
+            node: 'alpha',
+            service: 'notes',
+            component: 'worker',
+            desired: 'running',
+            observed: 'running',
+            health: 'unhealthy',
+            version: '1.0',
+            drift: true,
+            driftFields: statusAlpha.components[1].driftFields,
+          },
         ],
         events: [{ node: 'alpha', time: '2026-11-23T11:00:00.000Z', service: 'notes', component: 'notes', kind: 'drift', message: 'running -> exited' }],
         errors: [],

@@ -4,6 +4,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { agentServiceDefinition } from '@mcp/proto';
 import { createTestPki, type IssuedCert, type TestPki } from '../servers/test-pki';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -40,7 +43,10 @@ describe('mcp against misbehaving peers (real binary)', () => {
     fs.writeFileSync(path.join(home, '.config', 'mcp', 'token'), 'some-token\n', { mode: 0o600 });
   });
 
+  const grpcServers: grpc.Server[] = [];
+
   afterEach(async () => {
+    for (const server of grpcServers.splice(0)) server.forceShutdown();
     for (const socket of sockets.splice(0)) socket.destroy();
     await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
     fs.rmSync(home, { recursive: true, force: true });
@@ -96,6 +102,91 @@ describe('mcp against misbehaving peers (real binary)', () => {
     });
     return { port: await listen(server), handshakes };
   }
+
+  /**
+   * A real gRPC server (TLS 1.3, HTTP/2, the agent's service) that accepts every call and never
+   * answers it: no response, no message, no status. With `headers`, server streams send their
+   * response headers first (what a real agent does), then nothing: a quiet `logs -f`.
+   */
+  async function silentAgent(options: { headers?: boolean } = {}): Promise<number> {
+    const server = new grpc.Server();
+    grpcServers.push(server);
+    const definition = agentServiceDefinition(protoLoader);
+    const never: grpc.UntypedServiceImplementation = {};
+    for (const [name, method] of Object.entries(definition)) {
+      never[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        if (options.headers && method.responseStream) call.sendMetadata(new grpc.Metadata());
+      };
+    }
+    server.addService(definition, never);
+    const credentials = grpc.ServerCredentials.createSsl(null, [{ private_key: fs.readFileSync(cert.keyPath), cert_chain: fs.readFileSync(cert.certPath) }]);
+    return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, port) => (error ? reject(error) : resolve(port))));
+  }
+
+  /** Every streaming RPC the CLI makes (issue #12: a deadline on each kind), as commands. */
+  const STREAMING: Array<[string, (dir: string) => string[]]> = [
+    ['push (client stream)', (dir) => ['push', path.join(dir, 'small.txt'), 'svc', '--node', 'n']],
+    ['pull (server stream)', (dir) => ['pull', 'svc', 'small.txt', path.join(dir, 'pulled.txt'), '--node', 'n']],
+    ['logs (server stream)', () => ['logs', 'svc', '--node', 'n']],
+    ['logs -f (follow)', () => ['logs', '-f', 'svc', '--node', 'n']],
+    ['events (server stream)', () => ['events', '--node', 'n']],
+    ['events -f (follow)', () => ['events', '-f', '--node', 'n']],
+  ];
+
+  function streamingArgs(argsOf: (dir: string) => string[]): string[] {
+    fs.writeFileSync(path.join(home, 'small.txt'), 'hello\n');
+    return argsOf(home);
+  }
+
+  describe('streaming RPCs against a peer that accepts the connection and never answers', () => {
+    it.each(STREAMING)('should exit promptly with 3 and one clear line: %s', async (_what, argsOf) => {
+      const port = await hungPeer();
+      writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+      const run = await mcp(streamingArgs(argsOf), 15_000);
+
+      // Killed by the safety net (signal set) = it waited on the hung peer past its deadline.
+      expect([run.signal, run.code, run.stderr]).toEqual([null, 3, `mcp: agent n (localhost:${port}) unreachable: no answer within 1s\n`]);
+    });
+  });
+
+  describe('streaming RPCs against an agent that takes the call and never answers it', () => {
+    it.each(STREAMING)('should exit promptly with 1 and one clear line: %s', async (what, argsOf) => {
+      const port = await silentAgent();
+      writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+      const run = await mcp(streamingArgs(argsOf), 15_000);
+
+      // A finished push waits for the agent's answer 3 node timeouts (it flushes to disk).
+      const within = what.startsWith('push') ? '3s' : '1s';
+      expect([run.signal, run.code, run.stderr]).toEqual([null, 1, `mcp: agent n (localhost:${port}): no answer within ${within}\n`]);
+    });
+
+    it('should bound each chunk of a push that the agent stops taking by the node timeout', async () => {
+      const big = path.join(home, 'big.bin');
+      fs.writeFileSync(big, Buffer.alloc(16 * 1024 * 1024, 7));
+      const port = await silentAgent();
+      writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+      const run = await mcp(['push', big, 'svc', '--node', 'n'], 15_000);
+
+      expect([run.signal, run.code, run.stderr]).toEqual([null, 1, `mcp: agent n (localhost:${port}): no answer within 1s\n`]);
+    });
+  });
+
+  describe('follow streams of an agent that opened them and stays quiet', () => {
+    for (const args of [['logs', '-f', 'svc', '--node', 'n'], ['events', '-f', '--node', 'n']]) {
+      it(`should keep following past the node timeout (no idle deadline): ${args.join(' ')}`, async () => {
+        const port = await silentAgent({ headers: true });
+        writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+        // Still running after 4 node timeouts: the safety net kills it.
+        const run = await mcp(args, 4_000);
+
+        expect([run.signal, run.stderr]).toEqual(['SIGKILL', '']);
+      });
+    }
+  });
 
   it('should exit promptly with 3 and one clear line when a node accepts the connection and never answers', async () => {
     const port = await hungPeer();

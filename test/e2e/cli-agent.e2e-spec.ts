@@ -115,7 +115,8 @@ describe('mcp CLI against a real agent', () => {
     expect(containers).toContainEqual(expect.objectContaining({ node: 'local', service: SERVICE, component: SERVICE, state: 'running', version: '1.0' }));
 
     const table = await mcp(['ps']);
-    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+1\\.0\\s+\\d+s$`, 'm'));
+    // The deploy's health gate passed: healthy until the monitor's probes say otherwise.
+    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+healthy\\s+1\\.0\\s+\\d+s$`, 'm'));
 
     const list = await mcp(['list']);
     expect(list.code).toBe(0);
@@ -125,7 +126,7 @@ describe('mcp CLI against a real agent', () => {
     const status = await mcp(['status', SERVICE, '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).components).toEqual([
-      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', version: '1.0', drift: false },
+      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', health: 'healthy', version: '1.0', drift: false, driftFields: [] },
     ]);
   });
 
@@ -148,6 +149,25 @@ describe('mcp CLI against a real agent', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       await firstOutput;
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('should keep following a quiet stream past the node timeout: the agent opens it at once (issue #12)', async () => {
+    // A follow stream's only deadline is its opening (then keepalive): the agent must send its
+    // response headers before any message, or a quiet `events -f` would read as no answer.
+    const quick = path.join(configDir, 'quick.toml');
+    fs.writeFileSync(quick, `${fs.readFileSync(path.join(configDir, 'mcp.toml'), 'utf8')}timeout = "1s"\n`);
+    const child = spawn(process.execPath, [BIN, 'events', '-f', `${PREFIX}-nothing-happens-here`], { env: { PATH: process.env.PATH, HOME: home, MCP_CONFIG: quick }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      const early = await Promise.race([exited.then(() => 'exited'), new Promise((resolve) => setTimeout(() => resolve('still following'), 4_000))]);
+      expect([early, stderr]).toEqual(['still following', '']);
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {

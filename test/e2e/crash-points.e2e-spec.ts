@@ -35,6 +35,39 @@ function spec(service: string, image: string): mcpv1.ServiceSpec {
   return protoService({ name: service, components: [{ name: service, image, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }], strategy: 'stop-first' }] });
 }
 
+/** The same component deployed start-first (the default with mc-proxy and routes), with an http check and no drain. */
+function startFirstSpec(service: string, image: string): mcpv1.ServiceSpec {
+  return protoService({
+    name: service,
+    components: [{ name: service, image, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }], strategy: 'start-first', drain: '0s', health: { http: '/', interval: '100ms', start_period: '30s' } }],
+  });
+}
+
+/** Every container podman has whose name starts with `service` (the canonical and any temporary one). */
+async function containersOf(service: string): Promise<string[]> {
+  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
+  return stdout.split('\n').filter((name) => name === service || name.startsWith(`${service}_`)).sort();
+}
+
+/** The registry's word on which container serves, and the outcome of each release. */
+function servingRecord(file: string, service: string): { containerName: string; releases: string[] } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT container_name AS containerName FROM components WHERE service = ? AND name = ?').get(service, service) as { containerName: string };
+    const releases = db.prepare('SELECT number, outcome FROM releases WHERE service = ? ORDER BY number').all(service) as Array<{ number: number; outcome: string }>;
+    return { containerName: row.containerName, releases: releases.map((r) => `${r.number}:${r.outcome}`) };
+  } finally {
+    db.close();
+  }
+}
+
+/** GET / through mc-proxy's stand-in (its :443 listener forwards to the route's backend). */
+async function throughProxy(proxy: FakeMcproxy): Promise<string> {
+  const port = proxy.listenerPort(':443');
+  if (port === undefined) throw new Error('mc-proxy has no :443 listener');
+  return httpGetWhenUp(port);
+}
+
 interface PodmanState {
   id: string;
   image: string;
@@ -222,6 +255,85 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(await podmanState(service)).toBeNull();
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
     expect(allHostPorts(config.database.path).filter((p) => p.service === service)).toEqual([]);
+    await agent!.stop();
+  });
+
+  /**
+   * Start-first (issue #11): killed at each step of a redeploy 1.0 → 2.0 — old serving/new
+   * starting, new healthy/route not switched, switched/old not removed, old removed/not
+   * renamed — the restarted agent (DeployRecovery, at start) leaves exactly one container of
+   * the component, named canonically and serving the route through mc-proxy; the registry
+   * names it; no temporary container, no orphan host port or route; the next deploy converges.
+   * Before the switch the old container serves on; from the switch on (the registry names
+   * the new container in the same transaction as its ports) the new one does.
+   */
+  const START_FIRST: Array<{ point: string; serves: 'old' | 'new' }> = [
+    { point: 'deploy.start-first.new-started', serves: 'old' },
+    { point: 'deploy.start-first.new-healthy', serves: 'old' },
+    { point: 'deploy.start-first.route-switched', serves: 'new' },
+    { point: 'deploy.start-first.old-removed', serves: 'new' },
+  ];
+
+  it.each(START_FIRST)('should recover from a crash at $point: one container serves the route, the one the registry names; then converge', async ({ point, serves }) => {
+    const service = `${PREFIX}-sf${START_FIRST.findIndex((p) => p.point === point)}`;
+    await startAgent();
+    const first = await client!.call('deploy', { service: startFirstSpec(service, V1), component: '', force: false });
+    expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
+    const old = (await podmanState(service))!;
+    const [oldPort] = registryRow(config.database.path, service)!.hostPorts;
+    expect(await throughProxy(mcproxy)).toContain('1.0');
+    await agent!.stop();
+
+    await startAgent(point);
+    await expect(client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // What the crash left: the new container under its temporary name, and the old one until it was removed.
+    expect(await containersOf(service)).toEqual(point === 'deploy.start-first.old-removed' ? [`${service}_next`] : [service, `${service}_next`]);
+
+    await startAgent();
+    // Exactly one container of the component, under its canonical name, and the registry names it.
+    expect(await containersOf(service)).toEqual([service]);
+    const now = (await podmanState(service))!;
+    const row = registryRow(config.database.path, service)!;
+    const record = servingRecord(config.database.path, service);
+    expect(record.containerName).toBe(service);
+    expect(now.state).toBe('running');
+    if (serves === 'old') {
+      expect(now).toEqual(old);
+      expect(row).toMatchObject({ version: '1.0', hostPorts: [oldPort], containerId: old.id });
+      expect(record.releases).toEqual(['1:succeeded', '2:failed']);
+    } else {
+      expect(now.image).toBe(V2);
+      expect(now.id).not.toBe(old.id);
+      expect(row).toMatchObject({ version: '2.0', observed: 'running' });
+      expect(row.hostPorts[0]).not.toBe(oldPort);
+      expect(record.releases).toEqual(['1:succeeded', '2:succeeded']);
+      expect(row.events).toContainEqual(expect.stringMatching(/^recovered_deploy: finished an interrupted start-first deploy/));
+    }
+    // The route: one, to the serving container's host port, and traffic through it reaches that version.
+    const [servingPort] = row.hostPorts;
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([expect.objectContaining({ listener: ':443', backend: `127.0.0.1:${servingPort}` })]);
+    expect(await throughProxy(mcproxy)).toContain(serves === 'old' ? '1.0' : '2.0');
+    // No orphan: only the serving port held by this component; the other one free on the host.
+    expect(allHostPorts(config.database.path).filter((p) => p.service === service)).toEqual([{ service, hostPort: servingPort }]);
+    const otherPorts = serves === 'old' ? [] : [oldPort];
+    for (const port of otherPorts) expect(await hostPortFree(port)).toBe(true);
+
+    // The next deploy converges: 2.0 runs under the canonical name, recorded, routed, serving.
+    const again = await client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false });
+    expect(again.results.map((r) => [r.component, r.ok, r.error, r.changed])).toEqual([[service, true, '', serves === 'old']]);
+    expect(await containersOf(service)).toEqual([service]);
+    const converged = registryRow(config.database.path, service)!;
+    const running = (await podmanState(service))!;
+    expect(running).toMatchObject({ image: V2, state: 'running' });
+    expect(converged).toMatchObject({ version: '2.0', observed: 'running', containerId: running.id });
+    expect(servingRecord(config.database.path, service).containerName).toBe(service);
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${converged.hostPorts[0]}` })]);
+    expect(await throughProxy(mcproxy)).toContain('2.0');
+
+    await client!.call('undeployService', { service });
+    expect(await containersOf(service)).toEqual([]);
+    expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([]);
     await agent!.stop();
   });
 

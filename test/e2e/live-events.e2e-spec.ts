@@ -102,8 +102,10 @@ describe('Live state from podman events (real agent, real podman, mcp events -f)
     follower = spawn(process.execPath, [MCP, 'events', SERVICE, '-f', '--json'], { env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
     follower.stdout!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
     const deadline = Date.now() + 30_000;
-    while (!followedEvents().some((e) => e.kind === 'deployed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(followedEvents().filter((e) => e.kind === 'deployed').map((e) => e.component).sort()).toEqual(['cache', 'db', 'web']);
+    // The history arrives one message at a time: wait for all three (bounded), not the first.
+    const deployed = () => followedEvents().filter((e) => e.kind === 'deployed').map((e) => e.component).sort();
+    while (deployed().length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(deployed()).toEqual(['cache', 'db', 'web']);
   });
 
   it('should record and alert a container killed by hand from the event stream, and show it live in mcp events -f', async () => {

@@ -121,6 +121,9 @@ describe('Prometheus scraping a real agent', () => {
     expect(up.map((r) => [r.metric.component, r.value[1]]).sort()).toEqual([['db', '1'], ['web', '1']]);
     const state = await query(`mcp_component_state{service="${SERVICE}"}`, (r) => r.length === 2);
     expect(state.map((r) => [r.metric.component, r.metric.desired, r.metric.observed]).sort()).toEqual([['db', 'running', 'running'], ['web', 'running', 'running']]);
+    // Health (SPEC §8), as the deploy's gate left it: one series per component, the state a label.
+    const health = await query(`mcp_component_health{service="${SERVICE}"}`, (r) => r.length === 2);
+    expect(health.map((r) => [r.metric.component, r.metric.state, r.value[1]]).sort()).toEqual([['db', 'healthy', '1'], ['web', 'healthy', '1']]);
   });
 
   it('should count the deploys by outcome, with their durations and the RPCs', async () => {

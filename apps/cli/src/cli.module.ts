@@ -19,6 +19,7 @@ import { ImportCommand, ImportComposeCommand } from './commands/import.commands'
 import { SecretCommand, SecretListCommand, SecretRemoveCommand, SecretSetCommand } from './commands/secret.commands';
 import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
 import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
+import { ReleasesCommand, RollbackCommand } from './commands/release.commands';
 import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
 import { UiCommand } from './commands/ui.command';
 import { CliConfigService } from './config/cli-config.service';
@@ -31,6 +32,8 @@ import { Prompter, StdioPrompter } from './prompt/prompter';
 export const COMMANDS = [
   LoginCommand,
   DeployCommand,
+  ReleasesCommand,
+  RollbackCommand,
   StopCommand,
   StartCommand,
   RestartCommand,

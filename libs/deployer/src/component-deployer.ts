@@ -1,5 +1,5 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { ContainerNotFoundError, Failpoints, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
+import { ContainerNotFoundError, Failpoints, RuntimeUnavailableError, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type ReleaseOutcome, type RouteRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
@@ -29,6 +29,25 @@ export interface ComponentOutcome {
   /** succeeded / failed / rolled_back; '' when unchanged. */
   outcome: ReleaseOutcome | '';
   strategy: DeployStrategy;
+  /** The error that failed the deploy, when one was thrown (callers look for RuntimeUnavailableError). */
+  cause?: unknown;
+}
+
+/**
+ * Podman's service went away under a deploy (socket gone, connection refused): not a failure
+ * of the component but of the node, so the whole RPC fails UNAVAILABLE rather than reporting
+ * one failed component among others. Each outcome was recorded first (failed release, event,
+ * cleanup attempted); the agent's supervisor restarts the service, and deploying again works.
+ * Undefined when no outcome failed that way.
+ */
+export function runtimeUnavailableIn(input: { action: string; service: string; outcomes: ComponentOutcome[] }): RuntimeUnavailableError | undefined {
+  const failed = input.outcomes.find((outcome) => !outcome.ok && outcome.cause instanceof RuntimeUnavailableError);
+  if (!failed) return undefined;
+  const release = failed.release ? ` (release ${failed.release} recorded as failed)` : '';
+  return new RuntimeUnavailableError(
+    `${input.action} of ${input.service}/${failed.component} failed: ${(failed.cause as Error).message}${release}; the agent restarts its podman service: ${input.action} again in a moment`,
+    { cause: failed.cause },
+  );
 }
 
 /** Who deploys, and as which release. */
@@ -164,7 +183,7 @@ export class ComponentDeployer {
     try {
       hash = await this.deployHash({ service, spec, versions: input.secretVersions });
     } catch (err) {
-      return this.refused(input, base, err instanceof Error ? err.message : String(err));
+      return this.refused(input, base, err instanceof Error ? err.message : String(err), err);
     }
 
     if (!input.force && input.previous && input.previous.deployedSpecHash === hash) {
@@ -200,7 +219,7 @@ export class ComponentDeployer {
       if (!(await this.runtime.imageExists({ image }))) await this.pull(image);
       digest = await this.runtime.imageDigest({ image }).catch(() => '');
     } catch (err) {
-      return this.refused(input, base, (err as Error).message);
+      return this.refused(input, base, (err as Error).message, err);
     }
     await this.registry.addRelease({
       service,
@@ -235,11 +254,11 @@ export class ComponentDeployer {
   }
 
   /** A failure before anything changed: no release, nothing touched. */
-  private async refused(input: DeployComponentInput, base: { component: string; container: string; strategy: DeployStrategy }, error: string): Promise<ComponentOutcome> {
+  private async refused(input: DeployComponentInput, base: { component: string; container: string; strategy: DeployStrategy }, error: string, cause?: unknown): Promise<ComponentOutcome> {
     await this.registry
       .addEvent({ service: input.service, component: input.spec.name, kind: 'error', message: `deploy failed: ${error}` })
       .catch((err) => this.logger.error(`recording deploy failure of ${base.container}: ${(err as Error).message}`));
-    return { ...base, ok: false, error, changed: false, release: 0, logTail: [], outcome: 'failed' };
+    return { ...base, ok: false, error, changed: false, release: 0, logTail: [], outcome: 'failed', cause };
   }
 
   /**
@@ -310,11 +329,11 @@ export class ComponentDeployer {
       if (switched) {
         // mc-proxy refused the switch (or a later step failed): the new container is healthy
         // and the registry names it; recovery at the next deploy or start finishes the job.
-        return { ok: false, error: `${message} (the new container is healthy and recorded; the next deploy finishes the switch)`, logTail: [], outcome: 'failed' };
+        return { ok: false, error: `${message} (the new container is healthy and recorded; the next deploy finishes the switch)`, logTail: [], outcome: 'failed', cause: err };
       }
       const logTail = ran ? await this.logTail(temp) : [];
       await this.containers.stopAndRemove({ name: temp }).catch(() => undefined);
-      return { ok: false, error: `${message}; the old container kept serving`, logTail, outcome: 'failed' };
+      return { ok: false, error: `${message}; the old container kept serving`, logTail, outcome: 'failed', cause: err };
     } finally {
       this.ports.settle({ service, component: spec.name });
     }
@@ -382,9 +401,9 @@ export class ComponentDeployer {
       const logTail = ran ? await this.logTail(container) : [];
       await this.cleanUpFailedAttempt({ service, spec, container, oldRemoved, registered, routes, previous: input.previous });
       // Nothing to go back to on a first deploy (or before the old container was touched).
-      if (!oldRemoved || !input.previous?.deployedSpecHash) return { ok: false, error: message, logTail, outcome: 'failed' };
+      if (!oldRemoved || !input.previous?.deployedSpecHash) return { ok: false, error: message, logTail, outcome: 'failed', cause: err };
       const back = await this.rollBack({ service, spec, previous: input.previous, reason: message });
-      return { ok: false, error: back.message, logTail, outcome: back.ok ? 'rolled_back' : 'failed' };
+      return { ok: false, error: back.message, logTail, outcome: back.ok ? 'rolled_back' : 'failed', cause: err };
     } finally {
       this.ports.settle({ service, component: spec.name });
     }
@@ -490,6 +509,7 @@ interface StepResult {
   error: string;
   logTail: string[];
   outcome: ReleaseOutcome;
+  cause?: unknown;
 }
 
 class UnhealthyError extends Error {}

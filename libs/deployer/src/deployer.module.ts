@@ -5,6 +5,7 @@ import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { DeployRecovery } from './deploy-recovery';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
+import { DriftDetail } from './drift-detail';
 import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './health';
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
@@ -38,6 +39,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     ServiceSecrets,
     ComponentDeployer,
     DeployRecovery,
+    DriftDetail,
   ];
 }
 
@@ -49,7 +51,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, DriftDetail],
     };
   }
 }

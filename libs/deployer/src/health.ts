@@ -81,7 +81,6 @@ export class HealthProber {
 
   /** One probe. Never throws: a failure to probe is an unhealthy result with the reason. */
   async probe(target: ProbeTarget): Promise<ProbeResult> {
-    const { timeoutMs } = healthTimings(target.spec);
     try {
       const details = await this.runtime.inspect({ name: target.container });
       if (!details) return { ok: false, detail: `container ${target.container} is gone`, exited: true };
@@ -90,6 +89,20 @@ export class HealthProber {
         const state = details.state === 'stopped' ? 'exited' : details.state;
         return { ok: false, detail: `container ${state}${details.exitCode !== undefined ? ` (exit code ${details.exitCode})` : ''}`, exited: true };
       }
+      return await this.check(target);
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+
+  /**
+   * The check itself, for a container already known to run (the monitor has it from its one
+   * listing, so it asks podman nothing more: http/tcp/implicit checks are sockets only, a
+   * `cmd` check one exec). Never throws.
+   */
+  async check(target: ProbeTarget): Promise<ProbeResult> {
+    const { timeoutMs } = healthTimings(target.spec);
+    try {
       const health = target.spec.health;
       if (health?.cmd) {
         const result = await this.runtime.execIn({ name: target.container, cmd: health.cmd, timeoutMs });

@@ -10,3 +10,5 @@ export * from './health';
 export * from './deploy-recovery';
 export * from './service-secrets';
 export * from './dependency-order';
+export * from './container-drift';
+export * from './drift-detail';

@@ -58,6 +58,8 @@ describe(PromAgentMetrics.name, () => {
       'mcp_component_drift{service="notes",component="web"} 0',
       'mcp_drifting_components 1',
       'mcp_component_healthy{service="notes",component="web",health="healthy"} 1',
+      'mcp_component_health{service="notes",component="web",state="healthy"} 1',
+      'mcp_component_health{service="notes",component="db",state="unknown"} 1',
       'mcp_certificate_expiry_timestamp_seconds{hostname="notes.example.net"} 1798761600',
       'mcp_backup_last_success_timestamp_seconds 1796007600',
       'mcp_deploys_total{service="notes",outcome="succeeded"} 1',

@@ -14,6 +14,7 @@ interface StateGauges {
   drift: Gauge<'service' | 'component'>;
   drifting: Gauge<string>;
   healthy: Gauge<'service' | 'component' | 'health'>;
+  healthState: Gauge<'service' | 'component' | 'state'>;
   certificates: Gauge<'hostname'>;
   backup: Gauge<string>;
 }
@@ -55,6 +56,12 @@ export class PromAgentMetrics extends AgentMetrics {
       drift: new Gauge({ name: 'mcp_component_drift', help: '1 when desired and observed state differ (drift), else 0.', labelNames: ['service', 'component'], registers: state }),
       drifting: new Gauge({ name: 'mcp_drifting_components', help: 'How many components drift.', registers: state }),
       healthy: new Gauge({ name: 'mcp_component_healthy', help: '1 healthy, 0 unhealthy or starting; absent while health is not known.', labelNames: ['service', 'component', 'health'], registers: state }),
+      healthState: new Gauge({
+        name: 'mcp_component_health',
+        help: 'One series per component: 1, with its health as the state label (healthy, unhealthy, starting; unknown before the first probe).',
+        labelNames: ['service', 'component', 'state'],
+        registers: state,
+      }),
       certificates: new Gauge({ name: 'mcp_certificate_expiry_timestamp_seconds', help: 'When the certificate of an l7 hostname expires (unix seconds).', labelNames: ['hostname'], registers: state }),
       backup: new Gauge({ name: 'mcp_backup_last_success_timestamp_seconds', help: 'When the newest verified registry snapshot was written (unix seconds); absent when there is none.', registers: state }),
     };
@@ -91,7 +98,7 @@ export class PromAgentMetrics extends AgentMetrics {
 
   private renderState(snapshot: MetricsSnapshot): Promise<string> {
     const g = this.gauges;
-    for (const gauge of [g.state, g.up, g.desiredRunning, g.drift, g.healthy, g.certificates, g.backup]) gauge.reset();
+    for (const gauge of [g.state, g.up, g.desiredRunning, g.drift, g.healthy, g.healthState, g.certificates, g.backup]) gauge.reset();
     let drifting = 0;
     for (const c of snapshot.components) {
       const labels = { service: c.service, component: c.component };
@@ -100,6 +107,7 @@ export class PromAgentMetrics extends AgentMetrics {
       g.desiredRunning.set(labels, c.desired === 'running' ? 1 : 0);
       g.drift.set(labels, c.drift ? 1 : 0);
       if (c.health) g.healthy.set({ ...labels, health: c.health }, c.health === 'healthy' ? 1 : 0);
+      g.healthState.set({ ...labels, state: c.health ?? 'unknown' }, 1);
       if (c.drift) drifting++;
     }
     g.drifting.set(drifting);

@@ -5,3 +5,4 @@ export * from './podman-json';
 export * from './podman-errors';
 export * from './runtime.module';
 export { LiveContainers, type ContainerChange, type ContainerChangeListener } from './live-containers';
+export { memoryBytes, parsePortSpec } from './libpod-json';

@@ -92,7 +92,7 @@ describe(LibpodClient.name, () => {
 
       expect(error).toBeInstanceOf(RuntimeUnavailableError);
       expect((error as Error).message).toBe(
-        `container runtime unavailable: podman API socket ${server.socketPath}: ECONNRESET`,
+        `container runtime unavailable: podman API socket ${server.socketPath}: connection reset (podman system service went away)`,
       );
       expect(server.requests.filter((request) => request.startsWith('POST'))).toHaveLength(1);
     });

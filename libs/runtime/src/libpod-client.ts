@@ -133,12 +133,22 @@ export class LibpodClient {
         `podman API ${request.method} ${request.path}: no answer within ${error.timeoutMs} ms; the request was abandoned`,
       );
     }
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return new RuntimeUnavailableError(`container runtime unavailable: podman API socket ${this.socketPath}: ${code}`, {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = (code && SOCKET_ERRORS[code]) ?? code ?? (error as Error).message;
+    return new RuntimeUnavailableError(`container runtime unavailable: podman API socket ${this.socketPath}: ${reason}`, {
       cause: error,
     });
   }
 }
+
+/** How a socket error reads in a message: podman's service gone, in an operator's words. */
+const SOCKET_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused (podman system service is not running)',
+  ENOENT: 'no such socket (podman system service is not running)',
+  ECONNRESET: 'connection reset (podman system service went away)',
+  EPIPE: 'connection closed (podman system service went away)',
+  EACCES: 'permission denied',
+};
 
 class RequestTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {

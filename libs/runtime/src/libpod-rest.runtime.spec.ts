@@ -451,10 +451,10 @@ describe(LibpodRestRuntime.name, () => {
 
       expect(noFile).toBeInstanceOf(RuntimeUnavailableError);
       expect((noFile as Error).message).toBe(
-        `container runtime unavailable: podman API socket ${path.join(work, 'nobody-here.sock')}: ENOENT`,
+        `container runtime unavailable: podman API socket ${path.join(work, 'nobody-here.sock')}: no such socket (podman system service is not running)`,
       );
       expect(refused).toBeInstanceOf(RuntimeUnavailableError);
-      expect((refused as Error).message).toBe(`container runtime unavailable: podman API socket ${deadSocket}: ECONNREFUSED`);
+      expect((refused as Error).message).toBe(`container runtime unavailable: podman API socket ${deadSocket}: connection refused (podman system service is not running)`);
     });
   });
 

@@ -8,3 +8,4 @@ export { parseImageReference, imageReferenceProblem } from './image-reference';
 export type { ImageReference } from './image-reference';
 export { specChanges, envChange } from './spec-diff';
 export { SECRET_NAME } from './field-rules';
+export { setComponentInDefinition } from './component-rewrite';

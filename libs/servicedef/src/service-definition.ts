@@ -10,7 +10,7 @@ export function parseServiceDefinition(text: string, file: string): ServiceSpec 
   return validateServiceSpec(parseToml(text, file), file);
 }
 
-function parseToml(text: string, file?: string): unknown {
+export function parseToml(text: string, file?: string): unknown {
   try {
     return parse(text);
   } catch (error: unknown) {
@@ -59,7 +59,7 @@ export function serializeServiceDefinition(spec: ServiceSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-function componentLines(component: ComponentSpec): string[] {
+export function componentLines(component: ComponentSpec): string[] {
   const lines = ['[[components]]', `name = ${tomlString(component.name)}`, `image = ${tomlString(component.image)}`];
   for (const key of ['network', 'user', 'restart'] as const) {
     const value = component[key];
@@ -142,7 +142,7 @@ export function setActiveInDefinition(text: string, active: boolean): string {
   return result;
 }
 
-function keyOf(line: string): string | undefined {
+export function keyOf(line: string): string | undefined {
   return /^\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=/.exec(line)?.slice(1).find((key) => key !== undefined);
 }
 
@@ -182,7 +182,7 @@ function topLevelStatements(lines: string[]): Statement[] {
   return statements;
 }
 
-interface ScanState {
+export interface ScanState {
   /** The open multi-line string's delimiter, if a line ended inside one. */
   string: '"""' | "'''" | undefined;
   /** Open `[` / `{` of arrays and inline tables. */
@@ -190,7 +190,7 @@ interface ScanState {
 }
 
 /** Advances `state` over one line, skipping strings and comments, counting brackets. */
-function scanLine(line: string, state: ScanState): void {
+export function scanLine(line: string, state: ScanState): void {
   let i = 0;
   while (i < line.length) {
     if (state.string) {

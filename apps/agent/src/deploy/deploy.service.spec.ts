@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { Failpoints, InvalidServiceDefinitionError, RegistryAuthError, RuntimeCommandError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
+import { Failpoints, RegistryAuthError, RuntimeCommandError, RuntimeUnavailableError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
 import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
@@ -84,36 +84,37 @@ describe(DeployService.name, () => {
       component('api', { routes: [{ name: 'http', port: 8443, mode: 'l4', hostname: 'api.example.net' }, { name: 'grpc-admin', port: 9443, mode: 'l4' }] }),
     ]);
 
-  describe('specFromRequest', () => {
-    it('should report every problem of an invalid spec at once', () => {
-      const attempt = () =>
-        sut.specFromRequest({ name: 'Bad Name', active: true, components: [{ name: '', image: 'busybox', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] });
-      expect(attempt).toThrow(InvalidServiceDefinitionError);
-      try {
-        attempt();
-      } catch (err) {
-        expect((err as InvalidServiceDefinitionError).issues.length).toBeGreaterThanOrEqual(3);
-      }
-    });
-  });
-
-  describe('specsFromRequest', () => {
-    it('should report the problems of every service in a sync at once, prefixed with its index', () => {
-      const good = { name: 'ok', active: true, components: [{ name: 'ok', image: 'localhost/x:1', network: '', memory: '', cpus: 0, secrets: [], envSecrets: {}, dependsOn: [], user: '', restart: '', ports: [], volumes: [], cmd: [], env: [], routes: [] }] };
-      const bad = (name: string) => ({ ...good, name, components: [{ ...good.components[0], image: 'busybox' }] });
-      try {
-        sut.specsFromRequest([good, bad('b1'), bad('b2'), good]);
-        throw new Error('expected a validation error');
-      } catch (err) {
-        const paths = (err as InvalidServiceDefinitionError).issues.map((i) => i.path);
-        expect(paths.some((p) => p.startsWith('services[1].'))).toBe(true);
-        expect(paths.some((p) => p.startsWith('services[2].'))).toBe(true);
-        expect(paths).toContain('services[3].name');
-      }
-    });
-  });
-
   describe('deploy', () => {
+    describe("podman's service gone in the middle (issue #12)", () => {
+      const gone = () => new RuntimeUnavailableError('container runtime unavailable: podman API socket /run/podman.sock: connection refused (podman system service is not running)');
+
+      it('should fail the whole deploy with RuntimeUnavailableError (UNAVAILABLE), after recording the failed release', async () => {
+        runtime.failNext('run', gone());
+
+        const attempt = sut.deploy({ spec: service('solo', [component('solo')]), force: false });
+
+        await expect(attempt).rejects.toThrow(RuntimeUnavailableError);
+        await expect(attempt).rejects.toThrow(
+          'deploy of solo/solo failed: container runtime unavailable: podman API socket /run/podman.sock: connection refused (podman system service is not running) (release 1 recorded as failed); the agent restarts its podman service: deploy again in a moment',
+        );
+        expect((await registry.listReleases({ service: 'solo' })).map((r) => [r.number, r.outcome])).toEqual([[1, 'failed']]);
+        // Nothing half-made is left: the next deploy (podman back) simply works.
+        const again = await sut.deploy({ spec: service('solo', [component('solo')]), force: false });
+        expect(again.results.map((r) => [r.ok, r.error])).toEqual([[true, '']]);
+      });
+
+      it('should keep an ordinary component failure (a podman error, not podman gone) as a failed result', async () => {
+        runtime.failNext('run', new RuntimeCommandError('podman run solo: boom', { args: ['run'], exitCode: 125, stderr: 'boom' }));
+        const result = await sut.deploy({ spec: service('solo', [component('solo')]), force: false });
+        expect(result.results.map((r) => [r.ok, r.error])).toEqual([[false, 'podman run solo: boom']]);
+      });
+
+      it('should fail a sync that deploys with RuntimeUnavailableError too', async () => {
+        runtime.failNext('run', gone());
+        await expect(sut.sync({ specs: [service('fresh', [component('fresh')])], dryRun: false })).rejects.toThrow(/^sync of fresh\/fresh failed: container runtime unavailable: /);
+      });
+    });
+
     it('should count each component deploy by outcome in the metrics, and not an unchanged one left alone', async () => {
       await sut.deploy({ spec: web(), force: false });
       runtime.failNext('run', new RuntimeCommandError('podman run web-api: boom', { args: ['run'], exitCode: 125, stderr: 'boom' }));

@@ -1,25 +1,51 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AlertSender } from '@mcp/alerts';
+import { ComponentNotFoundError, FailedPreconditionError, NotFoundError, RuntimeUnavailableError, ServiceNotFoundError, type ComponentSpec, type DeployStrategy, type DesiredState, type ServiceSpec } from '@mcp/common';
 import {
-  ComponentNotFoundError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  InvalidServiceDefinitionError,
-  NotFoundError,
-  ServiceNotFoundError,
-  ValidationError,
-  type ComponentSpec,
-  type DesiredState,
-  type ServiceSpec,
-  type ValidationIssue,
-} from '@mcp/common';
-import { ComponentDeployer, dependencyLayers, DeployRecovery, digestReference, KeyedMutex, RouteService, secretsUsedBy, ServiceSecrets, type ComponentOutcome, type ReleaseInfo } from '@mcp/deployer';
+  ComponentDeployer,
+  dependencyLayers,
+  DeployRecovery,
+  digestReference,
+  KeyedMutex,
+  RouteService,
+  runtimeUnavailableIn,
+  secretsUsedBy,
+  ServiceSecrets,
+  type ComponentOutcome,
+  type ReleaseInfo,
+} from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
-import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
-import { componentSpecHash, fromProtoServiceSpec, specChanges, validateServiceSpec } from '@mcp/servicedef';
+import { componentSpecHash, specChanges } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
+
+// DeployService's domain inputs and results; DeployMapper (deploy.mapper.ts) maps them from and to proto.
+
+export interface DeployInput {
+  spec: ServiceSpec;
+  component?: string;
+  force: boolean;
+  caller?: string;
+}
+
+export type PlanInput = Omit<DeployInput, 'caller'>;
+
+export interface SyncInput {
+  specs: ServiceSpec[];
+  dryRun: boolean;
+}
+
+export interface ReleasesInput {
+  service: string;
+  component?: string;
+}
+
+export interface RollbackInput extends ReleasesInput {
+  /** Absent: per component, the newest succeeded release before the running one. */
+  to?: number;
+  caller?: string;
+}
 
 export interface DeployResult {
   service: string;
@@ -30,6 +56,20 @@ export interface RollbackResult extends DeployResult {
   /** The release rolled back to (0 when components went back to different releases). */
   to: number;
   specs: ComponentSpec[];
+}
+
+/** What a deploy would do to one component (SPEC §8 deploy plan). */
+export interface ComponentPlan {
+  component: string;
+  action: 'create' | 'recreate' | 'start' | 'unchanged';
+  /** Each field that differs, e.g. "image: 1.0 → 2.0". */
+  changes: string[];
+  strategy: DeployStrategy;
+}
+
+export interface DeployPlan {
+  service: string;
+  components: ComponentPlan[];
 }
 
 export interface SyncActionResult {
@@ -63,33 +103,7 @@ export class DeployService implements OnApplicationBootstrap {
     await this.recovery.recoverAll();
   }
 
-  /** Validates an RPC's spec (every issue at once) into the domain type. */
-  specFromRequest(message: mcpv1.ServiceSpec | undefined): ServiceSpec {
-    if (!message) throw new InvalidArgumentError('service: required');
-    return validateServiceSpec(fromProtoServiceSpec(message, this.config.agent.nodeName));
-  }
-
-  /** Validates every spec of a sync; reports all problems of all services at once (`services[i].…`). */
-  specsFromRequest(messages: mcpv1.ServiceSpec[]): ServiceSpec[] {
-    const issues: ValidationIssue[] = [];
-    const specs: ServiceSpec[] = [];
-    const seen = new Set<string>();
-    messages.forEach((message, index) => {
-      try {
-        const spec = this.specFromRequest(message);
-        if (seen.has(spec.name)) issues.push({ path: `services[${index}].name`, reason: `duplicate service "${spec.name}"` });
-        seen.add(spec.name);
-        specs.push(spec);
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        issues.push(...err.issues.map((issue) => ({ ...issue, path: issue.path ? `services[${index}].${issue.path}` : `services[${index}]` })));
-      }
-    });
-    if (issues.length > 0) throw new InvalidServiceDefinitionError(issues);
-    return specs;
-  }
-
-  async deploy(input: { spec: ServiceSpec; component?: string; force: boolean; caller?: string }): Promise<DeployResult> {
+  async deploy(input: DeployInput): Promise<DeployResult> {
     const { spec } = input;
     const targets = input.component ? spec.components.filter((c) => c.name === input.component) : spec.components;
     if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
@@ -130,7 +144,10 @@ export class DeployService implements OnApplicationBootstrap {
         );
         for (const outcome of outcomes) done.set(outcome.component, outcome);
       }
-      return { service: spec.name, results: targets.map((component) => done.get(component.name) as ComponentOutcome) };
+      const results = targets.map((component) => done.get(component.name) as ComponentOutcome);
+      const unavailable = runtimeUnavailableIn({ action: 'deploy', service: spec.name, outcomes: results });
+      if (unavailable) throw unavailable;
+      return { service: spec.name, results };
     });
   }
 
@@ -159,7 +176,7 @@ export class DeployService implements OnApplicationBootstrap {
   }
 
   /** Newest first; NOT_FOUND for a service the agent never knew. */
-  async listReleases(input: { service: string; component?: string }): Promise<ReleaseRecord[]> {
+  async listReleases(input: ReleasesInput): Promise<ReleaseRecord[]> {
     const releases = await this.registry.listReleases(input);
     if (releases.length === 0 && !(await this.registry.getService(input.service))) throw new ServiceNotFoundError(input.service);
     return releases;
@@ -170,7 +187,7 @@ export class DeployService implements OnApplicationBootstrap {
    * before the one running), by digest when the tag points elsewhere now, with the same health
    * gate and strategy. The rollback is a release of its own, marked as a rollback of `to`.
    */
-  async rollback(input: { service: string; component?: string; to?: number; caller?: string }): Promise<RollbackResult> {
+  async rollback(input: RollbackInput): Promise<RollbackResult> {
     return this.locks.run(input.service, async () => {
       const record = await this.registry.getService(input.service);
       if (!record) throw new ServiceNotFoundError(input.service);
@@ -213,6 +230,8 @@ export class DeployService implements OnApplicationBootstrap {
           }),
         );
       }
+      const unavailable = runtimeUnavailableIn({ action: 'rollback', service: input.service, outcomes: results });
+      if (unavailable) throw unavailable;
       const targets = new Set(plan.map(({ target }) => target.number));
       return { service: input.service, results, to: targets.size === 1 ? [...targets][0] : 0, specs: plan.map(({ target }) => target.spec) };
     });
@@ -223,7 +242,7 @@ export class DeployService implements OnApplicationBootstrap {
    * component create, recreate with each changed field, start, or unchanged, and the strategy.
    * Reads only: no pull, no port, no container, no registry write.
    */
-  async plan(input: { spec: ServiceSpec; component?: string; force: boolean }): Promise<mcpv1.PlanDeployResponse> {
+  async plan(input: PlanInput): Promise<DeployPlan> {
     const { spec } = input;
     const targets = input.component ? spec.components.filter((c) => c.name === input.component) : spec.components;
     if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
@@ -239,7 +258,7 @@ export class DeployService implements OnApplicationBootstrap {
         return '';
       }
     };
-    const components = targets.map((component): mcpv1.ComponentPlan => {
+    const components = targets.map((component): ComponentPlan => {
       const strategy = this.deployer.strategyFor(component);
       const current = record?.components.find((c) => c.name === component.name);
       const container = live.get(current?.containerName || componentContainerName({ service: spec.name, name: component.name }));
@@ -277,7 +296,7 @@ export class DeployService implements OnApplicationBootstrap {
    * Upserts desired state for every given service; starts or stops to match `active`;
    * deploys components never run. Services not in the request are only reported.
    */
-  async sync(input: { specs: ServiceSpec[]; dryRun: boolean }): Promise<SyncActionResult[]> {
+  async sync(input: SyncInput): Promise<SyncActionResult[]> {
     const containers = await this.runtime.list();
     const stateOf = new Map(containers.map((c) => [c.name, c.state]));
     const actions: SyncActionResult[] = [];
@@ -335,6 +354,8 @@ export class DeployService implements OnApplicationBootstrap {
     try {
       if (action === 'deploy') {
         const outcome = await this.deployOne({ service, component, desired: input.desired, force: true, before: input.before });
+        const unavailable = runtimeUnavailableIn({ action: 'sync', service, outcomes: [outcome] });
+        if (unavailable) throw unavailable;
         return { ...base, ok: outcome.ok, error: outcome.error };
       }
       const record = input.before?.components.find((c) => c.name === component.name);
@@ -346,6 +367,8 @@ export class DeployService implements OnApplicationBootstrap {
       }
       return { ...base, ok: true, error: '' };
     } catch (err) {
+      // Podman's service gone fails the whole sync UNAVAILABLE, like a deploy (see runtimeUnavailableIn).
+      if (err instanceof RuntimeUnavailableError) throw err;
       return { ...base, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
+import { HealthStates } from '@mcp/deployer';
 import type { MetricsSnapshot } from '@mcp/metrics';
 import { MetricsSource } from '@mcp/metrics';
 import { ServiceRegistry, SNAPSHOT_NAME } from '@mcp/registry';
@@ -24,6 +25,7 @@ export class AgentMetricsSource extends MetricsSource {
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly live: LiveContainers,
+    private readonly health: HealthStates,
   ) {
     super();
   }
@@ -41,7 +43,15 @@ export class AgentMetricsSource extends MetricsSource {
     const components = states.map((component) => {
       const name = component.containerName || containerNameFor(component.service, component.name);
       const observed = observedByName ? (observedByName.get(name) ?? 'removed') : component.observedState || 'unknown';
-      return { service: component.service, component: component.name, desired: component.desiredState, observed, drift: isDrift(component.desiredState, observed) };
+      const health = this.health.status({ service: component.service, component: component.name });
+      return {
+        service: component.service,
+        component: component.name,
+        desired: component.desiredState,
+        observed,
+        drift: isDrift(component.desiredState, observed),
+        ...(health === '-' ? {} : { health }),
+      };
     });
     return { components, certificates, lastBackup };
   }

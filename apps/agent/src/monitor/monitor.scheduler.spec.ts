@@ -9,7 +9,7 @@ class CountingMonitor {
   ticks = 0;
   async runOnce(): Promise<TickResult> {
     this.ticks++;
-    return { skipped: false, containers: 0, busy: [], changes: [], drifting: [], alerts: [], pruned: 0 };
+    return { skipped: false, containers: 0, busy: [], changes: [], drifting: [], alerts: [], pruned: 0, health: [] };
   }
 }
 

@@ -4,16 +4,16 @@ import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { type Alert, AlertSender, alertSenderFor, CommandAlertSender } from '@mcp/alerts';
 import { Clock, type ComponentSpec, type DesiredState } from '@mcp/common';
-import { KeyedMutex } from '@mcp/deployer';
+import { DeployerOptions, HealthProber, HealthStates, KeyedMutex, NetworkProbe, type ProbeResult } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
-import { LiveContainers, type ContainerSummary } from '@mcp/runtime';
-import { FakeClock, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../../../../test/fakes';
+import { ContainerRuntime, LiveContainers, type ContainerSummary } from '@mcp/runtime';
+import { FakeClock, FakeNetworkProbe, FakeRuntime, InMemoryRegistry, RecordingMetrics } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../config/agent-config';
 import { alertsOptionsFromConfig } from '../config/alert-options';
-import { MONITOR_EVENT, MonitorService } from './monitor.service';
+import { MAX_PROBES_IN_FLIGHT, MONITOR_EVENT, MonitorService } from './monitor.service';
 
 /** Records alerts; the monitor's only use of the port is send(). */
 class RecordingAlertSender extends AlertSender {
@@ -60,6 +60,8 @@ describe(MonitorService.name, () => {
   let live: LiveContainers;
   let metrics: RecordingMetrics;
   let module: { init(): Promise<unknown>; close(): Promise<void> };
+  let network: NetworkProbe;
+  let health: HealthStates;
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
     live = new LiveContainers(runtime);
@@ -76,9 +78,15 @@ describe(MonitorService.name, () => {
         { provide: AlertSender, useValue: alerts },
         { provide: KeyedMutex, useValue: locks },
         { provide: AgentMetrics, useValue: metrics },
+        { provide: NetworkProbe, useValue: network },
+        { provide: DeployerOptions, useValue: new DeployerOptions({ bindAddress: '127.0.0.1', routeBindAddress: '127.0.0.1', routeDomain: 'test', portRangeStart: 10000, portRangeEnd: 60000, certDir: '/nonexistent', stopTimeoutSeconds: 1 }) },
+        { provide: ContainerRuntime, useValue: runtime },
+        HealthProber,
+        HealthStates,
       ],
     }).compile();
     sut = moduleRef.get(MonitorService);
+    health = moduleRef.get(HealthStates);
     module = moduleRef;
   }
 
@@ -101,6 +109,7 @@ describe(MonitorService.name, () => {
     runtime = new GatedRuntime({ images: [IMAGE], clock });
     recorder = new RecordingAlertSender();
     locks = new KeyedMutex();
+    network = new FakeNetworkProbe();
     await build();
   });
 
@@ -340,6 +349,147 @@ describe(MonitorService.name, () => {
       }
     });
   });
+  describe('health (SPEC §8: the monitor keeps probing after a deploy)', () => {
+    /** A routed component whose container runs on `hostPort`, with a declared check (or the implicit one). */
+    async function routed(input: { service: string; hostPort: number; health?: ComponentSpec['health']; desired?: DesiredState; state?: string }): Promise<void> {
+      const spec: ComponentSpec = { ...component(input.service), routes: [{ port: 443, mode: 'l4' }], ...(input.health ? { health: input.health } : {}) };
+      await registry.saveService({ name: input.service, active: true, components: [{ spec, desiredState: input.desired ?? 'running' }] });
+      await registry.recordDeployment({
+        service: input.service,
+        component: input.service,
+        routes: [{ name: '', port: 443, mode: 'l4', hostname: `${input.service}.test`, hostPort: input.hostPort }],
+        observedState: 'running',
+        version: '1.0',
+        containerName: input.service,
+        containerId: '',
+        deployedSpecHash: 'h',
+      });
+      runtime.seedContainer({ name: input.service, image: IMAGE, state: input.state ?? 'running' });
+    }
+
+    it('should probe each running component at each tick (declared or implicit check) with no podman call beyond the listing', async () => {
+      await routed({ service: 'api', hostPort: 20001, health: { http: '/up' } });
+      await routed({ service: 'db', hostPort: 20002, health: { tcp: true } });
+      await routed({ service: 'web', hostPort: 20003 });
+      runtime.clearCalls();
+
+      const result = await sut.runOnce();
+
+      expect(runtime.calls.map((call) => call.method)).toEqual(['list']);
+      expect((network as FakeNetworkProbe).calls).toEqual(
+        expect.arrayContaining([{ kind: 'http', port: 20001, path: '/up' }, { kind: 'tcp', port: 20002 }, { kind: 'tcp', port: 20003 }]),
+      );
+      expect(result.health.map((h) => [h.service, h.status]).sort()).toEqual([['api', 'healthy'], ['db', 'healthy'], ['web', 'healthy']]);
+      expect(health.status({ service: 'api', component: 'api' })).toBe('healthy');
+      expect(await registry.listEvents({})).toEqual([]);
+    });
+
+    it('should turn a failing component unhealthy with one event and one unhealthy alert (cooldown as drift), then healthy again with recovered', async () => {
+      await routed({ service: 'api', hostPort: 20001, health: { http: '/up' } });
+      await sut.runOnce();
+      clock.advance(2 * MINUTE);
+      (network as FakeNetworkProbe).answer(20001, { ok: false, detail: 'GET /up → 503' });
+
+      const first = await sut.runOnce();
+      clock.advance(MINUTE);
+      await sut.runOnce();
+
+      expect(first.health).toEqual([{ service: 'api', component: 'api', status: 'unhealthy', detail: 'GET /up: GET /up → 503' }]);
+      expect(health.status({ service: 'api', component: 'api' })).toBe('unhealthy');
+      expect(recorder.sent).toEqual([
+        expect.objectContaining({ kind: 'unhealthy', node: 'test-node', service: 'api', component: 'api', desired: 'running', observed: 'running', message: 'health check GET /up: GET /up → 503' }),
+      ]);
+      expect((await registry.listEvents({ service: 'api' })).map((e) => [e.kind, e.message])).toEqual([[MONITOR_EVENT.unhealthy, 'health check GET /up: GET /up → 503']]);
+
+      (network as FakeNetworkProbe).answer(20001, { ok: true, detail: 'GET /up → 200' });
+      await sut.runOnce();
+      (network as FakeNetworkProbe).answer(20001, { ok: false, detail: 'GET /up → 500' });
+      clock.advance(MINUTE);
+      await sut.runOnce();
+
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['unhealthy', 'recovered']);
+      expect((await registry.listEvents({ service: 'api' })).map((e) => e.kind)).toEqual([MONITOR_EVENT.unhealthy, MONITOR_EVENT.healthy, MONITOR_EVENT.unhealthy]);
+      clock.advance(15 * MINUTE);
+      (network as FakeNetworkProbe).answer(20001, { ok: true, detail: 'GET /up → 200' });
+      await sut.runOnce();
+      (network as FakeNetworkProbe).answer(20001, { ok: false, detail: 'GET /up → 500' });
+      await sut.runOnce();
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['unhealthy', 'recovered', 'recovered', 'unhealthy']);
+    });
+
+    it('should call a container that podman started within its start_period and that fails "starting", without alerting', async () => {
+      await routed({ service: 'api', hostPort: 20001, health: { cmd: ['/bin/check'], start_period: '30s' } });
+      runtime.onExec('api', () => ({ exitCode: 1, output: 'not yet\n' }));
+
+      const young = await sut.runOnce();
+      clock.advance(31_000);
+      const old = await sut.runOnce();
+
+      expect(runtime.callsTo('execIn').map((call) => call.args.cmd)).toEqual([['/bin/check'], ['/bin/check']]);
+      expect(young.health.map((h) => h.status)).toEqual(['starting']);
+      expect(young.alerts).toEqual([]);
+      expect(old.health).toEqual([{ service: 'api', component: 'api', status: 'unhealthy', detail: 'cmd /bin/check: /bin/check → exit 1 (not yet)' }]);
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['unhealthy']);
+    });
+
+    it('should not probe a component that is not running or not desired running: its health is -', async () => {
+      await routed({ service: 'api', hostPort: 20001, state: 'exited' });
+      await routed({ service: 'web', hostPort: 20003, desired: 'stopped' });
+      health.set({ service: 'api', component: 'api', status: 'healthy', detail: 'from the deploy' });
+
+      const result = await sut.runOnce();
+
+      expect((network as FakeNetworkProbe).calls).toEqual([]);
+      expect(result.health).toEqual([]);
+      expect(health.status({ service: 'api', component: 'api' })).toBe('-');
+      expect(recorder.sent.map((alert) => alert.kind)).toEqual(['drift', 'drift']);
+    });
+
+    it('should leave a service with a deploy in flight to the deploy', async () => {
+      await routed({ service: 'api', hostPort: 20001 });
+      health.set({ service: 'api', component: 'api', status: 'starting', detail: 'deploying release 2' });
+      (network as FakeNetworkProbe).answer(20001, { ok: false, detail: 'refused' });
+      let release!: () => void;
+      const held = locks.run('api', () => new Promise<void>((resolve) => (release = resolve)));
+
+      const result = await sut.runOnce();
+      release();
+      await held;
+
+      expect(result.health).toEqual([]);
+      expect(health.status({ service: 'api', component: 'api' })).toBe('starting');
+    });
+
+    it('should cut off a probe that never answers at its timeout, and run at most MAX_PROBES_IN_FLIGHT at once', async () => {
+      let inFlight = 0;
+      let most = 0;
+      class SlowProbe extends NetworkProbe {
+        async http(): Promise<ProbeResult> {
+          return new Promise(() => undefined); // never answers
+        }
+        async tcp(): Promise<ProbeResult> {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight--;
+          return { ok: true, detail: 'ok' };
+        }
+      }
+      network = new SlowProbe();
+      await build();
+      await routed({ service: 'hung', hostPort: 20000, health: { http: '/up', timeout: '50ms' } });
+      for (let i = 1; i <= MAX_PROBES_IN_FLIGHT + 8; i++) await routed({ service: `s${i}`, hostPort: 20000 + i });
+      clock.advance(2 * MINUTE);
+
+      const result = await sut.runOnce();
+
+      expect(result.health.find((h) => h.service === 'hung')).toEqual({ service: 'hung', component: 'hung', status: 'unhealthy', detail: 'GET /up: no answer within 50 ms' });
+      expect(result.health.filter((h) => h.status === 'healthy')).toHaveLength(MAX_PROBES_IN_FLIGHT + 8);
+      expect(most).toBeLessThanOrEqual(MAX_PROBES_IN_FLIGHT);
+      expect(most).toBeGreaterThan(1);
+    });
+  });
+
   describe('before the first listing', () => {
     it('should not judge from memory that has not been listed yet (an event arriving first)', async () => {
       await build({ monitor: { enabled: true } });

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/alerts';
 import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
-import { KeyedMutex } from '@mcp/deployer';
+import { describeCheck, type HealthStatus, healthTimings, HealthProber, HealthStates, KeyedMutex, type ProbeResult } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, type ContainerSummary, LiveContainers } from '@mcp/runtime';
@@ -13,6 +13,8 @@ export const MONITOR_EVENT = {
   drift: 'drift',
   flapping: 'flapping',
   recovered: 'recovered',
+  unhealthy: 'unhealthy',
+  healthy: 'healthy',
 } as const;
 
 export interface StateChange {
@@ -36,6 +38,16 @@ export interface TickResult {
   alerts: Alert[];
   /** Events pruned by retention. */
   pruned: number;
+  /** The health each probed component was judged to have this tick. */
+  health: HealthJudgement[];
+}
+
+export interface HealthJudgement {
+  service: string;
+  component: string;
+  status: HealthStatus;
+  /** What the probe saw, e.g. `GET /up → 503`. */
+  detail: string;
 }
 
 /** States from which a change is not a real transition (nothing was observed before). */
@@ -46,6 +58,15 @@ export const MAX_ALERTS_IN_FLIGHT = 100;
 
 /** Container changes arriving within this long of each other are judged in one pass. */
 export const EVENT_SETTLE_MS = 25;
+
+/**
+ * Health probes run at once per tick. Each is bounded by its check's timeout, so a tick spends
+ * at most ceil(components / MAX_PROBES_IN_FLIGHT) × the longest timeout probing.
+ */
+export const MAX_PROBES_IN_FLIGHT = 16;
+
+/** Past its timeout, a probe that has not answered (an exec podman never returns) counts as failed. */
+const PROBE_GRACE_MS = 250;
 
 /**
  * The monitor (SPEC §2 Monitor, §10 live state). A judgement compares the containers in
@@ -82,6 +103,8 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     alerts: AlertSender,
     private readonly locks: KeyedMutex,
     private readonly metrics: AgentMetrics,
+    private readonly prober: HealthProber,
+    private readonly health: HealthStates,
   ) {
     this.dispatcher = new AlertDispatcher({ sender: alerts, maxInFlight: MAX_ALERTS_IN_FLIGHT });
   }
@@ -135,7 +158,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
   }
 
   async runOnce(): Promise<TickResult> {
-    if (this.running) return { skipped: true, containers: 0, busy: [], changes: [], drifting: [...this.drifting], alerts: [], pruned: 0 };
+    if (this.running) return { skipped: true, containers: 0, busy: [], changes: [], drifting: [...this.drifting], alerts: [], pruned: 0, health: [] };
     this.running = true;
     try {
       return await this.tick();
@@ -149,13 +172,89 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     // The tick's one listing; it also brings the memory back in line with podman.
     const containers = await this.live.reconcile();
     const result = await this.serialised(() => this.judge(containers));
+    // Probes run outside the judgement chain: a slow check never holds up judging an event.
+    const probed = await this.probeHealth(containers);
     const now = this.clock.now();
     const pruned = await this.registry.pruneEvents({
       before: new Date(now.getTime() - this.config.monitor.eventRetentionMs),
       keepMax: this.config.monitor.eventKeepMax,
     });
     this.metrics.monitorTick({ seconds: (performance.now() - started) / 1000 });
-    return { ...result, pruned };
+    return { ...result, alerts: [...result.alerts, ...probed.alerts], health: probed.health, pruned };
+  }
+
+  /**
+   * SPEC §8 "after a deploy the monitor keeps probing at each tick": each component desired
+   * and observed running (in this tick's listing) gets its check — declared or implicit —
+   * run concurrently (at most MAX_PROBES_IN_FLIGHT at once, each cut off at its timeout).
+   * Passing → healthy; failing → unhealthy, or `starting` while the container is younger than
+   * its start_period (podman's restart policy just brought it back) and was not healthy
+   * since. Turning unhealthy records an `unhealthy` event and raises an `unhealthy` alert
+   * (same per-component cooldown as drift); back to healthy records `healthy` and raises
+   * `recovered`. A component not running has no health (`-`): drift covers it. Services with
+   * an operation in flight are skipped (the deploy sets their health itself), before and
+   * after the probe.
+   */
+  private async probeHealth(containers: ContainerSummary[]): Promise<{ health: HealthJudgement[]; alerts: Alert[] }> {
+    const byName = new Map<string, ContainerSummary>(containers.map((container) => [container.name, container]));
+    const services = await this.registry.listServices();
+    const busyAtStart = new Set(this.locks.busyKeys);
+    const targets: Array<{ service: string; component: ComponentRecord; container: ContainerSummary }> = [];
+    const known = new Set<string>();
+    for (const service of services) {
+      for (const component of service.components) {
+        known.add(`${service.name}/${component.name}`);
+        if (busyAtStart.has(service.name)) continue;
+        const container = byName.get(componentContainerName(component));
+        if (component.desiredState !== 'running' || container?.state !== 'running') {
+          this.health.forget({ service: service.name, component: component.name });
+          continue;
+        }
+        targets.push({ service: service.name, component, container });
+      }
+    }
+    for (const entry of this.health.all()) if (!known.has(`${entry.service}/${entry.component}`)) this.health.forget(entry);
+
+    const results = await mapBounded(targets, MAX_PROBES_IN_FLIGHT, (target) => this.probeOne(target));
+    const now = this.clock.now();
+    const busyNow = new Set(this.locks.busyKeys);
+    const judged: HealthJudgement[] = [];
+    const pending: Alert[] = [];
+    for (const [i, target] of targets.entries()) {
+      const { service, component, container } = target;
+      if (busyNow.has(service)) continue;
+      const result = results[i];
+      const timings = healthTimings(component.spec);
+      const previous = this.health.status({ service, component: component.name });
+      const young = container.startedAt !== undefined && now.getTime() - container.startedAt.getTime() < timings.startPeriodMs;
+      const status: HealthStatus = result.ok ? 'healthy' : young && previous !== 'healthy' && previous !== 'unhealthy' ? 'starting' : 'unhealthy';
+      const detail = `${describeCheck(component.spec)}: ${result.detail}`;
+      this.health.set({ service, component: component.name, status, detail, now });
+      judged.push({ service, component: component.name, status, detail });
+      if (status === 'unhealthy' && previous !== 'unhealthy') {
+        await this.registry.addEvent({ time: now, service, component: component.name, kind: MONITOR_EVENT.unhealthy, message: `health check ${detail}` });
+        this.queueAlert(pending, now, { kind: 'unhealthy', service, component: component.name, desired: component.desiredState, observed: container.state, message: `health check ${detail}` });
+      } else if (status === 'healthy' && previous === 'unhealthy') {
+        const message = `healthy again (${detail})`;
+        await this.registry.addEvent({ time: now, service, component: component.name, kind: MONITOR_EVENT.healthy, message });
+        this.queueAlert(pending, now, { kind: 'recovered', service, component: component.name, desired: component.desiredState, observed: container.state, message });
+      }
+    }
+    for (const alert of pending) this.dispatcher.dispatch(alert);
+    return { health: judged, alerts: pending };
+  }
+
+  /** One component's check, cut off shortly after its timeout whatever it waits on. */
+  private probeOne(target: { service: string; component: ComponentRecord; container: ContainerSummary }): Promise<ProbeResult> {
+    const { component, container } = target;
+    const { timeoutMs } = healthTimings(component.spec);
+    let timer: NodeJS.Timeout | undefined;
+    const cutOff = new Promise<ProbeResult>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs + PROBE_GRACE_MS);
+      timer.unref?.();
+    });
+    const probe = this.prober.check({ container: container.name, spec: component.spec, routes: component.routes });
+    return Promise.race([probe, cutOff]).finally(() => clearTimeout(timer));
   }
 
   private async judge(containers: ContainerSummary[]): Promise<TickResult> {
@@ -216,7 +315,7 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     for (const key of [...this.drifting]) if (!seen.has(key)) this.drifting.delete(key);
 
     for (const alert of pending) this.dispatcher.dispatch(alert);
-    return { skipped: false, containers: containers.length, busy: [...busy].sort(), changes, drifting: [...this.drifting].sort(), alerts: pending, pruned: 0 };
+    return { skipped: false, containers: containers.length, busy: [...busy].sort(), changes, drifting: [...this.drifting].sort(), alerts: pending, pruned: 0, health: [] };
   }
 
   private async noteTransition(input: { key: string; service: string; component: ComponentRecord; observed: ObservedState; now: Date; pending: Alert[] }): Promise<void> {
@@ -262,4 +361,18 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
 export function isDrift(desired: DesiredState, observed: ObservedState): boolean {
   if (desired === 'ignore') return false;
   return (desired === 'running') !== (observed === 'running');
+}
+
+/** `work` over `items`, at most `limit` at once; results in the items' order. */
+async function mapBounded<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

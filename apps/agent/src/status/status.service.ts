@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Clock, ServiceNotFoundError } from '@mcp/common';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
+import { DriftDetail, HealthStates } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
 import { toProtoServiceSpec } from '@mcp/servicedef';
@@ -29,6 +30,8 @@ export class StatusService {
     private readonly runtime: ContainerRuntime,
     private readonly live: LiveContainers,
     private readonly clock: Clock,
+    private readonly health: HealthStates,
+    private readonly drift: DriftDetail,
   ) {
     this.startedAt = clock.now();
   }
@@ -39,7 +42,12 @@ export class StatusService {
     return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)) };
   }
 
-  /** Desired vs observed per component (live state); events most recent first. */
+  /**
+   * Desired vs observed per component (live state), health, and drift detail: for a named
+   * service from one inspect of each of its containers, for all services from the listing
+   * alone (made by hand, image). A component drifts when its state differs from desired or
+   * its container from the deployed spec. Events most recent first.
+   */
   async serviceStatus(input: { service?: string; eventLimit?: number }): Promise<mcpv1.GetServiceStatusResponse> {
     let services: ServiceRecord[];
     if (input.service) {
@@ -50,21 +58,24 @@ export class StatusService {
       services = await this.registry.listServices();
     }
     const live = new Map((await this.live.current()).map((c) => [c.name, c]));
+    const detail = input.service ? await this.drift.forService({ service: services[0].name, components: services[0].components }) : undefined;
     const components: mcpv1.ComponentStatus[] = [];
     for (const service of services) {
       for (const component of service.components) {
         const container = componentContainerName(component);
         const seen = live.get(container);
         const observed = seen?.state ?? 'removed';
+        const driftFields = !seen ? [] : detail ? (detail.get(component.name) ?? []) : await this.drift.fromListing({ service: service.name, component, container: seen });
         components.push({
           service: service.name,
           component: component.name,
           desiredState: component.desiredState,
           observedState: observed,
           version: seen ? imageTag(seen.image) : component.version,
-          drift: isDrift(component.desiredState, observed),
+          drift: isDrift(component.desiredState, observed) || driftFields.length > 0,
           container,
-          driftFields: [],
+          driftFields,
+          health: this.health.status({ service: service.name, component: component.name }),
         });
       }
     }
@@ -124,6 +135,8 @@ export class StatusService {
   private containerInfo(c: ContainerSummary, known: string[], byService: Map<string, ServiceRecord>): mcpv1.ContainerInfo {
     const { service, component } = splitContainerName(c.name, known);
     const record = byService.get(service)?.components.find((k) => k.name === component);
+    // Health belongs to the container that serves (not a start-first deploy's temporary one).
+    const serves = record !== undefined && componentContainerName(record) === c.name;
     return {
       service,
       component,
@@ -134,6 +147,7 @@ export class StatusService {
       startedAt: c.state === 'running' ? toTimestamp(c.startedAt) : undefined,
       desiredState: record?.desiredState ?? 'ignore',
       id: c.id,
+      health: serves ? this.health.status({ service, component }) : '-',
     };
   }
 

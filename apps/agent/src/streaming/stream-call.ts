@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 
 /**
@@ -20,10 +20,15 @@ export function streamWork(work: (signal: AbortSignal) => Promise<void>): Observ
   });
 }
 
-/** Nest passes the call as the third argument of a server-streaming handler. */
-export function requireCall<T>(call: T | undefined): T {
+/**
+ * Nest passes the call as the third argument of a server-streaming handler. Its response
+ * headers go out at once (grpc-js would wait for the first message): a client following a
+ * quiet stream (`logs -f`, `events -f`) knows the stream is open, and bounds only that wait.
+ */
+export function requireCall<T extends Pick<ServerWritableStream<unknown, unknown>, 'sendMetadata'>>(call: T | undefined): T {
   // An unknown error: the filter answers INTERNAL and logs this.
   if (!call) throw new Error('streaming handler called without its gRPC call');
+  call.sendMetadata(new Metadata());
   return call;
 }
 

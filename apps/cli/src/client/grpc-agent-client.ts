@@ -21,6 +21,11 @@ const LONG_CALL_DEADLINE_MS = 10 * 60_000;
 export const KEEPALIVE_TIME_MS = 5_000;
 export const KEEPALIVE_TIMEOUT_MS = 5_000;
 const READY = 2; // grpc.connectivityState.READY
+/**
+ * A finished push is answered once the agent has flushed the file to disk and renamed it into
+ * place: that wait is this many node timeouts (30 s by default), not one.
+ */
+export const PUSH_ANSWER_TIMEOUTS = 3;
 
 interface Loaded {
   grpc: typeof grpc;
@@ -48,8 +53,19 @@ export class GrpcAgentClientFactory extends AgentClientFactory {
 /**
  * A plain @grpc/grpc-js client of one agent: TLS 1.3 with the configured CA, the bearer
  * token on every call, the node's `server_name` as TLS name and authority (so an IP can be
- * dialled safely), and deadlines: the node timeout for connecting and quick calls, a long
- * one for deploy-like calls, none for streams.
+ * dialled safely), and a deadline on every kind of RPC (issue #12):
+ * - connecting: the node timeout (`timeout` in mcp.toml, 10 s by default), for every call;
+ * - quick unary calls: the node timeout in all; deploy-like calls: 10 minutes in all, and the
+ *   keepalive below while they run;
+ * - PushFile (client stream): each chunk taken by the agent (the stream drains) within the
+ *   node timeout, and the answer after the last chunk within PUSH_ANSWER_TIMEOUTS of them;
+ * - PullFile, and Logs / Events without follow (finite server streams): each message within
+ *   the node timeout — an idle deadline, since a big file or log has no sensible total one;
+ * - Logs -f / Events -f (follow streams): the agent opens the stream (its response headers)
+ *   within the node timeout; after that, silence is normal (a quiet container), so there is
+ *   no idle deadline, and the keepalive (a ping every 5 s answered within 5 s) names a node
+ *   that is cut off or gone within 10 s.
+ * A deadline that passes cancels the call and reads `no answer within Ns`.
  */
 export class GrpcAgentClient implements AgentClient {
   readonly node: NodeConfig;
@@ -81,6 +97,12 @@ export class GrpcAgentClient implements AgentClient {
     });
     const stream = call!;
     const watchdog = this.connectWatchdog(client, () => stream.cancel());
+    let timedOut: unknown;
+    watchdog.promise.catch((error) => (timedOut = error));
+    const deadline = new StreamDeadline((ms) => {
+      stream.cancel();
+      return this.noAnswer(ms, client);
+    });
     // A failed call must not leave the writer waiting for a drain that never comes.
     let failed: unknown;
     const failure = new Promise<never>((_, reject) => {
@@ -90,17 +112,19 @@ export class GrpcAgentClient implements AgentClient {
       });
     });
     failure.catch(() => undefined);
+    const timeout = this.node.timeoutMs;
     try {
-      await writeMessage(stream, { header: input.header }, failure);
+      await deadline.wait(writeMessage(stream, { header: input.header }, failure), timeout);
       for await (const chunk of input.chunks) {
         if (failed) break;
-        await writeMessage(stream, { chunk }, failure);
+        await deadline.wait(writeMessage(stream, { chunk }, failure), timeout);
       }
       stream.end();
-      return await Promise.race([result, watchdog.promise]);
+      return await Promise.race([deadline.wait(result, PUSH_ANSWER_TIMEOUTS * timeout), watchdog.promise]);
     } catch (error) {
       stream.cancel();
-      throw failed ?? error;
+      // A deadline that passed cancelled the call: say so, not "cancelled".
+      throw timedOut ?? deadline.expired ?? failed ?? error;
     } finally {
       watchdog.stop();
     }
@@ -154,6 +178,11 @@ export class GrpcAgentClient implements AgentClient {
     return mapGrpcError(error, this.node, this.isReady(client));
   }
 
+  /** A stream's deadline passed: unreachable when never connected, else the agent not answering. */
+  private noAnswer(ms: number, client: grpc.Client) {
+    return mapGrpcError({ code: 4, details: `no answer within ${ms / 1000}s` }, this.node, this.isReady(client));
+  }
+
   /**
    * For calls without a short deadline: if the channel is not connected within the node
    * timeout, cancel and report the agent unreachable instead of waiting on.
@@ -200,13 +229,24 @@ export class GrpcAgentClient implements AgentClient {
     const watchdog = this.connectWatchdog(client, () => call.cancel());
     let timedOut: unknown;
     watchdog.promise.catch((error) => (timedOut = error));
+    const deadline = new StreamDeadline((ms) => {
+      call.cancel();
+      return this.noAnswer(ms, client);
+    });
+    // A follow stream is open once the agent sent its response headers (it does at once).
+    const follow = 'follow' in request && request.follow === true;
+    if (follow) call.once('metadata', () => deadline.stop());
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<RpcResponse<K>>;
     try {
-      for await (const message of call) {
-        yield message;
+      for (;;) {
+        const next = await deadline.wait(messages.next(), this.node.timeoutMs);
+        if (next.done) return;
+        if (follow) deadline.stop();
+        yield next.value;
       }
     } catch (error) {
       if (options?.signal?.aborted) return;
-      throw timedOut ?? this.mapError(error, client);
+      throw timedOut ?? deadline.expired ?? this.mapError(error, client);
     } finally {
       watchdog.stop();
       options?.signal?.removeEventListener('abort', onAbort);
@@ -237,6 +277,39 @@ function withoutSni(credentials: grpc.ChannelCredentials): void {
     if (typeof options === 'object' && options !== null) Reflect.deleteProperty(options, 'servername');
     return connector;
   });
+}
+
+/**
+ * Bounds each wait on a stream's peer. When a wait outlasts its time, `expire` cancels the
+ * call and makes the error, which the wait rejects with (and `expired` keeps). `stop()` ends
+ * all deadlines, the one of a wait in progress too (a follow stream, once open).
+ */
+class StreamDeadline {
+  expired: unknown;
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly expire: (ms: number) => unknown) {}
+
+  async wait<T>(promise: Promise<T>, ms: number): Promise<T> {
+    if (this.stopped) return promise;
+    const expiry = new Promise<never>((_, reject) => {
+      this.timer = setTimeout(() => {
+        this.expired = this.expire(ms);
+        reject(this.expired);
+      }, ms);
+    });
+    try {
+      return await Promise.race([promise, expiry]);
+    } finally {
+      clearTimeout(this.timer);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
 }
 
 /** Writes one message and waits for drain when the stream's buffer is full. */

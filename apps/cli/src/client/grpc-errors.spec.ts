@@ -49,6 +49,14 @@ describe(mapGrpcError.name, () => {
     [{ code: 16, details: 'token expired' }, true, TokenRejectedError, 4, 'token rejected by rift: run mcp login'],
     [{ code: 7, details: 'role guest is not allowed' }, true, AgentCallError, 1, 'permission denied by rift: role guest is not allowed'],
     [{ code: 14, details: 'podman is not answering' }, true, AgentCallError, 1, 'rift: podman is not answering'],
+    [
+      // The agent's podman service died under a deploy (issue #12): the agent's line, not "unreachable".
+      { code: 14, details: 'deploy of web/web failed: container runtime unavailable: podman API socket /run/p.sock: connection refused (podman system service is not running) (release 3 recorded as failed); the agent restarts its podman service: deploy again in a moment' },
+      true,
+      AgentCallError,
+      1,
+      'rift: deploy of web/web failed: container runtime unavailable: podman API socket /run/p.sock: connection refused (podman system service is not running) (release 3 recorded as failed); the agent restarts its podman service: deploy again in a moment',
+    ],
     [{ code: 5, details: 'service "x" not found' }, true, AgentCallError, 1, 'rift: service "x" not found'],
     [{ code: 13, details: 'internal error' }, true, AgentCallError, 1, 'rift: internal error'],
   ])('should map %j (connected %s)', (error, connected, type, exit, message) => {

@@ -58,6 +58,15 @@ export function renderResults(output: Output, verb: string, node: string, result
     ]),
   );
   const failed = results.filter((r) => !r.ok);
+  // SPEC §8: a failed deploy says why (above) and shows the failed container's last log lines.
+  for (const r of failed) {
+    if (r.release) output.line(`${r.component}: release ${r.release} failed (mcp releases shows it)`);
+    const tail = (r.logTail ?? '').split('\n').filter((l) => l !== '');
+    if (tail.length) {
+      output.line(`last ${tail.length} log line(s) of the failed container of ${r.component}:`);
+      for (const l of tail) output.line(`  | ${l}`);
+    }
+  }
   if (failed.length) {
     throw new CommandFailedError(`${failed.length} of ${results.length} component(s) failed: ${failed.map((r) => r.component).join(', ')}`);
   }

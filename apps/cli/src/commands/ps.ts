@@ -23,6 +23,7 @@ export async function showPs(deps: { agents: Agents; output: Output; clock: Cloc
           component: c.component,
           container: c.container,
           state: c.state,
+          health: c.health || '-',
           image: c.image,
           version: c.version,
           desired: c.desiredState,
@@ -31,15 +32,16 @@ export async function showPs(deps: { agents: Agents; output: Output; clock: Cloc
         };
       }),
     jsonKey: 'containers',
-    headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'VERSION', 'UPTIME'],
+    headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'HEALTH', 'VERSION', 'UPTIME'],
     cells: (r) => [
       r.service || r.container,
       r.component || '-',
       r.node,
       { text: r.state, style: stateStyle(r.state) },
+      { text: r.health, style: stateStyle(r.health) },
       r.version || '-',
       r.uptimeSeconds === null ? '-' : formatUptime(r.uptimeSeconds * 1000),
     ],
-    failedRow: (node, label) => ['-', '-', node, label, '-', '-'],
+    failedRow: (node, label) => ['-', '-', node, label, '-', '-', '-'],
   });
 }

@@ -5,8 +5,19 @@ import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client
 import { renderFleet } from '../output/fleet-renderer';
 import { Cell, Output, stateStyle } from '../output/output';
 import { AgentCallError, CommandFailedError } from '../errors';
+import { DefinitionStore } from '../definitions/definition-store';
 import { parseNonNegativeInt, parseTarget } from './command-helpers';
 import { showPs } from './ps';
+
+/** A component whose running release's spec is not what the definition file says (SPEC §8). */
+interface FileDifference {
+  node: string;
+  service: string;
+  component: string;
+  release: number;
+  file: string;
+  changes: string[];
+}
 
 interface JsonOption {
   json?: boolean;
@@ -69,7 +80,7 @@ export class ListCommand extends ListingCommand {
 export class PsCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {containers: [{node, service, component, container, state, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
+    return `\nHEALTH is what the agent's last probe found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or - (not running, or not probed yet: the monitor probes at each tick).\nWith --json: {containers: [{node, service, component, container, state, health, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -89,19 +100,60 @@ export class PsCommand extends ListingCommand {
   name: 'status',
   arguments: '[service]',
   description:
-    'desired vs observed state per component (drift marked with *), then recent events',
+    'desired vs observed state and health per component (drift marked with *, and each field a container differs in from its deployed spec), then recent events',
 })
 export class StatusCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {components: [{node, service, component, desired, observed, version, drift}], events: [{node, time, service, component, kind, message}], errors: [{node, kind, error}]}`;
+    return [
+      '',
+      'HEALTH is what the agent last found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or -',
+      '(not running, or not probed yet: the monitor probes at each tick).',
+      '',
+      'A component drifts when its observed state differs from desired, or its container from the spec it was',
+      'deployed from; the fields that differ are listed under DRIFT ("replaced by hand" for a container MCP did',
+      'not make). mcp status SERVICE inspects that service\'s containers for every field (image, cmd, env, ports,',
+      'volumes, network, user, restart, memory, cpus); mcp status alone shows what the listing tells (replaced',
+      'by hand, image).',
+      '',
+      'With a SERVICE whose definition file exists, status also compares the running release of each',
+      "component (the newest succeeded one, see mcp releases) with the file, and says when they differ",
+      '(after mcp rollback without --write, or a file edited but not deployed), field by field.',
+      '',
+      'With --json: {components: [{node, service, component, desired, observed, health, version, drift, driftFields}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
+    ].join('\n');
   }
 
   constructor(
     private readonly agents: Agents,
     private readonly output: Output,
+    private readonly definitions: DefinitionStore,
   ) {
     super();
+  }
+
+  /** Per component of the named service: the running release's spec against the definition file. */
+  private async fileDifferences(service: string, node: string | undefined): Promise<FileDifference[]> {
+    if (!service || !node || !this.definitions.exists(service)) return [];
+    let loaded;
+    let releases;
+    try {
+      loaded = await this.definitions.load(service);
+      releases = (await this.agents.withNode(node, (client) => client.call('listReleases', { service, component: '' }))).releases;
+    } catch (err) {
+      // An agent from before releases has nothing to compare; anything else is worth a word.
+      if (!(err instanceof AgentCallError && err.code === 'UNIMPLEMENTED')) this.output.warn(`not compared with the definition file: ${(err as Error).message}`);
+      return [];
+    }
+    const { file, spec } = loaded;
+    const differences: FileDifference[] = [];
+    for (const component of spec.components) {
+      const running = releases.find((r) => r.component === component.name && r.outcome === 'succeeded');
+      if (!running?.spec) continue;
+      const changes = await this.definitions.componentChanges(running.spec, component);
+      if (changes.length) differences.push({ node, service, component: component.name, release: running.number, file, changes });
+    }
+    return differences;
   }
 
   async run([serviceText]: string[], options: JsonOption & { events?: number } = {}): Promise<void> {
@@ -120,8 +172,10 @@ export class StatusCommand extends ListingCommand {
             component: c.component,
             desired: c.desiredState,
             observed: c.observedState,
+            health: c.health || '-',
             version: c.version,
             drift: c.drift,
+            driftFields: [...c.driftFields],
           }))
         : [],
     );
@@ -140,8 +194,9 @@ export class StatusCommand extends ListingCommand {
       )
       .sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))
       .slice(0, eventLimit);
+    const fileDiffers = await this.fileDifferences(service, answered.find((o) => o.ok && o.value.components.length > 0)?.node.name);
     if (options.json) {
-      this.output.json({ components, events, errors: fleetErrors(answered) });
+      this.output.json({ components, events, ...(service ? { fileDiffers } : {}), errors: fleetErrors(answered) });
     } else {
       const table: Cell[][] = components.map((c) => [
         c.drift ? { text: `* ${c.service}`, style: 'red' } : `  ${c.service}`,
@@ -149,11 +204,27 @@ export class StatusCommand extends ListingCommand {
         c.node,
         c.desired,
         { text: c.observed, style: c.drift ? 'red' : stateStyle(c.observed) },
+        { text: c.health, style: stateStyle(c.health) },
         c.version || '-',
       ]);
-      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-']);
-      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION'], table);
-      if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired');
+      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
+      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'HEALTH', 'VERSION'], table);
+      if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired, or the container from its deployed spec');
+      for (const d of fileDiffers) {
+        this.output.line(
+          this.output.paint(`${d.service}/${d.component}: running release ${d.release} differs from file ${d.file}: ${d.changes.join('; ')}`, 'yellow'),
+        );
+      }
+      if (fileDiffers.length) this.output.info(`  (mcp deploy ${service} applies the file; mcp rollback ${service} --write makes the file match a release)`);
+      const detailed = components.filter((c) => c.driftFields.length > 0);
+      if (detailed.length) {
+        this.output.line();
+        this.output.line(this.output.paint('DRIFT', 'bold'));
+        for (const c of detailed) {
+          const who = c.component !== c.service ? `${c.service}/${c.component}` : c.service;
+          for (const field of c.driftFields) this.output.line(`${who}  ${c.node}  ${this.output.paint(field, 'red')}`);
+        }
+      }
       if (events.length) {
         this.output.line();
         this.output.line(this.output.paint('RECENT EVENTS', 'bold'));

@@ -1,4 +1,4 @@
-import type { ServiceSpec } from '@mcp/common';
+import type { ComponentSpec, ServiceSpec } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 
 export interface LoadedDefinition {
@@ -23,6 +23,13 @@ export abstract class DefinitionStore {
   abstract loadAll(): Promise<LoadedDefinition[]>;
   /** Rewrites `active` in place, keeping comments and everything else. */
   abstract setActive(file: string, active: boolean): Promise<void>;
+  /**
+   * Rewrites one component's fields (matched by name) from `component`, keeping comments,
+   * the other components and the service-level keys byte-for-byte (rollback --write).
+   */
+  abstract setComponent(file: string, component: mcpv1.ComponentSpec): Promise<void>;
+  /** Every field in which `to` differs from `from`, as a deploy plan shows them; empty when equal. */
+  abstract componentChanges(from: mcpv1.ComponentSpec, to: ComponentSpec): Promise<string[]>;
   /** Writes a complete definition file (export, adopt). */
   abstract write(file: string, spec: ServiceSpec): Promise<void>;
   abstract toProto(spec: ServiceSpec): Promise<mcpv1.ServiceSpec>;

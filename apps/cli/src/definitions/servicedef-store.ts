@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { InvalidServiceDefinitionError, NotFoundError, ServiceSpec, ValidationError } from '@mcp/common';
+import { ComponentSpec, InvalidServiceDefinitionError, NotFoundError, ServiceSpec, ValidationError } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { CliConfigService } from '../config/cli-config.service';
 import { CommandFailedError } from '../errors';
@@ -75,6 +75,18 @@ export class ServicedefStore extends DefinitionStore {
       throw error;
     }
     if (updated !== text) await writeAtomically(file, updated);
+  }
+
+  async setComponent(file: string, component: mcpv1.ComponentSpec): Promise<void> {
+    const { setComponentInDefinition, fromProtoComponent } = await servicedef();
+    const text = await fsp.readFile(file, 'utf8');
+    const updated = setComponentInDefinition(text, fromProtoComponent(component), file);
+    if (updated !== text) await writeAtomically(file, updated);
+  }
+
+  async componentChanges(from: mcpv1.ComponentSpec, to: ComponentSpec): Promise<string[]> {
+    const { specChanges, fromProtoComponent } = await servicedef();
+    return specChanges(fromProtoComponent(from), to);
   }
 
   async write(file: string, spec: ServiceSpec): Promise<void> {

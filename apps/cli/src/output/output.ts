@@ -96,8 +96,8 @@ export class Output {
 }
 
 export function stateStyle(state: string): Style | undefined {
-  if (state === 'running') return 'green';
-  if (state === 'exited' || state === 'removed' || state === 'dead' || state === 'unreachable') return 'red';
-  if (state === 'stopped' || state === 'unknown' || state === 'paused' || state === 'created') return 'yellow';
+  if (state === 'running' || state === 'healthy') return 'green';
+  if (state === 'exited' || state === 'removed' || state === 'dead' || state === 'unreachable' || state === 'unhealthy') return 'red';
+  if (state === 'stopped' || state === 'unknown' || state === 'paused' || state === 'created' || state === 'starting') return 'yellow';
   return undefined;
 }
