@@ -161,7 +161,8 @@ export class InMemoryRegistry extends ServiceRegistry {
     if (this.releases.some((r) => r.service === release.service && r.number === release.number && r.component === release.component)) {
       throw new Error(`UNIQUE constraint failed: release ${release.service}/${release.component} #${release.number}`);
     }
-    const stored: ReleaseRecord = { ...clone(release), spec: clone(withoutUndefined(release.spec)), deployedAt: release.deployedAt ?? this.clock.now() };
+    const { pulled, ...rest } = release;
+    const stored: ReleaseRecord = { ...clone(rest), ...(pulled ? { pulled: true } : {}), spec: clone(withoutUndefined(release.spec)), deployedAt: release.deployedAt ?? this.clock.now() };
     this.releases.push(stored);
     return { ...clone(stored), deployedAt: new Date(stored.deployedAt) };
   }

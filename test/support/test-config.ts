@@ -51,6 +51,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
       stopTimeoutSeconds: 1,
       backupDir: path.join(dir, 'backups'),
       backupKeep: 7,
+      keepReleases: 5,
     },
     monitor: {
       enabled: false,
@@ -125,6 +126,7 @@ export function agentConfigToToml(config: AgentConfig): string {
     `stop_timeout = ${toml(`${config.agent.stopTimeoutSeconds}s`)}`,
     `backup_dir = ${toml(config.agent.backupDir)}`,
     `backup_keep = ${config.agent.backupKeep}`,
+    `keep_releases = ${config.agent.keepReleases}`,
     '[monitor]',
     `enabled = ${config.monitor.enabled}`,
     `interval = ${ms(config.monitor.intervalMs)}`,

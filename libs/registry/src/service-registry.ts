@@ -102,6 +102,8 @@ export interface ReleaseRecord {
   rollbackOf: number;
   /** Why it failed (or what happened), '' when it succeeded. */
   message: string;
+  /** True when this deploy pulled the image: MCP may remove such images later ([agent] keep_releases). */
+  pulled?: boolean;
 }
 
 export type NewRelease = Omit<ReleaseRecord, 'deployedAt'> & { deployedAt?: Date };

@@ -264,6 +264,7 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         outcome: release.outcome,
         rollbackOf: release.rollbackOf,
         message: release.message,
+        pulled: release.pulled ? 1 : 0,
       };
       await em.insert(ReleaseEntity, row);
       return toReleaseRecord(row);
@@ -597,6 +598,7 @@ function toReleaseRecord(row: ReleaseEntity): ReleaseRecord {
     outcome: row.outcome as ReleaseOutcome,
     rollbackOf: row.rollbackOf,
     message: row.message,
+    ...(row.pulled ? { pulled: true } : {}),
   };
 }
 
