@@ -14,6 +14,7 @@ import {
   checkRoutes,
   checkSaveServiceInput,
   type ComponentRecord,
+  type ComponentStateRecord,
   type EventRecord,
   HostPortInUseError,
   type NewEvent,
@@ -105,6 +106,13 @@ export class InMemoryRegistry extends ServiceRegistry {
   async listServices(): Promise<ServiceRecord[]> {
     this.assertOpen('listServices');
     return [...this.services.values()].sort((a, b) => compare(a.name, b.name)).map(toRecord);
+  }
+
+  async listComponentStates(): Promise<ComponentStateRecord[]> {
+    this.assertOpen('listComponentStates');
+    return (await this.listServices()).flatMap((service) =>
+      service.components.map(({ service: owner, name, desiredState, observedState, containerName }) => ({ service: owner, name, desiredState, observedState, containerName })),
+    );
   }
 
   async setServiceActive(name: string, active: boolean): Promise<void> {

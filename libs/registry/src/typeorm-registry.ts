@@ -29,6 +29,7 @@ import { ensureDatabaseFile, restrictDatabaseFiles, vacuumInto } from './registr
 import { acquireSharedQueue, releaseSharedQueue, type SerialQueue } from './serial-queue';
 import {
   type ComponentRecord,
+  type ComponentStateRecord,
   type EventRecord,
   type NewEvent,
   type NewRelease,
@@ -197,6 +198,17 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
       const routes = await em.find(RouteEntity, { order: { service: 'ASC', component: 'ASC', position: 'ASC' } });
       return services.map((service) => toServiceRecord(service, components, routes));
     });
+  }
+
+  listComponentStates(): Promise<ComponentStateRecord[]> {
+    return this.read((em) =>
+      em
+        .createQueryBuilder(ComponentEntity, 'c')
+        .select(['c.service AS service', 'c.name AS name', 'c.desired_state AS desiredState', 'c.observed_state AS observedState', 'c.container_name AS containerName'])
+        .orderBy('c.service', 'ASC')
+        .addOrderBy('c.name', 'ASC')
+        .getRawMany<ComponentStateRecord>(),
+    );
   }
 
   setServiceActive(name: string, active: boolean): Promise<void> {
