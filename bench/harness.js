@@ -256,8 +256,24 @@ function ping(socketPath) {
  * Starts the agent (`node bin/mcp-agent.js serve --config … --dev-tls`) and resolves once it
  * logged "listening on" and its CA file exists. `wrapPodman` puts the counting wrapper first on PATH.
  */
-async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000, nodeArgs = [] } = {}) {
-  const env = baseEnv({ ...(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {}), ...extraEnv });
+/**
+ * The environment and Node flags the installed `mcp-agent` command runs with: those on
+ * bin/mcp-agent.js's `#!/usr/bin/env -S [VAR=value …] node [flag …]` line (the systemd unit
+ * runs that file through its shebang), so the bench measures the agent as deployed.
+ */
+function agentLaunch() {
+  const first = fs.readFileSync(path.join(ROOT, 'bin', 'mcp-agent.js'), 'utf8').split('\n')[0];
+  const match = /^#!\/usr\/bin\/env -S (.*)$/.exec(first);
+  const words = match ? match[1].trim().split(/\s+/) : ['node'];
+  const node = words.findIndex((w) => !/^[A-Z_]+=/.test(w));
+  if (words[node] !== 'node') throw new Error(`bin/mcp-agent.js: unexpected shebang ${first}`);
+  const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, nodeArgs: words.slice(node + 1) };
+}
+
+async function startAgent(world, { wrapPodman = false, env: extraEnv = {}, timeoutMs = 60_000, nodeArgs: extraNodeArgs = [], launch = agentLaunch() } = {}) {
+  const env = baseEnv({ ...launch.env, ...(wrapPodman ? { PATH: `${world.binDir}:${process.env.PATH}` } : {}), ...extraEnv });
+  const nodeArgs = [...launch.nodeArgs, ...extraNodeArgs];
   const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'mcp-agent.js'), 'serve', '--config', world.agentConfig, '--dev-tls'], {
     cwd: ROOT,
     env,
@@ -375,6 +391,7 @@ module.exports = {
   writeAgentConfig,
   writePodmanWrapper,
   startAgent,
+  agentLaunch,
   startApiCounter,
   mcp,
   ensurePodmanCompose,

@@ -490,7 +490,8 @@ class Bench {
           })
           .on('error', reject);
       });
-    const bytes = await scrape();
+    let bytes = 0;
+    const firstMs = round(await timeIt(async () => (bytes = await scrape())));
     const samples = [];
     for (let i = 0; i < this.plan.runs.P12; i++) samples.push(await timeIt(scrape));
     const ms = round(median(samples));
@@ -502,7 +503,7 @@ class Bench {
       maxA: round(Math.max(...samples)),
       goal: { text: '≤ 20 ms' },
       met: ms <= 20,
-      notes: `${2 * this.plan.fleetServices} components in the registry; ${round(bytes / 1024)} KiB of exposition; sequential scrapes, wall time in the bench process`,
+      notes: `${2 * this.plan.fleetServices} components in the registry; ${round(bytes / 1024)} KiB of exposition; sequential scrapes, wall time in the bench process; the first scrape (which renders the state series) took ${firstMs} ms`,
     };
   }
 

@@ -77,7 +77,9 @@ const lazyExternal = [
   'amqp-connection-manager',
   'nats',
   '@fastify/*',
+  'class-transformer',
   'class-transformer/storage',
+  'class-validator',
   'typescript',
   'prettier',
   'better-sqlite3',
@@ -136,10 +138,45 @@ async function bundleDashboard() {
   for (const file of ['index.html', 'icon.svg']) fs.copyFileSync(path.join(web, file), path.join(out, file));
 }
 
+/**
+ * The agent is a long-running daemon whose idle memory is a feature (bench P7): every module
+ * it loads keeps its source text and compiled code on the heap for the life of the process.
+ * node_modules stay external, so only what is loaded costs memory (bundling a package puts all
+ * its reachable files' text on the heap, used or not) -- except TypeORM: its DriverFactory
+ * imports all 17 drivers, and through them every other database's query runner (~2 MB of
+ * source). Bundled, those imports resolve to stand-ins that throw if one is ever constructed
+ * (the registry only uses better-sqlite3), so a wrong driver fails loudly, never silently.
+ */
+const TYPEORM_DRIVER_KEPT = './better-sqlite3/BetterSqlite3Driver';
+const agentPackages = {
+  name: 'mcp-agent-packages',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('@mcp/') || args.path === 'typeorm' || args.path.startsWith('typeorm/')) return undefined;
+      return { path: args.path, external: true };
+    });
+    build.onResolve({ filter: /^\.\/[a-z0-9-]+\/[A-Za-z0-9]+Driver$/ }, (args) => {
+      if (!args.importer.endsWith(path.join('typeorm', 'driver', 'DriverFactory.js')) || args.path === TYPEORM_DRIVER_KEPT) return undefined;
+      return { path: args.path, namespace: 'mcp-typeorm-driver-stand-in' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'mcp-typeorm-driver-stand-in' }, (args) => {
+      const name = args.path.split('/').pop();
+      return {
+        loader: 'js',
+        contents: `class ${name} { constructor() { throw new Error('the ${name} TypeORM driver is not bundled into mcp-agent (the registry uses better-sqlite3)'); } }\nmodule.exports = { ${name} };`,
+      };
+    });
+  },
+};
+
 (async () => {
   await bundleDashboard();
   await bundle(path.join(dist, 'apps', 'agent', 'src', 'main.js'), path.join(dist, 'mcp-agent.js'), {
-    packages: 'external',
+    extraPlugins: [agentPackages],
+    // No comments (they hold non-ASCII text, which would make V8 keep the whole source as
+    // a two-byte string) and no indentation: the source stays on the heap.
+    minifyWhitespace: true,
+    keepNames: true,
   });
   await bundle(path.join(dist, 'apps', 'cli', 'src', 'main.js'), path.join(dist, 'mcp.js'), {
     external: lazyExternal,

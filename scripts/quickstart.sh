@@ -9,11 +9,14 @@
 #
 # Everything lives in $MCP_QUICKSTART_DIR (default: <repo>/.mcp-quickstart). Your own
 # ~/.config/mcp is not touched: the CLI is pointed at the quick start's config with
-# MCP_CONFIG, which the script prints for you to export.
+# MCP_CONFIG, which the script prints for you to export. Ports: MCP_QUICKSTART_PORT (gRPC,
+# default 9444) and MCP_QUICKSTART_METRICS_PORT (Prometheus /metrics, default 9445).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 state="${MCP_QUICKSTART_DIR:-$repo/.mcp-quickstart}"
 port="${MCP_QUICKSTART_PORT:-9444}"
+# Prometheus metrics (SPEC §10); its own port so that two agents on one machine never collide.
+metrics_port="${MCP_QUICKSTART_METRICS_PORT:-9445}"
 image="localhost/mcp-test/busybox:1.0"
 mcp() { node "$repo/bin/mcp.js" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -42,7 +45,7 @@ down() {
 case "${1:-}" in
   --down) down; echo "stopped; state kept in $state"; exit 0 ;;
   --purge) down; rm -rf "$state"; echo "removed $state"; exit 0 ;;
-  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
   "") ;;
   *) echo "quickstart: unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
@@ -106,6 +109,9 @@ backup_dir = "$state/data/backups"
 [monitor]
 interval = "15s"
 
+[metrics]
+listen = "127.0.0.1:$metrics_port"
+
 [log]
 level = "info"
 TOML
@@ -151,7 +157,9 @@ else
   step "starting the agent in the background (log: $state/agent.log)"
   # Readiness is judged only on what this start appends: the log keeps earlier runs' lines.
   log_start=$(( $(stat -c %s "$state/agent.log" 2>/dev/null || echo 0) + 1 ))
-  nohup node "$repo/bin/mcp-agent.js" serve --config "$state/agent.toml" --dev-tls \
+  # Run through its #! line, as systemd runs the installed command: that line carries the
+  # agent's memory settings (RUNBOOK "Agent memory").
+  nohup "$repo/bin/mcp-agent.js" serve --config "$state/agent.toml" --dev-tls \
     >>"$state/agent.log" 2>&1 < /dev/null &
   echo $! > "$state/agent.pid"
   ready=no

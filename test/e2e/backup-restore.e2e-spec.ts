@@ -1,34 +1,18 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { WebhookReceiver } from '@mcp/alerts/testing';
 import { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import {
-  runAgentCli,
-  protoService,
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeAgentConfigFile,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { makeTestConfig, protoService, removeContainers, runAgentCli, TestAgent, writeAgentConfigFile } from '../support';
 
 jest.setTimeout(300_000);
 
-const run = promisify(execFile);
 const PREFIX = `bkp${randomBytes(3).toString('hex')}`;
 
 function spec(name: string): mcpv1.ServiceSpec {
   return protoService({ name, components: [{ name, cmd: ['sleep', '300'] }] });
 }
-
 
 /** What must survive a restore: the registry's view of a service, not the live container. */
 function essence(service: mcpv1.ServiceInfo): unknown {
@@ -39,53 +23,20 @@ function essence(service: mcpv1.ServiceInfo): unknown {
   };
 }
 
-interface Node {
-  config: AgentConfig;
-  configPath: string;
-  caCertPath: string;
-  agent?: AgentProcess;
-  client?: AgentTestClient;
-}
-
-async function makeNode(): Promise<Node> {
-  const config = makeTestConfig();
-  const caCertPath = (await makeTlsFixture(path.join(path.dirname(config.database.path), 'tls'))).caCertPath;
-  await writeTestTokens(config);
-  return { config, configPath: writeAgentConfigFile(config), caCertPath };
-}
-
-async function start(node: Node): Promise<AgentTestClient> {
-  node.agent = await startAgentProcess({ configPath: node.configPath });
-  node.client = agentClient({ address: node.agent.address, caCertPath: node.caCertPath, token: TEST_ADMIN_TOKEN });
-  return node.client;
-}
-
-async function stop(node: Node | undefined): Promise<void> {
-  node?.client?.close();
-  await node?.agent?.stop();
-  if (node) {
-    node.client = undefined;
-    node.agent = undefined;
-  }
-}
-
 describe('backup and restore onto a fresh node (real agent processes)', () => {
-  let original: Node | undefined;
-  let fresh: Node | undefined;
+  let original: TestAgent | undefined;
+  let fresh: TestAgent | undefined;
 
   afterAll(async () => {
-    await stop(original);
-    await stop(fresh);
-    const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-    const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-    if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
-    for (const node of [original, fresh]) if (node) fs.rmSync(path.dirname(node.config.database.path), { recursive: true, force: true });
+    await original?.dispose();
+    await fresh?.dispose();
+    await removeContainers(PREFIX);
   });
 
   it('should snapshot a busy registry, restore it into a fresh data dir, and start an agent that reports the same services', async () => {
-    original = await makeNode();
-    fresh = await makeNode();
-    const rpc = await start(original);
+    original = await TestAgent.create();
+    fresh = await TestAgent.create();
+    const rpc = await original.start();
     const settled = [1, 2, 3].map((n) => `${PREFIX}-s${n}`);
     for (const name of settled) await rpc.call('deploy', { service: spec(name), component: '', force: false });
 
@@ -94,10 +45,10 @@ describe('backup and restore onto a fresh node (real agent processes)', () => {
     const snapshot = await runAgentCli(['snapshot', '--config', original.configPath]);
     await inFlight;
     const before = (await rpc.call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
-    await stop(original);
+    await original.stop();
 
     const restored = await runAgentCli(['restore', snapshot.stdout.trim(), '--config', fresh.configPath]);
-    const after = (await (await start(fresh)).call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
+    const after = (await (await fresh.start()).call('listServices', {})).services.filter((service) => service.name.startsWith(PREFIX));
     const afterNames = new Set(after.map((service) => service.name));
     const byName = (a: mcpv1.ServiceInfo, b: mcpv1.ServiceInfo): number => a.name.localeCompare(b.name);
 

@@ -8,19 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
-import {
-  agentClient,
-  HTTPD_ON_PORT,
-  httpGetWhenUp,
-  makeTestConfig,
-  makeTlsFixture,
-  protoService,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { HTTPD_ON_PORT, httpGetWhenUp, makeTestConfig, protoService, TestAgent } from '../support';
 
 jest.setTimeout(240_000);
 
@@ -84,12 +72,6 @@ async function podmanState(name: string): Promise<PodmanState | null> {
     if (/no such container/i.test((error as { stderr?: string }).stderr ?? '')) return null;
     throw error;
   }
-}
-
-async function removeOurContainers(): Promise<void> {
-  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
 }
 
 function hostPortFree(port: number): Promise<boolean> {
@@ -158,29 +140,22 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   const mcproxySocket = path.join(dir, 'mc-proxy.sock');
   const config = makeTestConfig({ dir, mcproxy: { socket: mcproxySocket } });
   let mcproxy: FakeMcproxy;
-  let caCertPath: string;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent;
 
   async function startAgent(failpoint?: string): Promise<void> {
-    client?.close();
-    await agent?.stop();
-    agent = await startAgentProcess({ config, env: failpoint ? { MCP_AGENT_FAILPOINTS: `${failpoint}=kill` } : {} });
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+    await node.stop();
+    await node.start({ env: failpoint ? { MCP_AGENT_FAILPOINTS: `${failpoint}=kill` } : {} });
   }
 
   beforeAll(async () => {
-    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
-    await writeTestTokens(config);
+    node = await TestAgent.create({ config });
     mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
   });
 
   afterAll(async () => {
-    client?.close();
-    await agent?.stop();
+    await node?.stop();
     await mcproxy?.close();
-    await removeOurContainers();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await node?.dispose({ containerPrefix: PREFIX });
   });
 
   /**
@@ -200,20 +175,20 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   it.each(POINTS)('should recover from a crash at $point: exact registry, podman and mc-proxy state, then converge', async ({ point, container }) => {
     const service = `${PREFIX}-${POINTS.findIndex((p) => p.point === point)}`;
     await startAgent();
-    const first = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    const first = await node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false });
     expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const before = registryRow(config.database.path, service)!;
     const oldContainer = (await podmanState(service))!;
     const [hostPort] = before.hostPorts;
     expect(before).toMatchObject({ image: V1, desired: 'running', observed: 'running', version: '1.0' });
     expect(oldContainer).toMatchObject({ image: V1, state: 'running' });
-    await agent!.stop();
+    await node.stop();
 
     // The armed agent dies at the point: the RPC fails and the process ends by SIGKILL.
     await startAgent(point);
-    expect(agent!.logs()).toContain(`failpoints armed (test use only): ${point}=kill`);
-    await expect(client!.call('deploy', { service: spec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(node.process!.logs()).toContain(`failpoints armed (test use only): ${point}=kill`);
+    await expect(node.rpc.call('deploy', { service: spec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await node.process!.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     await startAgent();
     const after = registryRow(config.database.path, service)!;
@@ -241,7 +216,7 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     ]);
 
     // The next deploy (no --force) converges: 2.0 runs, recorded, routed, serving.
-    const again = await client!.call('deploy', { service: spec(service, V2), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: spec(service, V2), component: '', force: false });
     expect(again.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const converged = registryRow(config.database.path, service)!;
     const running = (await podmanState(service))!;
@@ -251,11 +226,11 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
     expect(await httpGetWhenUp(hostPort)).toContain('2.0');
 
-    await client!.call('undeployService', { service });
+    await node.rpc.call('undeployService', { service });
     expect(await podmanState(service)).toBeNull();
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
     expect(allHostPorts(config.database.path).filter((p) => p.service === service)).toEqual([]);
-    await agent!.stop();
+    await node.stop();
   });
 
   /**
@@ -277,16 +252,16 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
   it.each(START_FIRST)('should recover from a crash at $point: one container serves the route, the one the registry names; then converge', async ({ point, serves }) => {
     const service = `${PREFIX}-sf${START_FIRST.findIndex((p) => p.point === point)}`;
     await startAgent();
-    const first = await client!.call('deploy', { service: startFirstSpec(service, V1), component: '', force: false });
+    const first = await node.rpc.call('deploy', { service: startFirstSpec(service, V1), component: '', force: false });
     expect(first.results.map((r) => [r.component, r.ok, r.error])).toEqual([[service, true, '']]);
     const old = (await podmanState(service))!;
     const [oldPort] = registryRow(config.database.path, service)!.hostPorts;
     expect(await throughProxy(mcproxy)).toContain('1.0');
-    await agent!.stop();
+    await node.stop();
 
     await startAgent(point);
-    await expect(client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect(await agent!.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await expect(node.rpc.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect(await node.process!.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // What the crash left: the new container under its temporary name, and the old one until it was removed.
     expect(await containersOf(service)).toEqual(point === 'deploy.start-first.old-removed' ? [`${service}_next`] : [service, `${service}_next`]);
 
@@ -320,7 +295,7 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     for (const port of otherPorts) expect(await hostPortFree(port)).toBe(true);
 
     // The next deploy converges: 2.0 runs under the canonical name, recorded, routed, serving.
-    const again = await client!.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: startFirstSpec(service, V2), component: '', force: false });
     expect(again.results.map((r) => [r.component, r.ok, r.error, r.changed])).toEqual([[service, true, '', serves === 'old']]);
     expect(await containersOf(service)).toEqual([service]);
     const converged = registryRow(config.database.path, service)!;
@@ -331,17 +306,17 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${converged.hostPorts[0]}` })]);
     expect(await throughProxy(mcproxy)).toContain('2.0');
 
-    await client!.call('undeployService', { service });
+    await node.rpc.call('undeployService', { service });
     expect(await containersOf(service)).toEqual([]);
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(`${service}.`))).toEqual([]);
-    await agent!.stop();
+    await node.stop();
   });
 
   it('should recover from a crash on a first deploy after the container started: no orphan, next deploy converges', async () => {
     const service = `${PREFIX}-fresh`;
     await startAgent('deploy.after-new-running');
-    await expect(client!.call('deploy', { service: spec(service, V1), component: '', force: false })).rejects.toMatchObject({ code: 14 });
-    expect((await agent!.exited).signal).toBe('SIGKILL');
+    await expect(node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false })).rejects.toMatchObject({ code: 14 });
+    expect((await node.process!.exited).signal).toBe('SIGKILL');
 
     await startAgent();
     const after = registryRow(config.database.path, service)!;
@@ -350,12 +325,12 @@ describe('deploy crash points (real agent SIGKILLed at failpoints, real podman)'
     expect(await podmanState(service)).toMatchObject({ image: V1, state: 'running' });
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([]);
 
-    const again = await client!.call('deploy', { service: spec(service, V1), component: '', force: false });
+    const again = await node.rpc.call('deploy', { service: spec(service, V1), component: '', force: false });
     expect(again.results.map((r) => r.ok)).toEqual([true]);
     expect(registryRow(config.database.path, service)).toMatchObject({ observed: 'running', version: '1.0', hostPorts: [hostPort] });
     expect(mcproxy.routes().filter((r) => r.hostname.startsWith(service))).toEqual([expect.objectContaining({ backend: `127.0.0.1:${hostPort}` })]);
     expect(await httpGetWhenUp(hostPort)).toContain('1.0');
-    await client!.call('undeployService', { service });
-    await agent!.stop();
+    await node.rpc.call('undeployService', { service });
+    await node.stop();
   });
 });

@@ -4,17 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { mcpv1 } from '@mcp/proto';
-import {
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  protoService,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { makeTestConfig, protoService, TestAgent, type AgentProcess, type AgentTestClient } from '../support';
 
 jest.setTimeout(300_000);
 
@@ -51,26 +41,24 @@ function rssMiB(pid: number): number {
 describe('gRPC surface under bad input (real agent, real client)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'i12-fuzz-'));
   const config = makeTestConfig({ dir });
+  let node: TestAgent;
   let agent: AgentProcess;
   let client: AgentTestClient;
   let raw: grpc.Client;
   let rssBefore: number;
 
   beforeAll(async () => {
-    const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-    await writeTestTokens(config);
-    agent = await startAgentProcess({ config });
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
-    raw = new grpc.Client(agent.address, grpc.credentials.createSsl(fs.readFileSync(caCertPath)), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
+    node = await TestAgent.create({ config });
+    client = await node.start();
+    agent = node.process!;
+    raw = new grpc.Client(agent.address, grpc.credentials.createSsl(fs.readFileSync(node.caCertPath)), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
     await client.call('nodeStatus', {});
     rssBefore = rssMiB(agent.pid);
   });
 
   afterAll(async () => {
     raw?.close();
-    client?.close();
-    await agent?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await node?.dispose();
   });
 
   /** Sends `body` as the raw request bytes of a unary method; resolves to the status code. */

@@ -5,17 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import {
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  protoService,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { makeTestConfig, protoService, TEST_ADMIN_TOKEN, TestAgent, type AgentProcess, type AgentTestClient } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -41,6 +31,7 @@ async function waitForAlert(dir: string, name: string, timeoutMs = 60_000): Prom
  * from podman's event stream (or the reconciliation when the stream re-opens), not a tick.
  */
 describe('Live state from podman events (real agent, real podman, mcp events -f)', () => {
+  let node: TestAgent;
   let config: AgentConfig;
   let agent: AgentProcess;
   let client: AgentTestClient;
@@ -62,10 +53,9 @@ describe('Live state from podman events (real agent, real podman, mcp events -f)
       mcproxy: { socket: undefined },
       monitor: { enabled: true, intervalMs: 3_600_000, alertCommand: [script, alertDir], alertTimeoutMs: 5000, alertCooldownMs: 60_000 },
     });
-    const tls = await makeTlsFixture(path.join(dir, 'tls'));
-    await writeTestTokens(config);
-    agent = await startAgentProcess({ config });
-    client = agentClient({ address: agent.address, caCertPath: tls.caCertPath, token: TEST_ADMIN_TOKEN });
+    node = await TestAgent.create({ config });
+    client = await node.start();
+    agent = node.process!;
     const deployed = await client.call('deploy', {
       service: protoService({ name: SERVICE, components: [{ name: 'web', cmd: SLEEPER }, { name: 'db', cmd: SLEEPER }, { name: 'cache', cmd: SLEEPER }] }),
       component: '',
@@ -78,19 +68,14 @@ describe('Live state from podman events (real agent, real podman, mcp events -f)
     fs.mkdirSync(path.join(configDir, 'services'), { recursive: true });
     fs.writeFileSync(
       path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${agent.address.split(':').pop()}"\nserver_name = "localhost"\n`,
+      `[tls]\nca_cert = ${JSON.stringify(node.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${agent.address.split(':').pop()}"\nserver_name = "localhost"\n`,
     );
     fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
   });
 
   afterAll(async () => {
     follower?.kill('SIGINT');
-    client?.close();
-    await agent?.stop();
-    const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-    const ours = stdout.split('\n').filter((name) => name.startsWith(SERVICE));
-    if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
-    if (config) fs.rmSync(path.dirname(config.database.path), { recursive: true, force: true });
+    await node?.dispose({ containerPrefix: SERVICE });
     if (home) fs.rmSync(home, { recursive: true, force: true });
   });
 

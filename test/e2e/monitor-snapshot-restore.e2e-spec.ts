@@ -4,20 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
-import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import {
-  runAgentCli,
-  protoService,
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeAgentConfigFile,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { protoService, runAgentCli, TestAgent } from '../support';
 
 jest.setTimeout(240_000);
 
@@ -28,49 +15,22 @@ function spec(name: string): mcpv1.ServiceSpec {
   return protoService({ name, components: [{ name, cmd: ['sleep', '300'] }] });
 }
 
-
 async function integrity(file: string): Promise<string> {
   return (await run('sqlite3', [file, 'PRAGMA integrity_check'])).stdout.trim();
 }
 
 describe('mcp-agent snapshot and restore (real agent process)', () => {
-  let config: AgentConfig;
-  let configPath: string;
-  let caCertPath: string;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
-
-  async function startAgent(): Promise<AgentTestClient> {
-    agent = await startAgentProcess({ configPath });
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
-    return client;
-  }
-
-  async function stopAgent(): Promise<void> {
-    client?.close();
-    client = undefined;
-    await agent?.stop();
-    agent = undefined;
-  }
+  let node: TestAgent;
 
   beforeAll(async () => {
-    config = makeTestConfig();
-    const dir = path.dirname(config.database.path);
-    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
-    await writeTestTokens(config);
-    configPath = writeAgentConfigFile(config);
+    node = await TestAgent.create();
   });
 
-  afterAll(async () => {
-    await stopAgent();
-    const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-    const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-    if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
-    if (config) fs.rmSync(path.dirname(config.database.path), { recursive: true, force: true });
-  });
+  afterAll(() => node?.dispose({ containerPrefix: PREFIX }));
 
   it('should write verified snapshots while deploys are running', async () => {
-    const rpc = await startAgent();
+    const { config, configPath } = node;
+    const rpc = await node.start();
     const deploys = Promise.all([1, 2, 3, 4].map((n) => rpc.call('deploy', { service: spec(`${PREFIX}-a${n}`), component: '', force: false })));
     const snapshots = [];
     for (let i = 0; i < 3; i++) snapshots.push(await runAgentCli(['snapshot', '--config', configPath, '--keep', '10']));
@@ -87,15 +47,16 @@ describe('mcp-agent snapshot and restore (real agent process)', () => {
   });
 
   it('should refuse a restore while the agent runs, and restore once it is stopped', async () => {
-    const rpc = client ?? (await startAgent());
+    const { config, configPath } = node;
+    const rpc = node.client ?? (await node.start());
     const taken = await runAgentCli(['snapshot', '--config', configPath]);
     const snapshot = taken.stdout.trim();
     await rpc.call('deploy', { service: spec(`${PREFIX}-late`), component: '', force: false });
 
     const refused = await runAgentCli(['restore', snapshot, '--config', configPath]);
-    await stopAgent();
+    await node.stop();
     const restored = await runAgentCli(['restore', snapshot, '--config', configPath]);
-    const after = await startAgent();
+    const after = await node.start();
     const names = (await after.call('listServices', {})).services.map((service) => service.name);
 
     expect(refused.code).toBe(1);

@@ -7,30 +7,12 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
-import {
-  agentClient,
-  HTTPD_ON_PORT,
-  httpGetWhenUp,
-  makeTestConfig,
-  makeTlsFixture,
-  protoService,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { HTTPD_ON_PORT, httpGetWhenUp, makeTestConfig, protoService, removeContainers, TestAgent, type AgentTestClient } from '../support';
 
 jest.setTimeout(180_000);
 
 const run = promisify(execFile);
 const PREFIX = `i12-fault-${randomBytes(3).toString('hex')}`;
-
-async function removeOurContainers(): Promise<void> {
-  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
-}
 
 async function containerState(name: string): Promise<string | null> {
   try {
@@ -67,18 +49,21 @@ function filesUnder(dir: string): string[] {
  */
 describe('node faults (real agent, real podman)', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent | undefined;
+
+  /** The test's agent on `config` (its dir is the test's tempDir(), removed by the clean-ups). */
+  async function startNode(config: ReturnType<typeof makeTestConfig>, input: { tokens?: boolean; env?: Record<string, string>; token?: string } = {}): Promise<AgentTestClient> {
+    node = await TestAgent.create({ config, tokens: input.tokens });
+    return node.start({ env: input.env, token: input.token });
+  }
 
   afterEach(async () => {
-    client?.close();
-    client = undefined;
-    await agent?.stop();
-    agent = undefined;
+    await node?.stop();
+    node = undefined;
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  afterAll(() => removeOurContainers());
+  afterAll(() => removeContainers(PREFIX));
 
   function tempDir(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'i12-fault-'));
@@ -95,11 +80,7 @@ describe('node faults (real agent, real podman)', () => {
       cleanups.push(() => {
         execFileSync('umount', [srv]);
       });
-      const config = makeTestConfig({ dir, agent: { srvRoot: srv } });
-      const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-      await writeTestTokens(config);
-      agent = await startAgentProcess({ config });
-      client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+      const client = await startNode(makeTestConfig({ dir, agent: { srvRoot: srv } }));
       await push(client, 'files', 'keep.txt', Buffer.from('kept\n'));
 
       const error = await push(client, 'files', 'big/blob.bin', randomBytes(3 * 1024 * 1024)).catch((err: unknown) => err);
@@ -121,10 +102,7 @@ describe('node faults (real agent, real podman)', () => {
       const dir = tempDir();
       const go = path.join(dir, 'go');
       const config = makeTestConfig({ dir });
-      const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-      await writeTestTokens(config);
-      agent = await startAgentProcess({ config, env: { MCP_AGENT_FAILPOINTS: `deploy.after-old-removed=pause:${go}` } });
-      client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+      const client = await startNode(config, { env: { MCP_AGENT_FAILPOINTS: `deploy.after-old-removed=pause:${go}` } });
       const service = `${PREFIX}-podman`;
       const socketPattern = `system service --time=0 unix://${config.runtime.socket.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
       const servicePids = async () => (await run('pgrep', ['-f', '--', socketPattern]).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean);
@@ -136,7 +114,7 @@ describe('node faults (real agent, real podman)', () => {
       await waitFor(() => fs.existsSync(`${go}.reached`), 'the deploy to reach its failpoint');
       process.kill(Number(podmanPid), 'SIGKILL');
       // Carry on as soon as the agent saw it die: its restart waits 500 ms first.
-      await waitFor(() => agent!.logs().includes(`podman system service on ${config.runtime.socket} died`), 'the agent to notice');
+      await waitFor(() => node!.process!.logs().includes(`podman system service on ${config.runtime.socket} died`), 'the agent to notice');
       fs.writeFileSync(go, '');
       const error = await deploy.then(
         (result) => result,
@@ -174,9 +152,7 @@ describe('node faults (real agent, real podman)', () => {
         auth: { mode: 'mcias', tokensFile: undefined, allowedRoles: ['admin'] },
         mcias: { serverUrl: `https://localhost:${port}`, timeoutMs: 2000 },
       });
-      const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-      agent = await startAgentProcess({ config });
-      client = agentClient({ address: agent.address, caCertPath, token: 'any-token-at-all' });
+      const client = await startNode(config, { tokens: false, token: 'any-token-at-all' });
 
       const started = Date.now();
       const outcomes = await Promise.all([client.call('listServices', {}), client.call('nodeStatus', {}), client.call('liveCheck', {})].map((p) => p.then(() => 'allowed', (err: { code: number; details: string }) => err)));
@@ -198,11 +174,7 @@ describe('node faults (real agent, real podman)', () => {
       cleanups.push(async () => {
         await mcproxy?.close();
       });
-      const config = makeTestConfig({ dir, mcproxy: { socket } });
-      const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-      await writeTestTokens(config);
-      agent = await startAgentProcess({ config });
-      client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+      const client = await startNode(makeTestConfig({ dir, mcproxy: { socket } }));
       const running = `${PREFIX}-routed`;
       const first = await client.call('deploy', { service: routed(running), component: '', force: false });
       expect(first.results.map((r) => r.ok)).toEqual([true]);
@@ -223,7 +195,7 @@ describe('node faults (real agent, real podman)', () => {
       const live = await client.call('liveCheck', {});
       expect(live.containers.find((c) => c.container === running)).toMatchObject({ state: 'running' });
       await client.call('undeployService', { service: running }).catch(() => undefined);
-      await removeOurContainers();
+      await removeContainers(PREFIX);
     });
   });
 });

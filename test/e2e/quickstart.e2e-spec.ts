@@ -1,17 +1,33 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePortSync } from '../support/test-config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'quickstart.sh');
+/** Never the default 9445: other agents on this machine may hold it. */
+const METRICS_PORT = freePortSync();
+
+function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
 
 function quickstart(dir: string, port: number, args: string[] = []): Promise<{ code: number | null; output: string }> {
+  const metricsPort = METRICS_PORT;
   return new Promise((resolve) => {
     const child = spawn(SCRIPT, args, {
       cwd: ROOT,
-      env: { ...process.env, MCP_QUICKSTART_DIR: dir, MCP_QUICKSTART_PORT: String(port) },
+      env: { ...process.env, MCP_QUICKSTART_DIR: dir, MCP_QUICKSTART_PORT: String(port), MCP_QUICKSTART_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -35,6 +51,11 @@ describe('scripts/quickstart.sh (real agent, real podman)', () => {
     const first = await quickstart(dir, port);
     expect(first.output).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/ -> hello from mcp-test busybox 1\.0/);
     expect(first.code).toBe(0);
+    // The agent runs with the memory settings of bin/mcp-agent.js's #! line, and serves metrics
+    // on the port it was given.
+    const pid = fs.readFileSync(path.join(dir, 'agent.pid'), 'utf8').trim();
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1');
+    expect(await getText(`http://127.0.0.1:${METRICS_PORT}/metrics`)).toContain('mcp_component_state{service="hello",component="web"');
 
     const down = await quickstart(dir, port, ['--down']);
     expect(down.code).toBe(0);

@@ -4,23 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
-import {
-  httpGetWhenUp,
-  HTTPD_ON_PORT,
-  protoService,
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  podmanAs,
-  removeContainersAs,
-  rootlessUser,
-  startRootlessAgent,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-  type RootlessUser,
-} from '../support';
+import { httpGetWhenUp, HTTPD_ON_PORT, makeTestConfig, podmanAs, protoService, rootlessUser, TestAgent, type AgentTestClient, type RootlessUser } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -35,7 +19,6 @@ const SPEC: mcpv1.ServiceSpec = protoService({
   name: SERVICE,
   components: [{ name: SERVICE, cmd: HTTPD_ON_PORT, routes: [{ port: 443 }] }],
 });
-
 
 function push(client: AgentTestClient, relative: string, content: Buffer): Promise<mcpv1.PushFileResponse> {
   const sha256 = createHash('sha256').update(content).digest('hex');
@@ -53,38 +36,29 @@ async function rootPodmanNames(): Promise<string[]> {
 
 describe('mcp-agent as an unprivileged user on rootless podman', () => {
   let user: RootlessUser;
-  let config: ReturnType<typeof makeTestConfig>;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent;
+  let config: TestAgent['config'];
 
   beforeAll(async () => {
     user = rootlessUser();
-    config = makeTestConfig({ mcproxy: { socket: undefined } });
-    const dir = path.dirname(config.file);
-    const { caCertPath } = await makeTlsFixture(path.join(dir, 'tls'));
-    await writeTestTokens(config);
-    agent = await startRootlessAgent({ user, config });
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
+    node = await TestAgent.create({ user, config: makeTestConfig({ mcproxy: { socket: undefined } }) });
+    config = node.config;
+    await node.start();
   });
 
-  afterAll(async () => {
-    client?.close();
-    await agent?.stop();
-    if (user) await removeContainersAs(user, PREFIX);
-    if (config) fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
-  });
+  afterAll(() => node?.dispose({ containerPrefix: PREFIX }));
 
   it('should run the agent process as the user, not root', () => {
-    const owner = fs.statSync(`/proc/${agent!.pid}`).uid;
+    const owner = fs.statSync(`/proc/${node.pid}`).uid;
 
     expect(owner).toBe(user.uid);
   });
 
   it('should deploy a routed service and serve its page through the allocated host port', async () => {
-    const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    const result = await node.rpc.call('deploy', { service: SPEC, component: '', force: false });
 
     expect(result.results).toEqual([{ component: SERVICE, ok: true, error: '', container: SERVICE, changed: true, logTail: '', release: 1 }]);
-    const listed = await client!.call('listServices', {});
+    const listed = await node.rpc.call('listServices', {});
     const port = listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
     expect(port).toBeGreaterThanOrEqual(config.agent.portRangeStart);
     expect(await httpGetWhenUp(port)).toContain('hello from mcp-test busybox 1.0');
@@ -100,7 +74,7 @@ describe('mcp-agent as an unprivileged user on rootless podman', () => {
   it('should write a pushed file under <srv_root>/<service>/ owned by the user', async () => {
     const content = Buffer.from(`rootless ${PREFIX}\n`);
 
-    await push(client!, 'conf/app.txt', content);
+    await push(node.rpc, 'conf/app.txt', content);
 
     const onDisk = path.join(config.agent.srvRoot, SERVICE, 'conf', 'app.txt');
     expect(fs.readFileSync(onDisk)).toEqual(content);
@@ -111,22 +85,22 @@ describe('mcp-agent as an unprivileged user on rootless podman', () => {
   it('should adopt a container the user started by hand', async () => {
     const id = await podmanAs(user, ['run', '-d', '--name', ADOPTED, IMAGE, 'sleep', '300']);
 
-    const response = await client!.call('adoptContainers', { service: ADOPTED });
+    const response = await node.rpc.call('adoptContainers', { service: ADOPTED });
 
     expect(response.results).toEqual([{ component: ADOPTED, ok: true, error: '', container: ADOPTED }]);
     expect(response.spec!.components[0]).toEqual(expect.objectContaining({ name: ADOPTED, image: IMAGE, cmd: ['sleep', '300'] }));
-    const status = await client!.call('getServiceStatus', { service: ADOPTED, eventLimit: 10 });
+    const status = await node.rpc.call('getServiceStatus', { service: ADOPTED, eventLimit: 10 });
     expect(status.components).toEqual([expect.objectContaining({ component: ADOPTED, desiredState: 'running', observedState: 'running', drift: false })]);
     expect(await podmanAs(user, ['inspect', '--format', '{{.Id}}', ADOPTED])).toBe(id);
   });
 
   it("should undeploy, removing the containers from the user's podman", async () => {
-    await client!.call('undeployService', { service: SERVICE });
-    await client!.call('undeployService', { service: ADOPTED });
+    await node.rpc.call('undeployService', { service: SERVICE });
+    await node.rpc.call('undeployService', { service: ADOPTED });
 
     const names = (await podmanAs(user, ['ps', '-a', '--format', '{{.Names}}'])).split('\n');
     expect(names.filter((name) => name.startsWith(PREFIX))).toEqual([]);
-    const listed = await client!.call('listServices', {});
+    const listed = await node.rpc.call('listServices', {});
     const ours = listed.services.filter((s) => s.name.startsWith(PREFIX));
     expect(ours.map((s) => [s.name, s.active]).sort()).toEqual([[ADOPTED, false], [SERVICE, false]]);
   });

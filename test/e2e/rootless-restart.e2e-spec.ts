@@ -1,24 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { mcpv1 } from '@mcp/proto';
-import {
-  HTTPD_ON_PORT,
-  protoService,
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  podmanAs,
-  removeContainersAs,
-  rootlessUser,
-  startRootlessAgent,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-  type RootlessUser,
-} from '../support';
+import { HTTPD_ON_PORT, makeTestConfig, podmanAs, protoService, rootlessUser, TestAgent, type RootlessUser } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -44,29 +28,21 @@ function podmanService(socket: string): Array<{ pid: string; uid: number }> {
 
 describe('rootless mcp-agent restart (unprivileged user, rootless podman)', () => {
   let user: RootlessUser;
-  let config: ReturnType<typeof makeTestConfig>;
-  let caCertPath: string;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent;
+  let config: TestAgent['config'];
   let before: string;
 
   const identities = (): Promise<string> =>
     podmanAs(user, ['inspect', '--format', '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Status}}', ...CONTAINERS]);
 
-  async function startAgent(): Promise<void> {
-    agent = await startRootlessAgent({ user, config });
-    client?.close();
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
-  }
-
   async function expectUntouchedAndManaged(): Promise<void> {
     expect(await identities()).toBe(before);
-    const status = await client!.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
+    const status = await node.rpc.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
     expect(status.components.map((c) => [c.component, c.desiredState, c.observedState, c.drift])).toEqual([
       [SERVICE, 'running', 'running', false],
       ['worker', 'running', 'running', false],
     ]);
-    const live = await client!.call('liveCheck', {});
+    const live = await node.rpc.call('liveCheck', {});
     expect(live.containers.filter((c) => c.container.startsWith(PREFIX)).map((c) => [c.container, c.state, c.desiredState]).sort()).toEqual([
       [SERVICE, 'running', 'running'],
       [`${SERVICE}-worker`, 'running', 'running'],
@@ -75,21 +51,14 @@ describe('rootless mcp-agent restart (unprivileged user, rootless podman)', () =
 
   beforeAll(async () => {
     user = rootlessUser();
-    config = makeTestConfig({ mcproxy: { socket: undefined } });
-    caCertPath = (await makeTlsFixture(path.join(path.dirname(config.file), 'tls'))).caCertPath;
-    await writeTestTokens(config);
-    await startAgent();
-    const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    node = await TestAgent.create({ user, config: makeTestConfig({ mcproxy: { socket: undefined } }) });
+    config = node.config;
+    const result = await (await node.start()).call('deploy', { service: SPEC, component: '', force: false });
     if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
     before = await identities();
   });
 
-  afterAll(async () => {
-    client?.close();
-    await agent?.stop();
-    if (user) await removeContainersAs(user, PREFIX);
-    if (config) fs.rmSync(path.dirname(config.file), { recursive: true, force: true });
-  });
+  afterAll(() => node?.dispose({ containerPrefix: PREFIX }));
 
   it('should run the agent podman service as the user', () => {
     const service = podmanService(config.runtime.socket);
@@ -99,21 +68,21 @@ describe('rootless mcp-agent restart (unprivileged user, rootless podman)', () =
   });
 
   it('should leave the containers untouched across a graceful stop (SIGTERM) and restart', async () => {
-    expect(await agent!.stop()).toBe(0);
+    expect(await node.stop()).toBe(0);
 
     expect(await identities()).toBe(before);
-    await startAgent();
+    await node.start();
     await expectUntouchedAndManaged();
   });
 
   it('should leave the containers untouched across kill -9 and restart, reusing the podman service', async () => {
     const service = podmanService(config.runtime.socket);
 
-    await agent!.kill9();
+    await node.kill9();
 
     expect(await identities()).toBe(before);
     expect(podmanService(config.runtime.socket)).toEqual(service);
-    await startAgent();
+    await node.start();
     await expectUntouchedAndManaged();
     expect(podmanService(config.runtime.socket)).toEqual(service);
   });

@@ -48,6 +48,7 @@ export type FakeRuntimeMethod =
   | 'execIn'
   | 'rename'
   | 'imageDigest'
+  | 'removeImage'
   | 'events'
   | 'createSecret'
   | 'listSecrets'
@@ -383,6 +384,14 @@ export class FakeRuntime extends ContainerRuntime {
       this.logBook.delete(options.name);
       this.logBook.set(options.newName, logs);
     }
+  }
+
+  async removeImage(options: { image: string }): Promise<void> {
+    this.record('removeImage', options);
+    const image = options.image.includes('@') ? [...this.images].find((i) => (this.digests.get(i) ?? fakeDigest(i)) === options.image.slice(options.image.indexOf('@') + 1)) : options.image;
+    if (!image || !this.images.has(image)) throw new ImageNotFoundError(`podman rmi ${options.image}: image not known`, { args: ['rmi', options.image], exitCode: 1, stderr: `Error: ${options.image}: image not known` });
+    if ([...this.containers.values()].some((c) => c.image === image)) throw new Error(`podman rmi ${options.image}: image is in use by a container`);
+    this.images.delete(image);
   }
 
   async imageDigest(options: { image: string }): Promise<string> {

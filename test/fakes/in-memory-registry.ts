@@ -14,6 +14,7 @@ import {
   checkRoutes,
   checkSaveServiceInput,
   type ComponentRecord,
+  type ComponentStateRecord,
   type EventRecord,
   HostPortInUseError,
   type NewEvent,
@@ -107,6 +108,13 @@ export class InMemoryRegistry extends ServiceRegistry {
     return [...this.services.values()].sort((a, b) => compare(a.name, b.name)).map(toRecord);
   }
 
+  async listComponentStates(): Promise<ComponentStateRecord[]> {
+    this.assertOpen('listComponentStates');
+    return (await this.listServices()).flatMap((service) =>
+      service.components.map(({ service: owner, name, desiredState, observedState, containerName }) => ({ service: owner, name, desiredState, observedState, containerName })),
+    );
+  }
+
   async setServiceActive(name: string, active: boolean): Promise<void> {
     this.assertOpen('setServiceActive');
     const service = this.requireService(name);
@@ -153,7 +161,8 @@ export class InMemoryRegistry extends ServiceRegistry {
     if (this.releases.some((r) => r.service === release.service && r.number === release.number && r.component === release.component)) {
       throw new Error(`UNIQUE constraint failed: release ${release.service}/${release.component} #${release.number}`);
     }
-    const stored: ReleaseRecord = { ...clone(release), spec: clone(withoutUndefined(release.spec)), deployedAt: release.deployedAt ?? this.clock.now() };
+    const { pulled, ...rest } = release;
+    const stored: ReleaseRecord = { ...clone(rest), ...(pulled ? { pulled: true } : {}), spec: clone(withoutUndefined(release.spec)), deployedAt: release.deployedAt ?? this.clock.now() };
     this.releases.push(stored);
     return { ...clone(stored), deployedAt: new Date(stored.deployedAt) };
   }

@@ -7,3 +7,4 @@ export * from './unit-module';
 export * from './rootless';
 export * from './e2e-helpers';
 export * from './test-lan';
+export * from './test-agent';

@@ -1,3 +1,4 @@
+import './lazy-nest-formatter';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a namespace import is a copy; the default must be set on the real module
 import tls = require('node:tls');
 import { ConfigError, formatIssue } from '@mcp/common';

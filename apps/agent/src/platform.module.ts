@@ -79,6 +79,7 @@ export class PlatformModule {
           portRangeEnd: config.agent.portRangeEnd,
           certDir: config.mcproxy.certDir,
           stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+          keepReleases: config.agent.keepReleases,
         }),
       ],
       providers: [

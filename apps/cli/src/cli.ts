@@ -7,7 +7,8 @@ import { CommandFactory, CommandRunnerService } from 'nest-commander';
 import { CliContext, CliIo, extractGlobalFlags } from './cli-context';
 import { CliModule } from './cli.module';
 import { cliVersion } from './version';
-import { CliError, CommanderExit, ExitCode, PartialFailureError, describeError, exitCodeFor } from './errors';
+import { CommanderExit, ExitCode } from './errors';
+import { reportFailure } from './report';
 
 export interface RunCliOptions {
   /** Arguments after the program name. */
@@ -75,26 +76,5 @@ export async function runCli(options: RunCliOptions): Promise<number> {
     await app.close();
   }
   if (failure === undefined) return ExitCode.ok;
-  return report(failure, context);
-}
-
-function report(error: unknown, context: CliContext): number {
-  const code = exitCodeFor(error);
-  if (error instanceof CommanderExit) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  const write = (text: string) => context.io.stderr.write(`${text}\n`);
-  if (context.flags.debug && error instanceof Error) {
-    write(error.stack ?? error.message);
-    return code;
-  }
-  if (error instanceof PartialFailureError) {
-    for (const line of error.message.split('\n')) if (line) write(`mcp: ${line}`);
-    return code;
-  }
-  const text = describeError(error);
-  const lines = text.split('\n');
-  for (const line of lines) write(`mcp: ${line}`);
-  if (!(error instanceof CliError) && !(error instanceof Error && 'kind' in error)) {
-    write('mcp: (unexpected error; run with --debug for details)');
-  }
-  return code;
+  return reportFailure(failure, context);
 }

@@ -19,8 +19,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${cliVersion()}\n`);
     return 0;
   }
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  // `mcp ps` without Nest (quick.ts); everything else through the full command tree.
+  const { runQuick } = await import('./quick');
+  const quick = await runQuick({ argv, env: process.env, io });
+  if (quick !== undefined) return quick;
   const { runCli } = await import('./cli');
-  return runCli({ argv, env: process.env, io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr } });
+  return runCli({ argv, env: process.env, io });
 }
 
 /** Resolves once everything written to the stream so far has been handed to the OS. */

@@ -1,5 +1,5 @@
 import * as https from 'node:https';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 
 /**
  * acme-client sends every request through one shared axios instance and has no per-client
@@ -24,7 +24,7 @@ function originOf(url: string | undefined): string | undefined {
   }
 }
 
-function install(): void {
+function install(acme: typeof AcmeClient): void {
   if (installed) return;
   installed = true;
   acme.axios.interceptors.request.use((request) => {
@@ -38,15 +38,15 @@ function install(): void {
 }
 
 /** Registers the TLS trust and timeout for requests to the directory's origin (and only it). */
-export function configureAcmeOrigin(input: { directoryUrl: string; caPem?: Buffer; timeoutMs: number }): void {
-  install();
+export function configureAcmeOrigin(acme: typeof AcmeClient, input: { directoryUrl: string; caPem?: Buffer; timeoutMs: number }): void {
+  install(acme);
   const origin = originOf(input.directoryUrl);
   if (!origin) return;
   origins.set(origin, { agent: input.caPem ? new https.Agent({ ca: input.caPem, keepAlive: false }) : undefined, timeoutMs: input.timeoutMs });
 }
 
 /** acme-client's retry policy is process-wide: the agent has one ACME account, so one policy. */
-export function configureAcmeRetries(input: { attempts: number; delayMs: number }): void {
+export function configureAcmeRetries(acme: typeof AcmeClient, input: { attempts: number; delayMs: number }): void {
   const settings = (acme.axios.defaults as { acmeSettings?: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings;
   if (!settings) return;
   settings.retryMaxAttempts = input.attempts;

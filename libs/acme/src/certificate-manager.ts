@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import { CertificateError, Clock } from '@mcp/common';
 import { AcmeConfig } from './acme-config';
 import { configureAcmeOrigin, configureAcmeRetries } from './acme-transport';
@@ -31,10 +31,19 @@ export function certificateFiles(input: { certDir: string; service: string }): {
  * not covering the hostname, or inside the renewal window; written atomically (temp file +
  * rename) so mc-proxy never reads half a file. Issuance of one service is serialised.
  */
+/**
+ * acme-client (with axios, node-forge and the @peculiar ASN.1 stack, and through axios Node's
+ * fetch) is loaded on the first issuance, not at start-up: most agents never issue, and every
+ * loaded module stays on the daemon's heap (bench P7).
+ */
+function loadAcme(): Promise<typeof AcmeClient> {
+  return import('acme-client');
+}
+
 @Injectable()
 export class CertificateManager extends CertificateAuthority {
   private readonly logger = new Logger(CertificateManager.name);
-  private client?: Promise<acme.Client>;
+  private client?: Promise<AcmeClient.Client>;
   private readonly serviceLocks = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -136,6 +145,7 @@ export class CertificateManager extends CertificateAuthority {
   private async issue(target: CertificateTarget): Promise<{ key: Buffer; chain: string }> {
     try {
       const client = await this.acmeClient();
+      const acme = await loadAcme();
       const [key, csr] = await acme.crypto.createCsr({ commonName: target.hostname, altNames: [target.hostname] }, await acme.crypto.createPrivateEcdsaKey());
       const chain = await client.auto({
         csr,
@@ -157,7 +167,7 @@ export class CertificateManager extends CertificateAuthority {
   }
 
   /** One client per manager; the account key is created once and kept only after the CA accepted the account. */
-  private acmeClient(): Promise<acme.Client> {
+  private acmeClient(): Promise<AcmeClient.Client> {
     this.client ??= this.createClient();
     const pending = this.client;
     pending.catch(() => {
@@ -166,7 +176,8 @@ export class CertificateManager extends CertificateAuthority {
     return pending;
   }
 
-  private async createClient(): Promise<acme.Client> {
+  private async createClient(): Promise<AcmeClient.Client> {
+    const acme = await loadAcme();
     let caPem: Buffer | undefined;
     if (this.config.caCert) {
       try {
@@ -175,8 +186,8 @@ export class CertificateManager extends CertificateAuthority {
         throw new CertificateError(`acme: cannot read ca_cert ${this.config.caCert} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
       }
     }
-    configureAcmeOrigin({ directoryUrl: this.config.directoryUrl, caPem, timeoutMs: this.config.requestTimeoutMs ?? 30_000 });
-    configureAcmeRetries({ attempts: this.config.requestRetries ?? 3, delayMs: this.config.retryDelayMs ?? 2000 });
+    configureAcmeOrigin(acme, { directoryUrl: this.config.directoryUrl, caPem, timeoutMs: this.config.requestTimeoutMs ?? 30_000 });
+    configureAcmeRetries(acme, { attempts: this.config.requestRetries ?? 3, delayMs: this.config.retryDelayMs ?? 2000 });
 
     let accountKey: Buffer;
     let created = false;

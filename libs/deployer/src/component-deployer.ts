@@ -212,11 +212,15 @@ export class ComponentDeployer {
 
     const image = input.runImage ?? spec.image;
     let digest = '';
+    let pulled = false;
     try {
       for (const route of this.resolveRoutes({ service, spec })) {
         if (route.mode === 'l7') await this.certificates.ensure({ service, hostname: route.hostname });
       }
-      if (!(await this.runtime.imageExists({ image }))) await this.pull(image);
+      if (!(await this.runtime.imageExists({ image }))) {
+        await this.pull(image);
+        pulled = true;
+      }
       digest = await this.runtime.imageDigest({ image }).catch(() => '');
     } catch (err) {
       return this.refused(input, base, (err as Error).message, err);
@@ -232,6 +236,7 @@ export class ComponentDeployer {
       outcome: 'in_progress',
       rollbackOf: info.rollbackOf,
       message: '',
+      pulled,
     });
     this.health.set({ service, component: spec.name, status: 'starting', detail: `deploying release ${release}` });
 

@@ -16,6 +16,8 @@ export interface DeployerOptionsData {
   stopTimeoutSeconds: number;
   /** Podman auth file used for pulls (registry credentials); undefined when none. */
   registryAuthFile?: string;
+  /** `[agent] keep_releases`: images of the last N succeeded releases of a component are kept (default 5). */
+  keepReleases?: number;
 }
 
 export class DeployerOptions implements DeployerOptionsData {
@@ -27,6 +29,7 @@ export class DeployerOptions implements DeployerOptionsData {
   readonly certDir!: string;
   readonly stopTimeoutSeconds!: number;
   readonly registryAuthFile?: string;
+  readonly keepReleases?: number;
 
   constructor(data: DeployerOptionsData) {
     Object.assign(this, data);

@@ -4,6 +4,7 @@ import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvid
 import { ComponentDeployer } from './component-deployer';
 import { ContainerOps } from './container-ops';
 import { DeployRecovery } from './deploy-recovery';
+import { ImagePruner } from './image-pruner';
 import { DeployerOptions, type DeployerOptionsData } from './deployer-options';
 import { DriftDetail } from './drift-detail';
 import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './health';
@@ -39,6 +40,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     ServiceSecrets,
     ComponentDeployer,
     DeployRecovery,
+    ImagePruner,
     DriftDetail,
   ];
 }
@@ -51,7 +53,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, DriftDetail],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner, DriftDetail],
     };
   }
 }

@@ -10,5 +10,6 @@ export * from './health';
 export * from './deploy-recovery';
 export * from './service-secrets';
 export * from './dependency-order';
+export * from './image-pruner';
 export * from './container-drift';
 export * from './drift-detail';

@@ -8,7 +8,9 @@ import {
   ServiceSpec,
   ValidationError,
   ValidationIssue,
+  isTable,
   parseDuration,
+  type Table,
 } from '@mcp/common';
 import { validateServiceSpec } from '@mcp/servicedef';
 import { interpolate, parseEnvFile, shellWords } from './interpolate';
@@ -37,8 +39,6 @@ export interface ComposeImport {
   spec: ServiceSpec;
   notes: ImportNote[];
 }
-
-type Table = Record<string, unknown>;
 
 /** Service-level Compose keys and what to do instead, for those MCP cannot carry. */
 const UNMAPPABLE: Record<string, string> = {
@@ -171,10 +171,6 @@ interface Context {
   compose: Table;
   readFile(file: string): string | undefined;
   srvRoot: string;
-}
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function interpolateAll(value: unknown, context: Parameters<typeof interpolate>[1]): unknown {

@@ -29,9 +29,13 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     const port = Number(this.listen.slice(colon + 1));
     const server = http.createServer((request, response) => void this.answer(request, response));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'address already in use (another agent on this machine? give each its own port, or listen = "" to serve no metrics)' : error.message;
+        reject(new Error(`[metrics] listen ${this.listen}: ${why}`, { cause: error }));
+      };
+      server.once('error', failed);
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });

@@ -5,7 +5,7 @@ import { PromAgentMetrics } from './prom-agent-metrics';
 
 class FixedSource extends MetricsSource {
   calls = 0;
-  constructor(private readonly state: MetricsSnapshot) {
+  constructor(public state: MetricsSnapshot) {
     super();
   }
   async snapshot(): Promise<MetricsSnapshot> {
@@ -72,6 +72,46 @@ describe(PromAgentMetrics.name, () => {
     expect(answer.body).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(answer.body).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(source.calls).toBe(1);
+  });
+
+  it('should show a state change at the next scrape, and the same state again when it changes back', async () => {
+    const before = source.state;
+    const first = await get(server.address!, '/metrics');
+    source.state = {
+      ...before,
+      components: [before.components[0], { ...before.components[1], observed: 'running', drift: false }],
+      certificates: [],
+      lastBackup: undefined,
+    };
+
+    const second = await get(server.address!, '/metrics');
+    source.state = before;
+    const third = await get(server.address!, '/metrics');
+
+    expect(first.body).toContain('mcp_drifting_components 1');
+    expect(second.body).toContain('mcp_component_state{service="notes",component="db",desired="running",observed="running"} 1');
+    expect(second.body).not.toContain('observed="exited"');
+    expect(second.body).toContain('mcp_drifting_components 0');
+    expect(second.body).not.toContain('mcp_certificate_expiry_timestamp_seconds{');
+    expect(second.body).toContain('mcp_backup_last_success_timestamp_seconds 0');
+    expect(third.body).toContain('mcp_component_state{service="notes",component="db",desired="running",observed="exited"} 1');
+    expect(third.body).toContain('mcp_backup_last_success_timestamp_seconds 1796007600');
+  });
+
+  it('should count events between scrapes whose state did not change', async () => {
+    const first = await get(server.address!, '/metrics');
+    sut.rpcFinished({ method: 'ListServices', code: 'OK', seconds: 0.01 });
+
+    const second = await get(server.address!, '/metrics');
+
+    expect(first.body).not.toContain('mcp_rpc_duration_seconds_count{method="ListServices",code="OK"}');
+    expect(second.body).toContain('mcp_rpc_duration_seconds_count{method="ListServices",code="OK"} 1');
+  });
+
+  it('should refuse to start on a port another listener holds, saying which setting to change', async () => {
+    const second = new MetricsServer(new PromAgentMetrics(source), server.address!);
+
+    await expect(second.onApplicationBootstrap()).rejects.toThrow(`[metrics] listen ${server.address}: address already in use`);
   });
 
   it('should answer 404 anywhere but /metrics', async () => {

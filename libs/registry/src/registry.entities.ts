@@ -231,6 +231,10 @@ export class ReleaseEntity {
 
   @Column({ type: 'text' })
   message!: string;
+
+  /** 1 when this deploy pulled the image (keep_releases may remove it later). */
+  @Column({ type: 'integer', default: 0 })
+  pulled!: number;
 }
 
 export const REGISTRY_ENTITIES = [

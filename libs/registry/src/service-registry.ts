@@ -35,6 +35,9 @@ export interface ComponentRecord {
   updatedAt: Date;
 }
 
+/** One component's states, without its spec or routes: what a metrics scrape needs. */
+export type ComponentStateRecord = Pick<ComponentRecord, 'service' | 'name' | 'desiredState' | 'observedState' | 'containerName'>;
+
 export interface ServiceRecord {
   name: string;
   active: boolean;
@@ -99,6 +102,8 @@ export interface ReleaseRecord {
   rollbackOf: number;
   /** Why it failed (or what happened), '' when it succeeded. */
   message: string;
+  /** True when this deploy pulled the image: MCP may remove such images later ([agent] keep_releases). */
+  pulled?: boolean;
 }
 
 export type NewRelease = Omit<ReleaseRecord, 'deployedAt'> & { deployedAt?: Date };
@@ -112,6 +117,8 @@ export abstract class ServiceRegistry {
   abstract saveService(input: SaveServiceInput): Promise<ServiceRecord>;
   abstract getService(name: string): Promise<ServiceRecord | null>;
   abstract listServices(): Promise<ServiceRecord[]>;
+  /** Every component's states, by service then component name: one narrow read (no specs, no routes). */
+  abstract listComponentStates(): Promise<ComponentStateRecord[]>;
   abstract setServiceActive(name: string, active: boolean): Promise<void>;
   /** Sets desired state of one component, or of every component when `component` is omitted. */
   abstract setDesiredState(input: { service: string; component?: string; state: DesiredState }): Promise<void>;

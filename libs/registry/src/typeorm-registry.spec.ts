@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import type { ComponentSpec } from '@mcp/common';
 import { InitialSchema1795478400000 } from './migrations/1795478400000-initial-schema';
+import { Releases1796169600000 } from './migrations/1796169600000-releases';
 import { REGISTRY_ENTITIES } from './registry.entities';
 import { HostPortInUseError } from './registry-errors';
 import { componentSpec } from './testing';
@@ -72,7 +73,7 @@ describe(TypeormRegistry.name, () => {
           .all()
           .map((row) => (row as { name: string }).name);
         expect(tables).toEqual([...TABLES, ...HISTORY_TABLES, 'migrations'].sort());
-        expect(db.prepare('SELECT name FROM migrations ORDER BY id').all()).toEqual([{ name: 'InitialSchema1795478400000' }, { name: 'Releases1796169600000' }]);
+        expect(db.prepare('SELECT name FROM migrations ORDER BY id').all()).toEqual([{ name: 'InitialSchema1795478400000' }, { name: 'Releases1796169600000' }, { name: 'ReleasePulled1796774400000' }]);
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
         const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).all();
         expect(indexes.map((row) => (row as { name: string }).name).sort()).toEqual([
@@ -131,7 +132,7 @@ describe(TypeormRegistry.name, () => {
       expect(await sut.getService('notes')).toEqual(before);
       expect(await sut.listEvents({})).toEqual(events);
       expect(messages.filter((msg) => msg.includes('applied migration'))).toEqual([]);
-      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(2);
+      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(3);
     });
 
     it('should upgrade a v1 database file in place: data kept, releases added', async () => {
@@ -162,6 +163,29 @@ describe(TypeormRegistry.name, () => {
       expect(await sut.nextReleaseNumber('notes')).toBe(1);
       await sut.addRelease({ service: 'notes', number: 1, component: 'web', spec: componentSpec('web'), image: 'localhost/mcp-test/web:1.0', digest: 'sha256:1', deployedBy: 'admin', outcome: 'succeeded', rollbackOf: 0, message: '' });
       expect(await sut.nextReleaseNumber('notes')).toBe(2);
+    });
+
+    it('should add releases.pulled to a registry that has releases: old rows count as not pulled (never pruned)', async () => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const v2 = new DataSource({ type: 'better-sqlite3', database: file, migrations: [InitialSchema1795478400000, Releases1796169600000], migrationsTableName: 'migrations' });
+      await v2.initialize();
+      await v2.runMigrations();
+      await v2.query(
+        `INSERT INTO releases VALUES ('notes', 1, 'web', ?, 'mcr.example.net/web:1.0', 'sha256:1', '2026-11-01T00:00:00.000Z', 'admin', 'succeeded', 0, '')`,
+        [JSON.stringify(componentSpec('web'))],
+      );
+      await v2.destroy();
+      const messages: string[] = [];
+
+      const sut = await open((msg) => messages.push(msg));
+
+      expect(messages).toEqual(expect.arrayContaining(['registry: applied migration ReleasePulled1796774400000']));
+      expect(messages).not.toContain('registry: applied migration Releases1796169600000');
+      const [old] = await sut.listReleases({ service: 'notes' });
+      expect(old).toMatchObject({ number: 1, digest: 'sha256:1' });
+      expect(old.pulled).toBeUndefined();
+      await sut.addRelease({ service: 'notes', number: 2, component: 'web', spec: componentSpec('web'), image: 'mcr.example.net/web:2.0', digest: 'sha256:2', deployedBy: 'admin', outcome: 'succeeded', rollbackOf: 0, message: '', pulled: true });
+      expect((await sut.listReleases({ service: 'notes' })).map((r) => [r.number, r.pulled === true])).toEqual([[2, true], [1, false]]);
     });
   });
 

@@ -29,6 +29,7 @@ import { ensureDatabaseFile, restrictDatabaseFiles, vacuumInto } from './registr
 import { acquireSharedQueue, releaseSharedQueue, type SerialQueue } from './serial-queue';
 import {
   type ComponentRecord,
+  type ComponentStateRecord,
   type EventRecord,
   type NewEvent,
   type NewRelease,
@@ -199,6 +200,17 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     });
   }
 
+  listComponentStates(): Promise<ComponentStateRecord[]> {
+    return this.read((em) =>
+      em
+        .createQueryBuilder(ComponentEntity, 'c')
+        .select(['c.service AS service', 'c.name AS name', 'c.desired_state AS desiredState', 'c.observed_state AS observedState', 'c.container_name AS containerName'])
+        .orderBy('c.service', 'ASC')
+        .addOrderBy('c.name', 'ASC')
+        .getRawMany<ComponentStateRecord>(),
+    );
+  }
+
   setServiceActive(name: string, active: boolean): Promise<void> {
     return this.write(async (em) => {
       const result = await em.update(ServiceEntity, { name }, { active, updatedAt: this.now() });
@@ -252,6 +264,7 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
         outcome: release.outcome,
         rollbackOf: release.rollbackOf,
         message: release.message,
+        pulled: release.pulled ? 1 : 0,
       };
       await em.insert(ReleaseEntity, row);
       return toReleaseRecord(row);
@@ -585,6 +598,7 @@ function toReleaseRecord(row: ReleaseEntity): ReleaseRecord {
     outcome: row.outcome as ReleaseOutcome,
     rollbackOf: row.rollbackOf,
     message: row.message,
+    ...(row.pulled ? { pulled: true } : {}),
   };
 }
 

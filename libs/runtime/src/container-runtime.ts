@@ -191,6 +191,11 @@ export abstract class ContainerRuntime {
   /** The image's digest (`sha256:…`) as podman resolved it; '' when it has none. */
   abstract imageDigest(options: { image: string }): Promise<string>;
   /**
+   * Removes an image reference without force (`podman rmi`): a tag that shares its image with
+   * other tags is only untagged; an image a container uses is refused (an error).
+   */
+  abstract removeImage(options: { image: string }): Promise<void>;
+  /**
    * Follows podman's container events from now on; resolves once the stream is open (events
    * that happen after that are delivered). RuntimeUnavailableError when it cannot be opened.
    */

@@ -1,9 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -14,8 +12,8 @@ import {
   RuntimeCommandError,
   RuntimeUnavailableError,
 } from '@mcp/common';
-import { containerRuntimeContract } from './testing';
-import { ContainerDetails, LogChunk, RunOptions } from './container-runtime';
+import { ABSENT_IMAGE as ABSENT, collectLogs as collect, containerRuntimeContract, freePort, RealPodmanFixture, TEST_IMAGE as IMAGE } from './testing';
+import { ContainerDetails, RunOptions } from './container-runtime';
 import { LibpodRestRuntime } from './libpod-rest.runtime';
 import { PodmanService } from './podman.service';
 import { PodmanRuntime } from './podman.runtime';
@@ -28,34 +26,10 @@ import { PodmanRuntime } from './podman.runtime';
 jest.setTimeout(60_000);
 
 const execFileAsync = promisify(execFile);
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
-const ABSENT = 'localhost/mcp-test/absent:1.0';
-const PREFIX = `mcptest-lp-${randomBytes(3).toString('hex')}`;
-const NETWORK = `${PREFIX}-net`;
-const VOLUME = `${PREFIX}-data`;
-const READY_DEADLINE_MS = 15_000;
-
-const work = mkdtempSync(path.join(tmpdir(), `${PREFIX}-`));
+let sut: LibpodRestRuntime;
+const podman = new RealPodmanFixture('lp', () => sut);
+const { prefix: PREFIX, network: NETWORK, volume: VOLUME, work } = podman;
 const service = new PodmanService({ socketPath: path.join(work, 'podman.sock') });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function collect(stream: AsyncIterable<LogChunk>): Promise<{ stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  for await (const chunk of stream) out[chunk.stream] += chunk.data.toString('utf8');
-  return out;
-}
 
 /**
  * An HTTP proxy on its own Unix socket in front of podman's: counts the requests that pass
@@ -113,43 +87,20 @@ class CountingProxy {
 
 describe(LibpodRestRuntime.name, () => {
   let socketPath: string;
-  let sut: LibpodRestRuntime;
   const cli = new PodmanRuntime({ defaultStopTimeoutSeconds: 0 });
-  let started = 0;
-
-  async function run(options: Partial<RunOptions> & { name: string }): Promise<string> {
-    const id = await sut.run({ image: IMAGE, ports: [], volumes: [], env: [], cmd: [], labels: {}, ...options });
-    started++;
-    return id;
-  }
-
-  async function waitForState(name: string, states: string[]): Promise<ContainerDetails> {
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      const details = await sut.inspect({ name });
-      if (details && states.includes(details.state)) return details;
-      if (Date.now() > deadline) throw new Error(`${name} never reached ${states.join('/')}: ${details?.state}`);
-      await pause(100);
-    }
-  }
+  const { run, waitForState } = podman;
 
   beforeAll(async () => {
     socketPath = await service.start();
     sut = new LibpodRestRuntime({ socketPath, defaultStopTimeoutSeconds: 0 });
-    await execFileAsync('podman', ['network', 'create', NETWORK]);
+    await podman.setUp();
   });
 
   afterAll(async () => {
-    const { stdout } = await execFileAsync('podman', ['ps', '--all', '--format', '{{.Names}}']);
-    for (const name of stdout.split('\n').filter((line) => line.startsWith(PREFIX))) {
-      await execFileAsync('podman', ['rm', '-f', '-t', '0', '--', name]).catch(() => undefined);
-    }
-    await execFileAsync('podman', ['network', 'rm', '-f', NETWORK]).catch(() => undefined);
-    await execFileAsync('podman', ['volume', 'rm', '-f', VOLUME]).catch(() => undefined);
     sut?.close();
     await service.stop();
-    rmSync(work, { recursive: true, force: true });
-    console.log(`libpod REST runtime: started ${started} containers through the API (prefix ${PREFIX})`);
+    await podman.tearDown();
+    console.log(`libpod REST runtime: started ${podman.started} containers through the API (prefix ${PREFIX})`);
   });
 
   containerRuntimeContract('libpod REST', async () => ({ sut, image: IMAGE, absentImage: ABSENT }));

@@ -328,6 +328,11 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     return parseJson<{ Digest?: string }>(answer.body, context).Digest ?? '';
   }
 
+  async removeImage(options: { image: string }): Promise<void> {
+    const image = requirePositional('image', options.image);
+    await this.call({ method: 'DELETE', path: `/images/${encodeURIComponent(image)}` }, { verb: 'rmi', target: image });
+  }
+
   close(): void {
     this.client.close();
   }

@@ -1,9 +1,7 @@
 import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -16,15 +14,9 @@ import {
   RuntimeUnavailableError,
 } from '@mcp/common';
 import { containerNameFor, splitContainerName } from './container-name';
-import {
-  ContainerDetails,
-  LABEL_COMPONENT,
-  LABEL_MANAGED,
-  LABEL_SERVICE,
-  LogChunk,
-  RunOptions,
-} from './container-runtime';
+import { LABEL_COMPONENT, LABEL_MANAGED, LABEL_SERVICE } from './container-runtime';
 import { PodmanRuntime } from './podman.runtime';
+import { collectLogs as collect, freePort, pause, RealPodmanFixture, TEST_IMAGE as IMAGE } from './testing';
 
 /**
  * Against real podman (CONTAINERS_CONF from the jest globalSetup). Every container, network
@@ -34,22 +26,10 @@ import { PodmanRuntime } from './podman.runtime';
 jest.setTimeout(60_000);
 
 const execFileAsync = promisify(execFile);
-const IMAGE = 'localhost/mcp-test/busybox:1.0';
-const PREFIX = `mcptest-rt-${randomBytes(3).toString('hex')}`;
-const NETWORK = `${PREFIX}-net`;
-const VOLUME = `${PREFIX}-data`;
 const READY_DEADLINE_MS = 15_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const sut = new PodmanRuntime({ defaultStopTimeoutSeconds: 1 });
+const podman = new RealPodmanFixture('rt', () => sut, READY_DEADLINE_MS);
+const { prefix: PREFIX, network: NETWORK, volume: VOLUME, work } = podman;
 
 function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -65,7 +45,6 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Readiness: waits until the server answers at all; the caller asserts on the answer. */
 async function waitForHttp(url: string): Promise<{ status: number; body: string }> {
@@ -105,55 +84,24 @@ function podmanProcessesFollowing(name: string): string[] {
     .filter((line) => line.includes(' logs ') && line.endsWith(` -- ${name}`));
 }
 
-async function collect(stream: AsyncIterable<LogChunk>): Promise<{ stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  for await (const chunk of stream) out[chunk.stream] += chunk.data.toString('utf8');
-  return out;
-}
-
 describe(PodmanRuntime.name, () => {
-  const work = mkdtempSync(path.join(tmpdir(), `${PREFIX}-`));
   const www = path.join(work, 'www');
   const callLog = path.join(work, 'podman-calls.log');
-  const sut = new PodmanRuntime({ defaultStopTimeoutSeconds: 1 });
-  let started = 0;
+  const { run, waitForState } = podman;
   const pulledImages: string[] = [];
   let registry: ChildProcess | undefined;
-
-  async function run(options: Partial<RunOptions> & { name: string }): Promise<string> {
-    const id = await sut.run({ image: IMAGE, ports: [], volumes: [], env: [], cmd: [], labels: {}, ...options });
-    started++;
-    return id;
-  }
-
-  async function waitForState(name: string, states: string[]): Promise<ContainerDetails> {
-    const deadline = Date.now() + READY_DEADLINE_MS;
-    for (;;) {
-      const details = await sut.inspect({ name });
-      if (details && states.includes(details.state)) return details;
-      if (Date.now() > deadline) throw new Error(`${name} never reached ${states.join('/')}: ${details?.state}`);
-      await pause(100);
-    }
-  }
 
   beforeAll(async () => {
     execFileSync('mkdir', ['-p', www]);
     writeFileSync(path.join(www, 'index.html'), `hello from ${PREFIX}\n`);
-    await execFileAsync('podman', ['network', 'create', NETWORK]);
+    await podman.setUp();
   });
 
   afterAll(async () => {
-    const { stdout } = await execFileAsync('podman', ['ps', '--all', '--format', '{{.Names}}']);
-    const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-    for (const name of ours) {
-      await execFileAsync('podman', ['rm', '-f', '-t', '0', '--', name]).catch(() => undefined);
-    }
-    await execFileAsync('podman', ['network', 'rm', '-f', NETWORK]).catch(() => undefined);
-    await execFileAsync('podman', ['volume', 'rm', '-f', VOLUME]).catch(() => undefined);
     for (const image of pulledImages) await execFileAsync('podman', ['rmi', '-f', image]).catch(() => undefined);
     if (registry?.pid !== undefined && registry.exitCode === null) registry.kill('SIGTERM');
-    rmSync(work, { recursive: true, force: true });
-    console.log(`runtime e2e: started ${started} containers with real podman (prefix ${PREFIX})`);
+    await podman.tearDown();
+    console.log(`runtime e2e: started ${podman.started} containers with real podman (prefix ${PREFIX})`);
   });
 
   describe('run', () => {

@@ -212,6 +212,11 @@ export class PodmanRuntime extends ContainerRuntime {
     return stdout.trim();
   }
 
+  async removeImage(options: { image: string }): Promise<void> {
+    const image = requirePositional('image', options.image);
+    await this.exec(['rmi', '--', image], { target: image });
+  }
+
   async list(): Promise<ContainerSummary[]> {
     const args = ['ps', '--all', '--format', 'json'];
     const { stdout } = await this.exec(args, { target: '--all' });

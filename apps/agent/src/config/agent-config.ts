@@ -43,6 +43,8 @@ export interface AgentConfigData {
     stopTimeoutSeconds: number;
     backupDir: string;
     backupKeep: number;
+    /** Images of the last N succeeded releases per component are never removed (SPEC §8). */
+    keepReleases: number;
   };
   monitor: {
     enabled: boolean;

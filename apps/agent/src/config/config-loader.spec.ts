@@ -55,6 +55,7 @@ describe('config loader', () => {
         maxFileBytes: 1024 ** 3,
         backupDir: '/etc/mcp/backups',
         backupKeep: 7,
+        keepReleases: 5,
       });
       expect(sut.monitor).toMatchObject({
         enabled: true,
@@ -201,6 +202,13 @@ x = 1
     it('should read the runtime section and refuse an unknown adapter', () => {
       expect(parse(`${MINIMAL}\n[runtime]\nadapter = "cli"\nsocket = "/run/x.sock"\n`).runtime).toEqual({ adapter: 'cli', socket: '/run/x.sock' });
       expect(issuesOf(`${MINIMAL}\n[runtime]\nadapter = "docker"\n`)).toEqual([`${FILE}: runtime.adapter: must be one of auto, cli, rest`]);
+    });
+
+    it('should default [agent] keep_releases to 5, read it, and refuse a bad value with file and key', () => {
+      expect(parse(MINIMAL).agent.keepReleases).toBe(5);
+      expect(parse(`${MINIMAL}[agent]\nkeep_releases = 2\n`).agent.keepReleases).toBe(2);
+      expect(issuesOf(`${MINIMAL}[agent]\nkeep_releases = 0\n`)).toEqual([`${FILE}: agent.keep_releases: must be at least 1`]);
+      expect(issuesOf(`${MINIMAL}[agent]\nkeep_releases = "five"\n`)).toEqual([expect.stringMatching(new RegExp(`^${FILE.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: agent\\.keep_releases: must be an? `))]);
     });
 
     it('should refuse a port range that is upside down', () => {

@@ -49,6 +49,7 @@ const SCHEMA: Record<string, Record<string, Kind>> = {
     stop_timeout: 'duration',
     backup_dir: 'string',
     backup_keep: 'int',
+    keep_releases: 'int',
   },
   monitor: {
     enabled: 'bool',
@@ -421,6 +422,7 @@ class ConfigReader {
         stopTimeoutSeconds: Math.ceil(stopTimeoutMs / 1000),
         backupDir: this.pathOf('agent', 'backup_dir') ?? path.join(dataDir, 'backups'),
         backupKeep: this.positive('agent', 'backup_keep', 7),
+        keepReleases: this.positive('agent', 'keep_releases', 5),
       },
       monitor: {
         enabled: this.get<boolean>('monitor', 'enabled') ?? true,

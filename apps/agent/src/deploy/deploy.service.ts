@@ -7,6 +7,7 @@ import {
   DeployRecovery,
   digestReference,
   KeyedMutex,
+  ImagePruner,
   RouteService,
   runtimeUnavailableIn,
   secretsUsedBy,
@@ -96,6 +97,7 @@ export class DeployService implements OnApplicationBootstrap {
     private readonly alerts: AlertSender,
     private readonly secrets: ServiceSecrets,
     private readonly metrics: AgentMetrics,
+    private readonly pruner: ImagePruner,
   ) {}
 
   /** A start-first deploy a crash interrupted is finished or undone before the agent serves. */
@@ -147,6 +149,7 @@ export class DeployService implements OnApplicationBootstrap {
       const results = targets.map((component) => done.get(component.name) as ComponentOutcome);
       const unavailable = runtimeUnavailableIn({ action: 'deploy', service: spec.name, outcomes: results });
       if (unavailable) throw unavailable;
+      await this.pruneAfter(spec.name, results);
       return { service: spec.name, results };
     });
   }
@@ -233,6 +236,7 @@ export class DeployService implements OnApplicationBootstrap {
       const unavailable = runtimeUnavailableIn({ action: 'rollback', service: input.service, outcomes: results });
       if (unavailable) throw unavailable;
       const targets = new Set(plan.map(({ target }) => target.number));
+      await this.pruneAfter(input.service, results);
       return { service: input.service, results, to: targets.size === 1 ? [...targets][0] : 0, specs: plan.map(({ target }) => target.spec) };
     });
   }
@@ -371,6 +375,15 @@ export class DeployService implements OnApplicationBootstrap {
       if (err instanceof RuntimeUnavailableError) throw err;
       return { ...base, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  /**
+   * keep_releases (SPEC §8): after a deploy or rollback that changed something and succeeded,
+   * images MCP pulled for this service that no kept release uses go. Never fails the deploy.
+   */
+  private async pruneAfter(service: string, results: ComponentOutcome[]): Promise<void> {
+    if (!results.some((r) => r.ok && r.changed)) return;
+    await this.pruner.prune(service).catch((err) => this.logger.warn(`pruning images of ${service}: ${(err as Error).message}`));
   }
 
   private async deployOne(input: {

@@ -11,7 +11,8 @@ import { AgentConfig } from '../config/agent-config';
 import { isDrift } from '../monitor/monitor.service';
 
 /**
- * The agent's state at scrape time: components from the registry with the observed state
+ * The agent's state at scrape time: components' states from the registry (one narrow read,
+ * no specs: bench P12) with the observed state
  * kept live from podman's events (the registry's last record while the stream is not open —
  * a scrape never makes a podman call), the certificates in mc-proxy's cert dir (parsed once
  * per file change), and the newest registry snapshot in the backup dir.
@@ -32,28 +33,26 @@ export class AgentMetricsSource extends MetricsSource {
   async snapshot(): Promise<MetricsSnapshot> {
     // From memory while it is current; else one listing (after the agent's own change, or
     // before the event stream's first listing), shared with any listing under way.
-    const [services, certificates, lastBackup, containers] = await Promise.all([
-      this.registry.listServices(),
+    const [states, certificates, lastBackup, containers] = await Promise.all([
+      this.registry.listComponentStates(),
       this.readCertificates(),
       this.newestBackup(),
       this.live.current().catch(() => undefined),
     ]);
     const observedByName = containers ? new Map(containers.map((c) => [c.name, c.state])) : undefined;
-    const components = services.flatMap((service) =>
-      service.components.map((component) => {
-        const name = component.containerName || containerNameFor(service.name, component.name);
-        const observed = observedByName ? (observedByName.get(name) ?? 'removed') : component.observedState || 'unknown';
-        const health = this.health.status({ service: service.name, component: component.name });
-        return {
-          service: service.name,
-          component: component.name,
-          desired: component.desiredState,
-          observed,
-          drift: isDrift(component.desiredState, observed),
-          ...(health === '-' ? {} : { health }),
-        };
-      }),
-    );
+    const components = states.map((component) => {
+      const name = component.containerName || containerNameFor(component.service, component.name);
+      const observed = observedByName ? (observedByName.get(name) ?? 'removed') : component.observedState || 'unknown';
+      const health = this.health.status({ service: component.service, component: component.name });
+      return {
+        service: component.service,
+        component: component.name,
+        desired: component.desiredState,
+        observed,
+        drift: isDrift(component.desiredState, observed),
+        ...(health === '-' ? {} : { health }),
+      };
+    });
     return { components, certificates, lastBackup };
   }
 

@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Help, Option } from 'nest-commander';
-import { Clock, formatUptime } from '@mcp/common';
+import { Clock } from '@mcp/common';
 import { fromTimestamp } from '../client/timestamps';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
 import { renderFleet } from '../output/fleet-renderer';
@@ -7,6 +7,7 @@ import { Cell, Output, stateStyle } from '../output/output';
 import { AgentCallError, CommandFailedError } from '../errors';
 import { DefinitionStore } from '../definitions/definition-store';
 import { parseNonNegativeInt, parseTarget } from './command-helpers';
+import { showPs } from './ps';
 
 /** A component whose running release's spec is not what the definition file says (SPEC §8). */
 interface FileDifference {
@@ -90,41 +91,8 @@ export class PsCommand extends ListingCommand {
     super();
   }
 
-  async run(_args: string[], options: JsonOption = {}): Promise<void> {
-    const outcomes = await this.agents.fanOut((client) => client.call('liveCheck', {}));
-    const now = this.clock.now().getTime();
-    renderFleet(this.output, outcomes, options.json, {
-      rows: (value, node) =>
-        value.containers.map((c) => {
-          const started = fromTimestamp(c.startedAt);
-          const running = c.state === 'running' && started !== undefined;
-          return {
-            node: node.name,
-            service: c.service,
-            component: c.component,
-            container: c.container,
-            state: c.state,
-            health: c.health || '-',
-            image: c.image,
-            version: c.version,
-            desired: c.desiredState,
-            startedAt: started?.toISOString() ?? null,
-            uptimeSeconds: running ? Math.max(0, Math.floor((now - started.getTime()) / 1000)) : null,
-          };
-        }),
-      jsonKey: 'containers',
-      headers: ['SERVICE', 'COMPONENT', 'NODE', 'STATE', 'HEALTH', 'VERSION', 'UPTIME'],
-      cells: (r) => [
-        r.service || r.container,
-        r.component || '-',
-        r.node,
-        { text: r.state, style: stateStyle(r.state) },
-        { text: r.health, style: stateStyle(r.health) },
-        r.version || '-',
-        r.uptimeSeconds === null ? '-' : formatUptime(r.uptimeSeconds * 1000),
-      ],
-      failedRow: (node, label) => ['-', '-', node, label, '-', '-', '-'],
-    });
+  run(_args: string[], options: JsonOption = {}): Promise<void> {
+    return showPs({ agents: this.agents, output: this.output, clock: this.clock }, options.json);
   }
 }
 

@@ -195,6 +195,24 @@ export function serviceRegistryContract(
     });
   });
 
+  describe('listComponentStates', () => {
+    it("should list every component's states by service and component name, as listServices has them", async () => {
+      await sut.saveService({ name: 'zeta', active: true, components: [{ spec: componentSpec('z'), desiredState: 'running' }] });
+      await sut.saveService({ name: 'alpha', active: true, components: [{ spec: componentSpec('web'), desiredState: 'stopped' }, { spec: componentSpec('db'), desiredState: 'running' }] });
+      await sut.recordObserved({ service: 'alpha', component: 'db', observedState: 'exited', containerName: 'alpha-db' });
+
+      const states = await sut.listComponentStates();
+      const fromServices = (await sut.listServices()).flatMap((s) => s.components.map((c) => ({ service: s.name, name: c.name, desiredState: c.desiredState, observedState: c.observedState, containerName: c.containerName })));
+
+      expect(states).toEqual(fromServices);
+      expect(states.map((c) => [c.service, c.name, c.desiredState, c.observedState, c.containerName])).toEqual([
+        ['alpha', 'db', 'running', 'exited', 'alpha-db'],
+        ['alpha', 'web', 'stopped', fromServices[1].observedState, fromServices[1].containerName],
+        ['zeta', 'z', 'running', fromServices[2].observedState, fromServices[2].containerName],
+      ]);
+    });
+  });
+
   describe('setServiceActive', () => {
     it('should change the active flag', async () => {
       await sut.saveService({ name: 'notes', active: true, components: [] });

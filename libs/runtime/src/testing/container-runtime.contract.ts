@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import { ContainerEvent, ContainerRuntime, LABEL_MANAGED, LABEL_SERVICE, RunOptions } from '../container-runtime';
+import { freePort } from './real-podman';
 
 /**
  * What every ContainerRuntime must do, run against PodmanRuntime (real podman) and the
@@ -16,17 +16,6 @@ export interface RuntimeContractSubject {
   image: string;
   /** A reference that is not present locally. */
   absentImage: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `label` names the subject in the count printed at the end ("podman" → "started 6 containers"). */

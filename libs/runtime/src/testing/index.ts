@@ -7,3 +7,4 @@ export { containerRuntimeContract } from './container-runtime.contract';
 export { PodmanRuntime } from '../podman.runtime';
 export { LibpodRestRuntime } from '../libpod-rest.runtime';
 export { PodmanService, defaultPodmanSockets } from '../podman.service';
+export { ABSENT_IMAGE, collectLogs, freePort, pause, RealPodmanFixture, TEST_IMAGE } from './real-podman';
