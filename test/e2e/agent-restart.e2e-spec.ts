@@ -6,18 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
-import {
-  HTTPD_ON_PORT,
-  protoService,
-  agentClient,
-  makeTestConfig,
-  makeTlsFixture,
-  startAgentProcess,
-  TEST_ADMIN_TOKEN,
-  writeTestTokens,
-  type AgentProcess,
-  type AgentTestClient,
-} from '../support';
+import { HTTPD_ON_PORT, makeTestConfig, protoService, TestAgent } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -55,40 +44,26 @@ async function podmanServicePids(socket: string): Promise<string[]> {
   }
 }
 
-async function removeOurContainers(): Promise<void> {
-  const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
-  const names = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
-  if (names.length > 0) await run('podman', ['rm', '-f', '-t', '0', ...names]);
-}
-
 describe('mcp-agent restart (real process, real podman)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-agent-restart-'));
   const mcproxySocket = path.join(dir, 'mc-proxy.sock');
   const config = makeTestConfig({ dir, mcproxy: { socket: mcproxySocket } });
   let mcproxy: FakeMcproxy | undefined;
-  let caCertPath: string;
-  let agent: AgentProcess | undefined;
-  let client: AgentTestClient | undefined;
+  let node: TestAgent;
   let before: Record<string, string>;
   let hostPort: number;
 
-  async function startAgent(): Promise<void> {
-    agent = await startAgentProcess({ config });
-    client?.close();
-    client = agentClient({ address: agent.address, caCertPath, token: TEST_ADMIN_TOKEN });
-  }
-
   async function expectUntouchedAndManaged(): Promise<void> {
     expect(await identities()).toEqual(before);
-    const status = await client!.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
+    const status = await node.rpc.call('getServiceStatus', { service: SERVICE, eventLimit: 10 });
     expect(status.components.map((c) => [c.component, c.desiredState, c.observedState, c.drift, c.container])).toEqual([
       [SERVICE, 'running', 'running', false, SERVICE],
       ['worker', 'running', 'running', false, `${SERVICE}-worker`],
     ]);
-    const listed = await client!.call('listServices', {});
+    const listed = await node.rpc.call('listServices', {});
     expect(listed.services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort).toBe(hostPort);
     expect(mcproxy!.routes()).toEqual([expect.objectContaining({ listener: ':443', backend: `127.0.0.1:${hostPort}` })]);
-    const live = await client!.call('liveCheck', {});
+    const live = await node.rpc.call('liveCheck', {});
     const ours = live.containers.filter((c) => c.container.startsWith(PREFIX));
     expect(ours.map((c) => [c.container, c.service, c.state, c.desiredState]).sort()).toEqual([
       [SERVICE, SERVICE, 'running', 'running'],
@@ -97,22 +72,19 @@ describe('mcp-agent restart (real process, real podman)', () => {
   }
 
   beforeAll(async () => {
-    caCertPath = (await makeTlsFixture(path.join(dir, 'tls'))).caCertPath;
-    await writeTestTokens(config);
+    node = await TestAgent.create({ config });
     mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
-    await startAgent();
-    const result = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    await node.start();
+    const result = await node.rpc.call('deploy', { service: SPEC, component: '', force: false });
     if (!result.results.every((r) => r.ok)) throw new Error(`deploy failed: ${JSON.stringify(result.results)}`);
     before = await identities();
-    hostPort = (await client!.call('listServices', {})).services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
+    hostPort = (await node.rpc.call('listServices', {})).services.find((s) => s.name === SERVICE)!.components[0].routes[0].hostPort;
   });
 
   afterAll(async () => {
-    client?.close();
-    await agent?.stop();
+    await node?.stop();
     await mcproxy?.close();
-    await removeOurContainers();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await node?.dispose({ containerPrefix: PREFIX });
   });
 
   it('should have both containers running before any restart', () => {
@@ -120,11 +92,11 @@ describe('mcp-agent restart (real process, real podman)', () => {
   });
 
   it('should leave the containers running untouched across a graceful stop (SIGTERM) and restart', async () => {
-    const code = await agent!.stop();
+    const code = await node.stop();
 
     expect(code).toBe(0);
     expect(await identities()).toEqual(before);
-    await startAgent();
+    await node.start();
     await expectUntouchedAndManaged();
   });
 
@@ -132,11 +104,11 @@ describe('mcp-agent restart (real process, real podman)', () => {
     const service = await podmanServicePids(config.runtime.socket);
     expect(service).toHaveLength(1);
 
-    await agent!.kill9();
+    await node.kill9();
 
     expect(await identities()).toEqual(before);
     expect(await podmanServicePids(config.runtime.socket)).toEqual(service);
-    await startAgent();
+    await node.start();
     await expectUntouchedAndManaged();
     expect(await podmanServicePids(config.runtime.socket)).toEqual(service);
   });
@@ -145,19 +117,19 @@ describe('mcp-agent restart (real process, real podman)', () => {
     await mcproxy!.close();
     mcproxy = undefined;
 
-    const whileDown = await client!.call('deploy', { service: SPEC, component: '', force: false });
+    const whileDown = await node.rpc.call('deploy', { service: SPEC, component: '', force: false });
 
     expect(whileDown.results.map((r) => [r.component, r.ok])).toEqual([[SERVICE, true], ['worker', true]]);
     expect(await identities()).toEqual(before);
     fs.rmSync(mcproxySocket, { force: true });
     mcproxy = await startFakeMcproxy({ socketPath: mcproxySocket });
     expect(mcproxy.routes()).toEqual([]);
-    await client!.call('deploy', { service: SPEC, component: '', force: false });
+    await node.rpc.call('deploy', { service: SPEC, component: '', force: false });
     await expectUntouchedAndManaged();
   });
 
   it('should still manage the service after both restarts (a stop reaches podman)', async () => {
-    await client!.call('stopService', { service: SERVICE });
+    await node.rpc.call('stopService', { service: SERVICE });
 
     const after = await identities();
     expect(Object.values(after).map((value) => value.split(' ').pop())).toEqual(['exited', 'exited']);
