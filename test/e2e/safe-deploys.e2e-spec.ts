@@ -179,7 +179,8 @@ describe('safe deploys through mc-proxy (real agent, real podman)', () => {
     const { stdout } = await run('podman', ['ps', '-a', '--format', '{{.Names}}']);
     const ours = stdout.split('\n').filter((name) => name.startsWith(PREFIX));
     if (ours.length) await run('podman', ['rm', '-f', '-t', '0', ...ours]);
-    await run('podman', ['untag', MOVING]).catch(() => undefined);
+    // Only this name: `podman untag IMAGE` alone would strip every name, the shared test image's too.
+    await run('podman', ['untag', MOVING, MOVING]).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(home, { recursive: true, force: true });
   });

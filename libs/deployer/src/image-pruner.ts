@@ -25,7 +25,7 @@ export interface PrunedImage {
  * - candidates: images of this service's releases whose deploy pulled them (`pulled`), so an
  *   image the operator or another tool put on the node is never touched;
  * - removal is podman's `rmi` without force: an image a container still uses is refused and
- *   stays. A tag that has moved on to another image is left alone (the digest is removed).
+ *   stays. Removal is by tag only, while the tag still names that image (see `remove`).
  */
 @Injectable()
 export class ImagePruner {
@@ -68,12 +68,13 @@ export class ImagePruner {
   private async remove(release: ReleaseRecord): Promise<PrunedImage> {
     const { image, digest } = release;
     try {
-      // The tag when it still names this image (removes it), else the digest reference.
+      // Only by the tag, and only while it still names this image: `rmi` of a name drops that
+      // name (the image goes when it was its last), whereas `rmi repo@digest` would drop every
+      // name the image has, ones the operator gave it too. A tag that moved on is left alone.
       const now = await this.runtime.imageDigest({ image }).catch(() => '');
-      const target = now === digest ? image : `${image.slice(0, repoEnd(image))}@${digest}`;
-      if (now !== digest && !(await this.runtime.imageExists({ image: target }))) return { image, digest, removed: false, reason: 'no longer on the node' };
-      await this.runtime.removeImage({ image: target });
-      this.logger.log(`removed image ${target} (${release.service}: older than the last ${this.keep} succeeded releases)`);
+      if (now !== digest) return { image, digest, removed: false, reason: now ? 'the tag names another image now' : 'no longer on the node' };
+      await this.runtime.removeImage({ image });
+      this.logger.log(`removed image ${image} (${release.service}: older than the last ${this.keep} succeeded releases)`);
       return { image, digest, removed: true };
     } catch (err) {
       this.logger.warn(`keeping image ${image} (${digest}): ${(err as Error).message}`);
@@ -99,13 +100,4 @@ export function keptDigests(releases: ReleaseRecord[], keep: number): Set<string
     kept.add(release.digest);
   }
   return kept;
-}
-
-/** Where the repository part of a reference ends (before `:tag` or `@digest`). */
-function repoEnd(image: string): number {
-  const at = image.indexOf('@');
-  const base = at >= 0 ? image.slice(0, at) : image;
-  const slash = base.lastIndexOf('/');
-  const colon = base.lastIndexOf(':');
-  return colon > slash ? colon : base.length;
 }
