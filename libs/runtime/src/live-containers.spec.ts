@@ -1,5 +1,7 @@
 import { RuntimeUnavailableError } from '@mcp/common';
+import { FakeClock } from '../../../test/fakes/fake-clock';
 import { FakeRuntime } from '../../../test/fakes/fake-runtime';
+import type { ContainerEventStream, ContainerSummary } from './container-runtime';
 import { ContainerChange, LiveContainers } from './live-containers';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
@@ -111,6 +113,77 @@ describe(LiveContainers.name, () => {
     it('should share one listing between concurrent callers', async () => {
       await Promise.all([sut.reconcile(), sut.reconcile(), sut.current()]);
       expect(runtime.callsTo('list')).toHaveLength(1);
+    });
+  });
+
+  describe('late events', () => {
+    /** podman as it is: events reach the agent a little late (held until released), and a listing can be held open. */
+    class LateRuntime extends FakeRuntime {
+      allowance = Number.POSITIVE_INFINITY;
+      delivered = 0;
+      listGate: Promise<void> | undefined;
+
+      override async list(): Promise<ContainerSummary[]> {
+        const listed = await super.list();
+        await this.listGate;
+        return listed;
+      }
+
+      override async events(): Promise<ContainerEventStream> {
+        const inner = await super.events();
+        const self = this;
+        let closed = false;
+        async function* held() {
+          for await (const event of inner) {
+            while (self.allowance <= 0 && !closed) await new Promise((resolve) => setTimeout(resolve, 2));
+            if (closed) return;
+            self.allowance--;
+            self.delivered++; // handed over: applied before the next poll of the test sees the count
+            yield event;
+          }
+        }
+        const iterator = held();
+        const close = () => {
+          closed = true;
+          inner.close();
+        };
+        return { close, [Symbol.asyncIterator]: () => iterator };
+      }
+    }
+
+    it('should keep what a listing shows over an event that happened before the listing was asked for, delivered while it was on its way', async () => {
+      const clock = new FakeClock();
+      const late = new LateRuntime({ images: [IMAGE], clock });
+      const live = new LiveContainers(late, { retryDelayMs: 1, maxRetryDelayMs: 5, now: () => clock.now() });
+      try {
+        live.follow();
+        await until(() => live.live);
+        late.allowance = 0;
+        // A deploy: created, then started; podman's two events are still on their way.
+        late.seedContainer({ name: 'web', image: IMAGE, state: 'created' });
+        late.setState('web', 'created');
+        late.setState('web', 'running');
+        clock.advance(1000);
+
+        // The agent's next read lists (its own change); the create event lands meanwhile.
+        let open!: () => void;
+        late.listGate = new Promise<void>((resolve) => (open = resolve));
+        live.invalidate();
+        const read = live.current();
+        await until(() => late.callsTo('list').length >= 2);
+        late.allowance = 1;
+        await until(() => late.delivered >= 1);
+        open();
+        const seen = await read;
+
+        expect(seen.find((c) => c.name === 'web')?.state).toBe('running');
+        // The start event, older than the listing, changes nothing either.
+        late.allowance = 1;
+        await until(() => late.delivered >= 2);
+        expect(live.snapshot().find((c) => c.name === 'web')?.state).toBe('running');
+      } finally {
+        await live.stop();
+      }
     });
   });
 });

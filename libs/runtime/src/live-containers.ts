@@ -9,6 +9,8 @@ export interface LiveContainersOptions {
   retryDelayMs?: number;
   /** Default 5 s. */
   maxRetryDelayMs?: number;
+  /** The host's clock, which podman stamps its events with; default the real one (tests pass theirs). */
+  now?: () => Date;
 }
 
 /** What happened to one container, as a listing would show it; `after` undefined = removed. */
@@ -36,9 +38,14 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
   private readonly byId = new Map<string, ContainerSummary>();
   /** Event sequence number of the last event per container id (removed ones included). */
   private readonly touched = new Map<string, number>();
+  /** podman's time of the last event applied per container id (ms). */
+  private readonly touchedAt = new Map<string, number>();
+  /** When the last listing that replaced the memory was asked for (ms): older events are in it. */
+  private listedAt = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<ContainerChangeListener>();
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
+  private readonly now: () => Date;
   private eventSeq = 0;
   private stream: ContainerEventStream | undefined;
   /** The stream generation the memory was last listed under (0: never). */
@@ -56,6 +63,7 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
   ) {
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5000;
+    this.now = options.now ?? (() => new Date());
   }
 
   onApplicationBootstrap(): void {
@@ -118,7 +126,11 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * One listing replaces the memory; a container an event touched while the listing was on
-   * its way keeps the event's word (the listing may predate it). Resolves to the new memory.
+   * its way keeps the event's word when the event happened after the listing was asked for
+   * (the listing may predate it). podman delivers events a little late: one that happened
+   * before the listing was asked for is already in it, and must not take a container back
+   * (a deploy's `create`, applied after the listing showed it running, read as "created" and
+   * raised a false drift alert). Resolves to the new memory.
    */
   reconcile(): Promise<ContainerSummary[]> {
     this.inflight ??= this.listOnce().finally(() => (this.inflight = undefined));
@@ -127,12 +139,14 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
 
   private async listOnce(): Promise<ContainerSummary[]> {
     const seqAtStart = this.eventSeq;
+    const askedAt = this.now().getTime();
     const generation = this.stream ? this.generation : -1;
     const listed = await this.runtime.list();
+    const eventWins = (id: string) => (this.touched.get(id) ?? 0) > seqAtStart && (this.touchedAt.get(id) ?? 0) >= askedAt;
     const fresh = new Map(listed.map((c) => [c.id, c]));
     const changes: ContainerChange[] = [];
     for (const [id, before] of this.byId) {
-      if ((this.touched.get(id) ?? 0) > seqAtStart) continue;
+      if (eventWins(id)) continue;
       const after = fresh.get(id);
       if (!after) {
         this.byId.delete(id);
@@ -145,11 +159,17 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     for (const [id, after] of fresh) {
-      if (this.byId.has(id) || (this.touched.get(id) ?? 0) > seqAtStart) continue;
+      if (this.byId.has(id) || eventWins(id)) continue;
       this.byId.set(id, after);
       changes.push({ name: after.name, after, source: 'reconcile' });
     }
-    for (const [id, seq] of this.touched) if (seq <= seqAtStart) this.touched.delete(id);
+    for (const [id, seq] of this.touched) {
+      if (seq <= seqAtStart || !eventWins(id)) {
+        this.touched.delete(id);
+        this.touchedAt.delete(id);
+      }
+    }
+    this.listedAt = Math.max(this.listedAt, askedAt);
     if (generation === this.generation) this.syncedGeneration = generation;
     for (const change of changes) this.notify(change);
     return this.snapshot();
@@ -161,9 +181,12 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
     // unknown id is a late one for a container a listing already found removed (applied,
     // it would bring a ghost back). A container missed otherwise is found by a listing.
     if (!before && event.action !== 'create') return;
+    // Late delivery (or a replay) of something the last listing already shows.
+    if (event.time.getTime() < this.listedAt) return;
     const after = applyContainerEvent(before, event);
     if (after === before || after === undefined) return;
     this.touched.set(event.id, ++this.eventSeq);
+    this.touchedAt.set(event.id, event.time.getTime());
     if (after === null) {
       if (!before) return;
       this.byId.delete(event.id);

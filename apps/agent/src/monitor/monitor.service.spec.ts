@@ -64,7 +64,7 @@ describe(MonitorService.name, () => {
   let health: HealthStates;
 
   async function build(overrides: { alerts?: AlertSender | 'from-config'; monitor?: Partial<AgentConfig['monitor']> } = {}): Promise<void> {
-    live = new LiveContainers(runtime);
+    live = new LiveContainers(runtime, { now: () => clock.now() });
     metrics = new RecordingMetrics();
     config = makeTestConfig({ env: { PATH: process.env.PATH }, monitor: { flapThreshold: 3, flapWindowMs: 10 * MINUTE, alertCooldownMs: 15 * MINUTE, eventRetentionMs: 30 * 24 * 60 * MINUTE, ...overrides.monitor } });
     alerts = overrides.alerts === 'from-config' ? alertSenderFor(alertsOptionsFromConfig(config)) : (overrides.alerts ?? recorder);
