@@ -9,6 +9,7 @@ import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/
 import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
 import { toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
+import { toProtoEvent } from '../event.mapper';
 import { AGENT_VERSION } from '../version';
 
 const DEFAULT_EVENT_LIMIT = 20;
@@ -83,15 +84,7 @@ export class StatusService {
     return {
       node: this.config.agent.nodeName,
       components,
-      events: events.map((e) => ({
-        time: toTimestamp(e.time),
-        service: e.service,
-        component: e.component,
-        kind: e.kind,
-        message: e.message,
-        fromState: e.fromState,
-        toState: e.toState,
-      })),
+      events: events.map(toProtoEvent),
     };
   }
 
