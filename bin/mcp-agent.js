@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1 --optimize-for-size --no-opt
+#!/usr/bin/env -S node --max-semi-space-size=1 --optimize-for-size --no-opt
 'use strict';
 // The `mcp-agent` command (npm run build makes dist/mcp-agent.js).
 //

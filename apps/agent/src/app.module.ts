@@ -1,5 +1,6 @@
 import type { ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { mcpv1 } from '@mcp/proto';
 import type { AdoptController } from './adopt/adopt.controller';
 import { AdoptModule } from './adopt/adopt.module';
@@ -45,6 +46,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         PlatformModule.forRoot({ config: input.config, logger }),
+        ScheduleModule.forRoot(),
         DeployModule,
         LifecycleModule,
         StatusModule,

@@ -4,7 +4,7 @@ import { MonitorService } from './monitor.service';
 
 /**
  * The monitor loop. Needs the global AgentConfig, ServiceRegistry, ContainerRuntime, Clock,
- * AlertSender (bound once by PlatformModule).
+ * AlertSender (bound once by PlatformModule) and ScheduleModule's SchedulerRegistry.
  */
 @Module({
   providers: [MonitorService, MonitorScheduler],

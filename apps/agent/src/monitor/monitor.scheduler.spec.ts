@@ -1,7 +1,8 @@
 import { Test } from '@nestjs/testing';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { AgentConfig } from '../config/agent-config';
-import { MonitorScheduler } from './monitor.scheduler';
+import { MONITOR_INTERVAL_NAME, MonitorScheduler } from './monitor.scheduler';
 import { MonitorService, type TickResult } from './monitor.service';
 
 /** Counts ticks; the scheduler's only use of the service is runOnce(). */
@@ -14,43 +15,36 @@ class CountingMonitor {
 }
 
 describe(MonitorScheduler.name, () => {
-  async function build(enabled: boolean): Promise<{ sut: MonitorScheduler; monitor: CountingMonitor }> {
+  async function build(enabled: boolean): Promise<{ sut: MonitorScheduler; registry: SchedulerRegistry; monitor: CountingMonitor }> {
     const monitor = new CountingMonitor();
     const moduleRef = await Test.createTestingModule({
       providers: [
         MonitorScheduler,
+        SchedulerRegistry,
         { provide: AgentConfig, useValue: makeTestConfig({ monitor: { enabled, intervalMs: 60_000 } }) },
         { provide: MonitorService, useValue: monitor },
       ],
     }).compile();
-    return { sut: moduleRef.get(MonitorScheduler), monitor };
+    return { sut: moduleRef.get(MonitorScheduler), registry: moduleRef.get(SchedulerRegistry), monitor };
   }
 
-  it('should arm the interval when the monitor is enabled, tick on it, and disarm it on shutdown', async () => {
-    jest.useFakeTimers();
-    try {
-      const { sut, monitor } = await build(true);
+  it('should register the interval when the monitor is enabled, and remove it on shutdown', async () => {
+    const { sut, registry } = await build(true);
 
-      sut.onApplicationBootstrap();
-      const armed = sut.scheduled;
-      await jest.advanceTimersByTimeAsync(120_000);
-      sut.onModuleDestroy();
-      await jest.advanceTimersByTimeAsync(120_000);
+    sut.onApplicationBootstrap();
+    const registered = registry.doesExist('interval', MONITOR_INTERVAL_NAME);
+    sut.onModuleDestroy();
 
-      expect(armed).toBe(true);
-      expect(sut.scheduled).toBe(false);
-      expect(monitor.ticks).toBe(2);
-    } finally {
-      jest.useRealTimers();
-    }
+    expect(registered).toBe(true);
+    expect(registry.doesExist('interval', MONITOR_INTERVAL_NAME)).toBe(false);
   });
 
-  it('should arm nothing when the monitor is disabled', async () => {
-    const { sut } = await build(false);
+  it('should register nothing when the monitor is disabled', async () => {
+    const { sut, registry } = await build(false);
 
     sut.onApplicationBootstrap();
 
-    expect(sut.scheduled).toBe(false);
+    expect(registry.getIntervals()).toEqual([]);
   });
 
   it('should run one monitor pass per tick', async () => {

@@ -1,41 +1,38 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AgentConfig } from '../config/agent-config';
 import { MonitorService } from './monitor.service';
+
+export const MONITOR_INTERVAL_NAME = 'mcp-monitor';
 
 /**
  * Triggers MonitorService.runOnce() every `monitor.interval` when the monitor is enabled.
  * A tick still running when the next is due is skipped by runOnce itself, so ticks never
- * overlap; a failed tick (podman down) is logged and the next one tries again. A plain
- * timer: @nestjs/schedule (with cron and luxon) is not loaded for two intervals (bench P7).
+ * overlap; a failed tick (podman down) is logged and the next one tries again.
  */
 @Injectable()
 export class MonitorScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(MonitorScheduler.name);
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly monitor: MonitorService,
+    private readonly scheduler: SchedulerRegistry,
   ) {}
-
-  /** Whether the periodic tick is armed. */
-  get scheduled(): boolean {
-    return this.timer !== undefined;
-  }
 
   onApplicationBootstrap(): void {
     if (!this.config.monitor.enabled) {
       this.logger.log('monitor disabled');
       return;
     }
-    this.timer = setInterval(() => void this.tick(), this.config.monitor.intervalMs);
-    this.timer.unref();
+    const timer = setInterval(() => void this.tick(), this.config.monitor.intervalMs);
+    timer.unref?.();
+    this.scheduler.addInterval(MONITOR_INTERVAL_NAME, timer);
     this.logger.log(`monitor every ${this.config.monitor.intervalMs} ms`);
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.scheduler.doesExist('interval', MONITOR_INTERVAL_NAME)) this.scheduler.deleteInterval(MONITOR_INTERVAL_NAME);
   }
 
   async tick(): Promise<void> {
