@@ -33,7 +33,7 @@ export interface LibpodRestRuntimeOptions {
    * adapter's), with these settings: binary, environment, pull timeout.
    */
   podmanPath?: string;
-  /** Required: the agent passes `AgentConfig.env`, tests their own (no process.env fallback). */
+  /** Required: the agent passes `AgentConfig.env`, tests their own (no fallback to the process environment). */
   env: NodeJS.ProcessEnv;
   pullTimeoutMs?: number;
 }

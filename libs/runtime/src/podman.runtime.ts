@@ -28,7 +28,7 @@ export interface PodmanRuntimeOptions {
   podmanPath?: string;
   /**
    * Environment for podman (so XDG_RUNTIME_DIR, CONTAINERS_CONF apply): the agent passes
-   * `AgentConfig.env`, tests their own. Required: nothing outside config loading reads process.env.
+   * `AgentConfig.env`, tests their own. Required: only config loading reads the process environment.
    */
   env: NodeJS.ProcessEnv;
   /** Stop timeout when a call gives none; default 10 s. */

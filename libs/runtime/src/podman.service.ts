@@ -13,7 +13,7 @@ export interface PodmanServiceOptions {
   /**
    * The agent's environment (from its config loader): the service inherits it (so
    * XDG_RUNTIME_DIR, CONTAINERS_CONF apply) and the default sockets follow its XDG_RUNTIME_DIR.
-   * Required: nothing outside config loading reads process.env.
+   * Required: only config loading reads the process environment.
    */
   env: NodeJS.ProcessEnv;
   /**
