@@ -523,7 +523,7 @@ describe('mcp (CLI commands)', () => {
       });
       const run = await sandbox.run(['status', 'notes'], { overrides });
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+HEALTH\s+VERSION$/m);
+      expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+HEALTH\s+VERSION\s+RELEASE$/m);
       expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+-\s+1\.0$/m);
       expect(run.stdout).toMatch(/^\* notes\s+worker\s+alpha\s+running\s+running\s+unhealthy\s+1\.0$/m);
       expect(run.stdout).toContain(
@@ -543,7 +543,7 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual({
         components: [
-          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', health: '-', version: '1.0', drift: true, driftFields: [] },
+          { node: 'alpha', service: 'notes', component: 'notes', desired: 'running', observed: 'exited', health: '-', version: '1.0', release: 0, drift: true, driftFields: [] },
           {
             node: 'alpha',
             service: 'notes',
@@ -552,6 +552,7 @@ describe('mcp (CLI commands)', () => {
             observed: 'running',
             health: 'unhealthy',
             version: '1.0',
+            release: 0,
             drift: true,
             driftFields: statusAlpha.components[1].driftFields,
           },

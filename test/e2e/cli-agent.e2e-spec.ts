@@ -126,7 +126,7 @@ describe('mcp CLI against a real agent', () => {
     const status = await mcp(['status', SERVICE, '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).components).toEqual([
-      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', health: 'healthy', version: '1.0', drift: false, driftFields: [] },
+      { node: 'local', service: SERVICE, component: SERVICE, desired: 'running', observed: 'running', health: 'healthy', version: '1.0', release: 1, drift: false, driftFields: [] },
     ]);
   });
 

@@ -11,7 +11,7 @@ import { type PullAuth, RegistryAuth } from './registry-auth';
 import { PodmanRegistryLogin, RegistryLogin, type RegistryLoginInput } from './registry-login';
 
 const SOURCE_IMAGE = 'localhost/mcp-test/busybox:1.0';
-const runtime = new PodmanRuntime();
+const runtime = new PodmanRuntime({ env: process.env });
 
 async function makeSut(config: OciConfigData): Promise<RegistryAuth> {
   const moduleRef = await Test.createTestingModule({ imports: [OciModule.forRoot(config)] }).compile();

@@ -9,7 +9,7 @@ const ABSENT = 'localhost/mcp-test/absent:1.0';
 
 describe(PodmanRuntime.name, () => {
   containerRuntimeContract('real podman', async () => ({
-    sut: new PodmanRuntime({ defaultStopTimeoutSeconds: 0 }),
+    sut: new PodmanRuntime({ env: process.env, defaultStopTimeoutSeconds: 0 }),
     image: IMAGE,
     absentImage: ABSENT,
   }));

@@ -29,7 +29,7 @@ const execFileAsync = promisify(execFile);
 let sut: LibpodRestRuntime;
 const podman = new RealPodmanFixture('lp', () => sut);
 const { prefix: PREFIX, network: NETWORK, volume: VOLUME, work } = podman;
-const service = new PodmanService({ socketPath: path.join(work, 'podman.sock') });
+const service = new PodmanService({ env: process.env, socketPath: path.join(work, 'podman.sock') });
 
 /**
  * An HTTP proxy on its own Unix socket in front of podman's: counts the requests that pass
@@ -87,12 +87,12 @@ class CountingProxy {
 
 describe(LibpodRestRuntime.name, () => {
   let socketPath: string;
-  const cli = new PodmanRuntime({ defaultStopTimeoutSeconds: 0 });
+  const cli = new PodmanRuntime({ env: process.env, defaultStopTimeoutSeconds: 0 });
   const { run, waitForState } = podman;
 
   beforeAll(async () => {
     socketPath = await service.start();
-    sut = new LibpodRestRuntime({ socketPath, defaultStopTimeoutSeconds: 0 });
+    sut = new LibpodRestRuntime({ env: process.env, socketPath, defaultStopTimeoutSeconds: 0 });
     await podman.setUp();
   });
 
@@ -210,7 +210,7 @@ describe(LibpodRestRuntime.name, () => {
     it('should make exactly one HTTP request per call', async () => {
       const proxy = new CountingProxy(path.join(work, 'count-list.sock'), socketPath);
       await proxy.listen();
-      const counted = new LibpodRestRuntime({ socketPath: proxy.socketPath });
+      const counted = new LibpodRestRuntime({ env: process.env, socketPath: proxy.socketPath });
       try {
         await counted.list();
         const containers = await counted.list();
@@ -268,7 +268,7 @@ describe(LibpodRestRuntime.name, () => {
         await run({ name: live, cmd: ['sh', '-c', 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'] });
         proxy = new CountingProxy(path.join(work, 'count-logs.sock'), socketPath);
         await proxy.listen();
-        counted = new LibpodRestRuntime({ socketPath: proxy.socketPath });
+        counted = new LibpodRestRuntime({ env: process.env, socketPath: proxy.socketPath });
       });
 
       afterAll(async () => {
@@ -380,9 +380,9 @@ describe(LibpodRestRuntime.name, () => {
   });
 
   describe('with the socket down', () => {
-    const missing = new LibpodRestRuntime({ socketPath: path.join(work, 'nobody-here.sock') });
+    const missing = new LibpodRestRuntime({ env: process.env, socketPath: path.join(work, 'nobody-here.sock') });
     const deadSocket = path.join(work, 'dead.sock');
-    const dead = new LibpodRestRuntime({ socketPath: deadSocket });
+    const dead = new LibpodRestRuntime({ env: process.env, socketPath: deadSocket });
 
     beforeAll(() => {
       // A socket file nobody listens on, as a killed service leaves it (a clean close would unlink it).
@@ -414,7 +414,7 @@ describe(LibpodRestRuntime.name, () => {
       const hangingSocket = path.join(work, 'hang.sock');
       const server = http.createServer(() => undefined);
       await new Promise<void>((resolve) => server.listen(hangingSocket, resolve));
-      const stuck = new LibpodRestRuntime({ socketPath: hangingSocket, requestTimeoutMs: 300 });
+      const stuck = new LibpodRestRuntime({ env: process.env, socketPath: hangingSocket, requestTimeoutMs: 300 });
       try {
         const error = await stuck.list().catch((e: unknown) => e);
 

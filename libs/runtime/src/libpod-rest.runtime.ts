@@ -33,7 +33,8 @@ export interface LibpodRestRuntimeOptions {
    * adapter's), with these settings: binary, environment, pull timeout.
    */
   podmanPath?: string;
-  env?: NodeJS.ProcessEnv;
+  /** Required: the agent passes `AgentConfig.env`, tests their own (no fallback to the process environment). */
+  env: NodeJS.ProcessEnv;
   pullTimeoutMs?: number;
 }
 
@@ -73,7 +74,7 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     this.client = new LibpodClient(options.socketPath, options.apiVersion ?? DEFAULT_LIBPOD_API_VERSION);
     this.defaultStopTimeoutSeconds = options.defaultStopTimeoutSeconds ?? 10;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.hostEnv = options.env ?? {};
+    this.hostEnv = options.env;
     this.cli = new PodmanRuntime({
       podmanPath: options.podmanPath,
       env: options.env,

@@ -27,7 +27,7 @@ jest.setTimeout(60_000);
 
 const execFileAsync = promisify(execFile);
 const READY_DEADLINE_MS = 15_000;
-const sut = new PodmanRuntime({ defaultStopTimeoutSeconds: 1 });
+const sut = new PodmanRuntime({ env: process.env, defaultStopTimeoutSeconds: 1 });
 const podman = new RealPodmanFixture('rt', () => sut, READY_DEADLINE_MS);
 const { prefix: PREFIX, network: NETWORK, volume: VOLUME, work } = podman;
 
@@ -514,7 +514,7 @@ describe(PodmanRuntime.name, () => {
       const hanging = path.join(work, 'podman-hangs.sh');
       writeFileSync(hanging, '#!/bin/sh\nexec sleep 30\n');
       chmodSync(hanging, 0o755);
-      const stuck = new PodmanRuntime({ podmanPath: hanging, commandTimeoutMs: 300 });
+      const stuck = new PodmanRuntime({ env: process.env, podmanPath: hanging, commandTimeoutMs: 300 });
 
       const error = await stuck.list().catch((e: unknown) => e);
 
@@ -526,7 +526,7 @@ describe(PodmanRuntime.name, () => {
   });
 
   describe('without a podman binary', () => {
-    const missing = new PodmanRuntime({ podmanPath: '/nonexistent/podman' });
+    const missing = new PodmanRuntime({ env: process.env, podmanPath: '/nonexistent/podman' });
 
     it.each([
       ['list', () => missing.list()],

@@ -26,8 +26,11 @@ import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, P
 export interface PodmanRuntimeOptions {
   /** The podman binary; default `podman` from PATH. */
   podmanPath?: string;
-  /** Environment for podman; default the agent's own (so XDG_RUNTIME_DIR, CONTAINERS_CONF apply). */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * Environment for podman (so XDG_RUNTIME_DIR, CONTAINERS_CONF apply): the agent passes
+   * `AgentConfig.env`, tests their own. Required: only config loading reads the process environment.
+   */
+  env: NodeJS.ProcessEnv;
   /** Stop timeout when a call gives none; default 10 s. */
   defaultStopTimeoutSeconds?: number;
   /**
@@ -71,12 +74,12 @@ const SECRET_ENV = 'MCP_SECRET_VALUE';
  */
 export class PodmanRuntime extends ContainerRuntime {
   private readonly podmanPath: string;
-  private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly env: NodeJS.ProcessEnv;
   private readonly defaultStopTimeoutSeconds: number;
   private readonly commandTimeoutMs: number;
   private readonly pullTimeoutMs: number;
 
-  constructor(options: PodmanRuntimeOptions = {}) {
+  constructor(options: PodmanRuntimeOptions) {
     super();
     this.podmanPath = options.podmanPath ?? 'podman';
     this.env = options.env;
@@ -242,7 +245,7 @@ export class PodmanRuntime extends ContainerRuntime {
     const args = ['secret', 'create', '--env', '--', name, SECRET_ENV];
     const { stdout } = await this.exec(args, {
       target: name,
-      env: { ...(this.env ?? process.env), [SECRET_ENV]: options.value.toString('utf8') },
+      env: { ...this.env, [SECRET_ENV]: options.value.toString('utf8') },
     });
     const id = stdout.trim();
     const created = (await this.inspectSecrets([id])).find((secret) => secret.id === id);
@@ -460,7 +463,7 @@ export class PodmanRuntime extends ContainerRuntime {
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv | undefined = this.env): Promise<ExecResult> {
+  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = this.env): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       execFile(
         this.podmanPath,

@@ -50,7 +50,7 @@ describe(PodmanService.name, () => {
   describe('start', () => {
     it('should start a supervised service on the given socket that answers /_ping', async () => {
       const socketPath = path.join(work, 'a', 'podman.sock');
-      const sut = track(new PodmanService({ socketPath }));
+      const sut = track(new PodmanService({ env: process.env, socketPath }));
 
       expect(await sut.start()).toBe(socketPath);
 
@@ -61,9 +61,9 @@ describe(PodmanService.name, () => {
 
     it('should use a socket that already answers without starting another service', async () => {
       const socketPath = path.join(work, 'b', 'podman.sock');
-      const owner = track(new PodmanService({ socketPath }));
+      const owner = track(new PodmanService({ env: process.env, socketPath }));
       await owner.start();
-      const sut = track(new PodmanService({ socketPath, podmanPath: '/nonexistent/podman' }));
+      const sut = track(new PodmanService({ env: process.env, socketPath, podmanPath: '/nonexistent/podman' }));
 
       expect(await sut.start()).toBe(socketPath);
 
@@ -74,17 +74,17 @@ describe(PodmanService.name, () => {
 
     it('should try the existing sockets in order when no socketPath is given', async () => {
       const socketPath = path.join(work, 'c', 'podman.sock');
-      const owner = track(new PodmanService({ socketPath }));
+      const owner = track(new PodmanService({ env: process.env, socketPath }));
       await owner.start();
       const sut = track(
-        new PodmanService({ existingSockets: [path.join(work, 'nothing.sock'), socketPath], startService: false }),
+        new PodmanService({ env: process.env, existingSockets: [path.join(work, 'nothing.sock'), socketPath], startService: false }),
       );
 
       expect(await sut.start()).toBe(socketPath);
     });
 
     it('should start a private service in a new temporary folder, removed on stop', async () => {
-      const sut = track(new PodmanService({ existingSockets: [] }));
+      const sut = track(new PodmanService({ env: process.env, existingSockets: [] }));
 
       const socketPath = await sut.start();
       const folder = path.dirname(socketPath);
@@ -97,13 +97,13 @@ describe(PodmanService.name, () => {
 
     it('should replace a socket file left by a dead service', async () => {
       const socketPath = path.join(work, 'd', 'podman.sock');
-      const first = track(new PodmanService({ socketPath }));
+      const first = track(new PodmanService({ env: process.env, socketPath }));
       await first.start();
       const firstPid = first.pid!;
       process.kill(firstPid, 'SIGKILL');
       await waitForExit(firstPid);
       await first.stop();
-      const sut = track(new PodmanService({ socketPath, restartDelayMs: 60_000 }));
+      const sut = track(new PodmanService({ env: process.env, socketPath, restartDelayMs: 60_000 }));
 
       await sut.start();
 
@@ -112,7 +112,7 @@ describe(PodmanService.name, () => {
     });
 
     it('should refuse with RuntimeUnavailableError when nothing answers and starting is not allowed', async () => {
-      const sut = track(new PodmanService({ existingSockets: [path.join(work, 'none.sock')], startService: false }));
+      const sut = track(new PodmanService({ env: process.env, existingSockets: [path.join(work, 'none.sock')], startService: false }));
 
       const error = await sut.start().catch((e: unknown) => e);
 
@@ -123,7 +123,7 @@ describe(PodmanService.name, () => {
     });
 
     it('should refuse with RuntimeUnavailableError when podman cannot be run', async () => {
-      const sut = track(new PodmanService({ socketPath: path.join(work, 'e', 'podman.sock'), podmanPath: '/nonexistent/podman' }));
+      const sut = track(new PodmanService({ env: process.env, socketPath: path.join(work, 'e', 'podman.sock'), podmanPath: '/nonexistent/podman' }));
 
       const error = await sut.start().catch((e: unknown) => e);
 
@@ -135,7 +135,7 @@ describe(PodmanService.name, () => {
   describe('supervision', () => {
     it('should restart a service that dies', async () => {
       const socketPath = path.join(work, 'f', 'podman.sock');
-      const sut = track(new PodmanService({ socketPath, restartDelayMs: 10 }));
+      const sut = track(new PodmanService({ env: process.env, socketPath, restartDelayMs: 10 }));
       await sut.start();
       const firstPid = sut.pid!;
 
@@ -153,7 +153,7 @@ describe(PodmanService.name, () => {
   describe('stop', () => {
     it('should end the service process and not restart it', async () => {
       const socketPath = path.join(work, 'g', 'podman.sock');
-      const sut = track(new PodmanService({ socketPath, restartDelayMs: 10 }));
+      const sut = track(new PodmanService({ env: process.env, socketPath, restartDelayMs: 10 }));
       await sut.start();
       const pid = sut.pid!;
 
@@ -166,8 +166,8 @@ describe(PodmanService.name, () => {
     });
 
     it('should leave the containers it ran running (conmon, not the service, is their parent)', async () => {
-      const sut = track(new PodmanService({ socketPath: path.join(work, 'i', 'podman.sock') }));
-      const runtime = new LibpodRestRuntime({ socketPath: await sut.start() });
+      const sut = track(new PodmanService({ env: process.env, socketPath: path.join(work, 'i', 'podman.sock') }));
+      const runtime = new LibpodRestRuntime({ env: process.env, socketPath: await sut.start() });
       const name = `mcptest-psvc-${randomBytes(3).toString('hex')}`;
       try {
         await runtime.run({
@@ -191,7 +191,7 @@ describe(PodmanService.name, () => {
     });
 
     it('should be called on module destroy', async () => {
-      const sut = track(new PodmanService({ socketPath: path.join(work, 'h', 'podman.sock') }));
+      const sut = track(new PodmanService({ env: process.env, socketPath: path.join(work, 'h', 'podman.sock') }));
       await sut.start();
       const pid = sut.pid!;
 

@@ -13,9 +13,9 @@ export interface PodmanServiceOptions {
   /**
    * The agent's environment (from its config loader): the service inherits it (so
    * XDG_RUNTIME_DIR, CONTAINERS_CONF apply) and the default sockets follow its XDG_RUNTIME_DIR.
-   * Absent: the child inherits this process's, and only the system socket is tried.
+   * Required: only config loading reads the process environment.
    */
-  env?: NodeJS.ProcessEnv;
+  env: NodeJS.ProcessEnv;
   /**
    * The socket to use: if something answers `/_ping` there it is used as is; otherwise a
    * supervised `podman system service` is started on it. Default: the first of
@@ -86,7 +86,7 @@ export class PodmanService implements OnApplicationShutdown {
   private startedAt = 0;
   private restarts = 0;
 
-  constructor(private readonly options: PodmanServiceOptions = {}) {
+  constructor(private readonly options: PodmanServiceOptions) {
     this.podmanPath = options.podmanPath ?? 'podman';
     this.startTimeoutMs = options.startTimeoutMs ?? 15_000;
     this.restartDelayMs = options.restartDelayMs ?? 500;
@@ -122,7 +122,7 @@ export class PodmanService implements OnApplicationShutdown {
     this.stopping = false;
     const candidates = this.options.socketPath
       ? [this.options.socketPath]
-      : (this.options.existingSockets ?? defaultPodmanSockets(this.options.env ?? {}));
+      : (this.options.existingSockets ?? defaultPodmanSockets(this.options.env));
     for (const candidate of candidates) {
       if (await pingPodmanSocket(candidate)) {
         this.socket = candidate;

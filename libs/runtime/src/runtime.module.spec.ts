@@ -21,7 +21,7 @@ describe(RuntimeModule.name, () => {
   describe('forRoot', () => {
     it('should bind ContainerRuntime to PodmanRuntime with the given options', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [RuntimeModule.forRoot({ podmanPath: '/nonexistent/podman' })],
+        imports: [RuntimeModule.forRoot({ env: process.env, podmanPath: '/nonexistent/podman' })],
       }).compile();
 
       const sut = moduleRef.get(ContainerRuntime);
@@ -35,14 +35,14 @@ describe(RuntimeModule.name, () => {
     });
 
     it('should not expose the adapter class as a provider', async () => {
-      const moduleRef = await Test.createTestingModule({ imports: [RuntimeModule.forRoot()] }).compile();
+      const moduleRef = await Test.createTestingModule({ imports: [RuntimeModule.forRoot({ env: process.env })] }).compile();
 
       expect(() => moduleRef.get(PodmanRuntime, { strict: false })).toThrow();
     });
   });
 
   describe('forRoot with an adapter', () => {
-    const external = new PodmanService({ socketPath: path.join(work, 'external', 'podman.sock') });
+    const external = new PodmanService({ env: process.env, socketPath: path.join(work, 'external', 'podman.sock') });
 
     afterAll(async () => {
       await external.stop();
@@ -51,7 +51,7 @@ describe(RuntimeModule.name, () => {
     it('should use the REST adapter on a socket that answers, and leave that service running on close', async () => {
       const socketPath = await external.start();
       const moduleRef = await Test.createTestingModule({
-        imports: [RuntimeModule.forRoot({ adapter: 'rest', socketPath })],
+        imports: [RuntimeModule.forRoot({ env: process.env, adapter: 'rest', socketPath })],
       }).compile();
 
       const sut = moduleRef.get(ContainerRuntime);
@@ -66,7 +66,7 @@ describe(RuntimeModule.name, () => {
     it('should start a service for auto when none answers and stop it on module close', async () => {
       const socketPath = path.join(work, 'own', 'podman.sock');
       const moduleRef = await Test.createTestingModule({
-        imports: [RuntimeModule.forRoot({ adapter: 'auto', socketPath })],
+        imports: [RuntimeModule.forRoot({ env: process.env, adapter: 'auto', socketPath })],
       }).compile();
       try {
         const sut = moduleRef.get(ContainerRuntime);
@@ -82,7 +82,7 @@ describe(RuntimeModule.name, () => {
     it('should fall back to the CLI adapter for auto when no socket answers and none can be started', async () => {
       const moduleRef = await Test.createTestingModule({
         imports: [
-          RuntimeModule.forRoot({
+          RuntimeModule.forRoot({ env: process.env,
             adapter: 'auto',
             socketPath: path.join(work, 'never', 'podman.sock'),
             podmanPath: '/nonexistent/podman',
@@ -97,7 +97,7 @@ describe(RuntimeModule.name, () => {
     it('should fail start-up for rest when no socket answers and none can be started', async () => {
       const compiling = Test.createTestingModule({
         imports: [
-          RuntimeModule.forRoot({
+          RuntimeModule.forRoot({ env: process.env,
             adapter: 'rest',
             socketPath: path.join(work, 'never', 'podman.sock'),
             podmanPath: '/nonexistent/podman',
@@ -110,7 +110,7 @@ describe(RuntimeModule.name, () => {
 
     it('should keep the CLI adapter when no adapter is given, without touching any socket', async () => {
       const socketPath = path.join(work, 'untouched', 'podman.sock');
-      const moduleRef = await Test.createTestingModule({ imports: [RuntimeModule.forRoot({ socketPath })] }).compile();
+      const moduleRef = await Test.createTestingModule({ imports: [RuntimeModule.forRoot({ env: process.env, socketPath })] }).compile();
 
       expect(moduleRef.get(ContainerRuntime)).toBeInstanceOf(PodmanRuntime);
       expect(await pingPodmanSocket(socketPath)).toBe(false);

@@ -42,7 +42,7 @@ const PODMAN_ADAPTER = Symbol('PODMAN_ADAPTER');
  */
 @Module({})
 export class RuntimeModule {
-  static forRoot(options: RuntimeModuleOptions = {}): DynamicModule {
+  static forRoot(options: RuntimeModuleOptions): DynamicModule {
     return {
       module: RuntimeModule,
       providers: [

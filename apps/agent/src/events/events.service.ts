@@ -1,7 +1,8 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { fromTimestamp, toTimestamp, type mcpv1 } from '@mcp/proto';
+import { fromTimestamp, type mcpv1 } from '@mcp/proto';
 import { type EventRecord, ServiceRegistry } from '@mcp/registry';
+import { toProtoEvent } from '../event.mapper';
 import { StreamCancelledError, writeMessage } from '../streaming/stream-call';
 
 type EventsCall = ServerWritableStream<mcpv1.EventsRequest, mcpv1.EventsResponse>;
@@ -77,18 +78,7 @@ export class EventsService {
 }
 
 function toResponse(event: EventRecord): mcpv1.EventsResponse {
-  return {
-    id: event.id,
-    event: {
-      time: toTimestamp(event.time),
-      service: event.service,
-      component: event.component,
-      kind: event.kind,
-      message: event.message,
-      fromState: event.fromState,
-      toState: event.toState,
-    },
-  };
+  return { id: event.id, event: toProtoEvent(event) };
 }
 
 /** Aborts when the client cancels the call or `parent` aborts (the agent shuts down). */

@@ -144,6 +144,23 @@ describe(StatusService.name, () => {
       expect(Object.fromEntries(live.containers.map((c) => [c.container, c.health]))).toMatchObject({ 'web-api': 'unhealthy', web: 'healthy' });
     });
 
+    it('should name the release each component runs: the newest succeeded one with the deployed spec, not a later failed one', async () => {
+      const before = await sut.serviceStatus({ service: 'web' });
+      const numbers = Object.fromEntries(before.components.map((c) => [c.component, c.release]));
+      expect(numbers).toEqual({ web: expect.any(Number), api: expect.any(Number) });
+      await deploy('web', [component('web', { cmd: ['sleep', '1000'] }), component('api')]);
+      const web = (await h.registry.listReleases({ service: 'web', component: 'web' }))[0];
+      // A newer release of the same spec that failed does not run.
+      await h.registry.addRelease({ ...web, deployedAt: undefined, number: web.number + 10, outcome: 'failed', rollbackOf: 0, message: 'x' });
+
+      const after = await sut.serviceStatus({});
+
+      const byName = Object.fromEntries(after.components.map((c) => [`${c.service}/${c.component}`, c.release]));
+      expect(byName['web/web']).toBe(web.number);
+      expect(web.number).toBeGreaterThan(numbers.web!);
+      expect(byName['mc-proxy/mc-proxy']).toEqual(expect.any(Number));
+    });
+
     it('should refuse an unknown service', async () => {
       await expect(sut.serviceStatus({ service: 'nope' })).rejects.toThrow(ServiceNotFoundError);
     });

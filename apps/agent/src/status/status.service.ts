@@ -5,10 +5,11 @@ import { Injectable } from '@nestjs/common';
 import { Clock, ServiceNotFoundError } from '@mcp/common';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
 import { DriftDetail, HealthStates } from '@mcp/deployer';
-import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
+import { ServiceRegistry, type ComponentRecord, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
-import { toProtoServiceSpec } from '@mcp/servicedef';
+import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
+import { toProtoEvent } from '../event.mapper';
 import { AGENT_VERSION } from '../version';
 
 const DEFAULT_EVENT_LIMIT = 20;
@@ -61,6 +62,7 @@ export class StatusService {
     const detail = input.service ? await this.drift.forService({ service: services[0].name, components: services[0].components }) : undefined;
     const components: mcpv1.ComponentStatus[] = [];
     for (const service of services) {
+      const releases = await this.registry.listReleases({ service: service.name });
       for (const component of service.components) {
         const container = componentContainerName(component);
         const seen = live.get(container);
@@ -76,6 +78,7 @@ export class StatusService {
           container,
           driftFields,
           health: this.health.status({ service: service.name, component: component.name }),
+          release: runningRelease(component, releases),
         });
       }
     }
@@ -83,15 +86,7 @@ export class StatusService {
     return {
       node: this.config.agent.nodeName,
       components,
-      events: events.map((e) => ({
-        time: toTimestamp(e.time),
-        service: e.service,
-        component: e.component,
-        kind: e.kind,
-        message: e.message,
-        fromState: e.fromState,
-        toState: e.toState,
-      })),
+      events: events.map(toProtoEvent),
     };
   }
 
@@ -159,6 +154,17 @@ export class StatusService {
       spec: toProtoServiceSpec({ name: service.name, node: this.config.agent.nodeName, active: service.active, components: service.components.map((c) => c.spec) }),
     };
   }
+}
+
+/**
+ * The release a component runs: the newest succeeded one (a rollback records a new succeeded
+ * release) whose spec hashes to the deployed spec hash; else the newest succeeded (the deploy
+ * hash of a component with secrets also covers secret versions); none for an adopted or
+ * never-deployed component.
+ */
+export function runningRelease(component: ComponentRecord, releases: ReleaseRecord[]): number | undefined {
+  const succeeded = releases.filter((r) => r.component === component.name && r.outcome === 'succeeded');
+  return (succeeded.find((r) => componentSpecHash(r.spec) === component.deployedSpecHash) ?? succeeded[0])?.number;
 }
 
 function componentInfo(c: ComponentRecord): mcpv1.ComponentInfo {

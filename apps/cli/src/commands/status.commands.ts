@@ -109,6 +109,7 @@ export class StatusCommand extends ListingCommand {
       '',
       'HEALTH is what the agent last found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or -',
       '(not running, or not probed yet: the monitor probes at each tick).',
+      'RELEASE is the release the component runs (see mcp releases), or - (adopted, or never deployed; 0 in --json)',
       '',
       'A component drifts when its observed state differs from desired, or its container from the spec it was',
       'deployed from; the fields that differ are listed under DRIFT ("replaced by hand" for a container MCP did',
@@ -120,7 +121,7 @@ export class StatusCommand extends ListingCommand {
       "component (the newest succeeded one, see mcp releases) with the file, and says when they differ",
       '(after mcp rollback without --write, or a file edited but not deployed), field by field.',
       '',
-      'With --json: {components: [{node, service, component, desired, observed, health, version, drift, driftFields}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
+      'With --json: {components: [{node, service, component, desired, observed, health, version, release, drift, driftFields}], events: [{node, time, service, component, kind, message}], fileDiffers: [{node, service, component, release, file, changes}], errors: [{node, kind, error}]}',
     ].join('\n');
   }
 
@@ -174,6 +175,7 @@ export class StatusCommand extends ListingCommand {
             observed: c.observedState,
             health: c.health || '-',
             version: c.version,
+            release: c.release ?? 0,
             drift: c.drift,
             driftFields: [...c.driftFields],
           }))
@@ -206,9 +208,10 @@ export class StatusCommand extends ListingCommand {
         { text: c.observed, style: c.drift ? 'red' : stateStyle(c.observed) },
         { text: c.health, style: stateStyle(c.health) },
         c.version || '-',
+        c.release ? String(c.release) : '-',
       ]);
-      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-']);
-      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'HEALTH', 'VERSION'], table);
+      for (const o of answered) if (!o.ok) table.push([`  -`, '-', o.node.name, '-', { text: failureLabel(o.error), style: 'red' }, '-', '-', '-']);
+      this.output.table(['  SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'HEALTH', 'VERSION', 'RELEASE'], table);
       if (components.some((c) => c.drift)) this.output.info('* drift: observed state differs from desired, or the container from its deployed spec');
       for (const d of fileDiffers) {
         this.output.line(
