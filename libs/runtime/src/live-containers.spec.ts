@@ -131,14 +131,18 @@ describe(LiveContainers.name, () => {
 
       override async events(): Promise<ContainerEventStream> {
         const inner = await super.events();
-        const self = this;
         let closed = false;
+        /** Waits for the test to let one more event through; false once closed. */
+        const take = async (): Promise<boolean> => {
+          while (this.allowance <= 0 && !closed) await new Promise((resolve) => setTimeout(resolve, 2));
+          if (closed) return false;
+          this.allowance--;
+          this.delivered++; // handed over: applied before the test's next poll sees the count
+          return true;
+        };
         async function* held() {
           for await (const event of inner) {
-            while (self.allowance <= 0 && !closed) await new Promise((resolve) => setTimeout(resolve, 2));
-            if (closed) return;
-            self.allowance--;
-            self.delivered++; // handed over: applied before the next poll of the test sees the count
+            if (!(await take())) return;
             yield event;
           }
         }
