@@ -145,7 +145,7 @@ describe('health after deploy and drift detail (real agent, real podman, real mc
     expect(ps.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+unhealthy\\s+1\\.0\\s+\\S+$`, 'm'));
     const status = await mcp(['status', SERVICE]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(new RegExp(`^ {2}${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+running\\s+unhealthy\\s+1\\.0$`, 'm'));
+    expect(status.stdout).toMatch(new RegExp(`^ {2}${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+running\\s+unhealthy\\s+1\\.0\\s+1$`, 'm'));
     expect(status.stdout).toMatch(/unhealthy: health check GET \/up: GET \/up → 404/);
 
     // Back: the next probe finds it healthy again, with a recovered alert.
@@ -175,7 +175,7 @@ describe('health after deploy and drift detail (real agent, real podman, real mc
       `ports: -127.0.0.1:${hostPort}:${hostPort}/tcp`,
     ]);
     const table = await mcp(['status', SERVICE]);
-    expect(table.stdout).toMatch(new RegExp(`^\\* ${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+running\\s+\\S+\\s+2\\.0$`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^\\* ${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+running\\s+\\S+\\s+2\\.0\\s+\\S+$`, 'm'));
     expect(table.stdout).toContain(`DRIFT\n${SERVICE}  local  replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)\n`);
     // mcp status of every service: from the listing (made by hand, image), without an inspect.
     const all = JSON.parse((await mcp(['status', '--json'])).stdout) as StatusJson;
