@@ -524,8 +524,8 @@ describe('mcp (CLI commands)', () => {
       const run = await sandbox.run(['status', 'notes'], { overrides });
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^\s*SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+HEALTH\s+VERSION\s+RELEASE$/m);
-      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+-\s+1\.0$/m);
-      expect(run.stdout).toMatch(/^\* notes\s+worker\s+alpha\s+running\s+running\s+unhealthy\s+1\.0$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+notes\s+alpha\s+running\s+exited\s+-\s+1\.0\s+-$/m);
+      expect(run.stdout).toMatch(/^\* notes\s+worker\s+alpha\s+running\s+running\s+unhealthy\s+1\.0\s+-$/m);
       expect(run.stdout).toContain(
         'DRIFT\nnotes/worker  alpha  replaced by hand: the container has no mcp.managed label (run by hand, not by MCP)\nnotes/worker  alpha  image: localhost/mcp-test/busybox:1.0 → localhost/mcp-test/busybox:2.0\n',
       );
