@@ -32,6 +32,28 @@ function run(argv, options = {}) {
   });
 }
 
+/**
+ * The spread of the per-round ratio: round i's A sample over its B sample (the two ran back
+ * to back), as { min, median, max } over the rounds. The ratio of medians hides how much the
+ * rounds disagree; this shows it, so a figure that moves between runs can be told from one
+ * that is merely noisy. `invert` takes B/A (a throughput ratio from times). Rounds where
+ * either side is missing or the divisor is 0 are left out; undefined when none is left.
+ */
+function ratioSpread(samplesA, samplesB, { invert = false, digits = 3 } = {}) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(samplesA.length, samplesB.length); i++) {
+    const [top, bottom] = invert ? [samplesB[i], samplesA[i]] : [samplesA[i], samplesB[i]];
+    if (Number.isFinite(top) && Number.isFinite(bottom) && bottom !== 0) ratios.push(top / bottom);
+  }
+  if (ratios.length === 0) return undefined;
+  return { min: round(Math.min(...ratios), digits), median: round(median(ratios), digits), max: round(Math.max(...ratios), digits), rounds: ratios.length };
+}
+
+/** "0.98 / 1.03 / 1.12" (min / median / max), or — when there is no spread. */
+function formatSpread(spread) {
+  return spread ? `${spread.min} / ${spread.median} / ${spread.max}` : '—';
+}
+
 async function timeIt(fn) {
   const start = process.hrtime.bigint();
   await fn();
@@ -66,6 +88,8 @@ async function compare({ id, title, a, b, runs, warmup = 1, goal, unit = 'ms', b
     medianA: round(medianA),
     medianB: round(medianB),
     ratio: round(medianA / medianB, 3),
+    // A/B of each round (A and B ran back to back in it): min, median, max.
+    ratioSpread: ratioSpread(samplesA, samplesB),
     goal,
     met: goal ? goal.test(medianA / medianB) : undefined,
     samplesA: samplesA.map((v) => round(v)),
@@ -97,16 +121,16 @@ function resetPeak(pid) {
 
 function markdownTable(results) {
   const lines = [
-    '| id | A | B | runs | median A | median B | A/B | goal | met | notes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| id | A | B | runs | median A | median B | A/B | A/B per round (min / median / max) | goal | met | notes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.id} | ${r.a ?? r.title ?? ''} | ${r.b ?? '—'} | — | — | — | — | ${r.goal ? r.goal.text : '—'} | error | ${cell(r.error)} |`);
+      lines.push(`| ${r.id} | ${r.a ?? r.title ?? ''} | ${r.b ?? '—'} | — | — | — | — | — | ${r.goal ? r.goal.text : '—'} | error | ${cell(r.error)} |`);
       continue;
     }
     lines.push(
-      `| ${r.id} | ${r.a} | ${r.b ?? '—'} | ${r.runs ?? '—'} | ${fmt(r.medianA, r.unit)} | ${r.medianB === undefined ? '—' : fmt(r.medianB, r.unit)} | ${r.ratio ?? '—'} | ${r.goal ? r.goal.text : '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} | ${cell(r.notes ?? '')} |`,
+      `| ${r.id} | ${r.a} | ${r.b ?? '—'} | ${r.runs ?? '—'} | ${fmt(r.medianA, r.unit)} | ${r.medianB === undefined ? '—' : fmt(r.medianB, r.unit)} | ${r.ratio ?? '—'} | ${formatSpread(r.ratioSpread)} | ${r.goal ? r.goal.text : '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} | ${cell(r.notes ?? '')} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -120,4 +144,4 @@ function fmt(value, unit) {
   return `${value} ${unit}`;
 }
 
-module.exports = { median, run, timeIt, compare, procMemory, resetPeak, markdownTable, round };
+module.exports = { median, ratioSpread, formatSpread, run, timeIt, compare, procMemory, resetPeak, markdownTable, round };

@@ -8,9 +8,14 @@
 #
 # What it does: creates the `mcp` system user with subuid/subgid ranges (rootless podman)
 # and lingering (so /run/user/<uid> exists without a login); creates /srv/mcp (0750, mcp);
-# copies the built program to $MCP_PREFIX/lib/mcp and links $MCP_PREFIX/bin/mcp-agent and
-# mcp; installs the systemd units; installs an example config as /srv/mcp/mcp-agent.toml if
-# none exists. It does not start anything: `systemctl enable --now mcp-agent` does.
+# copies the built program to $MCP_PREFIX/lib/mcp (root's, for the `mcp` command) and links
+# $MCP_PREFIX/bin/mcp; installs the agent in the release layout (SPEC §16,
+# docs/self-management.md) under $MCP_PREFIX/lib/mcp-agent, owned by the mcp user so that
+# `mcp node upgrade` can add releases: bin/mcp-agent-launch, node_modules/, the build as
+# releases/<version>-<sha12>/ and `current` pointing at it (the release that was current
+# becomes `previous`), and links $MCP_PREFIX/bin/mcp-agent to current; installs the systemd
+# units; installs an example config as /srv/mcp/mcp-agent.toml if none exists. It does not
+# start anything: `systemctl enable --now mcp-agent` does.
 #
 # Overridable for tests and unusual layouts: MCP_PREFIX (/usr/local), MCP_SRV (/srv/mcp),
 # MCP_UNIT_DIR (/etc/systemd/system), MCP_USER (mcp).
@@ -41,7 +46,7 @@ if [ "$mode" = uninstall ]; then
   fi
   rm -f "$unit_dir/mcp-agent.service" "$unit_dir/mcp-agent-backup.service" "$unit_dir/mcp-agent-backup.timer"
   rm -f "$prefix/bin/mcp-agent" "$prefix/bin/mcp"
-  rm -rf "$prefix/lib/mcp"
+  rm -rf "$prefix/lib/mcp" "$prefix/lib/mcp-agent"
   have_systemd && systemctl daemon-reload || true
   if [ "$purge" = yes ]; then
     rm -rf "$srv"
@@ -93,13 +98,46 @@ cp -a "$src/node_modules" "$dest.new/"
 rm -rf "$dest"
 mv "$dest.new" "$dest"
 install -d -m 0755 "$prefix/bin"
-ln -sfn "$dest/bin/mcp-agent.js" "$prefix/bin/mcp-agent"
 ln -sfn "$dest/bin/mcp.js" "$prefix/bin/mcp"
+
+# The agent's release layout: this build becomes releases/<version>-<sha12> (the bundle
+# `npm run bundle:agent` makes, unpacked), `current` points at it, and the release it
+# replaces (if any) becomes `previous`, exactly as an upgrade leaves it.
+agent="$prefix/lib/mcp-agent"
+install -d -m 0755 -o "$user" -g "$user" "$agent" "$agent/bin" "$agent/releases"
+install -m 0755 -o "$user" -g "$user" "$src/deploy/mcp-agent-launch" "$agent/bin/mcp-agent-launch"
+bundle_dir=$(mktemp -d)
+trap 'rm -rf "$bundle_dir"' EXIT
+made=$(node "$src/scripts/bundle-agent.js" --out "$bundle_dir/bundle.tar.gz")
+release=$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).release)' "$made")
+case "$release" in *[!0-9A-Za-z.+-]*|'') echo "install.sh: bad release name \"$release\"" >&2; exit 1 ;; esac
+if [ ! -d "$agent/releases/$release" ]; then
+  mkdir "$agent/releases/.partial-$release"
+  tar -xzf "$bundle_dir/bundle.tar.gz" -C "$agent/releases/.partial-$release" --no-same-owner
+  chown -R "$user:$user" "$agent/releases/.partial-$release"
+  mv "$agent/releases/.partial-$release" "$agent/releases/$release"
+fi
+rm -rf "$agent/node_modules.new"
+cp -a "$src/node_modules" "$agent/node_modules.new"
+rm -rf "$agent/node_modules"
+mv "$agent/node_modules.new" "$agent/node_modules"
+was=$(readlink "$agent/current" 2>/dev/null | sed 's|^releases/||' || true)
+if [ "$was" != "$release" ]; then
+  if [ -n "$was" ] && [ -d "$agent/releases/$was" ]; then
+    ln -sfn "releases/$was" "$agent/.previous.tmp" && mv -T "$agent/.previous.tmp" "$agent/previous"
+  fi
+  ln -sfn "releases/$release" "$agent/.current.tmp" && mv -T "$agent/.current.tmp" "$agent/current"
+  chown -h "$user:$user" "$agent/current" "$agent/previous" 2>/dev/null || true
+  say "agent release $release is current${was:+ (previous: $was)}"
+else
+  say "agent release $release is already current"
+fi
+ln -sfn "$agent/current/bin/mcp-agent.js" "$prefix/bin/mcp-agent"
 say "installed $prefix/bin/mcp-agent and $prefix/bin/mcp"
 
 # Units, with the mcp user's uid for XDG_RUNTIME_DIR.
 install -d "$unit_dir"
-sed "s/@MCP_UID@/$uid/g" "$src/deploy/mcp-agent.service" > "$unit_dir/mcp-agent.service"
+sed -e "s/@MCP_UID@/$uid/g" -e "s|@MCP_AGENT_DIR@|$agent|g" "$src/deploy/mcp-agent.service" > "$unit_dir/mcp-agent.service"
 install -m 0644 "$src/deploy/mcp-agent-backup.service" "$src/deploy/mcp-agent-backup.timer" "$unit_dir/"
 chmod 0644 "$unit_dir/mcp-agent.service"
 have_systemd && systemctl daemon-reload || true

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Observable } from 'rxjs';
-import type { McpAgentServiceClient, McpAgentServiceController, PushFileRequest } from './gen/mcp/v1/mcp';
+import type { McpAgentServiceClient, McpAgentServiceController } from './gen/mcp/v1/mcp';
 
 /**
  * The agent API as the generated code defines it, for every party that speaks it: the agent's
@@ -14,12 +14,16 @@ export type AgentRpc = keyof McpAgentServiceClient;
 export type RpcRequest<K extends AgentRpc> = Parameters<McpAgentServiceClient[K]>[0];
 export type RpcResponse<K extends AgentRpc> = ReturnType<McpAgentServiceClient[K]> extends Observable<infer R> ? R : never;
 
-/** RPCs that stream their answer: the generated controller may return only an Observable. */
-export type ServerStreamRpc = { [K in AgentRpc]: ReturnType<McpAgentServiceController[K]> extends Observable<unknown> ? K : never }[AgentRpc];
-/** RPCs that stream their request. */
-export type ClientStreamRpc = { [K in AgentRpc]: RpcRequest<K> extends Observable<unknown> ? K : never }[AgentRpc];
+type AnswerStreams = { [K in AgentRpc]: ReturnType<McpAgentServiceController[K]> extends Observable<unknown> ? K : never }[AgentRpc];
+type RequestStreams = { [K in AgentRpc]: RpcRequest<K> extends Observable<unknown> ? K : never }[AgentRpc];
+/** RPCs that stream both ways (Exec). */
+export type DuplexStreamRpc = Extract<AnswerStreams, RequestStreams>;
+/** RPCs that stream their answer only: the generated controller may return only an Observable. */
+export type ServerStreamRpc = Exclude<AnswerStreams, RequestStreams>;
+/** RPCs that stream their request only. */
+export type ClientStreamRpc = Exclude<RequestStreams, AnswerStreams>;
 /** One request, one answer. */
-export type UnaryRpc = Exclude<AgentRpc, ServerStreamRpc | ClientStreamRpc>;
+export type UnaryRpc = Exclude<AgentRpc, AnswerStreams | RequestStreams>;
 
 /** grpc-js answers a call with an error or, when there is none, the response. */
 export type Answer<T> = (error: grpc.ServiceError | null, response: T) => void;
@@ -40,15 +44,23 @@ export type UnaryStubs = {
 export type ServerStreamStubs = {
   [K in ServerStreamRpc]: (request: RpcRequest<K>, metadata: grpc.Metadata, options?: grpc.CallOptions) => grpc.ClientReadableStream<RpcResponse<K>>;
 };
+/** The message type a client-streaming RPC's stream carries. */
+export type StreamMessage<K extends ClientStreamRpc> = RpcRequest<K> extends Observable<infer M> ? M : never;
 export type ClientStreamStubs = {
   [K in ClientStreamRpc]: {
-    (metadata: grpc.Metadata, options: grpc.CallOptions, callback: Answer<RpcResponse<K>>): grpc.ClientWritableStream<PushFileRequest>;
-    (metadata: grpc.Metadata, callback: Answer<RpcResponse<K>>): grpc.ClientWritableStream<PushFileRequest>;
+    (metadata: grpc.Metadata, options: grpc.CallOptions, callback: Answer<RpcResponse<K>>): grpc.ClientWritableStream<StreamMessage<K>>;
+    (metadata: grpc.Metadata, callback: Answer<RpcResponse<K>>): grpc.ClientWritableStream<StreamMessage<K>>;
   };
 };
 
+export type DuplexStreamStubs = {
+  [K in DuplexStreamRpc]: (metadata: grpc.Metadata, options?: grpc.CallOptions) => grpc.ClientDuplexStream<RpcMessage<K>, RpcResponse<K>>;
+};
+/** What a streaming request sends, message by message. */
+export type RpcMessage<K extends AgentRpc> = RpcRequest<K> extends Observable<infer M> ? M : never;
+
 /** A grpc-js client of McpAgentService. */
-export type AgentStub = grpc.Client & UnaryStubs & ServerStreamStubs & ClientStreamStubs;
+export type AgentStub = grpc.Client & UnaryStubs & ServerStreamStubs & ClientStreamStubs & DuplexStreamStubs;
 
 export function isServiceDefinition(value: object | undefined): value is grpc.ServiceDefinition {
   return value !== undefined && !('format' in value) && Object.values(value).every((method) => typeof method === 'object' && 'path' in method);

@@ -3,13 +3,18 @@ import * as path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import { agentStubFactory, isServiceDefinition } from './agent-service';
-import { MCP_AGENT_SERVICE_NAME } from './gen/mcp/v1/mcp';
+import type { MCP_AGENT_SERVICE_NAME as GeneratedServiceName } from './gen/mcp/v1/mcp';
 
-export * as mcpv1 from './gen/mcp/v1/mcp';
-export * as mcproxyv1 from './gen/mc_proxy/v1/admin';
+// The generated modules are types only here: their one runtime import is
+// @nestjs/microservices (for the generated controller decorators, which nothing uses), and
+// loading it cost every `mcp ps` about 15 ms (bench P2, issue #20). Nothing reads their
+// values; the agent's decorators take the service name below.
+export type * as mcpv1 from './gen/mcp/v1/mcp';
+export type * as mcproxyv1 from './gen/mc_proxy/v1/admin';
 export type { Timestamp } from './gen/google/protobuf/timestamp';
 export * from './agent-service';
-export { MCP_AGENT_SERVICE_NAME };
+/** The generated name's literal type: tsc fails here if the proto renames the service. */
+export const MCP_AGENT_SERVICE_NAME: typeof GeneratedServiceName = 'McpAgentService';
 
 /**
  * Where the .proto files are at run time. The same code runs from source (jest), from tsc's
@@ -59,17 +64,22 @@ export const AGENT_GRPC_DEFINITION = {
   loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [...PROTO_LOADER_OPTIONS.includeDirs] },
 };
 
-/** McpAgentService's method definitions (paths, serialisers), as the agent's server loads them. */
-export function agentServiceDefinition(loader: typeof protoLoader): grpc.ServiceDefinition {
+/**
+ * McpAgentService's method definitions (paths, serialisers), as the agent's server loads them.
+ * `descriptor`: the same .proto files already parsed into protobufjs JSON (the bundled CLI has
+ * it inlined by scripts/agent-proto-json.js at build time); absent, the .proto is parsed here.
+ */
+export function agentServiceDefinition(loader: typeof protoLoader, descriptor?: object): grpc.ServiceDefinition {
   const { package: pkg, protoPath } = AGENT_GRPC_DEFINITION;
-  const loaded = loader.loadSync(protoPath, AGENT_GRPC_DEFINITION.loader)[`${pkg}.${MCP_AGENT_SERVICE_NAME}`];
-  if (!isServiceDefinition(loaded)) throw new Error(`${pkg}.${MCP_AGENT_SERVICE_NAME} not found in ${protoPath}`);
+  const definition = descriptor ? loader.fromJSON(descriptor, AGENT_GRPC_DEFINITION.loader) : loader.loadSync(protoPath, AGENT_GRPC_DEFINITION.loader);
+  const loaded = definition[`${pkg}.${MCP_AGENT_SERVICE_NAME}`];
+  if (!isServiceDefinition(loaded)) throw new Error(`${pkg}.${MCP_AGENT_SERVICE_NAME} not found in ${descriptor ? 'the built-in descriptor' : protoPath}`);
   return loaded;
 }
 
 /** Makes typed clients of the agent (the CLI's and the tests'); grpc-js and proto-loader are passed in, so they load only when used. */
-export function agentStubs(g: typeof grpc, loader: typeof protoLoader) {
-  return agentStubFactory(g, agentServiceDefinition(loader), MCP_AGENT_SERVICE_NAME);
+export function agentStubs(g: typeof grpc, loader: typeof protoLoader, descriptor?: object) {
+  return agentStubFactory(g, agentServiceDefinition(loader, descriptor), MCP_AGENT_SERVICE_NAME);
 }
 
 /** Protobuf Timestamp <-> Date. */

@@ -10,7 +10,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts', 'interop', 'metrics'];
+const libs = ['registry', 'runtime', 'servicedef', 'mcproxy', 'auth', 'common', 'acme', 'oci', 'deployer', 'alerts', 'interop', 'metrics', 'restic'];
 
 const aliasPlugin = {
   name: 'mcp-alias',
@@ -54,6 +54,9 @@ const missingRelativePlugin = {
 const unusedStandIns = {
   name: 'mcp-unused-stand-ins',
   setup(build) {
+    // Nest's lazy require of class-validator (ValidationPipe, unused by the CLI) stays outside
+    // the bundle; MCP's own deep imports of it (libs/common/src/toml-validation.ts) are bundled.
+    build.onResolve({ filter: /^class-validator$/ }, () => ({ path: 'class-validator', external: true }));
     build.onResolve({ filter: /^(inquirer|cosmiconfig)$/ }, (args) => ({ path: args.path, namespace: 'mcp-stand-in' }));
     build.onLoad({ filter: /.*/, namespace: 'mcp-stand-in' }, (args) => ({
       loader: 'js',
@@ -77,9 +80,7 @@ const lazyExternal = [
   'amqp-connection-manager',
   'nats',
   '@fastify/*',
-  'class-transformer',
   'class-transformer/storage',
-  'class-validator',
   'typescript',
   'prettier',
   'better-sqlite3',
@@ -181,6 +182,8 @@ const agentPackages = {
   await bundle(path.join(dist, 'apps', 'cli', 'src', 'main.js'), path.join(dist, 'mcp.js'), {
     external: lazyExternal,
     extraPlugins: [unusedStandIns],
+    // The agent API parsed here once (scripts/agent-proto-json.js), not by every `mcp` run.
+    define: { MCP_AGENT_PROTO_JSON: JSON.stringify(JSON.stringify(require('./agent-proto-json').agentProtoJson())) },
   });
   writeHelpSnapshot();
 })().catch((err) => {

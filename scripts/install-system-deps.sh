@@ -3,7 +3,7 @@
 # (a real OCI registry, a real ACME server). As root it installs them with apt; otherwise it
 # lists the missing ones and exits 1.
 set -euo pipefail
-packages=(podman runc uidmap slirp4netns busybox-static openssl sqlite3)
+packages=(podman runc uidmap slirp4netns busybox-static openssl sqlite3 restic)
 if [ "${1:-}" = "--test" ]; then
   packages+=(docker-registry apache2-utils pebble systemd prometheus chromium fonts-dejavu-core podman-compose catatonit iproute2)
 fi

@@ -21,6 +21,7 @@ interface BenchFigure {
   medianB?: unknown;
   ratio?: unknown;
   peakGrowthMiB?: unknown;
+  ratioSpread?: { min: number; median: number; max: number; rounds: number };
 }
 
 interface BenchReport {
@@ -80,6 +81,11 @@ describe('bench/run.js --smoke', () => {
     if (figure!.medianB !== undefined) {
       expect(Number.isFinite(figure!.medianB)).toBe(true);
       expect(Number.isFinite(figure!.ratio)).toBe(true);
+      // Every A/B figure carries the spread of its per-round ratio (issue #20).
+      const spread = figure!.ratioSpread!;
+      expect(spread.rounds).toBeGreaterThanOrEqual(1);
+      expect(spread.min).toBeLessThanOrEqual(spread.median);
+      expect(spread.median).toBeLessThanOrEqual(spread.max);
     }
   });
 

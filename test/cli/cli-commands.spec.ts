@@ -8,6 +8,7 @@ import { IdentityLogin } from '../../apps/cli/src/auth/identity-login';
 import { AgentClientFactory } from '../../apps/cli/src/client/agent-client';
 import { runCli } from '../../apps/cli/src/cli';
 import { Editor } from '../../apps/cli/src/edit/editor';
+import { WorkstationImages, type SavedBlob, type SavedImage } from '../../apps/cli/src/images/workstation-images';
 import { CliSandbox, NOTES_TOML, TWO_NODES } from './fakes/cli-harness';
 import { FakeAgentClientFactory, NodeScript, agentError } from './fakes/fake-agent-client';
 import { FakeIdentityLogin } from './fakes/fake-identity-login';
@@ -31,6 +32,7 @@ function result(component: string, ok = true, error = ''): mcpv1.ComponentResult
 
 const listAlpha: mcpv1.ListServicesResponse = {
   node: 'alpha',
+  cordoned: false,
   services: [
     {
       name: 'notes',
@@ -54,6 +56,7 @@ const listAlpha: mcpv1.ListServicesResponse = {
 
 const liveAlpha: mcpv1.LiveCheckResponse = {
   node: 'alpha',
+  cordoned: false,
   containers: [
     {
       service: 'notes',
@@ -68,10 +71,27 @@ const liveAlpha: mcpv1.LiveCheckResponse = {
       health: 'healthy',
     },
   ],
+  // A job's one-off container while it runs (SPEC §12 KIND).
+  oneOffs: [
+    {
+      service: 'notes',
+      component: 'report',
+      container: 'notes-notes-run-0a1b2c3d',
+      state: 'running',
+      image: 'localhost/mcp-test/busybox:1.0',
+      version: '1.0',
+      startedAt: seconds(new Date(NOW.getTime() - 12 * 1000)),
+      desiredState: '',
+      id: '',
+      health: '-',
+      kind: 'job',
+    },
+  ],
 };
 
 const liveBeta: mcpv1.LiveCheckResponse = {
   node: 'beta',
+  cordoned: false,
   containers: [
     {
       service: 'mc-proxy',
@@ -85,6 +105,7 @@ const liveBeta: mcpv1.LiveCheckResponse = {
       id: 'def',
     },
   ],
+  oneOffs: [],
 };
 
 const statusAlpha: mcpv1.GetServiceStatusResponse = {
@@ -132,7 +153,7 @@ describe('mcp (CLI commands)', () => {
     it('should print help listing every command and exit 0', async () => {
       const run = await sandbox.run(['--help']);
       expect(run.code).toBe(0);
-      for (const name of ['login', 'deploy', 'stop', 'start', 'restart', 'undeploy', 'list', 'ps', 'status', 'sync', 'adopt', 'purge', 'service', 'push', 'pull', 'logs', 'events', 'node', 'completion']) {
+      for (const name of ['login', 'deploy', 'stop', 'start', 'restart', 'undeploy', 'list', 'ps', 'status', 'sync', 'adopt', 'purge', 'service', 'push', 'pull', 'logs', 'exec', 'run', 'jobs', 'events', 'node', 'completion']) {
         expect(run.stdout).toMatch(new RegExp(`^\\s+${name}\\b`, 'm'));
       }
       expect(run.stdout).toContain('--json');
@@ -196,6 +217,28 @@ describe('mcp (CLI commands)', () => {
       expect(tty.stderr).toContain('deploying notes to alpha...');
       const piped = await sandbox.run(['deploy', 'notes'], { overrides });
       expect(piped.stderr).toBe('');
+    });
+
+    it("should show the health gate's wait on a terminal while the deploy runs, and ask nothing more when piped or --json (#20 item 2)", async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const waiting: mcpv1.ComponentStatus = {
+        service: 'notes', component: 'notes', desiredState: 'running', observedState: 'running', version: '1.0', drift: false, container: 'notes-next', driftFields: [],
+        health: 'starting', healthDetail: 'waiting for health (tcp 127.0.0.1:21252) 1s/60s',
+      };
+      const slowDeploy = () => new Promise((resolve) => setTimeout(() => resolve({ service: 'notes', results: [result('notes')] }), 1600));
+      const script = () => ({ alpha: { unary: { deploy: slowDeploy as never, getServiceStatus: () => ({ node: 'alpha', components: [waiting], events: [] }) } } });
+      const tty = fleet(script());
+      const run = await sandbox.run(['deploy', 'notes'], { overrides: tty.overrides, tty: true });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('\r\u001b[2Knotes: waiting for health (tcp 127.0.0.1:21252) 1s/60s');
+      expect(tty.factory.calls.filter((c) => c.method === 'getServiceStatus')[0]?.request).toMatchObject({ service: 'notes' });
+      for (const args of [['deploy', 'notes'], ['deploy', 'notes', '--json']]) {
+        const piped = fleet(script());
+        const out = await sandbox.run(args, { overrides: piped.overrides });
+        expect(out.stderr).toBe('');
+        expect(piped.factory.calls.map((c) => c.method)).toEqual(['deploy']);
+      }
     });
 
     it('should exit 1 and name every failed component when the agent reports failures', async () => {
@@ -332,12 +375,13 @@ describe('mcp (CLI commands)', () => {
     it('should print the plan of a dry run, one changed field a line, and call only PlanDeploy', async () => {
       ready();
       sandbox.writeService('notes', NOTES_TOML);
-      const plan = { service: 'notes', components: [{ component: 'notes', action: 'recreate', strategy: 'start-first', changes: ['image: 1.0 → 2.0', 'env: +FOO ~BAR -BAZ'] }] };
+      const plan = { service: 'notes', components: [{ component: 'notes', action: 'recreate', strategy: 'start-first', changes: ['image: 1.0 → 2.0', 'env: +FOO ~BAR -BAZ'], hook: '["bin/migrate"] (timeout 10m)' }] };
       const { factory, overrides } = fleet({ alpha: { unary: { planDeploy: () => plan } } });
       const run = await sandbox.run(['deploy', 'notes', '--dry-run'], { overrides });
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^COMPONENT\s+ACTION\s+STRATEGY\s+CHANGES$/m);
       expect(run.stdout).toMatch(/^notes\s+recreate\s+start-first\s+image: 1\.0 → 2\.0\n\s+env: \+FOO ~BAR -BAZ$/m);
+      expect(run.stdout).toContain('notes: runs the pre_deploy hook ["bin/migrate"] (timeout 10m) first, in a one-off container of the new spec');
       expect(run.stdout).toContain('dry run: nothing was changed on alpha');
       expect(factory.calls.map((c) => c.method)).toEqual(['planDeploy']);
       const json = await sandbox.run(['deploy', 'notes', '--dry-run', '--json'], { overrides });
@@ -426,7 +470,7 @@ describe('mcp (CLI commands)', () => {
   describe('list, ps and status', () => {
     it('should list services from every node', async () => {
       ready();
-      const { overrides } = fleet({ alpha: { unary: { listServices: () => listAlpha } }, beta: { unary: { listServices: () => ({ node: 'beta', services: [] }) } } });
+      const { overrides } = fleet({ alpha: { unary: { listServices: () => listAlpha } }, beta: { unary: { listServices: () => ({ node: 'beta', services: [], cordoned: false }) } } });
       const run = await sandbox.run(['list'], { overrides });
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+DESIRED\s+OBSERVED\s+VERSION\s+ROUTES$/m);
@@ -439,9 +483,11 @@ describe('mcp (CLI commands)', () => {
       const run = await sandbox.run(['list', '--json'], { overrides });
       expect(run.code).toBe(3);
       expect(JSON.parse(run.stdout)).toEqual({
+        cordonedNodes: [],
         services: [
           {
             node: 'alpha',
+            nodeCordoned: false,
             service: 'notes',
             active: true,
             component: 'notes',
@@ -462,10 +508,11 @@ describe('mcp (CLI commands)', () => {
       const run = await sandbox.run(['ps'], { overrides });
       expect(run.code).toBe(0);
       const lines = run.stdout.trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+NODE\s+STATE\s+HEALTH\s+VERSION\s+UPTIME$/);
-      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+alpha\s+running\s+healthy\s+1\.0\s+2d16h$/));
+      expect(lines[0]).toMatch(/^SERVICE\s+COMPONENT\s+KIND\s+NODE\s+STATE\s+HEALTH\s+VERSION\s+UPTIME$/);
+      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+notes\s+service\s+alpha\s+running\s+healthy\s+1\.0\s+2d16h$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^notes\s+report\s+job\s+alpha\s+running\s+-\s+1\.0\s+12s$/));
       // An agent that reports no health (older, or not probed yet) shows -.
-      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+beta\s+running\s+-\s+2\.1\s+12s$/));
+      expect(lines).toContainEqual(expect.stringMatching(/^mc-proxy\s+mc-proxy\s+service\s+beta\s+running\s+-\s+2\.1\s+12s$/));
       // columns are aligned: every row's NODE column starts at the same offset
       const offsets = lines.map((line) => line.search(/\b(NODE|alpha|beta)\b/));
       expect(new Set(offsets).size).toBe(1);
@@ -476,8 +523,8 @@ describe('mcp (CLI commands)', () => {
       const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unreachable: true } });
       const run = await sandbox.run(['ps'], { overrides });
       expect(run.code).toBe(3);
-      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha\s+running/m);
-      expect(run.stdout).toMatch(/^-\s+-\s+beta\s+unreachable/m);
+      expect(run.stdout).toMatch(/^notes\s+notes\s+service\s+alpha\s+running/m);
+      expect(run.stdout).toMatch(/^-\s+-\s+-\s+beta\s+unreachable/m);
       expect(run.stderr.trim()).toBe('mcp: agent beta (10.0.0.2:9444) unreachable: connect ECONNREFUSED');
     });
 
@@ -492,15 +539,18 @@ describe('mcp (CLI commands)', () => {
 
     it('should print ps --json in its documented shape', async () => {
       ready();
-      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => ({ node: 'beta', containers: [] }) } } });
+      const { overrides } = fleet({ alpha: { unary: { liveCheck: () => liveAlpha } }, beta: { unary: { liveCheck: () => ({ node: 'beta', containers: [], oneOffs: [], cordoned: false }) } } });
       const run = await sandbox.run(['ps', '--json'], { overrides });
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual({
+        cordonedNodes: [],
         containers: [
           {
             node: 'alpha',
+            nodeCordoned: false,
             service: 'notes',
             component: 'notes',
+            kind: 'service',
             container: 'notes',
             state: 'running',
             health: 'healthy',
@@ -510,6 +560,7 @@ describe('mcp (CLI commands)', () => {
             startedAt: '2026-11-20T19:59:55.000Z',
             uptimeSeconds: 2 * 86400 + 16 * 3600 + 5,
           },
+          expect.objectContaining({ node: 'alpha', service: 'notes', component: 'report', kind: 'job', container: 'notes-notes-run-0a1b2c3d', state: 'running', uptimeSeconds: 12 }),
         ],
         errors: [],
       });
@@ -838,7 +889,7 @@ describe('mcp (CLI commands)', () => {
         },
       ],
     };
-    const listWithSpec = () => ({ node: 'alpha', services: [{ ...listAlpha.services[0], spec: fullSpec }] });
+    const listWithSpec = () => ({ node: 'alpha', cordoned: false, services: [{ ...listAlpha.services[0], spec: fullSpec }] });
 
     it('should export the full spec as a file that loads back identically', async () => {
       ready();
@@ -987,6 +1038,218 @@ describe('mcp (CLI commands)', () => {
     });
   });
 
+  describe('image push (SPEC §13)', () => {
+    const digest = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const config = Buffer.from('{"os":"linux"}');
+    const base = Buffer.alloc(300 * 1024, 1);
+    const top = Buffer.alloc(200 * 1024, 2);
+    const blobs: Array<SavedBlob & { data: Buffer }> = [
+      { digest: digest(config), size: config.length, kind: 'config', data: config },
+      { digest: digest(base), size: base.length, kind: 'layer', data: base },
+      { digest: digest(top), size: top.length, kind: 'layer', data: top },
+    ];
+    let disposed = 0;
+    const saved: SavedImage = {
+      reference: 'localhost/app:1',
+      id: digest(config),
+      manifest: Buffer.from('{"schemaVersion":2}'),
+      blobs: blobs.map(({ digest: d, size, kind }) => ({ digest: d, size, kind })),
+      async *read(wanted: string, chunkBytes: number) {
+        const data = blobs.find((blob) => blob.digest === wanted)!.data;
+        const step = Math.min(chunkBytes, 64 * 1024);
+        for (let at = 0; at < data.length; at += step) yield data.subarray(at, at + step);
+      },
+      async dispose() {
+        disposed++;
+      },
+    };
+    class FakeWorkstationImages extends WorkstationImages {
+      async save(reference: string): Promise<SavedImage> {
+        return { ...saved, reference };
+      }
+    }
+    /** alpha has the base layer: only the config and the top layer may be sent. */
+    function imageFleet() {
+      const received: string[][] = [];
+      const scripted = fleet({
+        alpha: {
+          unary: { imageBlobs: () => ({ present: [blobs[1].digest], imagePresent: false }) },
+          pushImage: (_header, sent) => {
+            received.push(sent.map((blob) => blob.digest));
+            return { imageId: saved.id, reference: 'localhost/app:1', blobsReceived: sent.length, bytesReceived: sent.reduce((n, b) => n + b.data.length, 0), blobsPresent: 3 - sent.length };
+          },
+        },
+      });
+      return { received, overrides: [...scripted.overrides, { provide: WorkstationImages, useClass: FakeWorkstationImages }] };
+    }
+
+    beforeEach(() => {
+      disposed = 0;
+    });
+
+    it('should send only the blobs the node lacks and say so in --json', async () => {
+      ready();
+      const { received, overrides } = imageFleet();
+      const run = await sandbox.run(['image', 'push', 'localhost/app:1', '--node', 'alpha', '--json'], { overrides });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(received).toEqual([[blobs[0].digest, blobs[2].digest]]);
+      expect(JSON.parse(run.stdout)).toEqual({
+        pushes: [
+          {
+            node: 'alpha',
+            reference: 'localhost/app:1',
+            imageId: saved.id,
+            blobsSent: 2,
+            bytesSent: config.length + top.length,
+            blobsSkipped: 1,
+            bytesSkipped: base.length,
+            agentBytesReceived: config.length + top.length,
+          },
+        ],
+        errors: [],
+      });
+      expect(disposed).toBe(1);
+    });
+
+    it('should show bytes and rate per blob on a terminal only, and a table of sent and skipped', async () => {
+      ready();
+      const tty = await sandbox.run(['image', 'push', 'localhost/app:1', '--node', 'alpha'], { overrides: imageFleet().overrides, tty: true });
+      expect(tty.code).toBe(0);
+      expect(tty.stderr).toMatch(new RegExp(`alpha: layer ${blobs[2].digest.slice(7, 19)} \\(2/2\\) 200\\.0 KiB / 200\\.0 KiB  [0-9.]+ (B|KiB|MiB|GiB)/s`));
+      expect(tty.stderr).toMatch(/alpha: config [0-9a-f]{12} \(1\/2\) 14 B \/ 14 B/);
+      const piped = await sandbox.run(['image', 'push', 'localhost/app:1', '--node', 'alpha'], { overrides: imageFleet().overrides });
+      expect(piped.stderr).toBe('');
+      expect(piped.stdout).toMatch(/^NODE +IMAGE +ID +SENT +SKIPPED$/m);
+      expect(piped.stdout).toMatch(/^alpha +localhost\/app:1 +[0-9a-f]{12} +2 \(200\.0 KiB\) +1 \(300\.0 KiB\)$/m);
+    });
+
+    it('should fail in one line and still remove the saved copy when the node answers another image ID', async () => {
+      ready();
+      const { overrides } = fleet({
+        alpha: {
+          unary: { imageBlobs: () => ({ present: [], imagePresent: false }) },
+          pushImage: () => ({ imageId: `sha256:${'e'.repeat(64)}`, reference: 'localhost/app:1', blobsReceived: 3, bytesReceived: 1, blobsPresent: 0 }),
+        },
+      });
+      const run = await sandbox.run(['image', 'push', 'localhost/app:1', '--node', 'alpha'], { overrides: [...overrides, { provide: WorkstationImages, useClass: FakeWorkstationImages }] });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`not ${saved.id}`);
+      expect(disposed).toBe(1);
+    });
+  });
+
+  describe('exec and run (SPEC §12)', () => {
+    it("should exit with the command's status, streams apart, and send the start as given", async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { exec: () => [{ stdout: Buffer.from('out\n') }, { stderr: Buffer.from('err\n') }, { exitCode: 7 }] } });
+      const run = await sandbox.run(['exec', '--user', '0', '--workdir', '/tmp', 'notes/notes', '--', 'sh', '-c', 'exit 7'], { overrides });
+      expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 7, stdout: 'out\n', stderr: 'err\n' });
+      expect(factory.calls[0].request).toEqual({ service: 'notes', component: 'notes', cmd: ['sh', '-c', 'exit 7'], interactive: false, tty: false, user: '0', workdir: '/tmp', size: undefined });
+    });
+
+    it('should say so in one mcp: line when the agent ends an exec without an exit status', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({ alpha: { exec: () => [{ stdout: Buffer.from('partial') }] } });
+      const run = await sandbox.run(['exec', 'notes', '--', 'true'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toMatch(/^mcp: .*ended the exec without the command's exit status$/);
+    });
+
+    it('should refuse exec without a command as a usage error', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const run = await sandbox.run(['exec', 'notes/notes'], { overrides: fleet({ alpha: {} }).overrides });
+      expect(run.code).toBe(2);
+    });
+
+    it("should exit with a run's status, pass --env, --image and --timeout on, and print its output", async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { run: () => [{ container: 'notes-notes-run-0a1b2c3d' }, { stdout: Buffer.from('done\n') }, { exitCode: 3 }] } });
+      const run = await sandbox.run(['run', '--env', 'A=1', '-e', 'B=2', '--image', 'localhost/x:2', '--timeout', '90s', 'notes/notes', '--', 'bin/task'], { overrides });
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 3, stdout: 'done\n' });
+      expect(factory.calls[0].request).toEqual({ service: 'notes', component: 'notes', cmd: ['bin/task'], image: 'localhost/x:2', env: ['A=1', 'B=2'], timeoutSeconds: 90 });
+    });
+
+    it.each([
+      [['run', '--env', 'nope', 'notes', '--', 'true'], /--env "nope": expected KEY=VALUE/],
+      [['run', '--timeout', 'soon', 'notes', '--', 'true'], /--timeout "soon": expected a duration/],
+    ])('should refuse %j as a usage error in one line', async (argv, message) => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const run = await sandbox.run(argv, { overrides: fleet({ alpha: {} }).overrides });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+    });
+  });
+
+  describe('jobs (SPEC §12)', () => {
+    const at = (iso: string) => ({ seconds: Date.parse(iso) / 1000, nanos: 0 });
+    const status: mcpv1.JobStatus = {
+      service: 'notes',
+      spec: { name: 'report', component: 'notes', image: '', cmd: ['bin/report'], schedule: '0 3 * * *', tz: 'Europe/Berlin', timeout: '', concurrency: '' },
+      scheduled: true,
+      lastRun: { id: 4, job: 'report', trigger: 'schedule', startedAt: at('2026-12-07T02:00:00Z'), finishedAt: at('2026-12-07T02:00:02Z'), result: 'failed', exitCode: 3, durationMs: 2000, container: 'notes-notes-run-0a1b2c3d', message: 'exited 3', output: Buffer.alloc(0) },
+      nextRun: at('2026-12-08T02:00:00Z'),
+      running: 0,
+    };
+
+    it('should list the jobs as a table and as JSON', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { unary: { listJobs: () => ({ jobs: [status], runs: [] }) } } });
+      const table = await sandbox.run(['jobs', 'notes'], { overrides });
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+LAST-RUN\s+RESULT\s+NEXT-RUN\n/);
+      expect(table.stdout).toMatch(/^report\s+0 3 \* \* \* \(Europe\/Berlin\)\s+2026-12-07T02:00:00.000Z\s+failed\s+2026-12-08T02:00:00.000Z$/m);
+      expect(factory.calls[0].request).toEqual({ service: 'notes', job: '' });
+      const json = await sandbox.run(['jobs', 'notes', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toEqual([
+        { service: 'notes', name: 'report', schedule: '0 3 * * *', tz: 'Europe/Berlin', component: 'notes', concurrency: 'forbid', scheduled: true, running: 0, lastRun: '2026-12-07T02:00:00.000Z', result: 'failed', exitCode: 3, message: 'exited 3', nextRun: '2026-12-08T02:00:00.000Z' },
+      ]);
+    });
+
+    it("should run a job now, stream its output and exit with its status", async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { factory, overrides } = fleet({ alpha: { runJob: () => [{ container: 'notes-notes-run-0a1b2c3d' }, { stdout: Buffer.from('out\n') }, { stderr: Buffer.from('err\n') }, { run: { ...status.lastRun!, trigger: 'manual' } }] } });
+      const run = await sandbox.run(['jobs', 'run', 'notes/report'], { overrides });
+      expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+      expect(factory.calls[0]).toMatchObject({ method: 'runJob', request: { service: 'notes', job: 'report' } });
+    });
+
+    it('should say a skipped run in one mcp: line (exit 1) and refuse a target without a job (exit 2)', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const skipped = { ...status.lastRun!, result: 'skipped', exitCode: undefined, message: 'skipped: the previous run still goes (concurrency = "forbid")' };
+      const { overrides } = fleet({ alpha: { runJob: () => [{ run: skipped }] } });
+      const run = await sandbox.run(['jobs', 'run', 'notes/report'], { overrides });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe('mcp: job notes/report: skipped: the previous run still goes (concurrency = "forbid")');
+      const bad = await sandbox.run(['jobs', 'run', 'notes'], { overrides });
+      expect(bad.code).toBe(2);
+    });
+
+    it("should print a job's last run output for mcp logs SERVICE/JOB", async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const { overrides } = fleet({
+        alpha: {
+          logs: () => {
+            throw agentError('alpha', 'NOT_FOUND', 'alpha: component "notes/report" not found');
+          },
+          unary: { listJobs: () => ({ jobs: [status], runs: [{ ...status.lastRun!, output: Buffer.from('the report\n') }] }) },
+        },
+      });
+      const run = await sandbox.run(['logs', 'notes/report'], { overrides });
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'the report\n' });
+    });
+  });
+
   describe('events', () => {
     const event = (id: number, minute: number, service: string, kind: string, message: string) => ({
       id,
@@ -1068,12 +1331,34 @@ describe('mcp (CLI commands)', () => {
       const status: mcpv1.NodeStatusResponse = {
         node: 'alpha', version: '0.1.0', startedAt: undefined, uptimeSeconds: 3600 * 5 + 60 * 3, containers: 4, runningContainers: 3, cpus: 2,
         memoryTotalBytes: 4 * 1024 ** 3, memoryFreeBytes: 2 * 1024 ** 3, diskFreeBytes: 10 * 1024 ** 3, diskTotalBytes: 20 * 1024 ** 3, runtimeVersion: '4.3.1',
+        release: '', releaseGood: false, lastRollback: undefined, cordoned: false, cordonedAt: undefined, cordonedBy: '',
       };
       const { overrides } = fleet({ alpha: { unary: { nodeStatus: () => status } }, beta: { unreachable: true } });
       const run = await sandbox.run(['node', 'status'], { overrides });
       expect(run.code).toBe(3);
       expect(run.stdout).toMatch(/^alpha\s+up\s+0\.1\.0\s+5h3m\s+3\/4\s+2\s+2\.0G\/4\.0G\s+10\.0G\/20\.0G$/m);
       expect(run.stdout).toMatch(/^beta\s+unreachable/m);
+    });
+
+    it('should cordon and uncordon a node through SetCordon, saying what it means', async () => {
+      ready();
+      const { overrides, factory } = fleet({ alpha: { unary: { setCordon: (request: mcpv1.SetCordonRequest) => ({ node: 'alpha-host', cordoned: request.cordoned, changed: true }) } } });
+      const cordon = await sandbox.run(['node', 'cordon', 'alpha'], { overrides });
+      expect(cordon.code).toBe(0);
+      expect(cordon.stdout.trim()).toBe('cordoned node alpha: new services are refused there (its services keep running; mcp node drain alpha moves them)');
+      const uncordon = await sandbox.run(['node', 'uncordon', 'alpha', '--json'], { overrides });
+      expect(JSON.parse(uncordon.stdout)).toEqual({ node: 'alpha', cordoned: false, changed: true });
+      expect(factory.calls.map((c) => [c.method, c.request])).toEqual([['setCordon', { cordoned: true }], ['setCordon', { cordoned: false }]]);
+      expect((await sandbox.run(['node', 'cordon', 'nope'], { overrides })).stderr).toContain('unknown node "nope" (configured: alpha, beta)');
+    });
+
+    it('should mark a cordoned node in list and say so under the table', async () => {
+      ready();
+      const { overrides } = fleet({ alpha: { unary: { listServices: () => ({ ...listAlpha, cordoned: true }) } }, beta: { unary: { listServices: () => ({ node: 'beta', services: [], cordoned: false }) } } });
+      const run = await sandbox.run(['list'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^notes\s+notes\s+alpha \(cordoned\)\s+running/m);
+      expect(run.stdout).toContain('cordoned: alpha (no new services; mcp node uncordon NAME)');
     });
   });
 

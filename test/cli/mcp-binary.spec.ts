@@ -104,7 +104,7 @@ describe('bin/mcp.js', () => {
       timeout: 30_000,
     });
     expect(run.status).toBe(3);
-    expect(run.stdout).toMatch(/^-\s+-\s+gone\s+unreachable/m);
+    expect(run.stdout).toMatch(/^-\s+-\s+-\s+gone\s+unreachable/m);
     expect(run.stderr).toMatch(/^mcp: agent gone \(127\.0\.0\.1:1\) unreachable: /m);
   });
 });

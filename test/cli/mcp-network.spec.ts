@@ -212,6 +212,42 @@ describe('mcp against misbehaving peers (real binary)', () => {
     expect(run.stderr).not.toMatch(/Deadline exceeded after|LB pick|name resolution/);
   });
 
+  /**
+   * A real gRPC agent whose deploying RPCs answer, successfully, only after `delayMs`: a
+   * start-first rollback behind an HTTP health gate takes longer than the node timeout.
+   */
+  async function slowAgent(delayMs: number): Promise<number> {
+    const server = new grpc.Server();
+    grpcServers.push(server);
+    const definition = agentServiceDefinition(protoLoader);
+    const ok = { component: 'web', ok: true, error: '', container: 'svc-web', release: 3 };
+    const answers: Record<string, unknown> = {
+      Rollback: { service: 'svc', results: [ok], to: 2, specs: [] },
+      Deploy: { results: [ok] },
+      PurgeComponent: {},
+    };
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const name of Object.keys(definition)) {
+      impl[name] = (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+        if (!(name in answers)) return;
+        setTimeout(() => callback(null, answers[name]), delayMs);
+      };
+    }
+    server.addService(definition, impl);
+    const credentials = grpc.ServerCredentials.createSsl(null, [{ private_key: fs.readFileSync(cert.keyPath), cert_chain: fs.readFileSync(cert.certPath) }]);
+    return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, port) => (error ? reject(error) : resolve(port))));
+  }
+
+  it('should wait for a rollback that outlasts the node timeout, with the deploy deadline (issue #20.1)', async () => {
+    const port = await slowAgent(3_000);
+    writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+    const run = await mcp(['rollback', 'svc', '--node', 'n'], 30_000);
+
+    expect([run.signal, run.code, run.stderr]).toEqual([null, 0, '']);
+    expect(run.stdout).toMatch(/rolled back to release 2/);
+  });
+
   it('should say "connection refused" and nothing of grpc-js', async () => {
     const port = await listen(net.createServer());
     await new Promise((resolve) => servers.pop()!.close(resolve));

@@ -67,6 +67,8 @@ describe('deploy/ artifacts', () => {
         const text = fs
           .readFileSync(path.join(deployDir, name), 'utf8')
           .replaceAll('@MCP_UID@', '1000')
+          .replaceAll('@MCP_AGENT_DIR@/bin/mcp-agent-launch', stub)
+          .replaceAll('@MCP_AGENT_DIR@', dir)
           .replaceAll('/usr/local/bin/mcp-agent', stub);
         fs.writeFileSync(path.join(dir, name), text);
       }
@@ -96,7 +98,9 @@ describe('deploy/ artifacts', () => {
         'Environment=PATH=',
         'Environment=HOME=',
         'Environment=XDG_RUNTIME_DIR=/run/user/@MCP_UID@',
-        'Restart=on-failure',
+        // always (SPEC §16): after an upgrade switches `current` the agent exits 0 to be restarted.
+        'Restart=always',
+        'ReadWritePaths=@MCP_AGENT_DIR@',
         'KillMode=process',
       ]) {
         expect(unit).toContain(line);

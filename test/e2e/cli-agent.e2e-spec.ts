@@ -116,7 +116,7 @@ describe('mcp CLI against a real agent', () => {
 
     const table = await mcp(['ps']);
     // The deploy's health gate passed: healthy until the monitor's probes say otherwise.
-    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+healthy\\s+1\\.0\\s+\\d+s$`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+service\\s+local\\s+running\\s+healthy\\s+1\\.0\\s+\\d+s$`, 'm'));
 
     const list = await mcp(['list']);
     expect(list.code).toBe(0);

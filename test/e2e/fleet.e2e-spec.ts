@@ -188,8 +188,8 @@ describe('a fleet of three nodes in network namespaces (real agents, rootless po
     const ps = await mcp(['ps']);
     expect(ps.code).toBe(3);
     expect(ps.stderr).toBe(`mcp: agent n2 (${n2.host.address}:${AGENT_PORT}) unreachable: no answer within ${NODE_TIMEOUT_S}s\n`);
-    expect(ps.stdout).toMatch(new RegExp(`^${n1.service}\\s+${n1.service}\\s+n1\\s+running`, 'm'));
-    expect(ps.stdout).toMatch(new RegExp(`^${n3.service}\\s+${n3.service}\\s+n3\\s+running`, 'm'));
+    expect(ps.stdout).toMatch(new RegExp(`^${n1.service}\\s+${n1.service}\\s+service\\s+n1\\s+running`, 'm'));
+    expect(ps.stdout).toMatch(new RegExp(`^${n3.service}\\s+${n3.service}\\s+service\\s+n3\\s+running`, 'm'));
     expect(ps.ms).toBeLessThan(NODE_TIMEOUT_S * 1000 + 10_000);
   });
 

@@ -142,7 +142,7 @@ describe('health after deploy and drift detail (real agent, real podman, real mc
     });
     const ps = await mcp(['ps']);
     expect(ps.code).toBe(0);
-    expect(ps.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+unhealthy\\s+1\\.0\\s+\\S+$`, 'm'));
+    expect(ps.stdout).toMatch(new RegExp(`^${SERVICE}\\s+${SERVICE}\\s+service\\s+local\\s+running\\s+unhealthy\\s+1\\.0\\s+\\S+$`, 'm'));
     const status = await mcp(['status', SERVICE]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^ {2}${SERVICE}\\s+${SERVICE}\\s+local\\s+running\\s+running\\s+unhealthy\\s+1\\.0\\s+1$`, 'm'));

@@ -52,6 +52,20 @@ describe('deploy/install.sh', () => {
     expect(fs.existsSync(path.join(env.MCP_UNIT_DIR!, 'mcp-agent-backup.timer'))).toBe(true);
     const version = await run(path.join(env.MCP_PREFIX!, 'bin', 'mcp-agent'), ['--version']);
     expect(version.stdout).toMatch(/^mcp-agent \d+\.\d+\.\d+/);
+    // The agent's release layout (SPEC §16): the unit starts the launcher, which starts `current`.
+    const agent = path.join(env.MCP_PREFIX!, 'lib', 'mcp-agent');
+    const current = fs.readlinkSync(path.join(agent, 'current'));
+    expect(current).toMatch(/^releases\/\d+\.\d+\.\d+-[0-9a-f]{12}$/);
+    expect(fs.existsSync(path.join(agent, current, 'dist', 'mcp-agent.js'))).toBe(true);
+    expect(fs.statSync(path.join(agent, 'releases')).uid).toBe(uid);
+    expect(fs.statSync(path.join(agent, current, 'dist', 'mcp-agent.js')).uid).toBe(uid);
+    expect(fs.statSync(path.join(agent, 'bin', 'mcp-agent-launch')).mode & 0o777).toBe(0o755);
+    expect(unit).toContain(`ExecStart=${agent}/bin/mcp-agent-launch serve --config /srv/mcp/mcp-agent.toml`);
+    expect(unit).toContain('Restart=always');
+    expect(unit).toContain(`ReadWritePaths=${agent}`);
+    const launched = await run(process.execPath, [path.join(agent, 'bin', 'mcp-agent-launch'), '--version']);
+    expect(launched.stdout).toBe(version.stdout);
+    expect(fs.existsSync(path.join(agent, 'previous'))).toBe(false);
     const help = await run(path.join(env.MCP_PREFIX!, 'bin', 'mcp'), ['--help']);
     expect(help.stdout).toContain('deploy');
 
@@ -59,6 +73,8 @@ describe('deploy/install.sh', () => {
     fs.appendFileSync(path.join(srv, 'mcp-agent.toml'), '\n# edited by the operator\n');
     const again = await run('bash', [script], { env });
     expect(again.stdout).toContain('kept existing');
+    expect(again.stdout).toContain('is already current');
+    expect(fs.readlinkSync(path.join(env.MCP_PREFIX!, 'lib', 'mcp-agent', 'current'))).toBe(current);
     expect(fs.readFileSync(path.join(srv, 'mcp-agent.toml'), 'utf8')).toContain('# edited by the operator');
     expect(fs.readFileSync('/etc/subuid', 'utf8').split('\n').filter((l) => l.startsWith(`${user}:`))).toHaveLength(1);
   });

@@ -128,7 +128,10 @@ describe('node faults (real agent, real podman)', () => {
         details: `deploy of ${service}/${service} failed: container runtime unavailable: podman API socket ${config.runtime.socket}: connection refused (podman system service is not running) (release 1 recorded as failed); the agent restarts its podman service: deploy again in a moment`,
       });
       // The supervisor brings the service back; the next deploy works.
-      await waitFor(async () => (await servicePids()).some((pid) => pid !== podmanPid), 'a new podman service');
+      // A new pid is not enough (CI once deployed between podman's spawn and its socket): wait
+      // for the supervisor's word that the new service answers /_ping.
+      await waitFor(() => node!.process!.logs().includes(`podman system service on ${config.runtime.socket} is back`), 'the podman service to answer again');
+      expect((await servicePids()).filter((pid) => pid !== podmanPid)).toHaveLength(1);
       const again = await client.call('deploy', { service: routed(service), component: '', force: false });
       expect(again.results.map((r) => [r.ok, r.error])).toEqual([[true, '']]);
       expect(await containerState(service)).toBe('running');

@@ -17,4 +17,10 @@ export class RecordingMetrics extends AgentMetrics {
   monitorTick(input: { seconds: number }): void {
     this.ticks.push(input.seconds);
   }
+
+  readonly jobs: Array<{ service: string; job: string; result: string; seconds: number; at: Date }> = [];
+
+  jobFinished(input: { service: string; job: string; result: string; seconds: number; at: Date }): void {
+    this.jobs.push({ ...input });
+  }
 }

@@ -1,11 +1,16 @@
-import { Clock, ContainerNotFoundError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Clock, ContainerNotFoundError, ContainerNotRunningError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
 import {
   ContainerDetails,
   type ExecResult,
+  type ExecSession,
+  type ExecSessionOptions,
   ContainerEvent,
   ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
+  LocalImage,
   LogChunk,
   LogOptions,
   PortMapping,
@@ -46,13 +51,20 @@ export type FakeRuntimeMethod =
   | 'logs'
   | 'version'
   | 'execIn'
+  | 'exec'
   | 'rename'
   | 'imageDigest'
   | 'removeImage'
   | 'events'
   | 'createSecret'
   | 'listSecrets'
-  | 'removeSecret';
+  | 'removeSecret'
+  | 'pause'
+  | 'unpause'
+  | 'volumeMountpoint'
+  | 'localImages'
+  | 'loadImage'
+  | 'tagImage';
 
 export interface FakeRuntimeCall {
   method: FakeRuntimeMethod;
@@ -366,6 +378,51 @@ export class FakeRuntime extends ContainerRuntime {
     return { exitCode: options.cmd[0] === 'false' ? 1 : 0, output: '' };
   }
 
+  /**
+   * An exec session answered by the execIn handler: its output comes as one stdout chunk,
+   * stdin written to it is echoed on stdout (like `cat`) when the command is `cat`.
+   */
+  async exec(options: ExecSessionOptions): Promise<ExecSession> {
+    this.record('exec', options);
+    const container = this.mustGet(options.name);
+    if (container.state !== 'running') throw new ContainerNotRunningError(`container ${options.name} is not running`);
+    const handler = this.execHandlers.get(options.name);
+    const result = handler ? handler([...options.cmd]) : { exitCode: options.cmd[0] === 'false' ? 1 : 0, output: '' };
+    const input: Buffer[] = [];
+    let ended = !options.stdin;
+    let wake: (() => void) | undefined;
+    const echo = options.cmd[0] === 'cat';
+    async function* output(): AsyncGenerator<LogChunk> {
+      if (result.output) yield { stream: 'stdout', data: Buffer.from(result.output) };
+      for (;;) {
+        const next = input.shift();
+        if (next) {
+          if (echo) yield { stream: 'stdout', data: next };
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    }
+    return {
+      output: output(),
+      write: async (data) => {
+        input.push(data);
+        wake?.();
+      },
+      endInput: () => {
+        ended = true;
+        wake?.();
+      },
+      resize: async () => true,
+      exitCode: async () => result.exitCode,
+      close: async () => {
+        ended = true;
+        wake?.();
+      },
+    };
+  }
+
   async rename(options: { name: string; newName: string }): Promise<void> {
     this.record('rename', options);
     const container = this.mustGet(options.name);
@@ -422,6 +479,65 @@ export class FakeRuntime extends ContainerRuntime {
   async removeSecret(options: { name: string }): Promise<void> {
     this.record('removeSecret', options);
     this.secretStore.delete(options.name);
+  }
+
+  async pause(options: { name: string }): Promise<void> {
+    this.record('pause', options);
+    const container = this.mustGet(options.name);
+    if (container.state !== 'running') {
+      throw new RuntimeCommandError(`podman pause ${options.name}: container state improper`, { args: ['pause', options.name], exitCode: 125, stderr: 'Error: container state improper' });
+    }
+    container.state = 'paused';
+  }
+
+  async unpause(options: { name: string }): Promise<void> {
+    this.record('unpause', options);
+    const container = this.containers.get(options.name);
+    if (container?.state === 'paused') container.state = 'running';
+  }
+
+  /** Named volumes and their mountpoints (test control: `volumes`). */
+  readonly volumes = new Map<string, string>();
+
+  async volumeMountpoint(options: { name: string }): Promise<string | null> {
+    this.record('volumeMountpoint', options);
+    return this.volumes.get(options.name) ?? null;
+  }
+
+  /** Images by ID with their layers' diff IDs (test control; `loadImage` adds to it). */
+  readonly localImageStore = new Map<string, string[]>();
+  /** Names given by `tagImage`, by reference (test control). */
+  readonly tags = new Map<string, string>();
+  /**
+   * The ID `loadImage` reports instead of the layout's config digest (test control: a podman
+   * that would load something else than what was checked).
+   */
+  loadedIdOverride: string | undefined;
+
+  async localImages(): Promise<LocalImage[]> {
+    this.record('localImages', {});
+    return [...this.localImageStore].map(([id, layers]) => ({ id, layers: [...layers] }));
+  }
+
+  /** Reads the layout like podman would: index.json, the manifest, every blob it can find (missing layers must be stored). */
+  async loadImage(options: { layoutDir: string }): Promise<string> {
+    this.record('loadImage', options);
+    const blob = (digest: string) => fs.readFileSync(path.join(options.layoutDir, 'blobs', 'sha256', digest.slice('sha256:'.length)));
+    const index = JSON.parse(fs.readFileSync(path.join(options.layoutDir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(blob(index.manifests[0].digest).toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const stored = new Set([...this.localImageStore.values()].flat());
+    for (const layer of manifest.layers) {
+      if (!stored.has(layer.digest)) blob(layer.digest);
+    }
+    const id = this.loadedIdOverride ?? manifest.config.digest;
+    this.localImageStore.set(id, manifest.layers.map((layer) => layer.digest));
+    return id;
+  }
+
+  async tagImage(options: { image: string; reference: string }): Promise<void> {
+    this.record('tagImage', options);
+    this.tags.set(options.reference, options.image);
+    this.images.add(options.reference);
   }
 
   /** A stored secret's value (test control; podman never shows it). */

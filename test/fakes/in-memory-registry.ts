@@ -1,4 +1,6 @@
 import {
+  type BackupPolicy,
+  type JobSpec,
   type Clock,
   type ComponentSpec,
   ComponentNotFoundError,
@@ -6,6 +8,12 @@ import {
   ServiceNotFoundError,
 } from '@mcp/common';
 import {
+  type BackupIntentRecord,
+  type BackupRunRecord,
+  type NewBackupRun,
+  type JobRunEnd,
+  type JobRunRecord,
+  type NewJobRun,
   checkEventsAfterQuery,
   checkListEventsQuery,
   EventListeners,
@@ -15,6 +23,7 @@ import {
   checkSaveServiceInput,
   type ComponentRecord,
   type ComponentStateRecord,
+  type CordonRecord,
   type EventRecord,
   HostPortInUseError,
   type NewEvent,
@@ -32,6 +41,8 @@ import {
 interface StoredService {
   name: string;
   active: boolean;
+  backup?: BackupPolicy;
+  jobs?: JobSpec[];
   createdAt: Date;
   updatedAt: Date;
   components: Map<string, ComponentRecord>;
@@ -48,6 +59,7 @@ export class InMemoryRegistry extends ServiceRegistry {
   private readonly services = new Map<string, StoredService>();
   private events: EventRecord[] = [];
   private nextEventId = 1;
+  private cordon: CordonRecord | null = null;
   private releases: ReleaseRecord[] = [];
   private readonly eventListeners = new EventListeners();
   private closed = false;
@@ -70,6 +82,10 @@ export class InMemoryRegistry extends ServiceRegistry {
       service = { name: input.name, active: input.active, createdAt: now, updatedAt: now, components: new Map() };
       this.services.set(input.name, service);
     }
+    if (input.backup === null) delete service.backup;
+    else if (input.backup !== undefined) service.backup = clone(input.backup);
+    if (input.jobs === null || input.jobs?.length === 0) delete service.jobs;
+    else if (input.jobs !== undefined) service.jobs = clone(input.jobs);
     for (const { spec, desiredState } of input.components) {
       const existing = service.components.get(spec.name);
       const stored = clone(withoutUndefined(spec));
@@ -113,6 +129,23 @@ export class InMemoryRegistry extends ServiceRegistry {
     return (await this.listServices()).flatMap((service) =>
       service.components.map(({ service: owner, name, desiredState, observedState, containerName }) => ({ service: owner, name, desiredState, observedState, containerName })),
     );
+  }
+
+  async getCordon(): Promise<CordonRecord | null> {
+    this.assertOpen('getCordon');
+    return this.cordon ? { ...this.cordon, at: new Date(this.cordon.at) } : null;
+  }
+
+  async setCordon(cordon: CordonRecord | null): Promise<boolean> {
+    this.assertOpen('setCordon');
+    if (cordon === null) {
+      const changed = this.cordon !== null;
+      this.cordon = null;
+      return changed;
+    }
+    if (this.cordon) return false;
+    this.cordon = { by: cordon.by, at: new Date(cordon.at) };
+    return true;
   }
 
   async setServiceActive(name: string, active: boolean): Promise<void> {
@@ -280,6 +313,75 @@ export class InMemoryRegistry extends ServiceRegistry {
     return before - kept.length;
   }
 
+  private jobRuns: JobRunRecord[] = [];
+
+  async addJobRun(run: NewJobRun): Promise<JobRunRecord> {
+    this.assertOpen('addJobRun');
+    const record: JobRunRecord = { finishedAt: null, exitCode: null, durationMs: 0, output: '', ...clone(run), id: this.jobRuns.length ? this.jobRuns[this.jobRuns.length - 1].id + 1 : 1 };
+    this.jobRuns.push(record);
+    const mine = this.jobRuns.filter((entry) => entry.service === run.service && entry.job === run.job);
+    if (mine.length > 50) {
+      const drop = new Set(mine.slice(0, mine.length - 50).map((entry) => entry.id));
+      this.jobRuns = this.jobRuns.filter((entry) => !drop.has(entry.id));
+    }
+    return clone(record);
+  }
+
+  async finishJobRun(end: JobRunEnd): Promise<void> {
+    this.assertOpen('finishJobRun');
+    const run = this.jobRuns.find((entry) => entry.id === end.id);
+    if (run) Object.assign(run, clone(end));
+  }
+
+  async listJobRuns(query: { service: string; job?: string; limit?: number }): Promise<JobRunRecord[]> {
+    this.assertOpen('listJobRuns');
+    const runs = this.jobRuns.filter((entry) => entry.service === query.service && (query.job === undefined || entry.job === query.job)).reverse();
+    return clone(query.limit === undefined ? runs : runs.slice(0, query.limit));
+  }
+
+  async interruptRunningJobRuns(now: Date): Promise<JobRunRecord[]> {
+    this.assertOpen('interruptRunningJobRuns');
+    const running = this.jobRuns.filter((entry) => entry.result === 'running');
+    for (const run of running) Object.assign(run, { result: 'interrupted', finishedAt: now, message: 'the agent stopped while it ran' });
+    return clone(running);
+  }
+
+  private backupRuns: BackupRunRecord[] = [];
+  private readonly intents = new Map<string, BackupIntentRecord>();
+
+  async recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord> {
+    this.assertOpen('recordBackupRun');
+    const record = { ...clone(run), id: this.backupRuns.length ? this.backupRuns[this.backupRuns.length - 1].id + 1 : 1 };
+    this.backupRuns.push(record);
+    const mine = this.backupRuns.filter((entry) => entry.service === run.service);
+    if (mine.length > 50) {
+      const drop = new Set(mine.slice(0, mine.length - 50).map((entry) => entry.id));
+      this.backupRuns = this.backupRuns.filter((entry) => !drop.has(entry.id));
+    }
+    return clone(record);
+  }
+
+  async listBackupRuns(query: { service?: string; limit?: number }): Promise<BackupRunRecord[]> {
+    this.assertOpen('listBackupRuns');
+    const runs = this.backupRuns.filter((entry) => query.service === undefined || entry.service === query.service).reverse();
+    return clone(query.limit === undefined ? runs : runs.slice(0, query.limit));
+  }
+
+  async setBackupIntent(intent: Omit<BackupIntentRecord, 'createdAt'>): Promise<void> {
+    this.assertOpen('setBackupIntent');
+    this.intents.set(intent.service, clone({ ...intent, createdAt: this.clock.now() }));
+  }
+
+  async clearBackupIntent(service: string): Promise<void> {
+    this.assertOpen('clearBackupIntent');
+    this.intents.delete(service);
+  }
+
+  async listBackupIntents(): Promise<BackupIntentRecord[]> {
+    this.assertOpen('listBackupIntents');
+    return clone([...this.intents.values()].sort((a, b) => compare(a.service, b.service)));
+  }
+
   async snapshot(_input: { path: string }): Promise<SnapshotResult> {
     throw new Error('InMemoryRegistry: unexpected call to snapshot (use TypeormRegistry on a temp file)');
   }
@@ -326,6 +428,8 @@ function toRecord(service: StoredService): ServiceRecord {
   return clone({
     name: service.name,
     active: service.active,
+    ...(service.backup ? { backup: service.backup } : {}),
+    ...(service.jobs ? { jobs: service.jobs } : {}),
     components: [...service.components.values()].sort((a, b) => compare(a.name, b.name)),
     createdAt: service.createdAt,
     updatedAt: service.updatedAt,

@@ -7,8 +7,9 @@ export type UnaryMethod = UnaryRpc;
 
 /** Every unary RPC, in the order of the proto (for tables like the auth matrix). */
 export const UNARY_METHODS = Object.values(agentServiceDefinition(protoLoader))
+  .filter((method) => !method.requestStream && !method.responseStream)
   .map((method) => method.originalName ?? '')
-  .filter((name): name is UnaryRpc => name !== 'pushFile' && name !== 'pullFile' && name !== 'logs' && name !== 'events');
+  .filter((name): name is UnaryRpc => name !== '');
 
 export interface AgentTestClient {
   /** Calls a unary RPC; `token: null` sends no authorization metadata, a string overrides it. */

@@ -70,6 +70,8 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     log: { level: 'info' },
     // Off: agents run in parallel here; a test that scrapes sets a free port.
     metrics: { listen: '' },
+    backup: { repository: path.join(dir, 'restic'), passwordFile: path.join(dir, 'restic.pass'), cacheDir: path.join(dir, 'restic-cache') },
+    images: { cacheDir: path.join(dir, 'image-cache'), maxBlobBytes: 1024 ** 3, maxPushBytes: 2 * 1024 ** 3, minFreeBytes: 1 },
     failpoints: [],
   };
   const merged = { ...base } as AgentConfigData;
@@ -167,6 +169,14 @@ export function agentConfigToToml(config: AgentConfig): string {
     `level = ${toml(config.log.level)}`,
     '[metrics]',
     `listen = ${toml(config.metrics.listen)}`,
+    '[images]',
+    `cache_dir = ${toml(config.images.cacheDir)}`,
+    `max_blob_size = ${config.images.maxBlobBytes}`,
+    `max_push_size = ${config.images.maxPushBytes}`,
+    `min_free_space = ${config.images.minFreeBytes}`,
+    '[backup]',
+    `repository = ${toml(config.backup.repository)}`,
+    `password_file = ${toml(config.backup.passwordFile)}`,
   ];
   return lines.join('\n') + '\n';
 }

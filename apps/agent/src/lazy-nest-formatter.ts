@@ -17,7 +17,12 @@ function lazyDateTimeFormat(locales?: string | string[], options?: Intl.DateTime
   };
 }
 
-Intl.DateTimeFormat = lazyDateTimeFormat as unknown as typeof Intl.DateTimeFormat;
+// A Proxy of the real constructor keeps its type (and supportedLocalesOf); `new` and calls
+// get the lazy formatter instead.
+Intl.DateTimeFormat = new Proxy(RealDateTimeFormat, {
+  construct: (_target, args: Parameters<typeof lazyDateTimeFormat>) => lazyDateTimeFormat(...args),
+  apply: (_target, _this, args: Parameters<typeof lazyDateTimeFormat>) => lazyDateTimeFormat(...args),
+});
 try {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load between the two assignments
   require('@nestjs/common');

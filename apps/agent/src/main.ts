@@ -35,13 +35,13 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(command);
     case 'snapshot': {
-      const config = loadAgentConfig({ path: command.configPath, env: process.env });
+      const config = loadAgentConfig({ path: command.configPath });
       const { runSnapshot } = await import('./commands/snapshot.command');
       await runSnapshot({ config, outDir: command.outDir, keep: command.keep });
       return 0;
     }
     case 'restore': {
-      const config = loadAgentConfig({ path: command.configPath, env: process.env });
+      const config = loadAgentConfig({ path: command.configPath });
       const { runRestore } = await import('./commands/restore.command');
       await runRestore({ config, file: command.file });
       return 0;
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(command: Extract<AgentCommand, { verb: 'serve' }>): Promise<number> {
-  const loaded = loadAgentConfig({ path: command.configPath, env: process.env });
+  const loaded = loadAgentConfig({ path: command.configPath });
   const logger = new JsonLogger(loaded.log.level);
   const config = await resolveServerTls({ config: loaded, devTls: command.devTls, logger });
   const app = await startAgentServer({ config, logger });

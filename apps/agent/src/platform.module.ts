@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AcmeModule } from '@mcp/acme';
@@ -9,6 +11,7 @@ import { McproxyModule } from '@mcp/mcproxy';
 import { MetricsModule } from '@mcp/metrics';
 import { OciModule } from '@mcp/oci';
 import { RegistryModule } from '@mcp/registry';
+import { ResticModule } from '@mcp/restic';
 import { RuntimeModule } from '@mcp/runtime';
 import { AuthGuard } from './auth/auth.guard';
 import { AgentConfig } from './config/agent-config';
@@ -21,7 +24,7 @@ import { JsonLogger } from './logging/json-logger';
 import { AgentMetricsSource } from './metrics/agent-metrics-source';
 
 /**
- * Everything the feature modules share, bound once and global: the config, logger, clock,
+ * Everything the feature modules share, bound once and global: the logger, clock,
  * the ports (registry, runtime, mc-proxy, identity) and the deployer lib; plus the global
  * guard (default deny), exception filter and audit interceptor.
  */
@@ -52,6 +55,13 @@ export class PlatformModule {
       // One alert sender for the monitor, the certificate check and whoever else alerts.
       AlertsModule.forRoot(alertsOptionsFromConfig(config)),
       OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
+      ResticModule.forRoot({
+        repository: config.backup.repository,
+        passwordFile: config.backup.passwordFile,
+        cacheDir: config.backup.cacheDir,
+        host: config.agent.nodeName,
+        env: config.env,
+      }),
       ...(config.acme
         ? [
             AcmeModule.forRoot({
@@ -73,6 +83,7 @@ export class PlatformModule {
         ...libs,
         DeployerModule.forRoot({
           bindAddress: config.agent.bindAddress,
+          srvRoot: config.agent.srvRoot,
           routeBindAddress: config.agent.routeBindAddress,
           routeDomain: config.agent.routeDomain,
           portRangeStart: config.agent.portRangeStart,
@@ -80,10 +91,10 @@ export class PlatformModule {
           certDir: config.mcproxy.certDir,
           stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
           keepReleases: config.agent.keepReleases,
+          runOwner: createHash('sha256').update(path.resolve(config.database.path)).digest('hex').slice(0, 16),
         }),
       ],
       providers: [
-        { provide: AgentConfig, useValue: config },
         { provide: JsonLogger, useValue: input.logger },
         { provide: Clock, useClass: SystemClock },
         // Test-only crash points; unarmed (a no-op) unless MCP_AGENT_FAILPOINTS was set at start.
@@ -94,7 +105,7 @@ export class PlatformModule {
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [...libs, AgentConfig, JsonLogger, Clock, Failpoints, AuditLog],
+      exports: [...libs, JsonLogger, Clock, Failpoints, AuditLog],
     };
   }
 }

@@ -7,6 +7,7 @@ import { AgentConfig } from './config/agent-config';
 import { devTlsDir, makeTlsFiles } from './config/dev-tls';
 import { agentGrpcOptions } from './grpc-options';
 import { JsonLogger } from './logging/json-logger';
+import { ReleaseMarker } from './upgrade/release-marker';
 
 /**
  * With --dev-tls, missing cert/key files are replaced by a generated CA + server cert next
@@ -42,5 +43,7 @@ export async function startAgentServer(input: { config: AgentConfig; logger: Jso
   });
   await app.listen();
   logger.write('info', `listening on ${config.server.grpcAddr}`, { addr: config.server.grpcAddr, node: config.agent.nodeName, tls: 'TLSv1.3' });
+  // Serving: the release marks itself good once its self-check passes (SPEC §16).
+  app.get(ReleaseMarker).start();
   return app;
 }

@@ -22,6 +22,12 @@ export interface CliIo {
  * The one place that holds `process.env` (main.ts passes it in; tests pass their own).
  */
 export class CliContext {
+  /**
+   * Set by a command whose exit status is another program's (`mcp exec`, `mcp run`): `mcp`
+   * exits with it when the command itself did not fail.
+   */
+  exitStatus?: number;
+
   constructor(
     readonly flags: GlobalFlags,
     readonly env: NodeJS.ProcessEnv,

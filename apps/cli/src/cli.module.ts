@@ -14,18 +14,26 @@ import { EventsCommand } from './commands/events.command';
 import { AdoptCommand, PurgeCommand, SyncCommand } from './commands/fleet.commands';
 import { RestartCommand, StartCommand, StopCommand, UndeployCommand } from './commands/lifecycle.commands';
 import { LoginCommand } from './commands/login.command';
-import { NodeAddCommand, NodeCommand, NodeListCommand, NodeRemoveCommand, NodeStatusCommand } from './commands/node.commands';
+import { NodeAddCommand, NodeCommand, NodeCordonCommand, NodeListCommand, NodeRemoveCommand, NodeStatusCommand, NodeUncordonCommand } from './commands/node.commands';
+import { ImageCommand, ImagePushCommand } from './commands/image.commands';
 import { ImportCommand, ImportComposeCommand } from './commands/import.commands';
 import { SecretCommand, SecretListCommand, SecretRemoveCommand, SecretSetCommand } from './commands/secret.commands';
+import { BackupCommand, BackupsCommand, RestoreCommand } from './commands/backup.commands';
 import { ServiceCommand, ServiceEditCommand, ServiceExportCommand, ServiceShowCommand } from './commands/service.commands';
 import { ListCommand, PsCommand, StatusCommand } from './commands/status.commands';
 import { ReleasesCommand, RollbackCommand } from './commands/release.commands';
 import { LogsCommand, PullCommand, PushCommand } from './commands/transfer.commands';
+import { ExecCommand } from './commands/exec.command';
+import { RunCommand } from './commands/run.command';
+import { JobsCommand, JobsRunCommand } from './commands/jobs.commands';
 import { UiCommand } from './commands/ui.command';
+import { NodeUpgradeCommand, VersionCommand } from './commands/upgrade.commands';
 import { CliConfigService } from './config/cli-config.service';
 import { DefinitionStore } from './definitions/definition-store';
 import { ServicedefStore } from './definitions/servicedef-store';
 import { Editor, SpawnEditor } from './edit/editor';
+import { ImagePusher } from './images/image-pusher';
+import { PodmanWorkstationImages, WorkstationImages } from './images/workstation-images';
 import { Output } from './output/output';
 import { Prompter, StdioPrompter } from './prompt/prompter';
 
@@ -49,6 +57,9 @@ export const COMMANDS = [
   ServiceEditCommand,
   ServiceExportCommand,
   SecretCommand,
+  BackupCommand,
+  BackupsCommand,
+  RestoreCommand,
   SecretSetCommand,
   SecretListCommand,
   SecretRemoveCommand,
@@ -56,13 +67,23 @@ export const COMMANDS = [
   ImportComposeCommand,
   PushCommand,
   PullCommand,
+  ImageCommand,
+  ImagePushCommand,
   LogsCommand,
+  ExecCommand,
+  RunCommand,
+  JobsCommand,
+  JobsRunCommand,
   EventsCommand,
   NodeCommand,
   NodeListCommand,
   NodeAddCommand,
   NodeRemoveCommand,
   NodeStatusCommand,
+  NodeCordonCommand,
+  NodeUncordonCommand,
+  NodeUpgradeCommand,
+  VersionCommand,
   UiCommand,
   CompletionCommand,
 ];
@@ -80,6 +101,7 @@ const PORTS: Provider[] = [
   { provide: DefinitionStore, useClass: ServicedefStore },
   { provide: Prompter, useClass: StdioPrompter },
   { provide: Editor, useClass: SpawnEditor },
+  { provide: WorkstationImages, useClass: PodmanWorkstationImages },
   { provide: Clock, useClass: SystemClock },
 ];
 
@@ -103,6 +125,7 @@ export class CliModule {
         TokenStore,
         Agents,
         ServiceLocator,
+        ImagePusher,
         ...COMMANDS,
       ],
     };

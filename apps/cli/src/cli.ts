@@ -75,6 +75,6 @@ export async function runCli(options: RunCliOptions): Promise<number> {
   } finally {
     await app.close();
   }
-  if (failure === undefined) return ExitCode.ok;
+  if (failure === undefined) return context.exitStatus ?? ExitCode.ok;
   return reportFailure(failure, context);
 }

@@ -3,8 +3,8 @@
  * certificate trouble and failed backups. The port is transport-neutral: the command sender,
  * the webhook sender and the fan-out over both fit alike.
  */
-/** `certificate`: expiry within 7 days or a failed renewal; `backup`: a failed `mcp-agent snapshot`; `unhealthy`: a component's health check started failing (monitor); `deploy_failed`: a deploy failed or was rolled back (SPEC §8). */
-export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate' | 'backup' | 'unhealthy' | 'deploy_failed';
+/** `certificate`: expiry within 7 days or a failed renewal; `backup`: a failed `mcp-agent snapshot`; `unhealthy`: a component's health check started failing (monitor); `deploy_failed`: a deploy failed or was rolled back (SPEC §8); `backup_failed` / `backup_stale`: a service's data backup failed, or none succeeded for twice its schedule's interval (SPEC §14); `job_failed`: a job run failed or ran past its timeout (SPEC §12; `component` is the job's name). */
+export type AlertKind = 'drift' | 'flapping' | 'recovered' | 'certificate' | 'backup' | 'unhealthy' | 'deploy_failed' | 'backup_failed' | 'backup_stale' | 'job_failed';
 
 export interface Alert {
   kind: AlertKind;

@@ -85,15 +85,35 @@ describe(AlertDispatcher.name, () => {
     expect(sut.pending).toBe(0);
   });
 
-  it('should drop alerts beyond maxInFlight instead of piling them up', () => {
+  it('should drop alerts beyond maxInFlight instead of piling them up', async () => {
     const held = new HeldSender();
     const sut = new AlertDispatcher({ sender: held, maxInFlight: 2 });
 
-    const accepted = [sut.dispatch(alert), sut.dispatch(alert), sut.dispatch(alert)];
+    const accepted = [sut.dispatch(alert), sut.dispatch({ ...alert, component: 'other' }), sut.dispatch({ ...alert, component: 'third' })];
+    await Promise.resolve();
 
     expect(accepted).toEqual([true, true, false]);
-    expect(held.started).toHaveLength(2);
+    expect(held.started.map((a) => a.component)).toEqual(['registry', 'other']);
     held.releaseAll();
+  });
+
+  it("should deliver one component's alerts in dispatch order, the next only after the last finished, others alongside", async () => {
+    const held = new HeldSender();
+    const sut = new AlertDispatcher({ sender: held, maxInFlight: 10 });
+    const drift: Alert = { ...alert, kind: 'drift', component: 'web' };
+
+    sut.dispatch(drift);
+    sut.dispatch({ ...drift, kind: 'recovered' });
+    sut.dispatch({ ...alert, component: 'db' });
+    await Promise.resolve();
+
+    expect(held.started.map((a) => `${a.kind} ${a.component}`)).toEqual(['drift web', 'backup db']);
+    held.releaseAll();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held.started.map((a) => `${a.kind} ${a.component}`)).toEqual(['drift web', 'backup db', 'recovered web']);
+    held.releaseAll();
+    await sut.settled();
+    expect(sut.pending).toBe(0);
   });
 
   it('should survive a sender that rejects', async () => {

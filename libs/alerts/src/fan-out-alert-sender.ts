@@ -31,12 +31,17 @@ export interface AlertDispatcherOptions {
 /**
  * Fire-and-track delivery for a loop that must not wait on a slow receiver (the monitor
  * tick): dispatch() starts the delivery and returns at once; at most `maxInFlight`
- * deliveries run at a time, so a receiver that never answers cannot pile up work without
- * bound. settled() waits for what is in flight (tests, shutdown).
+ * deliveries are in flight (running or queued), so a receiver that never answers cannot
+ * pile up work without bound. Alerts about one component are delivered one after the other
+ * in the order they were dispatched — a `recovered` never reaches the receiver before the
+ * `drift` it ends — while different components' alerts go out concurrently.
+ * settled() waits for what is in flight (tests, shutdown).
  */
 export class AlertDispatcher {
   private readonly logger = new Logger(AlertDispatcher.name);
   private readonly inFlight = new Set<Promise<void>>();
+  /** The last delivery queued per service/component: the next one for it starts after it. */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(private readonly options: AlertDispatcherOptions) {}
 
@@ -50,10 +55,17 @@ export class AlertDispatcher {
       this.logger.warn(`alert ${alert.kind} ${alert.service}/${alert.component} dropped: ${this.inFlight.size} deliveries still in flight`);
       return false;
     }
-    const delivery: Promise<void> = this.options.sender
-      .send(alert)
+    const key = `${alert.service}/${alert.component}`;
+    // The previous delivery never rejects (its failure is logged below), so the chain holds.
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const delivery: Promise<void> = previous
+      .then(() => this.options.sender.send(alert))
       .catch((error: unknown) => this.logger.warn(`alert ${alert.kind} ${alert.service}/${alert.component} not delivered: ${describe(error)}`))
-      .finally(() => this.inFlight.delete(delivery));
+      .finally(() => {
+        this.inFlight.delete(delivery);
+        if (this.tails.get(key) === delivery) this.tails.delete(key);
+      });
+    this.tails.set(key, delivery);
     this.inFlight.add(delivery);
     return true;
   }

@@ -35,6 +35,7 @@ const NTFY_TAGS: Record<string, string> = {
   recovered: 'white_check_mark',
   certificate: 'lock',
   backup: 'floppy_disk',
+  job_failed: 'x',
 };
 
 const NTFY_PRIORITY: Record<string, string> = {
@@ -43,6 +44,7 @@ const NTFY_PRIORITY: Record<string, string> = {
   recovered: 'default',
   certificate: 'high',
   backup: 'high',
+  job_failed: 'high',
 };
 
 /** The JSON body of a `json` webhook: the Alert with the time as an ISO string. */

@@ -1,4 +1,7 @@
-import { DynamicModule, Module, Provider } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
+// Deep imports: @nestjs/common's index costs `mcp ps` ~20 ms (bench P2); the CLI loads this lib for token files.
+import 'reflect-metadata'; // what @nestjs/common's index would have loaded first
+import { Module } from '@nestjs/common/decorators/modules/module.decorator';
 import { Clock, ConfigError, SystemClock, ValidationIssue } from '@mcp/common';
 import { CachingIdentityClient } from './caching-identity.client';
 import { IdentityClient } from './identity-client';

@@ -1,6 +1,6 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
-import { Logger } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { parse, stringify } from 'smol-toml';
 import { Clock, ConfigError, IdentityUnavailableError, SystemClock, ValidationIssue } from '@mcp/common';
 import { Caller, IdentityClient, TokenValidation } from './identity-client';
@@ -38,6 +38,17 @@ export interface StaticTokenIdentityOptions {
   warn?: (message: string) => void;
 }
 
+/**
+ * Nest's Logger, loaded on first use: the `mcp` CLI loads this lib for its token-file helpers,
+ * and Nest's logger module (console logger and every core decorator) cost each `mcp ps` about
+ * 20 ms (bench P2, issue #20).
+ */
+function nestLogger(): LoggerService {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Logger } = require('@nestjs/common/services/logger.service') as typeof import('@nestjs/common/services/logger.service');
+  return Logger;
+}
+
 interface Snapshot {
   /** mtime (ns), size and inode: any change means the file was rewritten or replaced. */
   version: string;
@@ -58,8 +69,7 @@ export class StaticTokenIdentity extends IdentityClient {
   constructor(private readonly options: StaticTokenIdentityOptions) {
     super();
     this.clock = options.clock ?? new SystemClock();
-    const logger = new Logger(StaticTokenIdentity.name);
-    this.warn = options.warn ?? ((message) => logger.warn(message));
+    this.warn = options.warn ?? ((message) => nestLogger().warn(message, StaticTokenIdentity.name));
   }
 
   /** Reads the file now; throws ConfigError for an invalid file (fail fast at start-up). */

@@ -154,3 +154,6 @@ export class RouteRegistrationError extends UnavailableError {}
 export class CertificateError extends McpError {
   readonly kind = 'failed_precondition' as const;
 }
+
+/** A command was asked to run in a container that exists but is not running (SPEC §12 exec). */
+export class ContainerNotRunningError extends FailedPreconditionError {}

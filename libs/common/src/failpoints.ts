@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Injectable } from '@nestjs/common';
+// Deep import: @nestjs/common's index loads every service and pipe (~20 ms of `mcp ps`, bench P2).
+import 'reflect-metadata'; // what @nestjs/common's index would have loaded first
+import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import type { ValidationIssue } from './errors';
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import { ContainerNotFoundError, Failpoints, RuntimeUnavailableError, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
+import { ContainerNotFoundError, Failpoints, ImageNotFoundError, RuntimeUnavailableError, type ComponentSpec, type DeployStrategy, type DesiredState, parseDuration } from '@mcp/common';
 import { ServiceRegistry, type ComponentRecord, type ReleaseOutcome, type RouteRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, type SecretInfo } from '@mcp/runtime';
 import { componentSpecHash, resolveRouteHostname } from '@mcp/servicedef';
@@ -137,7 +137,7 @@ export class ComponentDeployer {
     const name = componentContainerName(component);
     await this.routes.unregister({ routes: component.routes });
     try {
-      await this.runtime.stop({ name, timeoutSeconds: this.options.stopTimeoutSeconds });
+      await this.runtime.stop({ name, timeoutSeconds: this.containers.stopSeconds(component.spec) });
     } catch (err) {
       if (!(err instanceof ContainerNotFoundError)) throw err;
     }
@@ -217,7 +217,12 @@ export class ComponentDeployer {
       for (const route of this.resolveRoutes({ service, spec })) {
         if (route.mode === 'l7') await this.certificates.ensure({ service, hostname: route.hostname });
       }
-      if (!(await this.runtime.imageExists({ image }))) {
+      // SPEC §13 `pull`: absent means "missing", what every deploy did before the field existed.
+      const policy = spec.pull ?? 'missing';
+      if (policy === 'always' || !(await this.runtime.imageExists({ image }))) {
+        if (policy === 'never') {
+          throw new ImageNotFoundError(`image ${image} is not on this node and pull = "never": push it first (mcp image push ${image}, or mcp deploy --push)`, { args: [], exitCode: null, stderr: '' });
+        }
         await this.pull(image);
         pulled = true;
       }
@@ -240,9 +245,14 @@ export class ComponentDeployer {
     });
     this.health.set({ service, component: spec.name, status: 'starting', detail: `deploying release ${release}` });
 
-    const result = startFirst
-      ? await this.startFirst({ ...input, release: info, container, hash, image })
-      : await this.stopFirst({ ...input, release: info, container, hash, image });
+    // SPEC §12: the hook runs after the pull and before anything of the old version changes,
+    // so the old container keeps serving through it (either strategy); a failure changes nothing else.
+    const hookFailure = spec.hooks ? await this.preDeployHook({ service, spec, image, release }) : undefined;
+    const result =
+      hookFailure ??
+      (startFirst
+        ? await this.startFirst({ ...input, release: info, container, hash, image })
+        : await this.stopFirst({ ...input, release: info, container, hash, image }));
     await this.registry.setReleaseOutcome({ service, number: release, component: spec.name, outcome: result.outcome, message: result.error }).catch((err) => this.logger.error(`recording release ${release} of ${container}: ${(err as Error).message}`));
     if (!result.ok) {
       await this.registry
@@ -250,6 +260,45 @@ export class ComponentDeployer {
         .catch((err) => this.logger.error(`recording deploy failure of ${container}: ${(err as Error).message}`));
     }
     return { ...base, ...result, changed: true, release };
+  }
+
+  /**
+   * The health gate's progress, kept as the component's `starting` detail: GetServiceStatus
+   * carries it (health_detail), and `mcp deploy` on a terminal shows it while it waits.
+   */
+  private waiting(service: string, component: string): (message: string) => void {
+    return (message) => this.health.set({ service, component, status: 'starting', detail: message });
+  }
+
+  /**
+   * Runs `[components.hooks] pre_deploy` in a one-off container of the new spec (its image,
+   * env, secrets, volumes, network, user; no ports), bounded by its timeout (default 10m).
+   * Undefined when it exited 0; otherwise the failed step, with its exit status and its last
+   * 20 log lines.
+   */
+  private async preDeployHook(input: { service: string; spec: ComponentSpec; image: string; release: number }): Promise<StepResult | undefined> {
+    const hooks = input.spec.hooks;
+    if (!hooks?.pre_deploy.length) return undefined;
+    const timeout = hooks.timeout ?? DEFAULT_HOOK_TIMEOUT;
+    const argv = JSON.stringify(hooks.pre_deploy);
+    const lines = new LineTail(HOOK_LOG_LINES);
+    this.health.set({ service: input.service, component: input.spec.name, status: 'starting', detail: `release ${input.release}: pre_deploy hook ${argv}` });
+    try {
+      const run = await this.containers.runOneOff({
+        service: input.service,
+        spec: input.spec,
+        kind: 'hook:pre_deploy',
+        cmd: hooks.pre_deploy,
+        image: input.image,
+        timeoutMs: parseDuration(timeout) ?? 10 * 60_000,
+        onOutput: (chunk) => lines.push(chunk.data),
+      });
+      if (run.exitCode === 0 && !run.timedOut) return undefined;
+      const why = run.timedOut ? `ran longer than its timeout of ${timeout} and was killed` : `exited ${run.exitCode}`;
+      return { ok: false, error: `pre_deploy hook ${argv} ${why}; nothing else was changed`, logTail: lines.lines(), outcome: 'failed' };
+    } catch (err) {
+      return { ok: false, error: `pre_deploy hook ${argv} could not run: ${(err as Error).message}; nothing else was changed`, logTail: lines.lines(), outcome: 'failed', cause: err };
+    }
   }
 
   /** What `deployedSpecHash` records: the spec's hash, with the versions of the secrets it uses. */
@@ -279,7 +328,7 @@ export class ComponentDeployer {
     let switched = false;
     let ran = false;
     try {
-      await this.containers.stopAndRemove({ name: temp });
+      await this.containers.stopAndRemove({ name: temp, spec });
       const wanted = this.resolveRoutes({ service, spec });
       const hostPorts = await this.ports.allocate({ service, component: spec.name, routes: wanted, beside: true });
       const routes = wanted.map((route, i) => ({ ...route, hostPort: hostPorts[i] }));
@@ -288,10 +337,10 @@ export class ComponentDeployer {
       this.logger.log(`${service}/${spec.name}: release ${input.release.number} started as ${temp}; waiting for health`);
       await this.failpoints.hit('deploy.start-first.new-started');
 
-      const health = await this.prober.waitHealthy({ container: temp, spec, routes });
+      const health = await this.prober.waitHealthy({ container: temp, spec, routes }, this.waiting(service, spec.name));
       if (!health.ok) {
         const logTail = await this.logTail(temp);
-        await this.containers.stopAndRemove({ name: temp });
+        await this.containers.stopAndRemove({ name: temp, spec });
         this.health.set({ service, component: spec.name, status: 'healthy', detail: 'the old container kept serving' });
         return { ok: false, error: `${health.detail}; the old container kept serving`, logTail, outcome: 'failed' };
       }
@@ -317,7 +366,7 @@ export class ComponentDeployer {
       await this.failpoints.hit('deploy.start-first.route-switched');
 
       await sleep(drainMs(spec));
-      await this.containers.stopAndRemove({ name: container });
+      await this.containers.stopAndRemove({ name: container, spec: input.previous?.spec });
       await this.failpoints.hit('deploy.start-first.old-removed');
       await this.runtime.rename({ name: temp, newName: container });
       await this.registry.recordObserved({ service, component: spec.name, observedState: 'running', containerName: container });
@@ -337,7 +386,7 @@ export class ComponentDeployer {
         return { ok: false, error: `${message} (the new container is healthy and recorded; the next deploy finishes the switch)`, logTail: [], outcome: 'failed', cause: err };
       }
       const logTail = ran ? await this.logTail(temp) : [];
-      await this.containers.stopAndRemove({ name: temp }).catch(() => undefined);
+      await this.containers.stopAndRemove({ name: temp, spec }).catch(() => undefined);
       return { ok: false, error: `${message}; the old container kept serving`, logTail, outcome: 'failed', cause: err };
     } finally {
       this.ports.settle({ service, component: spec.name });
@@ -363,7 +412,7 @@ export class ComponentDeployer {
       await this.failpoints.hit('deploy.after-port-allocation');
 
       oldRemoved = true;
-      await this.containers.stopAndRemove({ name: container });
+      await this.containers.stopAndRemove({ name: container, spec: input.previous?.spec });
       const stale = (input.previous?.routes ?? []).filter((old) => !routes.some((r) => r.port === old.port && r.hostname === old.hostname));
       await this.routes.unregister({ routes: stale });
       await this.failpoints.hit('deploy.after-old-removed');
@@ -373,14 +422,14 @@ export class ComponentDeployer {
       await this.registry.setRoutes({ service, component: spec.name, routes });
       await this.failpoints.hit('deploy.after-new-running');
       if (input.desired === 'running') {
-        const health = await this.prober.waitHealthy({ container, spec, routes });
+        const health = await this.prober.waitHealthy({ container, spec, routes }, this.waiting(service, spec.name));
         if (!health.ok) throw new UnhealthyError(health.detail);
         this.health.set({ service, component: spec.name, status: 'healthy', detail: health.detail });
         registered = await this.routes.register({ service, routes });
         await this.failpoints.hit('deploy.after-route-registration');
       } else {
         await this.routes.unregister({ routes });
-        await this.runtime.stop({ name: container, timeoutSeconds: this.options.stopTimeoutSeconds });
+        await this.runtime.stop({ name: container, timeoutSeconds: this.containers.stopSeconds(spec) });
         this.health.forget({ service, component: spec.name });
       }
       const observed = input.desired === 'running' ? 'running' : 'exited';
@@ -437,7 +486,7 @@ export class ComponentDeployer {
       const hash = await this.deployHash({ service, spec: last.spec });
       const image = last.digest && (await this.tagMoved(last.image, last.digest)) ? digestReference(last.image, last.digest) : last.image;
       const id = await this.containers.runComponent({ name: container, service, spec: last.spec, routes: withPorts, specHash: hash, image });
-      const health = await this.prober.waitHealthy({ container, spec: last.spec, routes: withPorts });
+      const health = await this.prober.waitHealthy({ container, spec: last.spec, routes: withPorts }, this.waiting(service, spec.name));
       await this.registry.recordDeployment({
         service,
         component: spec.name,
@@ -499,13 +548,33 @@ export class ComponentDeployer {
         this.logger.warn(`cleaning up failed deploy of ${container}: ${what}: ${(err as Error).message}`);
       }
     };
-    await quietly('remove container', () => this.containers.stopAndRemove({ name: container }));
+    await quietly('remove container', () => this.containers.stopAndRemove({ name: container, spec: input.spec }));
     const toRemove = [...input.registered.map((r) => ({ port: Number(r.listener.slice(1)), hostname: r.hostname })), ...(input.previous?.routes ?? [])];
     await quietly('unregister routes', () => this.routes.unregister({ routes: toRemove }));
     await quietly('release ports', () => this.registry.releaseHostPorts({ service, component: spec.name }));
     await quietly('record state', () =>
       this.registry.recordObserved({ service, component: spec.name, observedState: 'removed', containerId: '', deployedSpecHash: '' }),
     );
+  }
+}
+
+/** SPEC §12: a hook's default timeout, and how many of its last log lines a failure carries. */
+const DEFAULT_HOOK_TIMEOUT = '10m';
+const HOOK_LOG_LINES = 20;
+
+/** The last N lines of a stream of chunks, without keeping more than that. */
+class LineTail {
+  private kept: string[] = [];
+  private partial = '';
+  constructor(private readonly max: number) {}
+  push(data: Buffer): void {
+    const parts = (this.partial + data.toString('utf8')).split('\n');
+    this.partial = (parts.pop() ?? '').slice(-4096);
+    this.kept.push(...parts.map((line) => line.slice(0, 4096)));
+    if (this.kept.length > this.max) this.kept = this.kept.slice(-this.max);
+  }
+  lines(): string[] {
+    return [...this.kept, ...(this.partial ? [this.partial] : [])].slice(-this.max);
   }
 }
 

@@ -17,6 +17,8 @@ export interface ExpectedContainer {
   ports: string[];
   /** Every variable MCP set: the spec's `env` and the route variables (`PORT`…). */
   env: string[];
+  /** The volumes MCP passed (`./` sources resolved under the service's directory); default the spec's. */
+  volumes?: string[];
   /**
    * MCP ran this component's container (a release succeeded); false for a component adopted
    * and never deployed since, whose container carries no MCP label by nature.
@@ -67,7 +69,7 @@ export function containerDrift(expected: ExpectedContainer, container: Container
   const ports = setChange(wantPorts, havePorts);
   if (ports) fields.push(`ports: ${ports}`);
 
-  const volumes = setChange(spec.volumes.map(volumeKey), container.volumes.map(volumeKey));
+  const volumes = setChange((expected.volumes ?? spec.volumes).map(volumeKey), container.volumes.map(volumeKey));
   if (volumes) fields.push(`volumes: ${volumes}`);
 
   const network = container.network ?? '';

@@ -18,6 +18,14 @@ export interface DeployerOptionsData {
   registryAuthFile?: string;
   /** `[agent] keep_releases`: images of the last N succeeded releases of a component are kept (default 5). */
   keepReleases?: number;
+  /**
+   * Names this agent installation among others on the host (a hash of its registry path):
+   * its one-off containers carry it (LABEL_RUN_OWNER), so at start it removes exactly the
+   * runs a previous process of its own left behind.
+   */
+  runOwner?: string;
+  /** `[agent] srv_root`: a `./` volume source is relative to `<srvRoot>/<service>/` (SPEC §15); default /srv. */
+  srvRoot?: string;
 }
 
 export class DeployerOptions implements DeployerOptionsData {
@@ -30,6 +38,8 @@ export class DeployerOptions implements DeployerOptionsData {
   readonly stopTimeoutSeconds!: number;
   readonly registryAuthFile?: string;
   readonly keepReleases?: number;
+  readonly runOwner?: string;
+  readonly srvRoot?: string;
 
   constructor(data: DeployerOptionsData) {
     Object.assign(this, data);

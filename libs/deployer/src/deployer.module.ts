@@ -11,6 +11,7 @@ import { HealthProber, HealthStates, NetworkProbe, NodeNetworkProbe } from './he
 import { KeyedMutex } from './keyed-mutex';
 import { HostPortProbe, NetHostPortProbe, PortAllocator } from './port-allocator';
 import { RouteService } from './route.service';
+import { ServiceChanges } from './service-changes';
 import { ServiceSecrets } from './service-secrets';
 
 /**
@@ -42,6 +43,7 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
     DeployRecovery,
     ImagePruner,
     DriftDetail,
+    ServiceChanges,
   ];
 }
 
@@ -53,7 +55,7 @@ export class DeployerModule {
       module: DeployerModule,
       global: true,
       providers,
-      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner, DriftDetail],
+      exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner, DriftDetail, ServiceChanges],
     };
   }
 }

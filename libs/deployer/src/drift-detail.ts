@@ -51,6 +51,15 @@ export class DriftDetail {
    * records (the newest release with it, else the stored spec), its image (by digest when
    * that release ran one), the ports and variables ContainerOps gave it.
    */
+  /** Resolved as ContainerOps resolves them; a spec that cannot be resolved compares as written. */
+  private volumesOf(service: string, spec: ComponentSpec): string[] {
+    try {
+      return this.containers.volumes({ service, spec });
+    } catch {
+      return spec.volumes;
+    }
+  }
+
   private async expectedOf(input: { service: string; components: ComponentRecord[]; listing?: boolean }): Promise<Map<string, ExpectedContainer>> {
     const releases = input.components.length ? await this.registry.listReleases({ service: input.service }) : [];
     // Secret versions are part of the hash only for components that use secrets; a listing never asks podman.
@@ -79,6 +88,7 @@ export class DriftDetail {
         specHash: component.deployedSpecHash,
         ports: [...spec.ports, ...routePorts],
         env: [...spec.env, ...this.containers.routeEnv({ spec, routes: component.routes })],
+        volumes: this.volumesOf(input.service, spec),
         madeByMcp: own.some((r) => r.outcome === 'succeeded' || r.outcome === 'rolled_back'),
       });
     }

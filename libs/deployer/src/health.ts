@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { type ComponentSpec, parseDuration } from '@mcp/common';
 import type { RouteRecord } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
+import { routeEnvName } from '@mcp/servicedef';
 import { DeployerOptions } from './deployer-options';
 
 /** What `ps` and `status` show (SPEC §8); `-` when nothing has been probed yet. */
@@ -85,9 +86,7 @@ export class HealthProber {
       const details = await this.runtime.inspect({ name: target.container });
       if (!details) return { ok: false, detail: `container ${target.container} is gone`, exited: true };
       if (details.state !== 'running') {
-        // podman reports a container whose process ended as `exited` or `stopped`.
-        const state = details.state === 'stopped' ? 'exited' : details.state;
-        return { ok: false, detail: `container ${state}${details.exitCode !== undefined ? ` (exit code ${details.exitCode})` : ''}`, exited: true };
+        return { ok: false, detail: `container ${details.state}${details.exitCode !== undefined ? ` (exit code ${details.exitCode})` : ''}`, exited: true };
       }
       return await this.check(target);
     } catch (err) {
@@ -130,9 +129,10 @@ export class HealthProber {
    * Probes every interval until `healthy` consecutive successes (resolves ok), the container
    * exits, or `start_period` passes (resolves with the last failure and how long it waited).
    */
-  async waitHealthy(target: ProbeTarget): Promise<ProbeResult> {
+  async waitHealthy(target: ProbeTarget, onWait?: (message: string) => void): Promise<ProbeResult> {
     const timings = healthTimings(target.spec);
     const started = Date.now();
+    const probed = this.describeProbe(target);
     let successes = 0;
     let last: ProbeResult = { ok: false, detail: 'not probed' };
     for (;;) {
@@ -142,9 +142,56 @@ export class HealthProber {
       if (last.exited) return { ...last, detail: `health check ${describeCheck(target.spec)}: ${last.detail} after ${formatSeconds(Date.now() - started)}` };
       const elapsed = Date.now() - started;
       if (elapsed >= timings.startPeriodMs) {
-        return { ok: false, detail: `health check ${describeCheck(target.spec)}: ${last.detail} after ${formatSeconds(elapsed)}` };
+        const hint = await this.listeningHint(target, last);
+        return { ok: false, detail: `health check ${describeCheck(target.spec)}: ${last.detail} after ${formatSeconds(elapsed)}${hint ? `; ${hint}` : ''}` };
       }
+      onWait?.(healthWaitMessage({ probed, elapsedMs: elapsed, startPeriodMs: timings.startPeriodMs }));
       await sleep(Math.min(timings.intervalMs, timings.startPeriodMs - elapsed));
+    }
+  }
+
+  /** What a wait probes, for progress: `tcp 127.0.0.1:21252`, `GET /up on 127.0.0.1:21252`, `cmd /bin/check`. */
+  describeProbe(target: ProbeTarget): string {
+    const health = target.spec.health;
+    if (health?.cmd) return `cmd ${health.cmd.join(' ')}`;
+    const host = this.options.routeBindAddress;
+    if (health?.http !== undefined || health?.tcp) {
+      const port = this.probePort(target);
+      const where = port === undefined ? 'no host port' : `${host}:${port}`;
+      return health.http !== undefined ? `GET ${health.http} on ${where}` : `tcp ${where}`;
+    }
+    const ports = target.routes.flatMap((r) => (r.hostPort === null ? [] : [r.hostPort]));
+    return ports.length ? `tcp ${ports.map((p) => `${host}:${p}`).join(', ')}` : 'running';
+  }
+
+  /**
+   * After a refused connection on a route's port (or one reset at once, as a rootless port
+   * forwarder that accepted for a container port nobody listens on does): what the container
+   * does listen on, read from its own network namespace's /proc/net/tcp{,6} through the
+   * runtime's exec (works rootless and root, with either adapter; needs a `cat` in the image,
+   * else no hint). Undefined when
+   * nothing useful can be said: a `cmd` check, a fixed `port` (a host port `ports` maps to who
+   * knows what inside), no route port, or the container does listen there.
+   */
+  async listeningHint(target: ProbeTarget, last: ProbeResult): Promise<string | undefined> {
+    const health = target.spec.health;
+    if (health?.cmd || health?.port !== undefined || !REFUSED.test(last.detail)) return undefined;
+    const withPorts = target.routes.filter((r) => r.hostPort !== null);
+    const route =
+      health?.http !== undefined || health?.tcp
+        ? health.route !== undefined
+          ? withPorts.find((r) => r.name === health.route)
+          : (withPorts.find((r) => r.name === '') ?? withPorts[0])
+        : (withPorts.find((r) => last.detail.includes(`:${r.hostPort}:`)) ?? withPorts[0]);
+    if (!route || route.hostPort === null) return undefined;
+    const specRoute = target.spec.routes.find((r) => (r.name ?? '') === route.name) ?? { name: route.name || undefined, port: route.port, mode: route.mode };
+    try {
+      const variable = routeEnvName(specRoute, target.spec);
+      const result = await this.runtime.execIn({ name: target.container, cmd: ['cat', '/proc/net/tcp', '/proc/net/tcp6'], timeoutMs: 2000 });
+      if (!result.output.includes('local_address')) return undefined;
+      return listeningHintText({ variable, port: route.hostPort, listening: listeningPorts(result.output) });
+    } catch {
+      return undefined;
     }
   }
 
@@ -165,6 +212,35 @@ export function describeCheck(spec: ComponentSpec): string {
   if (health?.tcp) return 'tcp connect';
   if (health?.cmd) return `cmd ${health.cmd.join(' ')}`;
   return '(implicit)';
+}
+
+/** A probe's failure that may mean nothing listens on the port inside the container. */
+const REFUSED = /ECONNREFUSED|ECONNRESET|socket hang up/;
+
+/** `waiting for health (tcp 127.0.0.1:21252) 12s/60s`: the deploy's progress line for a component. */
+export function healthWaitMessage(input: { probed: string; elapsedMs: number; startPeriodMs: number }): string {
+  const period = input.startPeriodMs % 1000 === 0 ? `${input.startPeriodMs / 1000}s` : `${(input.startPeriodMs / 1000).toFixed(1)}s`;
+  return `waiting for health (${input.probed}) ${Math.floor(input.elapsedMs / 1000)}s/${period}`;
+}
+
+/** The ports in LISTEN state (st 0A) in /proc/net/tcp and tcp6 text, sorted, each once. */
+export function listeningPorts(procNetTcp: string): number[] {
+  const ports = new Set<number>();
+  for (const line of procNetTcp.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 4 || fields[3] !== '0A') continue;
+    const match = /:([0-9A-Fa-f]{4})$/.exec(fields[1]);
+    if (match) ports.add(parseInt(match[1], 16));
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/** `nothing listens on $PORT=21252; the container listens on 8080 — does the program read $PORT?` */
+export function listeningHintText(input: { variable?: string; port: number; listening: number[] }): string | undefined {
+  const variable = `$${input.variable ?? 'PORT'}`;
+  if (input.listening.includes(input.port)) return undefined;
+  if (input.listening.length === 0) return `nothing listens on ${variable}=${input.port}, nor on any other port in the container`;
+  return `nothing listens on ${variable}=${input.port}; the container listens on ${input.listening.join(', ')} — does the program read ${variable}?`;
 }
 
 function formatSeconds(ms: number): string {

@@ -13,3 +13,4 @@ export * from './dependency-order';
 export * from './image-pruner';
 export * from './container-drift';
 export * from './drift-detail';
+export * from './service-changes';

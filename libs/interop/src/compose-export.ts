@@ -1,10 +1,11 @@
 import { stringify } from 'yaml';
-import { ExportInput, headerComment, parseVolume, publishedRoutes } from './export-common';
+import { ExportInput, exportedVolumes, headerComment, parseVolume, publishedRoutes } from './export-common';
 
 /**
  * The service as a Compose file `podman-compose up` runs (SPEC §9 Export): a Compose service
  * per component, the fields Compose has (image, command, environment, ports, volumes,
- * restart, user, network, mem_limit, cpus, depends_on, file secrets); what it cannot carry is
+ * restart, user, network, mem_limit, cpus, depends_on, stop_signal, stop_grace_period,
+ * file secrets); what it cannot carry is
  * listed in comments at the top. Named volumes and networks keep their podman names, so the
  * data and the network the MCP containers used are the ones Compose uses.
  */
@@ -28,8 +29,8 @@ export function exportCompose(input: ExportInput): string {
       notCarried.push(`${route.description} (mc-proxy routing and TLS): published as ${route.hostIp}:${route.port}; put a reverse proxy in front`);
     }
     if (component.volumes.length) {
-      service.volumes = [...component.volumes];
-      for (const volume of component.volumes.map(parseVolume)) {
+      service.volumes = exportedVolumes(input, component);
+      for (const volume of exportedVolumes(input, component).map(parseVolume)) {
         if (volume.named) volumes[volume.source] = { name: volume.source };
       }
     }
@@ -46,6 +47,8 @@ export function exportCompose(input: ExportInput): string {
     if (component.memory) service.mem_limit = component.memory;
     if (component.cpus !== undefined) service.cpus = component.cpus;
     if (component.depends_on?.length) service.depends_on = [...component.depends_on];
+    if (component.stop_signal) service.stop_signal = component.stop_signal;
+    if (component.stop_timeout) service.stop_grace_period = component.stop_timeout;
     if (component.secrets?.length) {
       service.secrets = [...component.secrets];
       for (const secret of component.secrets) {
@@ -67,6 +70,7 @@ export function exportCompose(input: ExportInput): string {
       notCarried.push(`${component.name}: health (${component.health.http !== undefined ? `http ${component.health.http}` : 'tcp'} on the host port MCP probes); write a healthcheck test for it`);
     }
     if (component.strategy || component.drain) notCarried.push(`${component.name}: strategy/drain (Compose recreates in place)`);
+    if (component.hooks) notCarried.push(`${component.name}: pre_deploy hook ${JSON.stringify(component.hooks.pre_deploy)} (run it with podman-compose run before up)`);
     services[component.name] = service;
   }
   if (Object.keys(secrets).length) {

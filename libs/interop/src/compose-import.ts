@@ -6,6 +6,7 @@ import {
   InvalidServiceDefinitionError,
   NAME_PATTERN,
   ServiceSpec,
+  type StopSignal,
   ValidationError,
   ValidationIssue,
   isTable,
@@ -68,8 +69,6 @@ const UNMAPPABLE: Record<string, string> = {
   pid: 'not supported by MCP',
   ipc: 'not supported by MCP',
   shm_size: 'not supported by MCP; dropped',
-  stop_signal: 'not supported; MCP stops containers with podman\'s default signal',
-  stop_grace_period: 'not supported per component; the agent\'s stop timeout applies',
   pull_policy: 'MCP pulls when the image is not on the node',
   platform: 'not supported; the node\'s platform applies',
   domainname: 'not supported by MCP',
@@ -90,6 +89,7 @@ const FIELD_TO_COMPOSE: Record<string, string> = {
   depends_on: 'depends_on',
   env_secrets: 'secrets',
   health: 'healthcheck',
+  stop_timeout: 'stop_grace_period',
 };
 
 /**
@@ -287,10 +287,25 @@ function importService(context: Context, key: string, raw: unknown, names: Map<s
     const health = healthOf(context, at, raw.healthcheck);
     if (health) component.health = health;
   }
+  if (raw.stop_signal !== undefined) {
+    // Compose takes SIGQUIT or QUIT; an unknown one is left for validation to name.
+    const signal = String(raw.stop_signal);
+    component.stop_signal = (/^[A-Z0-9]+$/.test(signal) && !signal.startsWith('SIG') ? `SIG${signal}` : signal) as StopSignal;
+  }
+  if (raw.stop_grace_period !== undefined) {
+    const ms = parseDuration(String(raw.stop_grace_period));
+    if (ms === undefined) component.stop_timeout = String(raw.stop_grace_period);
+    else {
+      // podman stops in whole seconds: a fraction is rounded up, never cut short.
+      component.stop_timeout = `${Math.ceil(ms / 1000)}s`;
+      if (ms % 1000 !== 0) note('stop_grace_period', `rounded up to ${component.stop_timeout} (podman stops in whole seconds)`);
+    }
+  }
 
   const handled = new Set([
     'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'ports', 'volumes', 'restart', 'user',
     'networks', 'network_mode', 'deploy', 'mem_limit', 'cpus', 'depends_on', 'secrets', 'healthcheck',
+    'stop_signal', 'stop_grace_period',
   ]);
   for (const field of Object.keys(raw)) {
     if (handled.has(field) || field.startsWith('x-')) continue;
@@ -430,8 +445,10 @@ function volumes(context: Context, at: string, value: unknown): string[] {
       source = podmanVolumeName(context, source);
     } else if (source.startsWith('.') || source.startsWith('~')) {
       const relative = path.posix.normalize(source.replace(/^~\/?/, '').replace(/^\.\/?/, '')) || 'data';
-      const host = path.posix.join(context.srvRoot, context.name, relative.replace(/^(\.\.\/)+/, ''));
-      context.notes.push({ path: where, message: `bind mount of ${source} became ${host}: copy its contents there on the node (mcp push FILE ${context.name} ${relative})` });
+      const inside = relative.replace(/^(\.\.\/)+/, '');
+      // `./…` (SPEC §15): relative to <srv_root>/<service>/ on whichever node runs it.
+      const host = inside === '.' ? './' : `./${inside}`;
+      context.notes.push({ path: where, message: `bind mount of ${source} became ${host} (${path.posix.join(context.srvRoot, context.name, inside)} on the node): copy its contents there (mcp push FILE ${context.name} ${inside})` });
       source = host;
     }
     result.push([source, target, ...(options.length ? [options.join(',')] : [])].join(':'));

@@ -1,5 +1,6 @@
 import type { ComponentSpec, ServiceSpec } from '@mcp/common';
-import { routeEnvName } from '@mcp/servicedef';
+import * as path from 'node:path';
+import { resolveVolume, routeEnvName } from '@mcp/servicedef';
 
 export interface ExportInput {
   spec: ServiceSpec;
@@ -10,6 +11,14 @@ export interface ExportInput {
   routeHostPorts?: Record<string, (number | undefined)[]>;
   /** Host address the route ports are published on; default 127.0.0.1 (the agent's default bind). */
   bindAddress?: string;
+  /** `[agent] srv_root` of the node: a `./` volume source (SPEC §15) is exported as `<srvRoot>/<service>/…`; default /srv. */
+  srvRoot?: string;
+}
+
+/** The component's volumes with `./` sources made absolute (Compose and Kubernetes have no service directory). */
+export function exportedVolumes(input: ExportInput, component: ComponentSpec): string[] {
+  const serviceDir = path.posix.join(input.srvRoot ?? '/srv', input.spec.name);
+  return component.volumes.map((volume) => resolveVolume(volume, serviceDir));
 }
 
 /** A route as a plain published port: the app listens on `$PORT`/`$PORT_<NAME>` = the host port. */

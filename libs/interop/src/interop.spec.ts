@@ -100,7 +100,7 @@ describe(importCompose.name, () => {
       env: ['APP_NAME=shop', 'EXTRA=quoted value', 'LOG_LEVEL=debug', 'PRICE=$5'],
     });
     expect(spec.components[0].cmd[2]).toContain('echo "$APP_NAME $LOG_LEVEL $PRICE"');
-    expect(spec.components[1].volumes).toEqual(['/srv/shop/data:/data:ro']);
+    expect(spec.components[1].volumes).toEqual(['./data:/data:ro']);
     expect(notes.map((n) => n.path)).toEqual(
       expect.arrayContaining([
         'services.frontend.build',
@@ -163,6 +163,18 @@ describe(interpolate.name, () => {
 
   it('should split command strings as a shell would', () => {
     expect(shellWords(`sh -c 'echo "a b" && x' "q \\"z\\"" plain\\ space`)).toEqual(['sh', '-c', 'echo "a b" && x', 'q "z"', 'plain space']);
+  });
+});
+
+describe('export of ./ volume sources (SPEC §15)', () => {
+  const spec = parseServiceDefinition(`name = "shop"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1"\nvolumes = ["./:/app", "./conf:/etc/conf:ro"]\n`, 'shop.toml');
+
+  it('should keep ./ in the MCP definition and make it absolute under srv_root in Compose and Kubernetes', () => {
+    expect(serializeServiceDefinition(spec)).toContain('volumes = ["./:/app", "./conf:/etc/conf:ro"]');
+    expect((parseYaml(exportCompose({ spec, srvRoot: '/data' })) as Loose).services.web.volumes).toEqual(['/data/shop:/app', '/data/shop/conf:/etc/conf:ro']);
+    const kube = exportKube({ spec });
+    expect(kube).toContain('path: /srv/shop/conf');
+    expect(kube).not.toContain('./conf');
   });
 });
 

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { parseDuration } from '@mcp/common';
-import { ExportInput, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
+import { ExportInput, exportedVolumes, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
 
 /**
  * The service as Kubernetes YAML (SPEC §9 Export) that `podman kube play` runs as it is and a
@@ -54,7 +54,7 @@ export function exportKube(input: ExportInput): string {
 
     const podVolumes: Record<string, unknown>[] = [];
     const mounts: Record<string, unknown>[] = [];
-    component.volumes.forEach((text, index) => {
+    exportedVolumes(input, component).forEach((text, index) => {
       const volume = parseVolume(text);
       const volumeName = volume.named ? dnsLabel(volume.source) : `host-${index}`;
       mounts.push(compact({ name: volumeName, mountPath: volume.target, readOnly: volume.options.includes('ro') || undefined }));
@@ -101,8 +101,18 @@ export function exportKube(input: ExportInput): string {
       notCarried.push(`${component.name}: health (${component.health.http !== undefined ? `http ${component.health.http}` : 'tcp'} on the host port MCP probes); write a readinessProbe for the container's port`);
     }
     if (component.strategy || component.drain) notCarried.push(`${component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`);
+    // An initContainer runs before every pod start, on every replica, not once per release: not the same.
+    if (component.hooks) notCarried.push(`${component.name}: pre_deploy hook ${JSON.stringify(component.hooks.pre_deploy)} (an initContainer would run it at every pod start, not once before a release; run it as a Job before rolling out)`);
 
     const podSpec: Record<string, unknown> = { restartPolicy: 'Always', containers: [container] };
+    if (component.stop_timeout !== undefined) {
+      const ms = parseDuration(component.stop_timeout);
+      if (ms !== undefined) podSpec.terminationGracePeriodSeconds = Math.ceil(ms / 1000);
+    }
+    // A pod is always stopped with SIGTERM (the image's STOPSIGNAL at most, depending on the runtime).
+    if (component.stop_signal && component.stop_signal !== 'SIGTERM') {
+      notCarried.push(`${component.name}: stop_signal ${component.stop_signal} (a pod spec has no stop signal: set STOPSIGNAL in the image, or a preStop hook)`);
+    }
     if (podVolumes.length) podSpec.volumes = podVolumes;
     documents.push({
       apiVersion: 'apps/v1',

@@ -16,6 +16,8 @@ export abstract class AgentMetrics {
   abstract rpcFinished(input: { method: string; code: string; seconds: number }): void;
   /** One monitor tick (listing, reconciliation and judgement) ran. */
   abstract monitorTick(input: { seconds: number }): void;
+  /** One job run ended (SPEC §12): `succeeded`, `failed`, `timed_out`, `skipped` or `interrupted`; `at` is when. */
+  abstract jobFinished(input: { service: string; job: string; result: string; seconds: number; at: Date }): void;
 }
 
 export interface ComponentMetricsState {

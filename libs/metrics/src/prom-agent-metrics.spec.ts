@@ -74,6 +74,24 @@ describe(PromAgentMetrics.name, () => {
     expect(source.calls).toBe(1);
   });
 
+  it('should count job runs by result and keep the last success time and the durations (SPEC §12)', async () => {
+    sut.jobFinished({ service: 'notes', job: 'report', result: 'succeeded', seconds: 2, at: new Date('2026-12-07T03:00:02Z') });
+    sut.jobFinished({ service: 'notes', job: 'report', result: 'failed', seconds: 1, at: new Date('2026-12-07T04:00:01Z') });
+    sut.jobFinished({ service: 'notes', job: 'report', result: 'skipped', seconds: 0, at: new Date('2026-12-07T04:00:01Z') });
+
+    const answer = await get(server.address!, '/metrics');
+
+    for (const line of [
+      'mcp_job_runs_total{service="notes",job="report",result="succeeded"} 1',
+      'mcp_job_runs_total{service="notes",job="report",result="failed"} 1',
+      'mcp_job_runs_total{service="notes",job="report",result="skipped"} 1',
+      `mcp_job_last_success_timestamp_seconds{service="notes",job="report"} ${Date.parse('2026-12-07T03:00:02Z') / 1000}`,
+      'mcp_job_duration_seconds_count{service="notes",job="report"} 2',
+    ]) {
+      expect(answer.body).toContain(line);
+    }
+  });
+
   it('should show a state change at the next scrape, and the same state again when it changes back', async () => {
     const before = source.state;
     const first = await get(server.address!, '/metrics');

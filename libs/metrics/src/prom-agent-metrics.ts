@@ -35,6 +35,9 @@ export class PromAgentMetrics extends AgentMetrics {
   private readonly deployDuration: Histogram<'outcome'>;
   private readonly rpcDuration: Histogram<'method' | 'code'>;
   private readonly tickDuration: Histogram<string>;
+  private readonly jobRuns: Counter<'service' | 'job' | 'result'>;
+  private readonly jobLastSuccess: Gauge<'service' | 'job'>;
+  private readonly jobDuration: Histogram<'service' | 'job'>;
   private readonly gauges: StateGauges;
   /** The last state rendered (its snapshot as JSON) and its text; renders run one at a time. */
   private stateText: { key: string; text: Promise<string> } = { key: '', text: Promise.resolve('') };
@@ -47,6 +50,10 @@ export class PromAgentMetrics extends AgentMetrics {
     this.deployDuration = new Histogram({ name: 'mcp_deploy_duration_seconds', help: 'How long a component deploy took, by outcome.', labelNames: ['outcome'], buckets: DEPLOY_BUCKETS, registers });
     this.rpcDuration = new Histogram({ name: 'mcp_rpc_duration_seconds', help: 'RPC duration by method and gRPC status code.', labelNames: ['method', 'code'], buckets: RPC_BUCKETS, registers });
     this.tickDuration = new Histogram({ name: 'mcp_monitor_tick_duration_seconds', help: 'Monitor tick duration (one listing, reconciliation, judgement).', buckets: TICK_BUCKETS, registers });
+
+    this.jobRuns = new Counter({ name: 'mcp_job_runs_total', help: 'Job runs by service, job and result (succeeded, failed, timed_out, skipped, interrupted).', labelNames: ['service', 'job', 'result'], registers });
+    this.jobLastSuccess = new Gauge({ name: 'mcp_job_last_success_timestamp_seconds', help: "When the job's newest successful run ended (unix seconds); absent before one.", labelNames: ['service', 'job'], registers });
+    this.jobDuration = new Histogram({ name: 'mcp_job_duration_seconds', help: 'How long job runs took (skipped runs not counted).', labelNames: ['service', 'job'], buckets: DEPLOY_BUCKETS, registers });
 
     const state = [this.stateRegistry];
     this.gauges = {
@@ -78,6 +85,13 @@ export class PromAgentMetrics extends AgentMetrics {
 
   monitorTick(input: { seconds: number }): void {
     this.tickDuration.observe(input.seconds);
+  }
+
+  jobFinished(input: { service: string; job: string; result: string; seconds: number; at: Date }): void {
+    const labels = { service: input.service, job: input.job };
+    this.jobRuns.inc({ ...labels, result: input.result });
+    if (input.result !== 'skipped') this.jobDuration.observe(labels, input.seconds);
+    if (input.result === 'succeeded') this.jobLastSuccess.set(labels, Math.floor(input.at.getTime() / 1000));
   }
 
   /** The exposition: Prometheus text format (event and process metrics, then state). */
@@ -122,4 +136,5 @@ export class NoopAgentMetrics extends AgentMetrics {
   deployFinished(): void {}
   rpcFinished(): void {}
   monitorTick(): void {}
+  jobFinished(): void {}
 }

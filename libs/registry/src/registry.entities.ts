@@ -21,6 +21,14 @@ export class ServiceEntity {
 
   @Column({ name: 'updated_at', type: 'text' })
   updatedAt!: string;
+
+  /** The service's `[backup]` policy as JSON (SPEC §14); NULL without one. */
+  @Column({ name: 'backup_json', type: 'text', nullable: true })
+  backupJson!: string | null;
+
+  /** The service's `[[jobs]]` as JSON (SPEC §12); NULL without any. */
+  @Column({ name: 'jobs_json', type: 'text', nullable: true })
+  jobsJson!: string | null;
 }
 
 @Entity({ name: 'components' })
@@ -237,6 +245,117 @@ export class ReleaseEntity {
   pulled!: number;
 }
 
+/**
+ * Settings of the node itself (not of a service), one row per key. Today only `cordon`
+ * (SPEC §15): present while the node is cordoned; the value is who cordoned it.
+ */
+@Entity({ name: 'node_settings' })
+export class NodeSettingEntity {
+  @PrimaryColumn({ type: 'text' })
+  key!: string;
+
+  @Column({ type: 'text' })
+  value!: string;
+
+  @Column({ name: 'updated_at', type: 'text' })
+  updatedAt!: string;
+}
+
+/** One backup of a service's data (SPEC §14), succeeded or failed. */
+@Entity({ name: 'backup_runs' })
+@Index('IDX_backup_runs_service', ['service', 'id'])
+export class BackupRunEntity {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ type: 'text' })
+  service!: string;
+
+  @Column({ name: 'started_at', type: 'text' })
+  startedAt!: string;
+
+  @Column({ name: 'finished_at', type: 'text' })
+  finishedAt!: string;
+
+  @Column({ type: 'integer' })
+  ok!: number;
+
+  @Column({ name: 'snapshot_id', type: 'text' })
+  snapshotId!: string;
+
+  @Column({ type: 'integer' })
+  files!: number;
+
+  @Column({ type: 'integer' })
+  bytes!: number;
+
+  @Column({ name: 'duration_ms', type: 'integer' })
+  durationMs!: number;
+
+  @Column({ name: 'paused_ms', type: 'integer' })
+  pausedMs!: number;
+
+  @Column({ type: 'text' })
+  message!: string;
+}
+
+/** The backup operation in flight for a service, written before it changes anything. */
+@Entity({ name: 'backup_intents' })
+export class BackupIntentEntity {
+  @PrimaryColumn({ type: 'text' })
+  service!: string;
+
+  @Column({ type: 'text' })
+  kind!: string;
+
+  @Column({ name: 'detail_json', type: 'text' })
+  detailJson!: string;
+
+  @Column({ name: 'created_at', type: 'text' })
+  createdAt!: string;
+}
+
+/** One run of a service's job (SPEC §12). */
+@Entity({ name: 'job_runs' })
+@Index('IDX_job_runs_job', ['service', 'job', 'id'])
+export class JobRunEntity {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ type: 'text' })
+  service!: string;
+
+  @Column({ type: 'text' })
+  job!: string;
+
+  @Column({ type: 'text' })
+  trigger!: string;
+
+  @Column({ name: 'started_at', type: 'text' })
+  startedAt!: string;
+
+  @Column({ name: 'finished_at', type: 'text', nullable: true })
+  finishedAt!: string | null;
+
+  @Column({ type: 'text' })
+  result!: string;
+
+  @Column({ name: 'exit_code', type: 'integer', nullable: true })
+  exitCode!: number | null;
+
+  @Column({ name: 'duration_ms', type: 'integer' })
+  durationMs!: number;
+
+  @Column({ type: 'text' })
+  container!: string;
+
+  @Column({ type: 'text' })
+  message!: string;
+
+  @Column({ type: 'text' })
+  output!: string;
+}
+
 export const REGISTRY_ENTITIES = [
   ServiceEntity,
   ComponentEntity,
@@ -247,4 +366,8 @@ export const REGISTRY_ENTITIES = [
   RouteEntity,
   EventEntity,
   ReleaseEntity,
+  NodeSettingEntity,
+  BackupRunEntity,
+  BackupIntentEntity,
+  JobRunEntity,
 ];

@@ -1,4 +1,4 @@
-import type { ComponentSpec, DesiredState, ObservedState, RouteMode } from '@mcp/common';
+import type { BackupPolicy, ComponentSpec, JobSpec, DesiredState, ObservedState, RouteMode } from '@mcp/common';
 
 /**
  * The agent's store of desired and observed state (SPEC §2). The real adapter is
@@ -41,6 +41,10 @@ export type ComponentStateRecord = Pick<ComponentRecord, 'service' | 'name' | 'd
 export interface ServiceRecord {
   name: string;
   active: boolean;
+  /** The `[backup]` policy of the last deploy (SPEC §14); absent without one. */
+  backup?: BackupPolicy;
+  /** The `[[jobs]]` of the last deploy (SPEC §12); absent without any. */
+  jobs?: JobSpec[];
   components: ComponentRecord[];
   createdAt: Date;
   updatedAt: Date;
@@ -67,6 +71,10 @@ export type NewEvent = Omit<EventRecord, 'id' | 'time' | 'fromState' | 'toState'
 export interface SaveServiceInput {
   name: string;
   active: boolean;
+  /** The `[backup]` policy: null removes it; undefined leaves the stored one alone. */
+  backup?: BackupPolicy | null;
+  /** The `[[jobs]]`: null removes them; undefined leaves the stored ones alone. */
+  jobs?: JobSpec[] | null;
   /** Components to insert or update; other existing components are left alone. */
   components: Array<{ spec: ComponentSpec; desiredState: DesiredState }>;
 }
@@ -113,6 +121,78 @@ export interface SnapshotResult {
   bytes: number;
 }
 
+/** A cordoned node (SPEC §15): who cordoned it and when. */
+export interface CordonRecord {
+  by: string;
+  at: Date;
+}
+
+/** One backup run of a service's data (SPEC §14). */
+export interface BackupRunRecord {
+  id: number;
+  service: string;
+  startedAt: Date;
+  finishedAt: Date;
+  ok: boolean;
+  /** '' when it failed before restic made a snapshot. */
+  snapshotId: string;
+  files: number;
+  bytes: number;
+  durationMs: number;
+  /** How long the service's containers were paused or stopped for it (0 in live mode). */
+  pausedMs: number;
+  /** Why it failed; '' when it succeeded. */
+  message: string;
+}
+
+export type NewBackupRun = Omit<BackupRunRecord, 'id'>;
+
+/** How a job run ended (`running` while it goes). */
+export type JobRunResult = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'interrupted';
+
+/** One run of a job (SPEC §12): scheduled, started by hand, a catch-up, or skipped. */
+export interface JobRunRecord {
+  id: number;
+  service: string;
+  job: string;
+  /** `schedule`, `manual` (`mcp jobs run`) or `catch_up`. */
+  trigger: string;
+  startedAt: Date;
+  /** null while it runs. */
+  finishedAt: Date | null;
+  result: JobRunResult;
+  /** null while it runs, when skipped, interrupted, or the container never started. */
+  exitCode: number | null;
+  durationMs: number;
+  /** The one-off container's name ('' when none was started). */
+  container: string;
+  /** Why it failed or was skipped; '' when it succeeded. */
+  message: string;
+  /** The end of its output (at most JOB_OUTPUT_KEPT bytes; stdout and stderr interleaved). */
+  output: string;
+}
+
+export type NewJobRun = Pick<JobRunRecord, 'service' | 'job' | 'trigger' | 'startedAt' | 'result' | 'container' | 'message'> & Partial<Pick<JobRunRecord, 'finishedAt' | 'exitCode' | 'durationMs' | 'output'>>;
+
+export type JobRunEnd = Pick<JobRunRecord, 'id' | 'finishedAt' | 'result' | 'exitCode' | 'durationMs' | 'message' | 'output'> & { container?: string };
+
+/** Job runs kept per job (SPEC §12: the newest 50). */
+export const JOB_RUNS_KEPT = 50;
+/** Bytes of a job run's output kept (its end). */
+export const JOB_OUTPUT_KEPT = 64 * 1024;
+
+/**
+ * A backup operation in flight, recorded before it changes anything so that a crash can be
+ * finished or undone at the next start: `paused`/`stopped` name the containers to unpause or
+ * start again; `restore` carries the restore's step and its directories.
+ */
+export interface BackupIntentRecord {
+  service: string;
+  kind: 'paused' | 'stopped' | 'restore';
+  detail: Record<string, unknown>;
+  createdAt: Date;
+}
+
 export abstract class ServiceRegistry {
   abstract saveService(input: SaveServiceInput): Promise<ServiceRecord>;
   abstract getService(name: string): Promise<ServiceRecord | null>;
@@ -156,7 +236,26 @@ export abstract class ServiceRegistry {
   abstract setReleaseOutcome(input: { service: string; number: number; component: string; outcome: ReleaseOutcome; message?: string }): Promise<void>;
   /** Newest first (by number, then component). */
   abstract listReleases(query: { service: string; component?: string }): Promise<ReleaseRecord[]>;
+  /** The node's cordon, null when it is not cordoned. */
+  abstract getCordon(): Promise<CordonRecord | null>;
+  /** Cordons the node (a record) or uncordons it (null); returns whether that changed anything. */
+  abstract setCordon(cordon: CordonRecord | null): Promise<boolean>;
   /** A consistent copy of the database at `path`, verified with `PRAGMA integrity_check`. */
+  /** Appends a backup run and keeps the newest 50 per service. */
+  abstract recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord>;
+  /** Newest first; every service when `service` is absent. */
+  abstract listBackupRuns(query: { service?: string; limit?: number }): Promise<BackupRunRecord[]>;
+  /** Writes (or replaces) the service's intent; durable when it resolves. */
+  abstract setBackupIntent(intent: Omit<BackupIntentRecord, 'createdAt'>): Promise<void>;
+  abstract clearBackupIntent(service: string): Promise<void>;
+  abstract listBackupIntents(): Promise<BackupIntentRecord[]>;
+  /** Appends a job run (SPEC §12) and keeps the newest JOB_RUNS_KEPT per job. */
+  abstract addJobRun(run: NewJobRun): Promise<JobRunRecord>;
+  abstract finishJobRun(end: JobRunEnd): Promise<void>;
+  /** Newest first. */
+  abstract listJobRuns(query: { service: string; job?: string; limit?: number }): Promise<JobRunRecord[]>;
+  /** Marks every run still `running` (its agent process died) `interrupted`; answers them. */
+  abstract interruptRunningJobRuns(now: Date): Promise<JobRunRecord[]>;
   abstract snapshot(input: { path: string }): Promise<SnapshotResult>;
   abstract close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import { TypeormRegistry } from './typeorm-registry';
 
 const TABLES = ['component_cmd', 'component_env', 'component_ports', 'component_volumes', 'components', 'events', 'routes', 'services'];
 /** Tables that hold history and outlive the services they describe (no foreign keys). */
-const HISTORY_TABLES = ['releases'];
+const HISTORY_TABLES = ['releases', 'backup_runs', 'backup_intents', 'job_runs', 'node_settings'];
 
 function mode(file: string): number {
   return fs.statSync(file).mode & 0o777;
@@ -73,7 +73,7 @@ describe(TypeormRegistry.name, () => {
           .all()
           .map((row) => (row as { name: string }).name);
         expect(tables).toEqual([...TABLES, ...HISTORY_TABLES, 'migrations'].sort());
-        expect(db.prepare('SELECT name FROM migrations ORDER BY id').all()).toEqual([{ name: 'InitialSchema1795478400000' }, { name: 'Releases1796169600000' }, { name: 'ReleasePulled1796774400000' }]);
+        expect(db.prepare('SELECT name FROM migrations ORDER BY id').all()).toEqual([{ name: 'InitialSchema1795478400000' }, { name: 'Releases1796169600000' }, { name: 'ReleasePulled1796774400000' }, { name: 'ServiceBackups1797379200000' }, { name: 'NodeSettings1797465600000' }, { name: 'JobRuns1797552000000' }]);
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
         const indexes = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).all();
         expect(indexes.map((row) => (row as { name: string }).name).sort()).toEqual([
@@ -132,7 +132,7 @@ describe(TypeormRegistry.name, () => {
       expect(await sut.getService('notes')).toEqual(before);
       expect(await sut.listEvents({})).toEqual(events);
       expect(messages.filter((msg) => msg.includes('applied migration'))).toEqual([]);
-      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(3);
+      expect(count(file, 'SELECT COUNT(*) AS n FROM migrations')).toBe(6);
     });
 
     it('should upgrade a v1 database file in place: data kept, releases added', async () => {

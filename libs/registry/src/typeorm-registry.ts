@@ -5,6 +5,8 @@ import { DataSource, type EntityManager, In } from 'typeorm';
 import { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import {
+  type BackupPolicy,
+  type JobSpec,
   type Clock,
   type ComponentSpec,
   ComponentNotFoundError,
@@ -14,12 +16,16 @@ import {
 import { REGISTRY_MIGRATIONS } from './migrations';
 import { HostPortInUseError } from './registry-errors';
 import {
+  BackupIntentEntity,
+  BackupRunEntity,
   ComponentCmdEntity,
   ComponentEntity,
   ComponentEnvEntity,
   ComponentPortEntity,
   ComponentVolumeEntity,
   EventEntity,
+  NodeSettingEntity,
+  JobRunEntity,
   REGISTRY_ENTITIES,
   ReleaseEntity,
   RouteEntity,
@@ -28,8 +34,18 @@ import {
 import { ensureDatabaseFile, restrictDatabaseFiles, vacuumInto } from './registry-snapshot';
 import { acquireSharedQueue, releaseSharedQueue, type SerialQueue } from './serial-queue';
 import {
+  type BackupIntentRecord,
+  type BackupRunRecord,
+  type NewBackupRun,
+  JOB_OUTPUT_KEPT,
+  JOB_RUNS_KEPT,
+  type JobRunEnd,
+  type JobRunRecord,
+  type JobRunResult,
+  type NewJobRun,
   type ComponentRecord,
   type ComponentStateRecord,
+  type CordonRecord,
   type EventRecord,
   type NewEvent,
   type NewRelease,
@@ -54,6 +70,8 @@ import {
 
 /** How long a writer waits for another connection's lock before SQLITE_BUSY (ms). */
 const BUSY_TIMEOUT_MS = 5000;
+/** The node_settings key present while the node is cordoned. */
+const CORDON_KEY = 'cordon';
 
 export interface TypeormRegistryOptions {
   /** The SQLite file; created (mode 0600, parent directories too) when missing. */
@@ -151,10 +169,12 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     return this.write(async (em) => {
       const now = this.now();
       const existing = await em.findOneBy(ServiceEntity, { name: input.name });
+      const backup = input.backup === undefined ? {} : { backupJson: input.backup === null ? null : JSON.stringify(input.backup) };
+      const jobs = input.jobs === undefined ? {} : { jobsJson: input.jobs === null || input.jobs.length === 0 ? null : JSON.stringify(input.jobs) };
       if (existing) {
-        await em.update(ServiceEntity, { name: input.name }, { active: input.active, updatedAt: now });
+        await em.update(ServiceEntity, { name: input.name }, { active: input.active, updatedAt: now, ...backup, ...jobs });
       } else {
-        await em.insert(ServiceEntity, { name: input.name, active: input.active, createdAt: now, updatedAt: now });
+        await em.insert(ServiceEntity, { name: input.name, active: input.active, createdAt: now, updatedAt: now, backupJson: null, jobsJson: null, ...backup, ...jobs });
       }
       for (const { spec, desiredState } of input.components) {
         const key = { service: input.name, name: spec.name };
@@ -277,6 +297,26 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
       if (input.message !== undefined) changes.message = input.message;
       const result = await em.update(ReleaseEntity, { service: input.service, number: input.number, component: input.component }, changes);
       if (!result.affected) throw new ComponentNotFoundError(input.service, `${input.component} (release ${input.number})`);
+    });
+  }
+
+  getCordon(): Promise<CordonRecord | null> {
+    return this.read(async (em) => {
+      const row = await em.findOneBy(NodeSettingEntity, { key: CORDON_KEY });
+      return row ? { by: row.value, at: new Date(row.updatedAt) } : null;
+    });
+  }
+
+  setCordon(cordon: CordonRecord | null): Promise<boolean> {
+    return this.write(async (em) => {
+      const exists = await em.existsBy(NodeSettingEntity, { key: CORDON_KEY });
+      if (cordon === null) {
+        if (exists) await em.delete(NodeSettingEntity, { key: CORDON_KEY });
+        return exists;
+      }
+      if (exists) return false;
+      await em.insert(NodeSettingEntity, { key: CORDON_KEY, value: cordon.by, updatedAt: cordon.at.toISOString() });
+      return true;
     });
   }
 
@@ -443,6 +483,119 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     });
   }
 
+  recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord> {
+    return this.write(async (em) => {
+      const row = em.create(BackupRunEntity, {
+        service: run.service,
+        startedAt: run.startedAt.toISOString(),
+        finishedAt: run.finishedAt.toISOString(),
+        ok: run.ok ? 1 : 0,
+        snapshotId: run.snapshotId,
+        files: run.files,
+        bytes: run.bytes,
+        durationMs: Math.round(run.durationMs),
+        pausedMs: Math.round(run.pausedMs),
+        message: run.message,
+      });
+      const inserted = await em.insert(BackupRunEntity, row);
+      row.id = Number(inserted.identifiers[0]?.id ?? inserted.raw);
+      const stale = await em.find(BackupRunEntity, { where: { service: run.service }, order: { id: 'DESC' }, skip: BACKUP_RUNS_KEPT, select: { id: true } });
+      if (stale.length) await em.delete(BackupRunEntity, { id: In(stale.map((entry) => entry.id)) });
+      return toBackupRun(row);
+    });
+  }
+
+  addJobRun(run: NewJobRun): Promise<JobRunRecord> {
+    return this.write(async (em) => {
+      const row = em.create(JobRunEntity, {
+        service: run.service,
+        job: run.job,
+        trigger: run.trigger,
+        startedAt: run.startedAt.toISOString(),
+        finishedAt: run.finishedAt ? run.finishedAt.toISOString() : null,
+        result: run.result,
+        exitCode: run.exitCode ?? null,
+        durationMs: Math.round(run.durationMs ?? 0),
+        container: run.container,
+        message: run.message,
+        output: (run.output ?? '').slice(-JOB_OUTPUT_KEPT),
+      });
+      const inserted = await em.insert(JobRunEntity, row);
+      row.id = Number(inserted.identifiers[0]?.id ?? inserted.raw);
+      const stale = await em.find(JobRunEntity, { where: { service: run.service, job: run.job }, order: { id: 'DESC' }, skip: JOB_RUNS_KEPT, select: { id: true } });
+      if (stale.length) await em.delete(JobRunEntity, { id: In(stale.map((entry) => entry.id)) });
+      return toJobRun(row);
+    });
+  }
+
+  finishJobRun(end: JobRunEnd): Promise<void> {
+    return this.write(async (em) => {
+      await em.update(
+        JobRunEntity,
+        { id: end.id },
+        {
+          finishedAt: end.finishedAt ? end.finishedAt.toISOString() : null,
+          result: end.result,
+          exitCode: end.exitCode,
+          durationMs: Math.round(end.durationMs),
+          message: end.message,
+          output: end.output.slice(-JOB_OUTPUT_KEPT),
+          ...(end.container !== undefined ? { container: end.container } : {}),
+        },
+      );
+    });
+  }
+
+  listJobRuns(query: { service: string; job?: string; limit?: number }): Promise<JobRunRecord[]> {
+    return this.read(async (em) =>
+      (await em.find(JobRunEntity, { where: { service: query.service, ...(query.job === undefined ? {} : { job: query.job }) }, order: { id: 'DESC' }, take: query.limit })).map(toJobRun),
+    );
+  }
+
+  interruptRunningJobRuns(now: Date): Promise<JobRunRecord[]> {
+    return this.write(async (em) => {
+      const rows = await em.find(JobRunEntity, { where: { result: 'running' }, order: { id: 'ASC' } });
+      for (const row of rows) {
+        row.result = 'interrupted';
+        row.finishedAt = now.toISOString();
+        row.durationMs = Math.max(0, now.getTime() - new Date(row.startedAt).getTime());
+        row.message = 'the agent stopped while it ran (its container was removed at the next start)';
+        await em.update(JobRunEntity, { id: row.id }, { result: row.result, finishedAt: row.finishedAt, durationMs: row.durationMs, message: row.message });
+      }
+      return rows.map(toJobRun);
+    });
+  }
+
+  listBackupRuns(query: { service?: string; limit?: number }): Promise<BackupRunRecord[]> {
+    return this.read(async (em) =>
+      (await em.find(BackupRunEntity, { where: query.service === undefined ? {} : { service: query.service }, order: { id: 'DESC' }, take: query.limit })).map(toBackupRun),
+    );
+  }
+
+  setBackupIntent(intent: Omit<BackupIntentRecord, 'createdAt'>): Promise<void> {
+    return this.write(async (em) => {
+      await em.delete(BackupIntentEntity, { service: intent.service });
+      await em.insert(BackupIntentEntity, { service: intent.service, kind: intent.kind, detailJson: JSON.stringify(intent.detail), createdAt: this.now() });
+    });
+  }
+
+  clearBackupIntent(service: string): Promise<void> {
+    return this.write(async (em) => {
+      await em.delete(BackupIntentEntity, { service });
+    });
+  }
+
+  listBackupIntents(): Promise<BackupIntentRecord[]> {
+    return this.read(async (em) =>
+      (await em.find(BackupIntentEntity, { order: { service: 'ASC' } })).map((row) => ({
+        service: row.service,
+        kind: row.kind as BackupIntentRecord['kind'],
+        detail: JSON.parse(row.detailJson) as Record<string, unknown>,
+        createdAt: new Date(row.createdAt),
+      })),
+    );
+  }
+
   snapshot(input: { path: string }): Promise<SnapshotResult> {
     // Through the queue, so the copy never lands in the middle of this instance's transaction.
     return this.queue.run(async () => {
@@ -543,10 +696,48 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
   }
 }
 
+/** Backup runs kept per service. */
+const BACKUP_RUNS_KEPT = 50;
+
+function toBackupRun(row: BackupRunEntity): BackupRunRecord {
+  return {
+    id: row.id,
+    service: row.service,
+    startedAt: new Date(row.startedAt),
+    finishedAt: new Date(row.finishedAt),
+    ok: Boolean(row.ok),
+    snapshotId: row.snapshotId,
+    files: row.files,
+    bytes: row.bytes,
+    durationMs: row.durationMs,
+    pausedMs: row.pausedMs,
+    message: row.message,
+  };
+}
+
+function toJobRun(row: JobRunEntity): JobRunRecord {
+  return {
+    id: row.id,
+    service: row.service,
+    job: row.job,
+    trigger: row.trigger,
+    startedAt: new Date(row.startedAt),
+    finishedAt: row.finishedAt ? new Date(row.finishedAt) : null,
+    result: row.result as JobRunResult,
+    exitCode: row.exitCode,
+    durationMs: row.durationMs,
+    container: row.container,
+    message: row.message,
+    output: row.output,
+  };
+}
+
 function toServiceRecord(service: ServiceEntity, components: ComponentEntity[], routes: RouteEntity[]): ServiceRecord {
   return {
     name: service.name,
     active: Boolean(service.active),
+    ...(service.backupJson ? { backup: JSON.parse(service.backupJson) as BackupPolicy } : {}),
+    ...(service.jobsJson ? { jobs: JSON.parse(service.jobsJson) as JobSpec[] } : {}),
     components: components
       .filter((component) => component.service === service.name)
       .map((component) =>

@@ -15,6 +15,20 @@ export const LABEL_SPEC_HASH = 'mcp.spec-hash';
  * and leave those variables out of `inspect`, so no value leaves the runtime port.
  */
 export const LABEL_SECRET_ENV = 'mcp.secret-env';
+/**
+ * Marks a one-off container (SPEC §12 `mcp run`, jobs): its value is the kind (`run`, or
+ * `job:<name>`). Such containers are nobody's component: the live state (and with it the
+ * monitor, drift, adopt, status and metrics) leaves them out.
+ */
+export const LABEL_RUN = 'mcp.run';
+/** Which agent made a one-off container (DeployerOptions.runOwner), so its next start can remove leftovers. */
+export const LABEL_RUN_OWNER = 'mcp.run-owner';
+
+/** Whether a container is a one-off run (by its label; by its name when podman sent no labels). */
+export function isOneOffContainer(container: { name: string; labels: Record<string, string> }): boolean {
+  if (container.labels[LABEL_RUN]) return true;
+  return Object.keys(container.labels).length === 0 && /-run-[0-9a-f]{8}$/.test(container.name);
+}
 
 export interface RunOptions {
   name: string;
@@ -37,6 +51,10 @@ export interface RunOptions {
   cpus?: number;
   /** Podman secrets (by their podman name) given to the container. */
   secrets?: SecretMount[];
+  /** podman `--stop-signal` (`SIGQUIT`); absent: the image's STOPSIGNAL, else SIGTERM. */
+  stopSignal?: string;
+  /** podman `--stop-timeout`, whole seconds: what a later stop without its own timeout waits. */
+  stopTimeoutSeconds?: number;
 }
 
 /**
@@ -106,6 +124,10 @@ export interface ContainerDetails extends ContainerSummary {
   cpus?: number;
   /** Names of the podman secrets the container was given. */
   secrets?: string[];
+  /** The signal a stop sends first (`SIGTERM`), as a name; undefined when podman did not say. */
+  stopSignal?: string;
+  /** Seconds a stop waits before SIGKILL (podman's StopTimeout; 10 by default). */
+  stopTimeoutSeconds?: number;
 }
 
 export interface LogOptions {
@@ -159,7 +181,63 @@ export interface ContainerEventStream extends AsyncIterable<ContainerEvent> {
   close(): void;
 }
 
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** What `exec` runs, and how (SPEC §12 `mcp exec`). */
+export interface ExecSessionOptions {
+  /** A running container. */
+  name: string;
+  /** argv, never a shell string. */
+  cmd: string[];
+  /** Attach the command's stdin (`-i`); otherwise it reads EOF at once. */
+  stdin: boolean;
+  /** Give the command a pseudo-terminal (`-t`): its output is then all stdout, raw. */
+  tty: boolean;
+  user?: string;
+  workdir?: string;
+  /** The terminal's size at the start, when `tty`. */
+  size?: TerminalSize;
+}
+
+/**
+ * A command running inside a container, with its streams kept apart. Output is pulled:
+ * a consumer that stops reading stops the command's output at the source (backpressure),
+ * so memory stays bounded whatever it writes.
+ */
+export interface ExecSession {
+  /** stdout and stderr chunks in the order they came; ends when the command closed them. */
+  readonly output: AsyncIterable<LogChunk>;
+  /** Feeds the command's stdin; resolves once the bytes are taken (backpressure). */
+  write(data: Buffer): Promise<void>;
+  /** EOF on the command's stdin. */
+  endInput(): void;
+  /** A new terminal size (TTY only); false when this adapter cannot resize. */
+  resize(size: TerminalSize): Promise<boolean>;
+  /** The command's exit status, once its output ended (127/126: not found / not executable, as podman). */
+  exitCode(): Promise<number>;
+  /** Ends the session from this side (the client went away): the stream is closed and the command killed where the adapter can. */
+  close(): Promise<void>;
+}
+
+/** One local image: its ID (`sha256:…`, the config digest) and its layers' uncompressed digests. */
+export interface LocalImage {
+  id: string;
+  layers: string[];
+}
+
 export abstract class ContainerRuntime {
+  /**
+   * Starts `cmd` in a running container and hands back its streams (podman exec).
+   * ContainerNotFoundError when there is no such container, ContainerNotRunningError when it
+   * is not running; a command that does not exist is not an error: its session ends with 127
+   * (126 when it cannot be executed), as podman gives.
+   */
+  abstract exec(options: ExecSessionOptions): Promise<ExecSession>;
+
   /**
    * Pull an image; `authFile` is a podman auth file (registry credentials). A `localhost/`
    * image already present is left as is (podman cannot pull those).
@@ -209,4 +287,20 @@ export abstract class ContainerRuntime {
   abstract listSecrets(): Promise<SecretInfo[]>;
   /** A missing secret is fine. */
   abstract removeSecret(options: { name: string }): Promise<void>;
+  /** `podman pause`: freezes the container's processes (SPEC §14 backup mode "pause"). */
+  abstract pause(options: { name: string }): Promise<void>;
+  /** `podman unpause`; a container that is not paused (or gone) is fine, so recovery can repeat it. */
+  abstract unpause(options: { name: string }): Promise<void>;
+  /** Where a named volume's data lives on the host (`podman volume inspect` Mountpoint); null when there is no such volume. */
+  abstract volumeMountpoint(options: { name: string }): Promise<string | null>;
+  /** Every local image with its layers' diff IDs (SPEC §13: which blobs a push may skip). */
+  abstract localImages(): Promise<LocalImage[]>;
+  /**
+   * Loads the image of an OCI layout directory (one manifest; layer blobs podman already
+   * stores may be absent) and leaves it without any name; resolves to the loaded image's ID
+   * (`sha256:…`). Naming it is `tagImage`, a separate step the caller takes once the ID is right.
+   */
+  abstract loadImage(options: { layoutDir: string }): Promise<string>;
+  /** Gives the local image `image` (an ID or a name) the name `reference`. */
+  abstract tagImage(options: { image: string; reference: string }): Promise<void>;
 }

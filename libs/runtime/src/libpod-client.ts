@@ -80,6 +80,32 @@ export class LibpodClient {
     });
   }
 
+  /**
+   * A request whose answer hijacks the connection (`Connection: Upgrade`, as exec start
+   * answers 101): resolves to the raw socket, or to the whole answer when the server did not
+   * upgrade (an error). A connection of its own; no timeout once upgraded.
+   */
+  upgrade(request: LibpodRequest): Promise<{ socket: import('node:net').Socket; head: Buffer } | LibpodResponse> {
+    return new Promise((resolve, reject) => {
+      const outgoing = this.open(
+        { ...request, dedicated: true, headers: { ...request.headers, Connection: 'Upgrade', Upgrade: 'tcp' } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          response.on('error', (error) => reject(this.unavailable(request, error)));
+        },
+      );
+      outgoing.on('upgrade', (_response, socket: import('node:net').Socket, head: Buffer) => {
+        outgoing.setTimeout(0);
+        socket.setTimeout(0);
+        resolve({ socket, head });
+      });
+      outgoing.on('error', (error) => reject(this.unavailable(request, error)));
+      outgoing.end(request.body === undefined ? undefined : JSON.stringify(request.body));
+    });
+  }
+
   /** Closes the kept-alive connections. */
   close(): void {
     this.agent.destroy();

@@ -86,6 +86,16 @@ describe('libpod-json', () => {
   });
 
   describe(createSpecFor.name, () => {
+    it('should give the stop signal as its number and the stop timeout in seconds, as podman run --stop-signal/--stop-timeout do (#20 item 6)', () => {
+      const base = { name: 'web', image: 'localhost/app:1', ports: [], volumes: [], env: [], cmd: [], labels: {} };
+
+      expect(createSpecFor({ ...base, stopSignal: 'SIGQUIT', stopTimeoutSeconds: 30 })).toMatchObject({ stop_signal: 3, stop_timeout: 30 });
+      expect(createSpecFor({ ...base, stopSignal: 'SIGINT', stopTimeoutSeconds: 0 })).toMatchObject({ stop_signal: 2, stop_timeout: 0 });
+      expect(createSpecFor(base)).not.toHaveProperty('stop_signal');
+      expect(createSpecFor(base)).not.toHaveProperty('stop_timeout');
+      expect(() => createSpecFor({ ...base, stopSignal: 'SIGFOO' })).toThrow('unknown stop signal "SIGFOO"');
+    });
+
     it('should carry every run option into the spec', () => {
       const spec = createSpecFor(
         {

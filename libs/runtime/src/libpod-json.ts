@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { InvalidArgumentError } from '@mcp/common';
 import type { ContainerSummary, RunOptions } from './container-runtime';
-import { labelsWithSecretEnv, mapPsEntry, PodmanPsEntry } from './podman-json';
+import { labelsWithSecretEnv, mapPsEntry, PodmanPsEntry, signalNumber } from './podman-json';
 
 /**
  * The libpod REST API's JSON (podman 4) and the pure mappings between it and the port's types.
@@ -67,6 +67,10 @@ export interface LibpodCreateSpec {
   secrets?: { Source: string; Target: string; UID: number; GID: number; Mode: number }[];
   /** Variable → secret name. */
   secret_env?: Record<string, string>;
+  /** The signal's number (the API takes no names). */
+  stop_signal?: number;
+  /** Seconds. */
+  stop_timeout?: number;
 }
 
 /** The CFS period podman's `--cpus` uses. */
@@ -117,6 +121,13 @@ export function createSpecFor(options: RunOptions, hostEnv: NodeJS.ProcessEnv = 
     spec.secrets = files.map((secret) => ({ Source: secret.source, Target: secret.target, UID: 0, GID: 0, Mode: SECRET_FILE_MODE }));
   }
   if (envs.length) spec.secret_env = Object.fromEntries(envs.map((secret) => [secret.target, secret.source]));
+  if (options.stopSignal) spec.stop_signal = signalNumber(options.stopSignal);
+  if (options.stopTimeoutSeconds !== undefined) {
+    if (!Number.isInteger(options.stopTimeoutSeconds) || options.stopTimeoutSeconds < 0) {
+      throw new InvalidArgumentError(`stop timeout must be a whole number of seconds, got ${options.stopTimeoutSeconds}`);
+    }
+    spec.stop_timeout = options.stopTimeoutSeconds;
+  }
   return spec;
 }
 

@@ -229,7 +229,7 @@ describe(LibpodRestRuntime.name, () => {
 
     beforeAll(async () => {
       await run({ name, cmd: ['sh', '-c', 'echo line1; echo line2; echo oops >&2; echo line3'] });
-      await waitForState(name, ['exited', 'stopped']);
+      await waitForState(name, ['exited']);
     });
 
     it('should separate stdout from stderr', async () => {

@@ -1,20 +1,25 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import { ContainerNotFoundError, InvalidArgumentError, McpError, RuntimeCommandError } from '@mcp/common';
+import { ContainerNotFoundError, ContainerNotRunningError, InvalidArgumentError, McpError, RuntimeCommandError, RuntimeUnavailableError } from '@mcp/common';
 import {
   ContainerDetails,
   ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
+  LocalImage,
   LogChunk,
   LogOptions,
   RunOptions,
   type ExecResult,
+  type ExecSession,
+  type ExecSessionOptions,
+  type TerminalSize,
   SecretInfo,
 } from './container-runtime';
 import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './container-events';
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
+import { writeWithBackpressure } from './exec-streams';
 import { classifyPodmanFailure, removeRetryingRestartRace } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
 import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
@@ -307,10 +312,136 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     if (answer.status >= 300 && !/no such secret/i.test(errorMessage(answer.body))) throw this.failure(context, answer.status, answer.body);
   }
 
+  async pause(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.call({ method: 'POST', path: `/containers/${encodeURIComponent(name)}/pause` }, { verb: 'pause', target: name, container: name });
+  }
+
+  async unpause(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    const context: CallContext = { verb: 'unpause', target: name, container: name };
+    const answer = await this.call({ method: 'POST', path: `/containers/${encodeURIComponent(name)}/unpause` }, context, [HTTP_NOT_FOUND, 500]);
+    if (answer.status === HTTP_NOT_FOUND) return;
+    if (answer.status >= 300 && !/not paused|state improper/i.test(errorMessage(answer.body))) throw this.failure(context, answer.status, answer.body);
+  }
+
+  async volumeMountpoint(options: { name: string }): Promise<string | null> {
+    const name = requirePositional('volume name', options.name);
+    const context: CallContext = { verb: 'volume inspect', target: name };
+    const answer = await this.call({ method: 'GET', path: `/volumes/${encodeURIComponent(name)}/json` }, context, [HTTP_NOT_FOUND]);
+    if (answer.status === HTTP_NOT_FOUND) return null;
+    return parseJson<{ Mountpoint?: string }>(answer.body, context).Mountpoint || null;
+  }
+
   /** Closes the kept-alive connections (module shutdown). */
   /** Through the CLI, like pull: rare (health probes, deploys) and the exec API needs a hijacked stream. */
   execIn(options: { name: string; cmd: string[]; timeoutMs: number }): Promise<ExecResult> {
     return this.cli.execIn(options);
+  }
+
+  /**
+   * libpod's exec endpoints: create (`POST /containers/{name}/exec`), start with the
+   * connection hijacked (`POST /exec/{id}/start`, 101: the socket carries stdin one way and
+   * the output the other, framed like logs unless a TTY), resize (`POST /exec/{id}/resize`)
+   * and inspect for the exit status. The socket is read only as fast as the output is
+   * consumed. Closing destroys the socket and kills the command by its host pid (exec
+   * inspect's `Pid`: the agent's own user runs it, rootless or root).
+   */
+  async exec(options: ExecSessionOptions): Promise<ExecSession> {
+    const name = requirePositional('name', options.name);
+    if (options.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
+    const context: CallContext = { verb: 'exec', target: name, container: name };
+    const created = await this.call(
+      {
+        method: 'POST',
+        path: `/containers/${encodeURIComponent(name)}/exec`,
+        body: {
+          AttachStdin: options.stdin,
+          AttachStdout: true,
+          AttachStderr: true,
+          Tty: options.tty,
+          Cmd: options.cmd,
+          User: options.user || undefined,
+          WorkingDir: options.workdir || undefined,
+        },
+      },
+      context,
+      [500, 409],
+    );
+    if (created.status >= 300) {
+      const message = errorMessage(created.body);
+      if (/state improper|not running/i.test(message)) throw new ContainerNotRunningError(`container ${name} is not running`);
+      throw this.failure(context, created.status, created.body);
+    }
+    const id = parseJson<{ Id?: string }>(created.body, context).Id;
+    if (!id) throw new RuntimeCommandError(`podman exec ${name}: no exec session id in the answer`, details(context, ''));
+    const session = `/exec/${encodeURIComponent(id)}`;
+    const size = options.tty && options.size ? { h: options.size.rows, w: options.size.cols } : {};
+    const started = await this.client.upgrade({
+      method: 'POST',
+      path: `${session}/start`,
+      body: { Detach: false, Tty: options.tty, ...size },
+      timeoutMs: this.requestTimeoutMs,
+    });
+    if (!('socket' in started)) {
+      if (/state improper|not running/i.test(errorMessage(started.body))) throw new ContainerNotRunningError(`container ${name} is not running`);
+      throw this.failure(context, started.status, started.body);
+    }
+    const { socket, head } = started;
+    const inspectSession = async (): Promise<{ Running?: boolean; ExitCode?: number; Pid?: number }> =>
+      parseJson(
+        (await this.call({ method: 'GET', path: `${session}/json` }, { verb: 'exec inspect', target: name, container: name })).body,
+        context,
+      );
+    let closedByUs = false;
+    const tty = options.tty;
+    async function* output(): AsyncGenerator<LogChunk> {
+      const demuxer = new LogDemuxer();
+      const split = (data: Buffer): LogChunk[] => (tty ? [{ stream: 'stdout', data }] : demuxer.push(data));
+      if (head.length) yield* split(head);
+      try {
+        for await (const data of socket as AsyncIterable<Buffer>) yield* split(data);
+      } catch (error) {
+        if (closedByUs) return;
+        throw new RuntimeUnavailableError(`podman exec ${name}: the stream broke off: ${(error as Error).message}`);
+      }
+    }
+    return {
+      output: output(),
+      write: (data) => writeWithBackpressure(socket, data),
+      endInput: () => {
+        if (!socket.destroyed) socket.end();
+      },
+      resize: async (next: TerminalSize) => {
+        await this.call(
+          { method: 'POST', path: `${session}/resize`, query: { h: next.rows, w: next.cols } },
+          { verb: 'exec resize', target: name, container: name },
+        );
+        return true;
+      },
+      exitCode: async () => {
+        // podman records the exit status as the session ends: right after the stream closed.
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const state = await inspectSession();
+          if (!state.Running) return closedByUs && state.ExitCode === undefined ? 137 : (state.ExitCode ?? 0);
+          if (Date.now() > deadline) throw new RuntimeCommandError(`podman exec ${name}: the session still runs after its stream closed`, details(context, ''));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      close: async () => {
+        closedByUs = true;
+        socket.destroy();
+        const state = await inspectSession().catch(() => ({ Running: false, Pid: undefined }));
+        if (state.Running && state.Pid) {
+          try {
+            process.kill(state.Pid, 'SIGKILL');
+          } catch {
+            // Gone meanwhile.
+          }
+        }
+      },
+    };
   }
 
   async rename(options: { name: string; newName: string }): Promise<void> {
@@ -332,6 +463,19 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
   async removeImage(options: { image: string }): Promise<void> {
     const image = requirePositional('image', options.image);
     await this.call({ method: 'DELETE', path: `/images/${encodeURIComponent(image)}` }, { verb: 'rmi', target: image });
+  }
+
+  /** Through the CLI: the listing has no layers, and a load moves whole images like a pull. */
+  localImages(): Promise<LocalImage[]> {
+    return this.cli.localImages();
+  }
+
+  loadImage(options: { layoutDir: string }): Promise<string> {
+    return this.cli.loadImage(options);
+  }
+
+  tagImage(options: { image: string; reference: string }): Promise<void> {
+    return this.cli.tagImage(options);
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { applyContainerEvent } from './container-events';
-import { ContainerEvent, ContainerEventStream, ContainerRuntime, ContainerSummary } from './container-runtime';
+import { ContainerEvent, ContainerEventStream, ContainerRuntime, ContainerSummary, isOneOffContainer } from './container-runtime';
 
 export interface LiveContainersOptions {
   /** Follow podman's events from application bootstrap on; default false (then every read is a listing). */
@@ -141,7 +141,7 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
     const seqAtStart = this.eventSeq;
     const askedAt = this.now().getTime();
     const generation = this.stream ? this.generation : -1;
-    const listed = await this.runtime.list();
+    const listed = (await this.runtime.list()).filter((container) => !isOneOffContainer(container));
     const eventWins = (id: string) => (this.touched.get(id) ?? 0) > seqAtStart && (this.touchedAt.get(id) ?? 0) >= askedAt;
     const fresh = new Map(listed.map((c) => [c.id, c]));
     const changes: ContainerChange[] = [];
@@ -176,6 +176,7 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private apply(event: ContainerEvent): void {
+    if (isOneOffContainer(event)) return;
     const before = this.byId.get(event.id);
     // Only a create brings in a container memory does not hold: any other event for an
     // unknown id is a late one for a container a listing already found removed (applied,

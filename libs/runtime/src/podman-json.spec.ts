@@ -44,6 +44,14 @@ describe('podman JSON mapping', () => {
       });
     });
 
+    it('should observe a listed container in podman\'s transient "stopped" state (died, cleanup not yet run) as exited, with its exit code', () => {
+      const raw = entries.find((entry) => entry.Names?.[0] === 'rtsample-a')!;
+
+      const sut = mapPsEntry({ ...raw, State: 'stopped', Exited: false, ExitCode: 137 });
+
+      expect(sut).toMatchObject({ state: 'exited', exitCode: 137 });
+    });
+
     it('should map unix seconds to dates', () => {
       const raw = entries.find((entry) => entry.Names?.[0] === 'rtsample-a');
       expect(byName.get('rtsample-a')?.startedAt?.getTime()).toBe((raw?.StartedAt ?? 0) * 1000);
@@ -77,6 +85,15 @@ describe('podman JSON mapping', () => {
   });
 
   describe(mapInspectEntry.name, () => {
+    it("should read podman 4's numeric StopSignal as a name, a named one as it is, and StopTimeout (#20 item 6)", () => {
+      const entry = inspectSample('b');
+
+      expect(mapInspectEntry(entry)).toMatchObject({ stopSignal: 'SIGTERM', stopTimeoutSeconds: 10 });
+      expect(mapInspectEntry({ ...entry, Config: { ...entry.Config, StopSignal: 3, StopTimeout: 30 } })).toMatchObject({ stopSignal: 'SIGQUIT', stopTimeoutSeconds: 30 });
+      expect(mapInspectEntry({ ...entry, Config: { ...entry.Config, StopSignal: 'SIGINT' } })).toMatchObject({ stopSignal: 'SIGINT' });
+      expect(mapInspectEntry({ ...entry, Config: { ...entry.Config, StopSignal: 'QUIT' } })).toMatchObject({ stopSignal: 'SIGQUIT' });
+    });
+
     it('should map everything needed to re-create the container', () => {
       const sut = mapInspectEntry(inspectSample('a'));
 
@@ -120,13 +137,13 @@ describe('podman JSON mapping', () => {
       });
     });
 
-    it('should read a named network, restart always and the exit code of a stopped container', () => {
+    it('should read a named network, restart always and the exit code of a stopped container (podman\'s transient "stopped" observed as exited)', () => {
       const sut = mapInspectEntry(inspectSample('c'));
 
       expect(sut).toMatchObject({
         network: 'rtsample-net',
         restart: 'always',
-        state: 'stopped',
+        state: 'exited',
         exitCode: 3,
         cmd: ['sh', '-c', 'exit 3'],
       });

@@ -1,3 +1,5 @@
+import { constants as osConstants } from 'node:os';
+import { InvalidArgumentError } from '@mcp/common';
 import { LABEL_SECRET_ENV, type ContainerDetails, type ContainerSummary, type PortMapping, type RunOptions } from './container-runtime';
 
 /**
@@ -79,6 +81,10 @@ export interface PodmanInspectEntry {
     Image?: string;
     Labels?: Record<string, string> | null;
     Secrets?: { Name?: string; ID?: string }[] | null;
+    /** A number in podman 4 (15); newer versions may give a name. */
+    StopSignal?: number | string;
+    /** Seconds. */
+    StopTimeout?: number;
   };
   HostConfig?: {
     NetworkMode?: string;
@@ -99,10 +105,20 @@ export interface PodmanInspectEntry {
 
 /** Podman's default bridge network; a container on it alone has no `network` to record. */
 const DEFAULT_NETWORK = 'podman';
-const EXITED_STATES = new Set(['exited', 'stopped']);
+
+/**
+ * The state MCP observes for podman's. Podman shows a container whose process has died but
+ * whose cleanup has not yet run as `stopped`, for a moment, and `exited` after: one state to
+ * an operator (and to drift alerts, which otherwise told "observed stopped" or "observed
+ * exited" for the same kill depending on when the listing was taken).
+ */
+export function observedState(podmanState: string | undefined): string {
+  if (!podmanState) return 'unknown';
+  return podmanState === 'stopped' ? 'exited' : podmanState;
+}
 
 export function mapPsEntry(entry: PodmanPsEntry): ContainerSummary {
-  const state = entry.State ?? 'unknown';
+  const state = observedState(entry.State);
   return {
     id: entry.Id,
     name: entry.Names?.[0] ?? entry.Id,
@@ -114,12 +130,12 @@ export function mapPsEntry(entry: PodmanPsEntry): ContainerSummary {
     ports: (entry.Ports ?? []).flatMap(expandPsPort),
     createdAt: unixSeconds(entry.Created),
     startedAt: unixSeconds(entry.StartedAt),
-    exitCode: entry.Exited || EXITED_STATES.has(state) ? entry.ExitCode : undefined,
+    exitCode: entry.Exited || state === 'exited' ? entry.ExitCode : undefined,
   };
 }
 
 export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
-  const state = entry.State?.Status ?? 'unknown';
+  const state = observedState(entry.State?.Status);
   const bindings = nonEmptyBindings(entry.HostConfig?.PortBindings) ?? nonEmptyBindings(entry.NetworkSettings?.Ports);
   const ports = bindingsToMappings(bindings ?? {});
   return {
@@ -133,7 +149,7 @@ export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
     ports,
     createdAt: rfc3339(entry.Created),
     startedAt: rfc3339(entry.State?.StartedAt),
-    exitCode: EXITED_STATES.has(state) ? entry.State?.ExitCode : undefined,
+    exitCode: state === 'exited' ? entry.State?.ExitCode : undefined,
     env: withoutSecretEnv(entry.Config?.Env ?? [], entry.Config?.Labels?.[LABEL_SECRET_ENV]),
     cmd: [...(entry.Config?.Cmd ?? [])],
     volumes: (entry.Mounts ?? []).flatMap(mountToVolume),
@@ -145,7 +161,29 @@ export function mapInspectEntry(entry: PodmanInspectEntry): ContainerDetails {
     memoryBytes: entry.HostConfig?.Memory || undefined,
     cpus: cpusOf(entry.HostConfig),
     secrets: entry.Config?.Secrets?.length ? entry.Config.Secrets.map((secret) => secret.Name ?? '') : undefined,
+    stopSignal: stopSignalOf(entry.Config?.StopSignal),
+    stopTimeoutSeconds: typeof entry.Config?.StopTimeout === 'number' ? entry.Config.StopTimeout : undefined,
   };
+}
+
+/** `SIGQUIT` (or `QUIT`) as this platform's signal number, as podman's CLI resolves `--stop-signal`. */
+export function signalNumber(name: string): number {
+  const full = (name.startsWith('SIG') ? name : `SIG${name}`) as keyof typeof osConstants.signals;
+  const number = osConstants.signals[full];
+  if (number === undefined) throw new InvalidArgumentError(`unknown stop signal "${name}"`);
+  return number;
+}
+
+/** A signal number as its name (`15` → `SIGTERM`); undefined for a number this platform has no name for. */
+export function signalName(number: number): string | undefined {
+  return Object.entries(osConstants.signals).find(([, value]) => value === number)?.[0];
+}
+
+/** Podman's StopSignal (15, "15", "SIGTERM" or "TERM") as a signal name. */
+function stopSignalOf(value: number | string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value === 'number' || /^\d+$/.test(value)) return signalName(Number(value));
+  return value.startsWith('SIG') ? value : `SIG${value}`;
 }
 
 /** Drops the variables listed in the `mcp.secret-env` label: their values are secrets. */

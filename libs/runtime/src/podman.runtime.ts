@@ -1,7 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import * as path from 'node:path';
 import {
   ContainerNotFoundError,
+  ContainerNotRunningError,
   ImageNotFoundError,
   InvalidArgumentError,
   RegistryUnreachableError,
@@ -14,11 +16,15 @@ import {
   ContainerEventStream,
   ContainerRuntime,
   ContainerSummary,
+  type ExecSession,
+  type ExecSessionOptions,
   LogChunk,
+  LocalImage,
   LogOptions,
   RunOptions,
   SecretInfo,
 } from './container-runtime';
+import { mergeOutput, writeWithBackpressure } from './exec-streams';
 import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
 import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
@@ -97,7 +103,7 @@ export class PodmanRuntime extends ContainerRuntime {
     if (options.tlsVerify === false) args.push('--tls-verify=false');
     args.push('--', image);
     try {
-      await this.exec(args, { target: image, timeoutMs: this.pullTimeoutMs });
+      await this.runPodman(args, { target: image, timeoutMs: this.pullTimeoutMs });
     } catch (error) {
       if (image.startsWith('localhost/') && error instanceof RegistryUnreachableError) {
         throw new ImageNotFoundError(`${error.message} (localhost/ images are local to this node)`, error.details);
@@ -119,6 +125,8 @@ export class PodmanRuntime extends ContainerRuntime {
     if (options.restart) args.push('--restart', options.restart);
     if (options.memory) args.push('--memory', options.memory);
     if (options.cpus !== undefined) args.push('--cpus', String(options.cpus));
+    if (options.stopSignal) args.push('--stop-signal', options.stopSignal);
+    if (options.stopTimeoutSeconds !== undefined) args.push('--stop-timeout', String(this.stopSeconds(options.stopTimeoutSeconds)));
     for (const secret of options.secrets ?? []) args.push('--secret', secretFlag(secret));
     for (const port of options.ports) args.push('-p', port);
     for (const volume of options.volumes) args.push('-v', volume);
@@ -126,7 +134,7 @@ export class PodmanRuntime extends ContainerRuntime {
     for (const [key, value] of Object.entries(labelsWithSecretEnv(options))) args.push('--label', `${key}=${value}`);
     args.push('--', requirePositional('image', options.image), ...options.cmd);
     try {
-      const { stdout } = await this.exec(args, { target: name });
+      const { stdout } = await this.runPodman(args, { target: name });
       return stdout.trim();
     } catch (error) {
       // A failed start (port in use, bad mount) leaves a created container behind that
@@ -141,7 +149,7 @@ export class PodmanRuntime extends ContainerRuntime {
   async stop(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
-    await this.exec(['stop', '-t', String(seconds), '--', name], {
+    await this.runPodman(['stop', '-t', String(seconds), '--', name], {
       target: name,
       container: name,
       timeoutMs: this.commandTimeoutMs + seconds * 1000,
@@ -150,13 +158,13 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async start(options: { name: string }): Promise<void> {
     const name = requirePositional('name', options.name);
-    await this.exec(['start', '--', name], { target: name, container: name });
+    await this.runPodman(['start', '--', name], { target: name, container: name });
   }
 
   async restart(options: { name: string; timeoutSeconds?: number }): Promise<void> {
     const name = requirePositional('name', options.name);
     const seconds = this.stopSeconds(options.timeoutSeconds);
-    await this.exec(['restart', '-t', String(seconds), '--', name], {
+    await this.runPodman(['restart', '-t', String(seconds), '--', name], {
       target: name,
       container: name,
       timeoutMs: this.commandTimeoutMs + seconds * 1000,
@@ -169,7 +177,7 @@ export class PodmanRuntime extends ContainerRuntime {
     const args = ['rm', '-f', '-t', String(seconds), '--', name];
     // `rm -f` of a missing container succeeds, which is the contract here.
     await removeRetryingRestartRace(async () => {
-      await this.exec(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
+      await this.runPodman(args, { target: name, timeoutMs: this.commandTimeoutMs + seconds * 1000 });
     });
   }
 
@@ -178,7 +186,7 @@ export class PodmanRuntime extends ContainerRuntime {
     const args = ['inspect', '--type', 'container', '--format', 'json', '--', name];
     let stdout: string;
     try {
-      ({ stdout } = await this.exec(args, { target: name, container: name }));
+      ({ stdout } = await this.runPodman(args, { target: name, container: name }));
     } catch (error) {
       if (error instanceof ContainerNotFoundError) return null;
       throw error;
@@ -204,31 +212,134 @@ export class PodmanRuntime extends ContainerRuntime {
     }
   }
 
+  /**
+   * `podman exec [-i] [-t] [--user U] [--workdir D] -- NAME CMD...` as one child process
+   * whose pipes are the session's streams. The container is checked first (one inspect), so
+   * "no such container" and "not running" are errors before anything runs. podman exec takes
+   * a TTY's size from its own terminal, and the agent has none: this adapter cannot resize
+   * (`resize` answers false); the REST adapter can. Closing kills the podman exec process.
+   */
+  async exec(options: ExecSessionOptions): Promise<ExecSession> {
+    const name = requirePositional('name', options.name);
+    if (options.cmd.length === 0) throw new InvalidArgumentError('exec needs a command');
+    const stateArgs = ['container', 'inspect', '--format', '{{.State.Running}}', '--', name];
+    const { stdout: running } = await this.runPodman(stateArgs, { target: name, container: name });
+    if (running.trim() !== 'true') throw new ContainerNotRunningError(`container ${name} is not running`);
+    const args = ['exec'];
+    if (options.stdin) args.push('--interactive');
+    if (options.tty) args.push('--tty');
+    if (options.user) args.push('--user', options.user);
+    if (options.workdir) args.push('--workdir', options.workdir);
+    args.push('--', name, ...options.cmd);
+    const child = spawn(this.podmanPath, args, { env: this.env, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error: NodeJS.ErrnoException) => reject(runtimeUnavailable(this.podmanPath, error)));
+    });
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    await spawned;
+    const { stdout, stderr } = child;
+    if (!stdout || !stderr) throw new RuntimeUnavailableError(`podman exec ${name}: no output pipes`);
+    let stderrTail = '';
+    stderr.on('data', (data: Buffer) => (stderrTail = (stderrTail + data.toString('utf8')).slice(-4096)));
+    let closedByUs = false;
+    return {
+      output: mergeOutput([
+        { stream: 'stdout', readable: stdout },
+        { stream: 'stderr', readable: stderr },
+      ]),
+      write: async (data) => {
+        if (child.stdin) await writeWithBackpressure(child.stdin, data);
+      },
+      endInput: () => child.stdin?.end(),
+      resize: async () => false,
+      exitCode: async () => {
+        const code = await closed;
+        if (code === null) {
+          if (closedByUs) return 137;
+          throw new RuntimeUnavailableError(`podman exec ${name}: podman was killed (${child.signalCode ?? 'signal'})`);
+        }
+        // 125 is podman's own failure (the container went away or stopped meanwhile).
+        if (code === 125) throw classifyPodmanFailure({ args, exitCode: code, stderr: stderrTail, target: name, container: name });
+        return code;
+      },
+      close: async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          closedByUs = true;
+          child.kill('SIGKILL');
+        }
+        stdout.resume();
+        stderr.resume();
+        await closed;
+      },
+    };
+  }
+
   async rename(options: { name: string; newName: string }): Promise<void> {
     const name = requirePositional('name', options.name);
-    await this.exec(['rename', '--', name, requirePositional('new name', options.newName)], { target: name, container: name });
+    await this.runPodman(['rename', '--', name, requirePositional('new name', options.newName)], { target: name, container: name });
   }
 
   async imageDigest(options: { image: string }): Promise<string> {
     const image = requirePositional('image', options.image);
-    const { stdout } = await this.exec(['image', 'inspect', '--format', '{{.Digest}}', '--', image], { target: image });
+    const { stdout } = await this.runPodman(['image', 'inspect', '--format', '{{.Digest}}', '--', image], { target: image });
     return stdout.trim();
   }
 
   async removeImage(options: { image: string }): Promise<void> {
     const image = requirePositional('image', options.image);
-    await this.exec(['rmi', '--', image], { target: image });
+    await this.runPodman(['rmi', '--', image], { target: image });
+  }
+
+  async localImages(): Promise<LocalImage[]> {
+    const { stdout: ids } = await this.runPodman(['images', '--all', '--quiet', '--no-trunc'], { target: '--all' });
+    const unique = [...new Set(ids.split('\n').map((id) => id.trim()).filter(Boolean))];
+    if (unique.length === 0) return [];
+    const args = ['image', 'inspect', '--format', '{{.Id}}{{range .RootFS.Layers}} {{.}}{{end}}', '--', ...unique];
+    const { stdout } = await this.runPodman(args, { target: 'images' });
+    return stdout
+      .split('\n')
+      .map((line) => line.trim().split(' '))
+      .filter((fields) => fields[0])
+      .map(([id, ...layers]) => ({ id: id.startsWith('sha256:') ? id : `sha256:${id}`, layers }));
+  }
+
+  /**
+   * `podman pull oci:NAME` run in the layout's parent directory (it prints the ID; `podman load`
+   * of a directory only prints a name). Podman names the image after the path it was given
+   * (`localhost/NAME:latest`) and refuses upper case there, hence the relative path; that name
+   * is removed again, so the image has none until `tagImage`.
+   */
+  async loadImage(options: { layoutDir: string }): Promise<string> {
+    const dir = requirePositional('layout directory', options.layoutDir);
+    const name = path.basename(dir);
+    if (!path.isAbsolute(dir) || !/^[a-z0-9][a-z0-9_-]*$/.test(name)) {
+      throw new InvalidArgumentError(`an OCI layout to load must be an absolute path whose last part is lower-case letters and digits, got ${dir}`);
+    }
+    const { stdout } = await this.runPodman(['pull', '--quiet', '--', `oci:${name}`], { target: dir, timeoutMs: this.pullTimeoutMs, cwd: path.dirname(dir) });
+    const id = stdout.trim().split('\n').pop() ?? '';
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new RuntimeCommandError(`podman pull oci:${dir}: no image ID in its output`, { args: ['pull', `oci:${name}`], exitCode: 0, stderr: trimStderr(stdout) });
+    const { stdout: tags } = await this.runPodman(['image', 'inspect', '--format', '{{range .RepoTags}}{{.}}\n{{end}}', '--', id], { target: id });
+    for (const tag of tags.split('\n').filter((tag) => tag === `localhost/${name}:latest`)) {
+      await this.runPodman(['untag', '--', id, tag], { target: id });
+    }
+    return `sha256:${id}`;
+  }
+
+  async tagImage(options: { image: string; reference: string }): Promise<void> {
+    const image = requirePositional('image', options.image);
+    await this.runPodman(['tag', '--', image, requirePositional('reference', options.reference)], { target: image });
   }
 
   async list(): Promise<ContainerSummary[]> {
     const args = ['ps', '--all', '--format', 'json'];
-    const { stdout } = await this.exec(args, { target: '--all' });
+    const { stdout } = await this.runPodman(args, { target: '--all' });
     return (parseJson<PodmanPsEntry[] | null>(stdout, args) ?? []).map(mapPsEntry);
   }
 
   async version(): Promise<string> {
     const args = ['version', '--format', 'json'];
-    const { stdout } = await this.exec(args, { target: '' });
+    const { stdout } = await this.runPodman(args, { target: '' });
     const parsed = parseJson<{ Client?: { Version?: string }; Server?: { Version?: string } }>(stdout, args);
     const version = parsed.Client?.Version ?? parsed.Server?.Version;
     if (!version) throw new RuntimeCommandError('podman version: no version in output', commandDetails(args, 0, ''));
@@ -243,7 +354,7 @@ export class PodmanRuntime extends ContainerRuntime {
     if (options.value.includes(0)) throw new InvalidArgumentError(`secret ${name}: the value must not contain NUL bytes`);
     await this.removeSecret({ name });
     const args = ['secret', 'create', '--env', '--', name, SECRET_ENV];
-    const { stdout } = await this.exec(args, {
+    const { stdout } = await this.runPodman(args, {
       target: name,
       env: { ...this.env, [SECRET_ENV]: options.value.toString('utf8') },
     });
@@ -255,7 +366,7 @@ export class PodmanRuntime extends ContainerRuntime {
 
   async listSecrets(): Promise<SecretInfo[]> {
     const args = ['secret', 'ls', '--quiet'];
-    const { stdout } = await this.exec(args, { target: '' });
+    const { stdout } = await this.runPodman(args, { target: '' });
     const ids = stdout.split('\n').map((line) => line.trim()).filter((line) => line);
     return ids.length ? this.inspectSecrets(ids) : [];
   }
@@ -263,9 +374,36 @@ export class PodmanRuntime extends ContainerRuntime {
   async removeSecret(options: { name: string }): Promise<void> {
     const name = requirePositional('secret name', options.name);
     try {
-      await this.exec(['secret', 'rm', '--', name], { target: name });
+      await this.runPodman(['secret', 'rm', '--', name], { target: name });
     } catch (error) {
       if (error instanceof RuntimeCommandError && /no such secret/i.test(error.details.stderr)) return;
+      throw error;
+    }
+  }
+
+  async pause(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    await this.runPodman(['pause', '--', name], { target: name, container: name });
+  }
+
+  async unpause(options: { name: string }): Promise<void> {
+    const name = requirePositional('name', options.name);
+    try {
+      await this.runPodman(['unpause', '--', name], { target: name, container: name });
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return;
+      if (error instanceof RuntimeCommandError && /not paused|state improper/i.test(error.details.stderr)) return;
+      throw error;
+    }
+  }
+
+  async volumeMountpoint(options: { name: string }): Promise<string | null> {
+    const name = requirePositional('volume name', options.name);
+    try {
+      const { stdout } = await this.runPodman(['volume', 'inspect', '--format', '{{.Mountpoint}}', '--', name], { target: name });
+      return stdout.trim() || null;
+    } catch (error) {
+      if (error instanceof RuntimeCommandError && /no such volume/i.test(error.details.stderr)) return null;
       throw error;
     }
   }
@@ -274,7 +412,7 @@ export class PodmanRuntime extends ContainerRuntime {
     const args = ['secret', 'inspect', '--', ...ids];
     let stdout: string;
     try {
-      ({ stdout } = await this.exec(args, { target: ids.join(' ') }));
+      ({ stdout } = await this.runPodman(args, { target: ids.join(' ') }));
     } catch (error) {
       // One removed between the listing and this call: list the rest one by one.
       if (ids.length > 1 && error instanceof RuntimeCommandError && /no such secret/i.test(error.details.stderr)) {
@@ -427,13 +565,13 @@ export class PodmanRuntime extends ContainerRuntime {
     }
   }
 
-  private async exec(
+  private async runPodman(
     args: string[],
-    context: { target: string; container?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+    context: { target: string; container?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string },
   ): Promise<ExecResult> {
     const timeoutMs = context.timeoutMs ?? this.commandTimeoutMs;
     try {
-      return await this.execRaw(args, timeoutMs, context.env);
+      return await this.execRaw(args, timeoutMs, context.env, context.cwd);
     } catch (error) {
       throw this.toDomainError(error, { ...context, args, timeoutMs });
     }
@@ -463,12 +601,12 @@ export class PodmanRuntime extends ContainerRuntime {
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = this.env): Promise<ExecResult> {
+  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = this.env, cwd?: string): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       execFile(
         this.podmanPath,
         args,
-        { env, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
+        { env, cwd, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
         (error, stdout, stderr) => {
           if (!error) {
             resolve({ stdout, stderr });

@@ -255,10 +255,13 @@ export class PodmanService implements OnApplicationShutdown {
       this.restartTimer = undefined;
       if (this.stopping) return;
       this.restarts++;
-      this.spawnService(socket).catch((error: unknown) => {
-        this.logger.error(`podman system service on ${socket} did not come back: ${String(error)}`);
-        this.scheduleRestart(socket);
-      });
+      this.spawnService(socket).then(
+        () => this.logger.log(`podman system service on ${socket} is back (restart ${this.restarts})`),
+        (error: unknown) => {
+          this.logger.error(`podman system service on ${socket} did not come back: ${String(error)}`);
+          this.scheduleRestart(socket);
+        },
+      );
     }, delay);
     this.restartTimer.unref();
   }

@@ -1,5 +1,8 @@
+import * as path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
-import { isTable, NAME_PATTERN, ok, parseDuration, problem, tableList, type FieldRule, type RuleProblem, type TableSchema } from '@mcp/common';
+import { Check, isTable, NAME_PATTERN, ok, parseDuration, STOP_SIGNALS, problem, SubTable, TableList, tableList, tomlKey, type FieldRule, type RuleProblem } from '@mcp/common';
+import { BackupTable } from './backup-fields';
+import { JobTable } from './job-fields';
 import { imageReferenceProblem } from './image-reference';
 
 const NAME_REASON = 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter';
@@ -54,13 +57,42 @@ export function portMappingProblem(text: string): string | undefined {
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const VOLUME_OPTIONS = /^[A-Za-z0-9=_.-]+(?:,[A-Za-z0-9=_.-]+)*$/;
 
+/**
+ * A volume source relative to the service's directory (SPEC §15): `./` alone is that
+ * directory, `./data` a path inside it, on whichever node runs the service.
+ */
+export function isServiceRelativeSource(host: string): boolean {
+  return host === '.' || host === './' || host.startsWith('./');
+}
+
+/** Why a `./` source leaves the service's directory, or undefined when it stays inside. */
+function relativeSourceProblem(host: string): string | undefined {
+  const normal = path.posix.normalize(host);
+  if (normal === '..' || normal.startsWith('../')) return `host side "${host}" must stay inside the service's directory (<srv_root>/<service>/)`;
+  return undefined;
+}
+
+/**
+ * The volume as podman gets it on a node: a `./` source becomes `<serviceDir>/<rest>`;
+ * anything else is unchanged. Call only on validated volumes.
+ */
+export function resolveVolume(volume: string, serviceDir: string): string {
+  const [host, ...rest] = volume.split(':');
+  if (!isServiceRelativeSource(host)) return volume;
+  const resolved = path.posix.join(serviceDir, host).replace(/\/+$/, '');
+  return [resolved, ...rest].join(':');
+}
+
 export function volumeProblem(text: string): string | undefined {
   const parts = text.split(':');
   if (parts.length < 2 || parts.length > 3 || parts.some((part) => part === '')) {
     return 'must be host:container[:opts]';
   }
   const [host, container, options] = parts;
-  if (!host.startsWith('/') && !VOLUME_NAME.test(host)) return 'host side must be an absolute path or a volume name';
+  if (isServiceRelativeSource(host)) {
+    const reason = relativeSourceProblem(host);
+    if (reason) return reason;
+  } else if (!host.startsWith('/') && !VOLUME_NAME.test(host)) return 'host side must be an absolute path, a path starting with ./ (inside the service\'s directory) or a volume name';
   if (!container.startsWith('/')) return 'container path must be absolute';
   if (options !== undefined && !VOLUME_OPTIONS.test(options)) return 'options must be a comma-separated list like ro,Z';
   return undefined;
@@ -106,7 +138,8 @@ function envSecrets(value: unknown): RuleProblem[] {
   if (value === undefined) return ok;
   if (!isTable(value)) return problem('must be a table of VARIABLE = "secret-name"');
   const problems: RuleProblem[] = [];
-  for (const [key, secret] of Object.entries(value)) {
+  for (const [written, secret] of Object.entries(value)) {
+    const key = tomlKey(written);
     const at = `.${key}`;
     if (!ENV_KEY.test(key)) problems.push({ suffix: at, reason: `"${key}" is not a valid variable name (letters, digits, "_"; not starting with a digit)` });
     else if (typeof secret !== 'string') problems.push({ suffix: at, reason: 'must be a secret name (a string)' });
@@ -155,20 +188,33 @@ const healthRules = {
     value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 100) ? ok : problem('must be an integer 1-100'),
 } satisfies Record<string, FieldRule>;
 
-/** The keys of `[components.health]`, in the order they are written back. */
-const HEALTH: TableSchema = {
-  fields: {
-    http: { rule: healthRules.http },
-    tcp: { rule: healthRules.tcp },
-    cmd: { rule: healthRules.cmd },
-    route: { rule: healthRules.route },
-    port: { rule: healthRules.port },
-    interval: { rule: healthRules.duration },
-    timeout: { rule: healthRules.duration },
-    start_period: { rule: healthRules.duration },
-    healthy: { rule: healthRules.healthy },
+/** `[components.hooks]` itself (SPEC §12): a table whose pre_deploy is required. Its keys are checked by HooksTable. */
+function hooks(value: unknown): RuleProblem[] {
+  if (value === undefined) return ok;
+  if (!isTable(value)) return problem('must be a table ([components.hooks])');
+  return value.pre_deploy === undefined ? [{ suffix: '.pre_deploy', reason: 'is required: the hook\'s argv, e.g. ["bin/rails", "db:migrate"]' }] : ok;
+}
+
+const hookRules = {
+  preDeploy: (value: unknown) => {
+    if (value === undefined) return ok;
+    if (!Array.isArray(value) || value.length === 0) return problem('must be a non-empty array of strings (argv, no shell), e.g. ["bin/rails", "db:migrate"]');
+    return stringList(value, (item) => (item === '' ? 'must not be empty' : undefined));
   },
-};
+  timeout: (value: unknown) => durationProblem(value),
+} satisfies Record<string, FieldRule>;
+
+/** podman stops in whole seconds (`--stop-timeout`); an hour is longer than any graceful stop should take. */
+const MAX_STOP_TIMEOUT_MS = 3_600_000;
+
+function stopTimeoutProblem(value: unknown): RuleProblem[] {
+  const problems = durationProblem(value, true);
+  if (problems.length || value === undefined) return problems;
+  const ms = parseDuration(value as string) as number;
+  if (ms % 1000 !== 0) return problem('must be whole seconds (podman stops in seconds), e.g. "30s" or "1m"');
+  if (ms > MAX_STOP_TIMEOUT_MS) return problem('must be at most 1h');
+  return ok;
+}
 
 const rules = {
   name: (value: unknown) => requiredString(value, (text) => (NAME_PATTERN.test(text) ? ok : problem(NAME_REASON))),
@@ -195,6 +241,7 @@ const rules = {
   cmd: (value: unknown) => stringList(value),
   env: (value: unknown) => stringList(value, envProblem),
   routes: tableList(),
+  jobs: tableList({ empty: 'must have at least one [[jobs]] table when given' }),
   memory: (value: unknown) =>
     optionalString(value, (text) => {
       const reason = memoryProblem(text);
@@ -218,44 +265,86 @@ const rules = {
   hostname: (value: unknown) =>
     optionalString(value, (text) => (isDnsName(text) ? ok : problem('must be a valid DNS name'))),
   health,
+  hooks,
   strategy: (value: unknown) =>
     value === undefined || value === 'start-first' || value === 'stop-first' ? ok : problem('must be "start-first" or "stop-first"'),
   drain: (value: unknown) => durationProblem(value, true),
+  pull: (value: unknown) =>
+    value === undefined || value === 'never' || value === 'missing' || value === 'always' ? ok : problem('must be "never", "missing" or "always"'),
+  stopSignal: (value: unknown) =>
+    value === undefined || (typeof value === 'string' && (STOP_SIGNALS as readonly string[]).includes(value))
+      ? ok
+      : problem(`must be one of ${STOP_SIGNALS.join(', ')}`),
+  stopTimeout: stopTimeoutProblem,
 } satisfies Record<string, FieldRule>;
 
-const ROUTE: TableSchema = {
-  fields: { name: { rule: rules.routeName }, port: { rule: rules.port }, mode: { rule: rules.mode }, hostname: { rule: rules.hostname } },
-};
 
-const COMPONENT: TableSchema = {
-  fields: {
-    name: { rule: rules.name },
-    image: { rule: rules.image },
-    network: { rule: rules.network },
-    user: { rule: rules.user },
-    restart: { rule: rules.restart },
-    ports: { rule: rules.ports },
-    volumes: { rule: rules.volumes },
-    cmd: { rule: rules.cmd },
-    env: { rule: rules.env },
-    memory: { rule: rules.memory },
-    cpus: { rule: rules.cpus },
-    secrets: { rule: rules.secrets },
-    env_secrets: { rule: rules.envSecrets },
-    depends_on: { rule: rules.dependsOn },
-    health: { rule: rules.health, keys: HEALTH },
-    strategy: { rule: rules.strategy },
-    drain: { rule: rules.drain },
-    routes: { rule: rules.routes, each: ROUTE },
-  },
-};
+/*
+ * The definition's tables (SPEC §1), one decorated class per TOML table: a key is known when
+ * its class declares it (anything else is `unknown key`), and `@Check` names the MCP rule that
+ * judges its value. Keys relating several fields (duplicate names, cycles, start-first) are
+ * checked after these, in validate-service-spec.ts. Adding a field: see ARCHITECTURE.md.
+ */
 
-/** A service definition's keys, level by level, each with its rule (SPEC §1). */
-export const SERVICE_SCHEMA: TableSchema = {
-  fields: {
-    name: { rule: rules.name },
-    node: { rule: rules.node },
-    active: { rule: rules.active },
-    components: { rule: rules.components, each: COMPONENT },
-  },
-};
+/** `[components.health]` (SPEC §8), in the order its keys are written back. */
+export class HealthTable {
+  @Check('http', healthRules.http) http?: string;
+  @Check('tcp', healthRules.tcp) tcp?: boolean;
+  @Check('cmd', healthRules.cmd) cmd?: string[];
+  @Check('route', healthRules.route) route?: string;
+  @Check('port', healthRules.port) port?: number;
+  @Check('duration', healthRules.duration) interval?: string;
+  @Check('duration', healthRules.duration) timeout?: string;
+  @Check('duration', healthRules.duration) start_period?: string;
+  @Check('healthy', healthRules.healthy) healthy?: number;
+}
+
+/** `[components.hooks]` (SPEC §12), in the order its keys are written back. */
+export class HooksTable {
+  @Check('pre-deploy', hookRules.preDeploy) pre_deploy?: string[];
+  @Check('hook-timeout', hookRules.timeout) timeout?: string;
+}
+
+/** `[[components.routes]]`. */
+export class RouteTable {
+  @Check('name', rules.routeName) name?: string;
+  @Check('port', rules.port) port!: number;
+  @Check('mode', rules.mode) mode?: string;
+  @Check('hostname', rules.hostname) hostname?: string;
+}
+
+/** `[[components]]`. */
+export class ComponentTable {
+  @Check('name', rules.name) name!: string;
+  @Check('image', rules.image) image!: string;
+  @Check('network', rules.network) network?: string;
+  @Check('user', rules.user) user?: string;
+  @Check('restart', rules.restart) restart?: string;
+  @Check('ports', rules.ports) ports?: string[];
+  @Check('volumes', rules.volumes) volumes?: string[];
+  @Check('cmd', rules.cmd) cmd?: string[];
+  @Check('env', rules.env) env?: string[];
+  @Check('memory', rules.memory) memory?: string;
+  @Check('cpus', rules.cpus) cpus?: number;
+  @Check('secrets', rules.secrets) secrets?: string[];
+  @Check('env-secrets', rules.envSecrets) env_secrets?: Record<string, string>;
+  @Check('depends-on', rules.dependsOn) depends_on?: string[];
+  @SubTable(() => HealthTable, rules.health) health?: HealthTable;
+  @SubTable(() => HooksTable, rules.hooks) hooks?: HooksTable;
+  @Check('strategy', rules.strategy) strategy?: string;
+  @Check('drain', rules.drain) drain?: string;
+  @Check('pull', rules.pull) pull?: string;
+  @Check('stop-signal', rules.stopSignal) stop_signal?: string;
+  @Check('stop-timeout', rules.stopTimeout) stop_timeout?: string;
+  @TableList(() => RouteTable, rules.routes) routes?: RouteTable[];
+}
+
+/** A service definition's top level (SPEC §1). */
+export class ServiceDefinitionTable {
+  @Check('name', rules.name) name!: string;
+  @Check('node', rules.node) node!: string;
+  @Check('active', rules.active) active?: boolean;
+  @TableList(() => ComponentTable, rules.components) components!: ComponentTable[];
+  @SubTable(() => BackupTable) backup?: BackupTable;
+  @TableList(() => JobTable, rules.jobs) jobs?: JobTable[];
+}

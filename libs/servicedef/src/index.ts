@@ -7,5 +7,6 @@ export { resolveRouteHostname, routeEnvName } from './route-naming';
 export { parseImageReference, imageReferenceProblem } from './image-reference';
 export type { ImageReference } from './image-reference';
 export { specChanges, envChange } from './spec-diff';
-export { SECRET_NAME } from './field-rules';
+export { SECRET_NAME, isServiceRelativeSource, resolveVolume } from './field-rules';
+export { jobChanges, jobScheduleProblem, timeZoneProblem, toProtoJob, fromProtoJob } from './job-fields';
 export { setComponentInDefinition } from './component-rewrite';

@@ -1,9 +1,14 @@
-import { ComponentSpec, DeployStrategy, HealthSpec, RouteMode, RouteSpec, ServiceSpec } from '@mcp/common';
+import { ComponentSpec, DeployStrategy, HealthSpec, PullPolicy, RouteMode, StopSignal, RouteSpec, ServiceSpec } from '@mcp/common';
 import { mcpv1 } from '@mcp/proto';
+import { fromProtoBackup, toProtoBackup } from './backup-fields';
+import { fromProtoJob, toProtoJob } from './job-fields';
 
 /** Proto3 strings have no presence: absent optionals travel as ''. The proto has no `node`. */
 export function toProtoServiceSpec(spec: ServiceSpec): mcpv1.ServiceSpec {
-  return { name: spec.name, active: spec.active, components: spec.components.map(toProtoComponent) };
+  const message: mcpv1.ServiceSpec = { name: spec.name, active: spec.active, components: spec.components.map(toProtoComponent) };
+  if (spec.backup) message.backup = toProtoBackup(spec.backup);
+  if (spec.jobs?.length) message.jobs = { jobs: spec.jobs.map(toProtoJob) };
+  return message;
 }
 
 export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec {
@@ -28,6 +33,10 @@ export function toProtoComponent(component: ComponentSpec): mcpv1.ComponentSpec 
   if (component.health) message.health = toProtoHealth(component.health);
   if (component.strategy !== undefined) message.strategy = component.strategy;
   if (component.drain !== undefined) message.drain = component.drain;
+  if (component.pull !== undefined) message.pull = component.pull;
+  if (component.stop_signal !== undefined) message.stopSignal = component.stop_signal;
+  if (component.stop_timeout !== undefined) message.stopTimeout = component.stop_timeout;
+  if (component.hooks) message.hooks = { preDeploy: [...component.hooks.pre_deploy], timeout: component.hooks.timeout ?? '' };
   return message;
 }
 
@@ -55,7 +64,10 @@ function toProtoRoute(route: RouteSpec): mcpv1.RouteSpec {
  * sent so that validation can name it).
  */
 export function fromProtoServiceSpec(msg: mcpv1.ServiceSpec, node: string): ServiceSpec {
-  return { name: msg.name, node, active: msg.active, components: (msg.components ?? []).map(fromProtoComponent) };
+  const spec: ServiceSpec = { name: msg.name, node, active: msg.active, components: (msg.components ?? []).map(fromProtoComponent) };
+  if (msg.backup) spec.backup = fromProtoBackup(msg.backup);
+  if (msg.jobs?.jobs?.length) spec.jobs = msg.jobs.jobs.map(fromProtoJob);
+  return spec;
 }
 
 function present(value: string | undefined): string | undefined {
@@ -84,6 +96,17 @@ export function fromProtoComponent(msg: mcpv1.ComponentSpec): ComponentSpec {
   const drain = present(msg.drain);
   if (strategy !== undefined) component.strategy = strategy as DeployStrategy;
   if (drain !== undefined) component.drain = drain;
+  const pull = present(msg.pull);
+  if (pull !== undefined) component.pull = pull as PullPolicy;
+  const stopSignal = present(msg.stopSignal);
+  if (stopSignal !== undefined) component.stop_signal = stopSignal as StopSignal;
+  const stopTimeout = present(msg.stopTimeout);
+  if (stopTimeout !== undefined) component.stop_timeout = stopTimeout;
+  if (msg.hooks) {
+    component.hooks = { pre_deploy: [...msg.hooks.preDeploy] };
+    const timeout = present(msg.hooks.timeout);
+    if (timeout !== undefined) component.hooks.timeout = timeout;
+  }
   const memory = present(msg.memory);
   if (memory !== undefined) component.memory = memory;
   if (msg.cpus) component.cpus = msg.cpus;

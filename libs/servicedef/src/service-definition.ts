@@ -1,5 +1,7 @@
 import { parse, TomlError } from 'smol-toml';
 import { ComponentSpec, HealthSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { backupLines } from './backup-fields';
+import { jobLines } from './job-fields';
 import { validateServiceSpec } from './validate-service-spec';
 
 /**
@@ -55,7 +57,11 @@ function tomlStringArray(items: readonly string[]): string {
  */
 export function serializeServiceDefinition(spec: ServiceSpec): string {
   const lines = [`name = ${tomlString(spec.name)}`, `node = ${tomlString(spec.node)}`, `active = ${spec.active}`];
+  const backup = backupLines(spec.backup, tomlString, tomlStringArray);
+  if (backup.length) lines.push('', ...backup);
   for (const component of spec.components) lines.push('', ...componentLines(component));
+  const jobs = jobLines(spec.jobs, tomlString, tomlStringArray);
+  if (jobs.length) lines.push('', ...jobs);
   return `${lines.join('\n')}\n`;
 }
 
@@ -77,9 +83,16 @@ export function componentLines(component: ComponentSpec): string[] {
   }
   if (component.depends_on?.length) lines.push(`depends_on = ${tomlStringArray(component.depends_on)}`);
   if (component.strategy !== undefined) lines.push(`strategy = ${tomlString(component.strategy)}`);
+  if (component.pull !== undefined) lines.push(`pull = ${tomlString(component.pull)}`);
   if (component.drain !== undefined) lines.push(`drain = ${tomlString(component.drain)}`);
+  if (component.stop_signal !== undefined) lines.push(`stop_signal = ${tomlString(component.stop_signal)}`);
+  if (component.stop_timeout !== undefined) lines.push(`stop_timeout = ${tomlString(component.stop_timeout)}`);
   // The health table comes before the routes: after `[[components.routes]]` it would belong to a route.
   if (component.health !== undefined) lines.push('', ...healthLines(component.health));
+  if (component.hooks !== undefined) {
+    lines.push('', '[components.hooks]', `pre_deploy = ${tomlStringArray(component.hooks.pre_deploy)}`);
+    if (component.hooks.timeout !== undefined) lines.push(`timeout = ${tomlString(component.hooks.timeout)}`);
+  }
   for (const route of component.routes) lines.push('', ...routeLines(route));
   return lines;
 }

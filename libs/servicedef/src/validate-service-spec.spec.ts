@@ -1,4 +1,5 @@
 import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { resolveVolume } from './field-rules';
 import { validateServiceSpec } from './validate-service-spec';
 
 type Table = Record<string, unknown>;
@@ -63,6 +64,18 @@ describe(validateServiceSpec.name, () => {
       'app:1.0@sha256:' + 'c'.repeat(64),
     ])('should accept the image reference %s', (image) => {
       expect(validateServiceSpec(minimal({ image })).components[0].image).toBe(image);
+    });
+
+    it.each(['./:/data', './data:/data:ro', './a/./b:/b', './a/../b:/b'])('should accept the service-relative volume %s (SPEC §15)', (volume) => {
+      expect(validateServiceSpec(minimal({ volumes: [volume] })).components[0].volumes).toEqual([volume]);
+    });
+
+    it('should resolve ./ sources under the service directory, and leave others alone', () => {
+      expect(resolveVolume('./:/data', '/srv/notes')).toBe('/srv/notes:/data');
+      expect(resolveVolume('./data:/data:ro', '/srv/notes')).toBe('/srv/notes/data:/data:ro');
+      expect(resolveVolume('./a/../b:/b', '/srv/notes')).toBe('/srv/notes/b:/b');
+      expect(resolveVolume('/abs:/data', '/srv/notes')).toBe('/abs:/data');
+      expect(resolveVolume('named:/data', '/srv/notes')).toBe('named:/data');
     });
 
     it.each(['no', 'always', 'on-failure', 'on-failure:3', 'unless-stopped'])('should accept restart %s', (restart) => {
@@ -170,9 +183,19 @@ describe(validateServiceSpec.name, () => {
         { path: 'components[0].volumes[0]', reason: 'container path must be absolute' },
       ],
       [
-        'a relative host path',
-        minimal({ volumes: ['./a:/data'] }),
-        { path: 'components[0].volumes[0]', reason: 'host side must be an absolute path or a volume name' },
+        'a relative host path not starting with ./',
+        minimal({ volumes: ['../a:/data'] }),
+        { path: 'components[0].volumes[0]', reason: "host side must be an absolute path, a path starting with ./ (inside the service's directory) or a volume name" },
+      ],
+      [
+        'a ./ host path that climbs out of the service directory',
+        minimal({ volumes: ['./../other:/data'] }),
+        { path: 'components[0].volumes[0]', reason: 'host side "./../other" must stay inside the service\'s directory (<srv_root>/<service>/)' },
+      ],
+      [
+        'a ./ host path that climbs out through a subdirectory',
+        minimal({ volumes: ['/a:/a', './data/../../x:/x:ro'] }),
+        { path: 'components[0].volumes[1]', reason: 'host side "./data/../../x" must stay inside the service\'s directory (<srv_root>/<service>/)' },
       ],
       [
         'bad volume options',

@@ -1,8 +1,9 @@
 import {
-  checkTable,
   ComponentSpec,
   DeployStrategy,
   HealthSpec,
+  PullPolicy,
+  StopSignal,
   InvalidServiceDefinitionError,
   isTable,
   NAME_PATTERN,
@@ -11,8 +12,11 @@ import {
   ServiceSpec,
   type Table,
   ValidationIssue,
+  validateTable,
 } from '@mcp/common';
-import { SERVICE_SCHEMA } from './field-rules';
+import { backupIssues, normaliseBackup } from './backup-fields';
+import { ServiceDefinitionTable } from './field-rules';
+import { jobIssues, normaliseJobs } from './job-fields';
 
 /**
  * Checks a service definition that is already a JS object (parsed TOML, an RPC payload, a
@@ -29,7 +33,7 @@ export function validateServiceSpec(input: unknown, file?: string): ServiceSpec 
 
 /** Every problem with `input`, without file names. Empty when it is a valid definition. */
 export function collectIssues(input: unknown): ValidationIssue[] {
-  const issues = checkTable(input, SERVICE_SCHEMA);
+  const issues = validateTable(ServiceDefinitionTable, input);
   return isTable(input) ? [...issues, ...crossFieldIssues(input)] : issues;
 }
 
@@ -134,6 +138,8 @@ function crossFieldIssues(input: Table): ValidationIssue[] {
     });
   });
   issues.push(...dependencyIssues(components));
+  issues.push(...backupIssues(input));
+  issues.push(...jobIssues(input));
   return issues;
 }
 
@@ -181,12 +187,17 @@ function strings(value: unknown): string[] {
 
 /** Builds the typed spec from input that passed validation; copies, never aliases, the input. */
 function normalise(input: Table): ServiceSpec {
-  return {
+  const spec: ServiceSpec = {
     name: input.name as string,
     node: input.node as string,
     active: input.active === undefined ? true : (input.active as boolean),
     components: (input.components as Table[]).map(normaliseComponent),
   };
+  const backup = normaliseBackup(input.backup);
+  if (backup) spec.backup = backup;
+  const jobs = normaliseJobs(input.jobs);
+  if (jobs) spec.jobs = jobs;
+  return spec;
 }
 
 function normaliseComponent(component: Table): ComponentSpec {
@@ -209,6 +220,15 @@ function normaliseComponent(component: Table): ComponentSpec {
   if (component.strategy !== undefined) result.strategy = component.strategy as DeployStrategy;
   const drain = optional(component.drain);
   if (drain !== undefined) result.drain = drain;
+  if (component.pull !== undefined) result.pull = component.pull as PullPolicy;
+  if (component.stop_signal !== undefined) result.stop_signal = component.stop_signal as StopSignal;
+  const stopTimeout = optional(component.stop_timeout);
+  if (stopTimeout !== undefined) result.stop_timeout = stopTimeout;
+  if (isTable(component.hooks)) {
+    result.hooks = { pre_deploy: strings(component.hooks.pre_deploy) };
+    const timeout = optional(component.hooks.timeout);
+    if (timeout !== undefined) result.hooks.timeout = timeout;
+  }
   // §9 fields: absent unless set, so specs from before them hash as they did.
   if (typeof component.memory === 'string') result.memory = component.memory;
   if (typeof component.cpus === 'number') result.cpus = component.cpus;

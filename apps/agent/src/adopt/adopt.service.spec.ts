@@ -7,7 +7,7 @@ import { componentSpecHash } from '@mcp/servicedef';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { AgentConfig } from '../config/agent-config';
-import { componentFromContainer } from './adopt-mapping';
+import { componentFromContainer, memoryText } from './adopt-mapping';
 import { ADOPTED_EVENT, AdoptService } from './adopt.service';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
@@ -59,8 +59,33 @@ describe('adoption', () => {
       });
     });
 
+    it("should write bind mounts from inside the service's directory as ./ (SPEC §15), others as they are", () => {
+      const container = details({ volumes: ['/srv/app:/app', '/srv/app/www:/www:ro', '/srv/application/x:/x', '/etc/ssl:/ssl', 'cache:/cache'] });
+
+      const sut = componentFromContainer({ name: 'web', container, serviceDir: '/srv/app' });
+
+      expect(sut.volumes).toEqual(['./:/app', './www:/www:ro', '/srv/application/x:/x', '/etc/ssl:/ssl', 'cache:/cache']);
+    });
+
+    it('should record the memory and CPU limits, memory in the largest unit that divides it', () => {
+      const sut = componentFromContainer({ name: 'db', container: details({ memoryBytes: 256 * 1024 * 1024, cpus: 0.5 }) });
+
+      expect(sut).toMatchObject({ memory: '256m', cpus: 0.5 });
+      expect(memoryText(2 * 1024 ** 3)).toBe('2g');
+      expect(memoryText(1536 * 1024)).toBe('1536k');
+      expect(memoryText(6_291_457)).toBe('6291457b');
+    });
+
+    it('should record the stop signal and timeout when they are not podman\'s SIGTERM and 10 s (#20 item 6)', () => {
+      expect(componentFromContainer({ name: 'db', container: details({ stopSignal: 'SIGQUIT', stopTimeoutSeconds: 30 }) })).toMatchObject({ stop_signal: 'SIGQUIT', stop_timeout: '30s' });
+      expect(componentFromContainer({ name: 'db', container: details({ stopSignal: 'SIGTERM', stopTimeoutSeconds: 10 }) })).not.toHaveProperty('stop_signal');
+      expect(componentFromContainer({ name: 'db', container: details({ stopSignal: 'SIGTERM', stopTimeoutSeconds: 10 }) })).not.toHaveProperty('stop_timeout');
+      // A signal MCP's definition does not accept (SIGRTMIN+3, systemd's) is left for podman's default, not recorded wrong.
+      expect(componentFromContainer({ name: 'db', container: details({ stopSignal: 'SIGRTMIN' }) })).not.toHaveProperty('stop_signal');
+    });
+
     it('should leave out what podman sets by default', () => {
-      const sut = componentFromContainer({ name: 'app', container: details({ restart: 'no', user: '', network: undefined }) });
+      const sut = componentFromContainer({ name: 'app', container: details({ restart: 'no', user: '', network: undefined, stopSignal: 'SIGTERM', stopTimeoutSeconds: 10 }) });
 
       expect(sut).toEqual({ name: 'app', image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [] });
     });

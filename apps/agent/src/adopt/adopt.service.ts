@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError, NAME_PATTERN, NotFoundError, type ComponentSpec, type DesiredState } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
@@ -49,7 +50,7 @@ export class AdoptService {
         results.push({ component: parts.component, ok: false, error: `container "${container.name}" disappeared`, container: container.name });
         continue;
       }
-      const spec = componentFromContainer({ name: parts.component, container: details });
+      const spec = componentFromContainer({ name: parts.component, container: details, serviceDir: path.join(this.config.agent.srvRoot, service) });
       adopted.push({ spec, desiredState: details.state === 'running' ? 'running' : 'stopped', details });
       results.push({ component: parts.component, ok: true, error: '', container: details.name });
     }

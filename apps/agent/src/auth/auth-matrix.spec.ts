@@ -40,9 +40,16 @@ const REQUESTS: Record<UnaryMethod, object> = {
   setSecret: { service: 'web', name: 'token', value: Buffer.from('matrix-secret-value') },
   listSecrets: { service: 'web' },
   removeSecret: { service: 'web', name: 'token' },
+  setCordon: { cordoned: true },
+  listBackups: { service: 'web' },
+  restoreService: { service: 'web', snapshot: '' },
+  checkBackups: { service: 'web' },
+  listJobs: { service: 'web', job: '' },
   listReleases: { service: 'web', component: '' },
   rollback: { service: 'web', component: '', to: 0 },
   planDeploy: { service: SPEC, component: '', force: false },
+  imageBlobs: { digests: [], imageId: '' },
+  rollbackAgent: {},
 };
 
 type Case = { name: string; options: { token?: string | null; authorization?: string }; down?: boolean; code: status };
@@ -119,13 +126,35 @@ describe(AuthGuard.name, () => {
     expect(runtime.calls).toEqual([]);
   });
 
-  /** The three streaming RPCs, each resolving to the status the stream ended with. */
-  const STREAMS: Record<'pushFile' | 'pullFile' | 'logs' | 'events', (md: Metadata) => Promise<ServiceError | undefined>> = {
+  /** The streaming RPCs, each resolving to the status the stream ended with. */
+  const STREAMS: Record<'pushFile' | 'pushImage' | 'upgradeAgent' | 'pullFile' | 'logs' | 'events' | 'backupService', (md: Metadata) => Promise<ServiceError | undefined>> = {
+    backupService: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.backupService({ service: 'web' }, md);
+        stream.on('data', () => resolve(new Error('backup progress was sent to a caller the agent should refuse') as ServiceError));
+        stream.on('error', (err: ServiceError) => resolve(err));
+        stream.on('end', () => resolve(undefined));
+      }),
     pushFile: (md) =>
       new Promise((resolve) => {
         const stream = client.raw.pushFile(md, (err) => resolve(err ?? undefined));
         stream.on('error', () => undefined);
         stream.write({ header: { service: 'web', path: 'auth-matrix.txt', mode: 0, size: 2, sha256: '' } });
+        stream.write({ chunk: Buffer.from('hi') });
+        stream.end();
+      }),
+    pushImage: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.pushImage(md, (err) => resolve(err ?? undefined));
+        stream.on('error', () => undefined);
+        stream.write({ header: { reference: 'localhost/auth-matrix:1', imageId: `sha256:${'0'.repeat(64)}`, manifest: Buffer.from('{}') } });
+        stream.end();
+      }),
+    upgradeAgent: (md) =>
+      new Promise((resolve) => {
+        const stream = client.raw.upgradeAgent(md, (err) => resolve(err ?? undefined));
+        stream.on('error', () => undefined);
+        stream.write({ header: { version: '9.9.9', size: 2, sha256: '0'.repeat(64) } });
         stream.write({ chunk: Buffer.from('hi') });
         stream.end();
       }),

@@ -88,6 +88,16 @@ export interface AgentConfigData {
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
   /** `[metrics] listen`: host:port of the Prometheus endpoint; '' serves none. */
   metrics: { listen: string };
+  /**
+   * `[backup]` (SPEC §14): where service data is backed up with restic. The password file's
+   * path only; its content is read by restic alone and never enters the agent's memory.
+   */
+  backup: { repository: string; passwordFile: string; cacheDir: string };
+  /**
+   * `[images]` (SPEC §13): where PushImage keeps verified blobs until their image is loaded
+   * (content-addressed, `<cacheDir>/blobs/sha256/<hex>`), and its bounds in bytes.
+   */
+  images: { cacheDir: string; maxBlobBytes: number; maxPushBytes: number; minFreeBytes: number };
   /** Test-only crash/stall points, armed by `MCP_AGENT_FAILPOINTS` (never by the file); usually empty. */
   failpoints: FailpointSetting[];
 }
@@ -107,6 +117,8 @@ export class AgentConfig implements AgentConfigData {
   readonly acme?: AgentConfigData['acme'];
   readonly log!: AgentConfigData['log'];
   readonly metrics!: AgentConfigData['metrics'];
+  readonly backup!: AgentConfigData['backup'];
+  readonly images!: AgentConfigData['images'];
   readonly failpoints!: FailpointSetting[];
 
   constructor(data: AgentConfigData) {

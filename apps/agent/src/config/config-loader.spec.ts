@@ -211,6 +211,21 @@ x = 1
       expect(issuesOf(`${MINIMAL}[agent]\nkeep_releases = "five"\n`)).toEqual([expect.stringMatching(new RegExp(`^${FILE.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: agent\\.keep_releases: must be an? `))]);
     });
 
+    it('should default [backup] beside the database, keep a backend URL as written, resolve a path, and refuse bad values with file and key', () => {
+      expect(parse(MINIMAL).backup).toEqual({ repository: '/etc/mcp/restic', passwordFile: '/etc/mcp/restic.pass', cacheDir: '/etc/mcp/restic-cache' });
+      expect(parse(`${MINIMAL}[backup]\nrepository = "sftp:backup@vault:/srv/restic"\npassword_file = "keys/restic.pass"\n`).backup).toEqual({
+        repository: 'sftp:backup@vault:/srv/restic',
+        passwordFile: '/etc/mcp/keys/restic.pass',
+        cacheDir: '/etc/mcp/restic-cache',
+      });
+      expect(parse(`${MINIMAL}[backup]\nrepository = "data/restic"\n`).backup.repository).toBe('/etc/mcp/data/restic');
+      expect(issuesOf(`${MINIMAL}[backup]\nrepository = ""\npassword_file = 7\nkeep = 2\n`)).toEqual([
+        `${FILE}: backup.password_file: must be a string`,
+        `${FILE}: backup.keep: unknown key`,
+        `${FILE}: backup.repository: must not be empty`,
+      ]);
+    });
+
     it('should refuse a port range that is upside down', () => {
       expect(issuesOf(`${MINIMAL}[agent]\nport_range_start = 50000\nport_range_end = 40000\n`)).toEqual([
         `${FILE}: agent.port_range_start: must not exceed agent.port_range_end`,
@@ -266,8 +281,8 @@ alert_webhook_timeout = "soon"
 alert_webhook_attempts = 0
 `),
       ).toEqual([
-        `${FILE}: monitor.alert_webhook_format: must be "json" or "ntfy"`,
         `${FILE}: monitor.alert_webhook_timeout: must be a duration with a unit, like "30s", "10m", "24h", "30d"`,
+        `${FILE}: monitor.alert_webhook_format: must be "json" or "ntfy"`,
         `${FILE}: monitor.alert_webhook_attempts: must be at least 1`,
         `${FILE}: monitor.alert_webhook: must be an http:// or https:// URL`,
       ]);

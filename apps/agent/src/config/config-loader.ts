@@ -3,17 +3,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import {
-  checkTable,
+  Check,
   ConfigError,
   FAILPOINTS_ENV,
   isTable,
+  ok,
   parseDuration,
   parseFailpoints,
+  problem,
+  SubTable,
+  TableList,
   tableList,
+  UnknownKeys,
+  validateTable,
   type FailpointSetting,
-  type FieldSchema,
+  type FieldRule,
   type Table,
-  type TableSchema,
   type ValidationIssue,
 } from '@mcp/common';
 import { AgentConfig, type AgentConfigData, type RegistryCredential } from './agent-config';
@@ -31,96 +36,203 @@ export const DEFAULT_ROUTE_DOMAIN = 'svc.mcp.metacircular.net';
 
 type Kind = 'string' | 'int' | 'bool' | 'duration' | 'strings' | 'bytes';
 
-/** Every key the agent config accepts, per section; anything else is an error. */
-const SCHEMA: Record<string, Record<string, Kind>> = {
-  server: { grpc_addr: 'string', tls_cert: 'string', tls_key: 'string' },
-  database: { path: 'string' },
-  auth: { mode: 'string', tokens_file: 'string', allowed_roles: 'strings' },
-  mcias: { server_url: 'string', ca_cert: 'string', service_name: 'string', timeout: 'duration' },
-  agent: {
-    node_name: 'string',
-    srv_root: 'string',
-    bind_address: 'string',
-    route_bind_address: 'string',
-    route_domain: 'string',
-    port_range_start: 'int',
-    port_range_end: 'int',
-    max_file_size: 'bytes',
-    stop_timeout: 'duration',
-    backup_dir: 'string',
-    backup_keep: 'int',
-    keep_releases: 'int',
-  },
-  monitor: {
-    enabled: 'bool',
-    interval: 'duration',
-    flap_threshold: 'int',
-    flap_window: 'duration',
-    alert_command: 'strings',
-    alert_cooldown: 'duration',
-    alert_timeout: 'duration',
-    alert_webhook: 'string',
-    alert_webhook_format: 'string',
-    alert_webhook_token_file: 'string',
-    alert_webhook_ca_cert: 'string',
-    alert_webhook_timeout: 'duration',
-    alert_webhook_attempts: 'int',
-    event_retention: 'duration',
-    event_keep_max: 'int',
-  },
-  runtime: { adapter: 'string', socket: 'string' },
-  mcproxy: { socket: 'string', cert_dir: 'string' },
-  registry: { auth_file: 'string' },
-  acme: {
-    directory_url: 'string',
-    ca_cert: 'string',
-    account_key: 'string',
-    email: 'string',
-    eab_kid: 'string',
-    eab_hmac: 'string',
-    renew_before: 'duration',
-  },
-  log: { level: 'string' },
-  metrics: { listen: 'string' },
+/** What a key's value is; the value is read as this kind (and `MCP_AGENT_*` strings converted to it). */
+const KIND_RULES: Record<Kind, FieldRule> = {
+  string: (value) => (value === undefined || typeof value === 'string' ? ok : problem('must be a string')),
+  bool: (value) => (value === undefined || typeof value === 'boolean' ? ok : problem('must be true or false')),
+  int: (value) =>
+    value === undefined || ((typeof value === 'number' || typeof value === 'bigint') && Number.isInteger(Number(value))) ? ok : problem('must be an integer'),
+  duration: (value) =>
+    value === undefined || (typeof value === 'string' && parseDuration(value) !== undefined)
+      ? ok
+      : problem('must be a duration with a unit, like "30s", "10m", "24h", "30d"'),
+  bytes: (value) => (value === undefined || parseBytes(value) !== undefined ? ok : problem('must be a byte count (integer) or a size like "512MiB", "1GiB"')),
+  strings: (value) =>
+    value === undefined || (Array.isArray(value) && value.every((item) => typeof item === 'string')) ? ok : problem('must be an array of strings'),
 };
 
-const CREDENTIAL_KEYS = ['server', 'username', 'password_file', 'token_file', 'tls_verify'];
+/** Each section class's keys and their kinds, recorded by the decorators below. */
+const KINDS = new Map<object, Record<string, Kind>>();
 
-/**
- * The file's shape for the schema walker: known sections and keys, `[[registry.credentials]]`.
- * Values are typed when read (`ConfigReader.get`), after `MCP_AGENT_*` overrides, so an
- * override is judged like the file and named in its error.
+function key(kind: Kind): PropertyDecorator {
+  return (target, property) => {
+    const kinds = KINDS.get(target.constructor) ?? {};
+    kinds[property as string] = kind;
+    KINDS.set(target.constructor, kinds);
+    Check(kind, KIND_RULES[kind])(target, property);
+  };
+}
+const Str = () => key('string');
+const Int = () => key('int');
+const Bool = () => key('bool');
+const Duration = () => key('duration');
+const Bytes = () => key('bytes');
+const Strings = () => key('strings');
+
+/*
+ * The agent config file, one decorated class per TOML table (SPEC §7). A key the class does
+ * not declare is an error; the decorator says how its value is read. Defaults and checks
+ * that relate several keys are in ConfigReader.build below. Adding a key: ARCHITECTURE.md.
  */
-const FILE_SCHEMA: TableSchema = {
-  unknownKey: 'unknown section',
-  fields: Object.fromEntries(
-    Object.entries(SCHEMA).map(([section, keys]) => {
-      const fields: Record<string, FieldSchema> = Object.fromEntries(Object.keys(keys).map((key) => [key, {}]));
-      if (section === 'registry') {
-        fields.credentials = {
-          rule: tableList({ notArray: 'must be an array of tables ([[registry.credentials]])' }),
-          each: { fields: Object.fromEntries(CREDENTIAL_KEYS.map((key) => [key, {}])) },
-        };
-      }
-      return [section, { keys: { fields } }];
-    }),
-  ),
-};
+class ServerSection {
+  @Str() grpc_addr?: string;
+  @Str() tls_cert?: string;
+  @Str() tls_key?: string;
+}
+
+class DatabaseSection {
+  @Str() path?: string;
+}
+
+class AuthSection {
+  @Str() mode?: string;
+  @Str() tokens_file?: string;
+  @Strings() allowed_roles?: string[];
+}
+
+class MciasSection {
+  @Str() server_url?: string;
+  @Str() ca_cert?: string;
+  @Str() service_name?: string;
+  @Duration() timeout?: string;
+}
+
+class AgentSection {
+  @Str() node_name?: string;
+  @Str() srv_root?: string;
+  @Str() bind_address?: string;
+  @Str() route_bind_address?: string;
+  @Str() route_domain?: string;
+  @Int() port_range_start?: number;
+  @Int() port_range_end?: number;
+  @Bytes() max_file_size?: number | string;
+  @Duration() stop_timeout?: string;
+  @Str() backup_dir?: string;
+  @Int() backup_keep?: number;
+  @Int() keep_releases?: number;
+}
+
+class MonitorSection {
+  @Bool() enabled?: boolean;
+  @Duration() interval?: string;
+  @Int() flap_threshold?: number;
+  @Duration() flap_window?: string;
+  @Strings() alert_command?: string[];
+  @Duration() alert_cooldown?: string;
+  @Duration() alert_timeout?: string;
+  @Str() alert_webhook?: string;
+  @Str() alert_webhook_format?: string;
+  @Str() alert_webhook_token_file?: string;
+  @Str() alert_webhook_ca_cert?: string;
+  @Duration() alert_webhook_timeout?: string;
+  @Int() alert_webhook_attempts?: number;
+  @Duration() event_retention?: string;
+  @Int() event_keep_max?: number;
+}
+
+class RuntimeSection {
+  @Str() adapter?: string;
+  @Str() socket?: string;
+}
+
+class McproxySection {
+  @Str() socket?: string;
+  @Str() cert_dir?: string;
+}
+
+/** `[[registry.credentials]]` */
+class RegistryCredentialTable {
+  @Str() server?: string;
+  @Str() username?: string;
+  @Str() password_file?: string;
+  @Str() token_file?: string;
+  @Bool() tls_verify?: boolean;
+}
+
+class RegistrySection {
+  @Str() auth_file?: string;
+  @TableList(() => RegistryCredentialTable, tableList({ notArray: 'must be an array of tables ([[registry.credentials]])' }))
+  credentials?: RegistryCredentialTable[];
+}
+
+class AcmeSection {
+  @Str() directory_url?: string;
+  @Str() ca_cert?: string;
+  @Str() account_key?: string;
+  @Str() email?: string;
+  @Str() eab_kid?: string;
+  @Str() eab_hmac?: string;
+  @Duration() renew_before?: string;
+}
+
+class LogSection {
+  @Str() level?: string;
+}
+
+class MetricsSection {
+  @Str() listen?: string;
+}
+
+/** SPEC §14: service data backups (restic). Not the registry's own `[agent] backup_dir`. */
+class BackupSection {
+  @Str() repository?: string;
+  @Str() password_file?: string;
+}
+
+/** SPEC §13: images pushed without a registry (PushImage): the push cache and its bounds. */
+class ImagesSection {
+  @Str() cache_dir?: string;
+  @Bytes() max_blob_size?: number | string;
+  @Bytes() max_push_size?: number | string;
+  @Bytes() min_free_space?: number | string;
+}
+
+/** The sections, by name; `[section]` tables of the file and `MCP_AGENT_<SECTION>_<KEY>` names come from here. */
+const SECTIONS = {
+  server: ServerSection,
+  database: DatabaseSection,
+  auth: AuthSection,
+  mcias: MciasSection,
+  agent: AgentSection,
+  monitor: MonitorSection,
+  runtime: RuntimeSection,
+  mcproxy: McproxySection,
+  registry: RegistrySection,
+  acme: AcmeSection,
+  log: LogSection,
+  metrics: MetricsSection,
+  backup: BackupSection,
+  images: ImagesSection,
+} satisfies Record<string, new () => object>;
+
+type Section = keyof typeof SECTIONS;
+
+@UnknownKeys('unknown section')
+class AgentConfigFile {}
+for (const [name, type] of Object.entries(SECTIONS)) SubTable(() => type)(AgentConfigFile.prototype, name);
+
+function kindOf(section: string, key: string): Kind {
+  return KINDS.get(SECTIONS[section as Section])?.[key] ?? 'string';
+}
 
 export interface LoadAgentConfigInput {
   /** Explicit `--config`; otherwise `MCP_AGENT_CONFIG`, otherwise the default path. */
   path?: string;
-  /** The process environment (passed in: nothing else in the agent reads process.env). */
-  env: Record<string, string | undefined>;
+  /**
+   * The environment (tests pass their own). Absent: the process's — read here and nowhere
+   * else in the agent; it travels on as `AgentConfig.env`.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 /** Resolves which file to load: `--config`, then `MCP_AGENT_CONFIG`, then the default. */
 export function resolveAgentConfigPath(input: LoadAgentConfigInput): string {
-  return path.resolve(input.path ?? input.env.MCP_AGENT_CONFIG ?? DEFAULT_AGENT_CONFIG_PATH);
+  return path.resolve(input.path ?? (input.env ?? process.env).MCP_AGENT_CONFIG ?? DEFAULT_AGENT_CONFIG_PATH);
 }
 
 /** Reads, validates and returns the agent config; throws ConfigError listing every problem. */
-export function loadAgentConfig(input: LoadAgentConfigInput): AgentConfig {
+export function loadAgentConfig(given: LoadAgentConfigInput): AgentConfig {
+  const input = { ...given, env: given.env ?? process.env };
   const file = resolveAgentConfigPath(input);
   let text: string;
   try {
@@ -148,7 +260,7 @@ export function parseAgentConfig(input: { file: string; text: string; env: Recor
 
 class ConfigReader {
   private readonly issues: ValidationIssue[] = [];
-  /** section -> key -> value, after env overrides; only known keys. */
+  /** section -> key -> value, after env overrides; only known keys with valid values. */
   private readonly values = new Map<string, Map<string, unknown>>();
   /** Where a value came from, for error messages. */
   private readonly origin = new Map<string, string>();
@@ -161,8 +273,7 @@ class ConfigReader {
   ) {}
 
   read(): AgentConfig {
-    this.collectFile();
-    this.collectEnv();
+    this.collect();
     const data = this.build();
     if (this.issues.length > 0) throw new ConfigError(this.issues);
     return new AgentConfig(data);
@@ -173,26 +284,50 @@ class ConfigReader {
     this.issues.push(origin ? { path: `${key} (${origin})`, reason } : { file: this.file, path: key, reason });
   }
 
-  private collectFile(): void {
-    for (const issue of checkTable(this.doc, FILE_SCHEMA)) this.issues.push({ file: this.file, ...issue });
-    for (const [section, body] of Object.entries(this.doc)) {
-      if (!Object.hasOwn(SCHEMA, section) || !isTable(body)) continue;
+  /**
+   * The file's tables with `MCP_AGENT_<SECTION>_<KEY>` overrides laid over them, validated as
+   * one document (AgentConfigFile), so an override is judged like the file and named in its
+   * error. Only values that passed are kept for build().
+   */
+  private collect(): void {
+    const merged: Table = { ...this.doc };
+    for (const [section, type] of Object.entries(SECTIONS)) {
+      for (const [key, kind] of Object.entries(KINDS.get(type) ?? {})) {
+        const name = `MCP_AGENT_${section}_${key}`.toUpperCase();
+        const raw = this.env[name];
+        if (raw === undefined) continue;
+        const body = merged[section];
+        if (body !== undefined && !isTable(body)) continue;
+        merged[section] = { ...body, [key]: envValue(raw, kind) };
+        this.origin.set(`${section}.${key}`, `env ${name}`);
+      }
+    }
+    const invalid = new Set<string>();
+    for (const found of validateTable(AgentConfigFile, merged)) {
+      invalid.add(found.path);
+      this.issue(found.path, found.reason);
+    }
+    for (const [section, body] of Object.entries(merged)) {
+      if (!Object.hasOwn(SECTIONS, section) || !isTable(body)) continue;
       const map = new Map<string, unknown>();
       this.values.set(section, map);
       for (const [key, value] of Object.entries(body)) {
-        if (Object.hasOwn(SCHEMA[section], key)) map.set(key, value);
+        if (key !== 'credentials' && !invalid.has(`${section}.${key}`)) map.set(key, this.asKind(value, kindOf(section, key)));
       }
-      if (section === 'registry' && Array.isArray(body.credentials)) body.credentials.filter(isTable).forEach((entry, index) => this.collectCredential(entry, index));
+      if (section === 'registry' && Array.isArray(body.credentials) && !invalid.has('registry.credentials')) {
+        body.credentials.filter(isTable).forEach((entry, index) => this.collectCredential(entry, index, invalid));
+      }
     }
   }
 
-  private collectCredential(entry: Table, index: number): void {
+  private collectCredential(entry: Table, index: number, invalid: Set<string>): void {
     const where = `registry.credentials[${index}]`;
-    const server = this.typed(`${where}.server`, entry.server, 'string') as string | undefined;
-    const username = this.typed(`${where}.username`, entry.username, 'string') as string | undefined;
-    const passwordFile = this.typed(`${where}.password_file`, entry.password_file, 'string') as string | undefined;
-    const tokenFile = this.typed(`${where}.token_file`, entry.token_file, 'string') as string | undefined;
-    const tlsVerify = this.typed(`${where}.tls_verify`, entry.tls_verify, 'bool') as boolean | undefined;
+    const value = <T>(key: string) => (invalid.has(`${where}.${key}`) ? undefined : (entry[key] as T | undefined));
+    const server = value<string>('server');
+    const username = value<string>('username');
+    const passwordFile = value<string>('password_file');
+    const tokenFile = value<string>('token_file');
+    const tlsVerify = value<boolean>('tls_verify');
     if (!server) this.issue(`${where}.server`, 'required');
     if (!username) this.issue(`${where}.username`, 'required');
     if (!passwordFile === !tokenFile) this.issue(where, 'set exactly one of password_file, token_file');
@@ -207,64 +342,26 @@ class ConfigReader {
     }
   }
 
-  private collectEnv(): void {
-    for (const [section, keys] of Object.entries(SCHEMA)) {
-      for (const key of Object.keys(keys)) {
-        const name = `MCP_AGENT_${section}_${key}`.toUpperCase();
-        const raw = this.env[name];
-        if (raw === undefined) continue;
-        let map = this.values.get(section);
-        if (!map) {
-          map = new Map();
-          this.values.set(section, map);
-        }
-        map.set(key, envValue(raw, keys[key]));
-        this.origin.set(`${section}.${key}`, `env ${name}`);
-      }
-    }
-  }
-
   private raw(section: string, key: string): unknown {
     return this.values.get(section)?.get(key);
   }
 
-  /** Type-checks one value; records an issue and returns undefined when wrong. */
-  private typed(key: string, value: unknown, kind: Kind): unknown {
-    if (value === undefined) return undefined;
+  /** A valid value as its kind: durations in ms, sizes in bytes, integers as numbers. */
+  private asKind(value: unknown, kind: Kind): unknown {
     switch (kind) {
-      case 'string':
-        if (typeof value === 'string') return value;
-        this.issue(key, 'must be a string');
-        return undefined;
-      case 'bool':
-        if (typeof value === 'boolean') return value;
-        this.issue(key, 'must be true or false');
-        return undefined;
       case 'int':
-        if ((typeof value === 'number' || typeof value === 'bigint') && Number.isInteger(Number(value))) return Number(value);
-        this.issue(key, 'must be an integer');
-        return undefined;
-      case 'duration': {
-        const ms = typeof value === 'string' ? parseDuration(value) : undefined;
-        if (ms !== undefined) return ms;
-        this.issue(key, 'must be a duration with a unit, like "30s", "10m", "24h", "30d"');
-        return undefined;
-      }
-      case 'bytes': {
-        const bytes = parseBytes(value);
-        if (bytes !== undefined) return bytes;
-        this.issue(key, 'must be a byte count (integer) or a size like "512MiB", "1GiB"');
-        return undefined;
-      }
-      case 'strings':
-        if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
-        this.issue(key, 'must be an array of strings');
-        return undefined;
+        return Number(value);
+      case 'duration':
+        return parseDuration(value as string);
+      case 'bytes':
+        return parseBytes(value);
+      default:
+        return value;
     }
   }
 
   private get<T>(section: string, key: string): T | undefined {
-    return this.typed(`${section}.${key}`, this.raw(section, key), SCHEMA[section][key]) as T | undefined;
+    return this.raw(section, key) as T | undefined;
   }
 
   private resolvePath(value: string): string {
@@ -322,6 +419,43 @@ class ConfigReader {
       ...(caCert ? { caCert } : {}),
       timeoutMs,
       attempts,
+    };
+  }
+
+  /**
+   * `[backup]` (SPEC §14): the restic repository of this node's service data. A repository
+   * with a backend prefix (`sftp:`, `s3:`, `rest:`, …) is kept as written; a plain path is
+   * resolved like every other path of this file.
+   */
+  private serviceBackup(dataDir: string): AgentConfigData['backup'] {
+    const raw = this.get<string>('backup', 'repository');
+    let repository = path.join(dataDir, 'restic');
+    if (raw !== undefined) {
+      if (raw.trim() === '') this.issue('backup.repository', 'must not be empty');
+      else if (/^[a-z0-9]+:/.test(raw) && !raw.startsWith('local:')) repository = raw;
+      else repository = this.resolvePath(raw.replace(/^local:/, ''));
+    }
+    return {
+      repository,
+      passwordFile: this.pathOf('backup', 'password_file') ?? path.join(dataDir, 'restic.pass'),
+      cacheDir: path.join(dataDir, 'restic-cache'),
+    };
+  }
+
+  /**
+   * `[images]` (SPEC §13): the push cache (content-addressed blobs of unfinished pushes) and
+   * the limits a push is held to. A blob may not exceed the push, and the defaults fit a node
+   * with a few GiB free: 8 GiB per blob, 16 GiB per push, 1 GiB left free after one.
+   */
+  private images(dataDir: string): AgentConfigData['images'] {
+    const maxBlobBytes = this.positive('images', 'max_blob_size', 8 * 1024 ** 3);
+    const maxPushBytes = this.positive('images', 'max_push_size', 16 * 1024 ** 3);
+    if (maxBlobBytes > maxPushBytes) this.issue('images.max_blob_size', `must not exceed images.max_push_size (${maxPushBytes} bytes)`);
+    return {
+      cacheDir: this.pathOf('images', 'cache_dir') ?? path.join(dataDir, 'image-cache'),
+      maxBlobBytes,
+      maxPushBytes,
+      minFreeBytes: this.positive('images', 'min_free_space', 1024 ** 3),
     };
   }
 
@@ -401,6 +535,8 @@ class ConfigReader {
     return {
       file: this.file,
       env: this.env,
+      backup: this.serviceBackup(dataDir),
+      images: this.images(dataDir),
       server: { grpcAddr, tlsCert, tlsKey },
       database: { path: dbPath },
       auth: { mode: mode === 'static' ? 'static' : 'mcias', tokensFile, allowedRoles },

@@ -17,7 +17,7 @@ export class DeployMapper {
   constructor(private readonly config: AgentConfig) {}
 
   deployInput(request: mcpv1.DeployRequest, caller?: string): DeployInput {
-    return { spec: this.serviceSpec(request.service), component: request.component || undefined, force: request.force, caller };
+    return { spec: this.serviceSpec(request.service), component: request.component || undefined, force: request.force, caller, overrideCordon: request.overrideCordon };
   }
 
   deployResponse(result: DeployResult): mcpv1.DeployResponse {
@@ -56,7 +56,11 @@ export class DeployMapper {
   }
 
   planResponse(plan: DeployPlan): mcpv1.PlanDeployResponse {
-    return { service: plan.service, components: plan.components.map(({ component, action, changes, strategy }) => ({ component, action, changes, strategy })) };
+    return {
+      service: plan.service,
+      components: plan.components.map(({ component, action, changes, strategy, hook }) => ({ component, action, changes, strategy, hook: hook ?? '' })),
+      ...(plan.jobChanges?.length ? { jobs: { changes: plan.jobChanges } } : {}),
+    };
   }
 
   /** Validates an RPC's spec (every issue at once) into the domain type. */

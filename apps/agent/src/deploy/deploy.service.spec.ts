@@ -206,6 +206,14 @@ describe(DeployService.name, () => {
       expect(runtime.callsTo('pull').map((c) => c.args.image)).toEqual(['localhost/mcp-test/busybox:2.0']);
     });
 
+    it('should honour pull: never refuses a missing image without pulling, always pulls a present one (SPEC §13)', async () => {
+      const never = await sut.deploy({ spec: service('pushed', [component('pushed', { image: 'localhost/i22/not-here:1', pull: 'never' })]), force: false });
+      expect(never.results).toEqual([expect.objectContaining({ ok: false, error: expect.stringContaining('image localhost/i22/not-here:1 is not on this node and pull = "never": push it first') })]);
+      expect(runtime.callsTo('pull')).toEqual([]);
+      await sut.deploy({ spec: service('fresh', [component('fresh', { pull: 'always' })]), force: false });
+      expect(runtime.callsTo('pull').map((c) => c.args.image)).toEqual(['localhost/mcp-test/busybox:1.0']);
+    });
+
     it('should report a failed component without hiding the others', async () => {
       runtime.failNext('pull', new RegistryAuthError('pull from mcr.example.net: unauthorized', { args: [], exitCode: 125, stderr: '' }));
       const spec = service('mixed', [component('bad', { image: 'mcr.example.net/app:1' }), component('good')]);

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { AlertSender } from '@mcp/alerts';
 import { ComponentNotFoundError, FailedPreconditionError, NotFoundError, RuntimeUnavailableError, ServiceNotFoundError, type ComponentSpec, type DeployStrategy, type DesiredState, type ServiceSpec } from '@mcp/common';
 import {
@@ -11,6 +11,7 @@ import {
   RouteService,
   runtimeUnavailableIn,
   secretsUsedBy,
+  ServiceChanges,
   ServiceSecrets,
   type ComponentOutcome,
   type ReleaseInfo,
@@ -18,7 +19,7 @@ import {
 import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type SecretInfo } from '@mcp/runtime';
-import { componentSpecHash, specChanges } from '@mcp/servicedef';
+import { componentSpecHash, jobChanges, specChanges } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 
 // DeployService's domain inputs and results; DeployMapper (deploy.mapper.ts) maps them from and to proto.
@@ -28,6 +29,8 @@ export interface DeployInput {
   component?: string;
   force: boolean;
   caller?: string;
+  /** Deploy even though this node is cordoned and does not run the service yet (SPEC §15). */
+  overrideCordon?: boolean;
 }
 
 export type PlanInput = Omit<DeployInput, 'caller'>;
@@ -66,11 +69,15 @@ export interface ComponentPlan {
   /** Each field that differs, e.g. "image: 1.0 → 2.0". */
   changes: string[];
   strategy: DeployStrategy;
+  /** The pre_deploy hook a create or recreate runs first (SPEC §12); absent: none. */
+  hook?: string;
 }
 
 export interface DeployPlan {
   service: string;
   components: ComponentPlan[];
+  /** SPEC §12: jobs added, removed or changed, one line each (empty: none). */
+  jobChanges?: string[];
 }
 
 export interface SyncActionResult {
@@ -98,6 +105,7 @@ export class DeployService implements OnApplicationBootstrap {
     private readonly secrets: ServiceSecrets,
     private readonly metrics: AgentMetrics,
     private readonly pruner: ImagePruner,
+    @Optional() private readonly changes?: ServiceChanges,
   ) {}
 
   /** A start-first deploy a crash interrupted is finished or undone before the agent serves. */
@@ -111,12 +119,18 @@ export class DeployService implements OnApplicationBootstrap {
     if (input.component && targets.length === 0) throw new ComponentNotFoundError(spec.name, input.component);
     const desired: DesiredState = spec.active ? 'running' : 'stopped';
 
+    // Its jobs (SPEC §12) are scheduled again from what the registry now says.
     return this.locks.run(spec.name, async () => {
       await this.recoverComponents(spec.name, targets);
       const before = await this.registry.getService(spec.name);
+      if (!before && !input.overrideCordon) await this.refuseIfCordoned(spec.name);
       await this.registry.saveService({
         name: spec.name,
         active: spec.active,
+        // The definition's [backup] policy (SPEC §14) travels with every deploy; none removes it.
+        backup: spec.backup ?? null,
+        // Its [[jobs]] (SPEC §12) too: a deploy without them removes them.
+        jobs: spec.jobs ?? null,
         components: targets.map((component) => ({ spec: component, desiredState: desired })),
       });
       // One release number for everything this deploy changes; unused when nothing changes.
@@ -151,7 +165,7 @@ export class DeployService implements OnApplicationBootstrap {
       if (unavailable) throw unavailable;
       await this.pruneAfter(spec.name, results);
       return { service: spec.name, results };
-    });
+    }).finally(() => this.changes?.changed(spec.name));
   }
 
   /**
@@ -183,6 +197,19 @@ export class DeployService implements OnApplicationBootstrap {
     const releases = await this.registry.listReleases(input);
     if (releases.length === 0 && !(await this.registry.getService(input.service))) throw new ServiceNotFoundError(input.service);
     return releases;
+  }
+
+  /**
+   * A cordoned node (SPEC §15) keeps new services off: a service it does not run yet is
+   * refused; the services it runs can still be redeployed (and moved away).
+   */
+  private async refuseIfCordoned(service: string): Promise<void> {
+    const cordon = await this.registry.getCordon();
+    if (!cordon) return;
+    const node = this.config.agent.nodeName;
+    throw new FailedPreconditionError(
+      `node ${node} is cordoned (by ${cordon.by || 'unknown'} since ${cordon.at.toISOString()}): deploy ${service} to another node, run mcp node uncordon ${node}, or deploy with --force`,
+    );
   }
 
   /**
@@ -262,7 +289,11 @@ export class DeployService implements OnApplicationBootstrap {
         return '';
       }
     };
-    const components = targets.map((component): ComponentPlan => {
+    const withHook = (plan: ComponentPlan, component: ComponentSpec): ComponentPlan =>
+      component.hooks && (plan.action === 'create' || plan.action === 'recreate')
+        ? { ...plan, hook: `${JSON.stringify(component.hooks.pre_deploy)} (timeout ${component.hooks.timeout ?? '10m'})` }
+        : plan;
+    const planOne = (component: ComponentSpec): ComponentPlan => {
       const strategy = this.deployer.strategyFor(component);
       const current = record?.components.find((c) => c.name === component.name);
       const container = live.get(current?.containerName || componentContainerName({ service: spec.name, name: component.name }));
@@ -285,8 +316,10 @@ export class DeployService implements OnApplicationBootstrap {
       });
       const changes = [...(deployed ? specChanges(deployed, component) : ['spec: the deployed spec is not on record']), ...secretChanges];
       return { component: component.name, action: 'recreate', changes: changes.length ? changes : ['--force'], strategy };
-    });
-    return { service: spec.name, components };
+    };
+    const components = targets.map((component) => withHook(planOne(component), component));
+    const jobs = jobChanges(record?.jobs, spec.jobs);
+    return { service: spec.name, components, ...(jobs.length ? { jobChanges: jobs } : {}) };
   }
 
   /** Crash leftovers of the given components are settled before a deploy touches them. */
@@ -327,6 +360,8 @@ export class DeployService implements OnApplicationBootstrap {
         await this.registry.saveService({
           name: spec.name,
           active: spec.active,
+          backup: spec.backup ?? null,
+          jobs: spec.jobs ?? null,
           components: spec.components.map((component) => ({ spec: component, desiredState: desired })),
         });
         const done: SyncActionResult[] = [];
@@ -336,6 +371,7 @@ export class DeployService implements OnApplicationBootstrap {
         return done;
       });
       actions.push(...planned);
+      if (!input.dryRun) this.changes?.changed(spec.name);
     }
 
     for (const record of await this.registry.listServices()) {

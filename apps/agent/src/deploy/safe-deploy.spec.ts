@@ -107,6 +107,67 @@ describe('DeployService (SPEC §8 safe deploys)', () => {
     });
   });
 
+  describe('the health wait, seen as it goes, and a refused port explained (#20 item 2)', () => {
+    const PROC_NET_TCP = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0',
+    ].join('\n');
+
+    /** Every tcp probe is refused; each records the port and the component's health detail at that moment. */
+    function refuseAll(): { seen: string[]; ports: number[] } {
+      const seen: string[] = [];
+      const ports: number[] = [];
+      jest.spyOn(h.network, 'tcp').mockImplementation(async (input) => {
+        ports.push(input.port);
+        seen.push(h.moduleRef.get(HealthStates).get({ service: 'web', component: 'web' })?.detail ?? '');
+        return { ok: false, detail: `${input.host}:${input.port}: ECONNREFUSED` };
+      });
+      h.runtime.onExec('web', (cmd) => (cmd[0] === 'cat' ? { exitCode: 0, output: PROC_NET_TCP } : { exitCode: 0, output: '' }));
+      return { seen, ports };
+    }
+
+    it('should keep "waiting for health (tcp host:port) Ns/start_period" as the detail while it waits, and name the port the container listens on', async () => {
+      const { seen, ports } = refuseAll();
+      const result = await sut.deploy({ spec: web({ health: { tcp: true, interval: '10ms', start_period: '300ms' } }), force: false });
+      const port = ports[0];
+      expect(result.results[0].ok).toBe(false);
+      expect(result.results[0].error).toContain(`health check tcp connect: 127.0.0.1:${port}: ECONNREFUSED after `);
+      expect(result.results[0].error).toContain(`; nothing listens on $PORT=${port}; the container listens on 8080 — does the program read $PORT?`);
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen.slice(1)).toContain(`waiting for health (tcp 127.0.0.1:${port}) 0s/0.3s`);
+    });
+
+    it('should name a named route\'s variable, and say nothing of ports for a fixed health port', async () => {
+      refuseAll();
+      const named = await sut.deploy({ spec: web({ routes: [{ name: 'http', port: 443, mode: 'l4' }], health: { tcp: true, interval: '10ms', start_period: '100ms' } }), force: false });
+      expect(named.results[0].error).toContain('the container listens on 8080 — does the program read $PORT_HTTP?');
+      const fixed = await sut.deploy({ spec: web({ ports: ['127.0.0.1:18080:8080'], health: { tcp: true, port: 18080, interval: '10ms', start_period: '100ms' } }), force: false });
+      expect(fixed.results[0].error).toContain('127.0.0.1:18080: ECONNREFUSED');
+      expect(fixed.results[0].error).not.toContain('nothing listens');
+    });
+
+    it('should give the hint after an http check is reset too, and none when the container does listen on the port', async () => {
+      const { ports } = refuseAll();
+      const http = jest.spyOn(h.network, 'http').mockImplementation(async (input) => {
+        ports.push(input.port);
+        return { ok: false, detail: `GET ${input.path}: ECONNRESET` };
+      });
+      const reset = await sut.deploy({ spec: web({ health: { http: '/up', interval: '10ms', start_period: '100ms' } }), force: false });
+      expect(reset.results[0].error).toContain(`GET /up: ECONNRESET after `);
+      expect(reset.results[0].error).toContain(`; nothing listens on $PORT=${ports[0]}; the container listens on 8080`);
+      let probed = 0;
+      http.mockImplementation(async (input) => {
+        probed = input.port;
+        return { ok: false, detail: `GET ${input.path}: ECONNRESET` };
+      });
+      const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+      h.runtime.onExec('web', () => ({ exitCode: 0, output: `  sl  local_address rem_address   st\n   0: 00000000:${hex(probed)} 00000000:0000 0A 0\n` }));
+      const listens = await sut.deploy({ spec: web({ health: { http: '/up', interval: '10ms', start_period: '100ms' } }), force: true });
+      expect(listens.results[0].error).toContain('GET /up: ECONNRESET after ');
+      expect(listens.results[0].error).not.toContain('nothing listens');
+    });
+  });
+
   describe('stop-first', () => {
     it('should re-create the previous release on its ports when the new one is unhealthy, and say so', async () => {
       await sut.deploy({ spec: web({ strategy: 'stop-first' }), force: false });
@@ -160,6 +221,14 @@ describe('DeployService (SPEC §8 safe deploys)', () => {
   });
 
   describe('plan', () => {
+    it('should name a memory change, not --force (SPEC §9 fields were once left out of the diff)', async () => {
+      await sut.deploy({ spec: web({ memory: '256m' }), force: false });
+
+      const plan = await sut.plan({ spec: web({ memory: '512m' }), force: false });
+
+      expect(plan.components).toEqual([{ component: 'web', action: 'recreate', changes: ['memory: 256m → 512m'], strategy: 'start-first' }]);
+    });
+
     it('should list each changed field and change nothing', async () => {
       await sut.deploy({ spec: web({ env: ['BAR=1', 'BAZ=1'] }), force: false });
       const id = h.runtime.container('web')!.id;

@@ -74,7 +74,7 @@ class ProbeController {
   /** Deliberately not marked: the guard must refuse it. */
   @GrpcMethod(MCP_AGENT_SERVICE_NAME, 'ListServices')
   async listServices(): Promise<mcpv1.ListServicesResponse> {
-    return { node: 'x', services: [] };
+    return { node: 'x', services: [], cordoned: false };
   }
 }
 

@@ -38,10 +38,20 @@ export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
       (args[1] as StreamCallback)(payload);
       return of(undefined);
     }
+    // A bidirectional call (Exec) gets only (call): its status is sent by emitting the error.
+    if (call && args[0] === call && isDuplexCall(call)) {
+      if (!call.destroyed) call.emit('error', payload);
+      return of(undefined);
+    }
     return throwError(() => payload);
   }
 }
 
 function isCall(arg: unknown): arg is object {
   return !!arg && typeof arg === 'object' && 'metadata' in arg && typeof (arg as { getPeer?: unknown }).getPeer === 'function';
+}
+
+function isDuplexCall(call: object): call is { emit(event: 'error', error: unknown): boolean; destroyed: boolean } {
+  const candidate = call as { write?: unknown; read?: unknown; emit?: unknown };
+  return typeof candidate.write === 'function' && typeof candidate.read === 'function' && typeof candidate.emit === 'function';
 }

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ServiceNotFoundError } from '@mcp/common';
-import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService } from '@mcp/deployer';
+import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, ServiceChanges } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
@@ -38,6 +38,7 @@ export class LifecycleService {
     private readonly routes: RouteService,
     private readonly deployer: ComponentDeployer,
     private readonly locks: KeyedMutex,
+    @Optional() private readonly changes?: ServiceChanges,
   ) {}
 
   stop(input: { service: string }): Promise<LifecycleResult> {
@@ -121,6 +122,7 @@ export class LifecycleService {
         }
         if (!input.dryRun && remaining === 0) await this.registry.deleteService(service.name);
       });
+      if (!input.dryRun) this.changes?.changed(service.name);
     }
     return purged;
   }
@@ -132,7 +134,8 @@ export class LifecycleService {
   }
 
   private perService(service: string, work: (record: ServiceRecord) => Promise<LifecycleResult>): Promise<LifecycleResult> {
-    return this.locks.run(service, async () => work(await this.requireService(service)));
+    // Jobs stop, start and go with their service (SPEC §12): the scheduler re-reads it after.
+    return this.locks.run(service, async () => work(await this.requireService(service))).finally(() => this.changes?.changed(service));
   }
 
   /** Runs a step per component; one component's failure does not stop the others. */

@@ -12,6 +12,10 @@ export const AUDIT_TARGET_KEY = Symbol.for('mcp.audit-target');
 export interface AuditTarget {
   service?: string;
   component?: string;
+  /** The command an Exec ran (never its environment or input). */
+  argv?: string[];
+  /** The image reference of an image push (SPEC §13). */
+  image?: string;
 }
 
 type CallHolder = Record<symbol, unknown> & { getPath?: () => string; request?: unknown };
@@ -51,6 +55,8 @@ export class AuditLog {
       // Names come from the caller: bounded, so a hostile request cannot bloat the log.
       service: (target.service ?? '').slice(0, 256),
       component: (target.component ?? '').slice(0, 256),
+      ...(target.argv ? { argv: boundedArgv(target.argv) } : {}),
+      ...(target.image ? { image: target.image.slice(0, 256) } : {}),
       code: input.code,
       duration_ms: durationMs,
     });
@@ -77,4 +83,10 @@ function targetOf(request: unknown): AuditTarget {
         : undefined;
   const component = typeof body.component === 'string' ? body.component : undefined;
   return { service: service || undefined, component: component || undefined };
+}
+
+/** At most 64 arguments of 256 characters each: the caller chooses them. */
+function boundedArgv(argv: string[]): string[] {
+  const kept = argv.slice(0, 64).map((arg) => arg.slice(0, 256));
+  return argv.length > kept.length ? [...kept, `… ${argv.length - kept.length} more`] : kept;
 }

@@ -8,7 +8,7 @@ import { MetricsSource } from '@mcp/metrics';
 import { ServiceRegistry, SNAPSHOT_NAME } from '@mcp/registry';
 import { containerNameFor, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
-import { isDrift } from '../monitor/monitor.service';
+import { isDrift } from '@mcp/common';
 
 /**
  * The agent's state at scrape time: components' states from the registry (one narrow read,

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type Alert, AlertDispatcher, type AlertKind, AlertSender } from '@mcp/alerts';
-import { Clock, type DesiredState, type ObservedState } from '@mcp/common';
+import { Clock, isDrift, type ObservedState } from '@mcp/common';
 import { describeCheck, type HealthStatus, healthTimings, HealthProber, HealthStates, KeyedMutex, type ProbeResult } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { type ComponentRecord, ServiceRegistry } from '@mcp/registry';
@@ -355,12 +355,6 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
     this.lastAlert.set(key, now.getTime());
     pending.push({ ...alert, node: this.config.agent.nodeName, time: now });
   }
-}
-
-/** Desired running but not running, or desired stopped but running; `ignore` never drifts. */
-export function isDrift(desired: DesiredState, observed: ObservedState): boolean {
-  if (desired === 'ignore') return false;
-  return (desired === 'running') !== (observed === 'running');
 }
 
 /** `work` over `items`, at most `limit` at once; results in the items' order. */

@@ -1,28 +1,24 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
-import { Authenticated } from '../auth/auth.decorators';
+import { Rpc } from '../auth/rpc.decorator';
 import { SecretsService, type SecretView } from './secrets.service';
 
 @Controller()
 export class SecretsController implements Pick<mcpv1.McpAgentServiceController, 'setSecret' | 'listSecrets' | 'removeSecret'> {
   constructor(private readonly secrets: SecretsService) {}
 
-  @GrpcMethod('McpAgentService', 'SetSecret')
-  @Authenticated()
+  @Rpc()
   async setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
     const { secret, recreateOnDeploy } = await this.secrets.set({ service: request.service, name: request.name, value: Buffer.from(request.value ?? []) });
     return { secret: toSecretInfo(secret), recreateOnDeploy };
   }
 
-  @GrpcMethod('McpAgentService', 'ListSecrets')
-  @Authenticated()
+  @Rpc()
   async listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
     return { secrets: (await this.secrets.list({ service: request.service })).map(toSecretInfo) };
   }
 
-  @GrpcMethod('McpAgentService', 'RemoveSecret')
-  @Authenticated()
+  @Rpc()
   async removeSecret(request: mcpv1.RemoveSecretRequest): Promise<mcpv1.RemoveSecretResponse> {
     await this.secrets.remove({ service: request.service, name: request.name });
     return {};

@@ -1,5 +1,9 @@
 import { Controller } from '@nestjs/common';
+import type { Metadata } from '@grpc/grpc-js';
+import { Payload } from '@nestjs/microservices';
+import type { Caller } from '@mcp/auth';
 import type { mcpv1 } from '@mcp/proto';
+import { CurrentCaller } from '../auth/auth.decorators';
 import { Rpc } from '../auth/rpc.decorator';
 import { StatusService } from './status.service';
 
@@ -25,5 +29,10 @@ export class StatusController {
   @Rpc()
   nodeStatus(_request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse> {
     return this.status.nodeStatus();
+  }
+
+  @Rpc()
+  setCordon(@Payload() request: mcpv1.SetCordonRequest, _metadata?: Metadata, @CurrentCaller() caller?: Caller): Promise<mcpv1.SetCordonResponse> {
+    return this.status.setCordon({ cordoned: request.cordoned, caller: caller?.username ?? '' });
   }
 }

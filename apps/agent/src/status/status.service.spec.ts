@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ServiceNotFoundError, type ComponentSpec } from '@mcp/common';
+import { isDrift, ServiceNotFoundError, type ComponentSpec } from '@mcp/common';
 import { ComponentDeployer, HealthStates } from '@mcp/deployer';
 import { componentSpecHash } from '@mcp/servicedef';
 import { featureHarness, type FeatureHarness } from '../../../../test/support';
 import { AGENT_VERSION } from '../version';
-import { StatusService, isDrift } from './status.service';
+import { StatusService } from './status.service';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
 const component = (name: string, extra: Partial<ComponentSpec> = {}): ComponentSpec => ({ name, image: IMAGE, ports: [], volumes: [], cmd: [], env: [], routes: [], ...extra });

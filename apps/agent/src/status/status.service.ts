@@ -1,24 +1,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Injectable } from '@nestjs/common';
-import { Clock, ServiceNotFoundError } from '@mcp/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Clock, isDrift, ServiceNotFoundError } from '@mcp/common';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
-import { DriftDetail, HealthStates } from '@mcp/deployer';
+import { ContainerOps, DriftDetail, HealthStates } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
 import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { toProtoEvent } from '../event.mapper';
+import { ReleaseLayout, releaseEnvironment } from '../upgrade/release-layout';
 import { AGENT_VERSION } from '../version';
 
 const DEFAULT_EVENT_LIMIT = 20;
-
-/** Desired vs observed: `ignore` never drifts; otherwise running must match running. */
-export function isDrift(desired: string, observed: string): boolean {
-  if (desired === 'ignore') return false;
-  return (desired === 'running') !== (observed === 'running');
-}
 
 /** ListServices, GetServiceStatus, LiveCheck and NodeStatus (SPEC §2 "Status views", "Node status"). */
 @Injectable()
@@ -33,6 +28,7 @@ export class StatusService {
     private readonly clock: Clock,
     private readonly health: HealthStates,
     private readonly drift: DriftDetail,
+    @Optional() private readonly oneOffs?: ContainerOps,
   ) {
     this.startedAt = clock.now();
   }
@@ -40,7 +36,8 @@ export class StatusService {
   /** Registry only: no runtime call. */
   async listServices(): Promise<mcpv1.ListServicesResponse> {
     const services = await this.registry.listServices();
-    return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)) };
+    const cordon = await this.registry.getCordon();
+    return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)), cordoned: cordon !== null };
   }
 
   /**
@@ -78,6 +75,7 @@ export class StatusService {
           container,
           driftFields,
           health: this.health.status({ service: service.name, component: component.name }),
+          healthDetail: this.health.get({ service: service.name, component: component.name })?.detail ?? '',
           release: runningRelease(component, releases),
         });
       }
@@ -95,20 +93,46 @@ export class StatusService {
    * not open); unmanaged containers show desired `ignore`.
    */
   async liveCheck(): Promise<mcpv1.LiveCheckResponse> {
-    const [containers, services] = await Promise.all([this.live.current(), this.registry.listServices()]);
+    const [containers, services, cordon] = await Promise.all([this.live.current(), this.registry.listServices(), this.registry.getCordon()]);
     const known = services.map((s) => s.name);
     const byService = new Map(services.map((s) => [s.name, s]));
     return {
       node: this.config.agent.nodeName,
       containers: containers.map((c) => this.containerInfo(c, known, byService)),
+      cordoned: cordon !== null,
+      // SPEC §12: runs, job runs and hooks while they run (KIND in `mcp ps`).
+      oneOffs: (this.oneOffs?.runningOneOffs() ?? []).map((o) => {
+        const [kind, name] = o.kind.split(':');
+        return {
+          service: o.service,
+          component: kind === 'job' && name ? name : o.component,
+          container: o.name,
+          state: 'running',
+          image: o.image,
+          version: imageTag(o.image),
+          startedAt: toTimestamp(o.startedAt),
+          desiredState: '',
+          id: '',
+          health: '-',
+          kind,
+        };
+      }),
     };
   }
 
+  /** Cordons or uncordons the node (SPEC §15); the registry keeps it across restarts. */
+  async setCordon(input: { cordoned: boolean; caller: string }): Promise<mcpv1.SetCordonResponse> {
+    const changed = await this.registry.setCordon(input.cordoned ? { by: input.caller, at: this.clock.now() } : null);
+    return { node: this.config.agent.nodeName, cordoned: input.cordoned, changed };
+  }
+
   async nodeStatus(): Promise<mcpv1.NodeStatusResponse> {
-    const [containers, runtimeVersion, disk] = await Promise.all([
+    const [containers, runtimeVersion, disk, release, cordon] = await Promise.all([
       this.live.current(),
       this.runtime.version().catch(() => 'unavailable'),
       diskOf(path.dirname(this.config.database.path)),
+      agentRelease(this.config.env),
+      this.registry.getCordon(),
     ]);
     const now = this.clock.now();
     return {
@@ -124,6 +148,10 @@ export class StatusService {
       diskFreeBytes: disk.free,
       diskTotalBytes: disk.total,
       runtimeVersion,
+      ...release,
+      cordoned: cordon !== null,
+      cordonedAt: cordon ? toTimestamp(cordon.at) : undefined,
+      cordonedBy: cordon?.by ?? '',
     };
   }
 
@@ -143,6 +171,7 @@ export class StatusService {
       desiredState: record?.desiredState ?? 'ignore',
       id: c.id,
       health: serves ? this.health.status({ service, component }) : '-',
+      kind: '',
     };
   }
 
@@ -177,6 +206,22 @@ function componentInfo(c: ComponentRecord): mcpv1.ComponentInfo {
     routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort ?? 0 })),
     updatedAt: toTimestamp(c.updatedAt),
     container: c.containerName,
+  };
+}
+
+/** The release this agent runs from (mcp-agent-launch's layout), whether it is marked good, and the launcher's last rollback. */
+async function agentRelease(environment: NodeJS.ProcessEnv): Promise<Pick<mcpv1.NodeStatusResponse, 'release' | 'releaseGood' | 'lastRollback'>> {
+  const env = releaseEnvironment(environment);
+  if (!env) return { release: '', releaseGood: false, lastRollback: undefined };
+  const layout = new ReleaseLayout(env.installDir);
+  const [boot, rollback] = await Promise.all([layout.bootState(), layout.lastRollback()]);
+  const at = rollback ? new Date(rollback.at) : undefined;
+  return {
+    release: env.release,
+    releaseGood: boot?.release === env.release && boot.good === true,
+    lastRollback: rollback
+      ? { failedRelease: rollback.failedRelease, restoredRelease: rollback.restoredRelease, at: at && !Number.isNaN(at.getTime()) ? toTimestamp(at) : undefined, logTail: rollback.logTail ?? '' }
+      : undefined,
   };
 }
 

@@ -47,3 +47,40 @@ export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, me
     await once(call, 'drain', { signal });
   }
 }
+
+type Cancellable = { on(event: 'cancelled', listener: () => void): unknown; off(event: 'cancelled', listener: () => void): unknown; cancelled?: boolean };
+
+/**
+ * An AbortSignal that fires when the client cancels the call (or `parent` aborts); its
+ * reason is `cancelledError()` (StreamCancelledError by default).
+ */
+export function cancelSignal(call: Cancellable, parent?: AbortSignal, cancelledError: () => Error = () => new StreamCancelledError()): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(cancelledError());
+  if (call.cancelled || parent?.aborted) abort();
+  call.on('cancelled', abort);
+  parent?.addEventListener('abort', abort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      call.off('cancelled', abort);
+      parent?.removeEventListener('abort', abort);
+    },
+  };
+}
+
+/** The next message of a client stream, or undefined at its end; rejects when the signal aborts. */
+export async function nextMessage<T>(messages: AsyncIterator<T>, signal: AbortSignal, cancelledError: () => Error = () => new StreamCancelledError()): Promise<T | undefined> {
+  if (signal.aborted) throw cancelledError();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(cancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const result = await Promise.race([messages.next(), aborted]);
+    return result.done ? undefined : result.value;
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}

@@ -19,6 +19,7 @@ import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
 import { noteAuditTarget } from '../logging/audit';
+import { cancelSignal as streamCancelSignal, nextMessage as streamNextMessage } from '../streaming/stream-call';
 import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
 
 /** Size of one PullFile chunk. */
@@ -193,36 +194,14 @@ export class TransferService {
   }
 }
 
-/** An AbortSignal that fires when the client cancels the call (or `parent` aborts). */
-function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown; off(event: 'cancelled', listener: () => void): unknown; cancelled?: boolean }, parent?: AbortSignal): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort(new TransferCancelledError());
-  if (call.cancelled || parent?.aborted) abort();
-  call.on('cancelled', abort);
-  parent?.addEventListener('abort', abort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      call.off('cancelled', abort);
-      parent?.removeEventListener('abort', abort);
-    },
-  };
+const cancelled = (): Error => new TransferCancelledError();
+
+function cancelSignal(call: Parameters<typeof streamCancelSignal>[0], parent?: AbortSignal): ReturnType<typeof streamCancelSignal> {
+  return streamCancelSignal(call, parent, cancelled);
 }
 
-/** The next client message, or undefined at the end; rejects when the client cancels. */
-async function nextMessage(messages: AsyncIterator<mcpv1.PushFileRequest>, signal: AbortSignal): Promise<mcpv1.PushFileRequest | undefined> {
-  if (signal.aborted) throw new TransferCancelledError();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(new TransferCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const result = await Promise.race([messages.next(), aborted]);
-    return result.done ? undefined : result.value;
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
-  }
+function nextMessage(messages: AsyncIterator<mcpv1.PushFileRequest>, signal: AbortSignal): Promise<mcpv1.PushFileRequest | undefined> {
+  return streamNextMessage(messages, signal, cancelled);
 }
 
 /** Writes one message, waiting for 'drain' when grpc-js's buffer is full. */

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+// Deep import: @nestjs/common's index loads every service and pipe (~20 ms of `mcp ps`, bench P2).
+import 'reflect-metadata'; // what @nestjs/common's index would have loaded first
+import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import { FailedPreconditionError, NotFoundError } from '@mcp/common';
 import { readTokenFile, tokenFileModeWarning, writeTokenFile } from '@mcp/auth';
 import { CliConfigService } from '../config/cli-config.service';

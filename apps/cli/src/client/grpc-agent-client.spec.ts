@@ -36,7 +36,7 @@ describe(GrpcAgentClient.name, () => {
     const handlers: Record<string, Handler> = {
       listServices: ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<mcpv1.ListServicesResponse>) => {
         auth(call);
-        callback(null, { node: 'test', services: [] });
+        callback(null, { node: 'test', services: [], cordoned: false });
       }) as Handler,
       liveCheck: ((_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
         callback({ code: grpc.status.UNAUTHENTICATED, details: 'token expired' })) as Handler,
@@ -98,7 +98,7 @@ describe(GrpcAgentClient.name, () => {
   it('should dial an IP, verify the certificate as server_name and send the bearer token', async () => {
     const sut = client();
     try {
-      await expect(sut.call('listServices', {})).resolves.toEqual({ node: 'test', services: [] });
+      await expect(sut.call('listServices', {})).resolves.toEqual({ node: 'test', services: [], cordoned: false });
       expect(seenAuth.at(-1)).toBe('Bearer tok-abc');
     } finally {
       sut.close();
@@ -137,7 +137,7 @@ describe(GrpcAgentClient.name, () => {
     const sut = client({ address: `127.0.0.1:${closed}` });
     try {
       await expect(sut.call('listServices', {})).rejects.toThrow(new RegExp(`^agent test \\(127\\.0\\.0\\.1:${closed}\\) unreachable: `));
-      await expect(sut.call('deploy', { service: undefined, component: '', force: false })).rejects.toBeInstanceOf(AgentUnreachableError);
+      await expect(sut.call('deploy', { service: undefined, component: '', force: false, overrideCordon: false })).rejects.toBeInstanceOf(AgentUnreachableError);
     } finally {
       sut.close();
     }

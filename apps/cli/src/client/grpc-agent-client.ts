@@ -1,17 +1,52 @@
 import * as fs from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
-import type { agentStubs, AgentStub, mcpv1, RpcRequest, RpcResponse, ServerStreamRpc, ServerStreamStubs, UnaryRpc, UnaryStubs } from '@mcp/proto';
-import { Injectable } from '@nestjs/common';
+import type { agentStubs, AgentStub, ClientStreamRpc, ClientStreamStubs, mcpv1, RpcRequest, RpcResponse, ServerStreamRpc, ServerStreamStubs, StreamMessage, UnaryRpc, UnaryStubs } from '@mcp/proto';
+// Deep import: @nestjs/common's index loads every service and pipe (~20 ms of `mcp ps`, bench P2).
+import 'reflect-metadata'; // what @nestjs/common's index would have loaded first
+import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import type { NodeConfig } from '../config/cli-config';
 import { CommandFailedError } from '../errors';
-import { AgentClient, AgentClientFactory, AgentClientOptions, PushFileInput, StreamCallOptions } from './agent-client';
+import { AgentClient, AgentClientFactory, AgentClientOptions, ExecCall, PushFileInput, PushImageInput, StreamCallOptions, UpgradeAgentInput } from './agent-client';
 import { mapGrpcError } from './grpc-errors';
 
 /**
- * RPCs that may pull images or stop containers: a generous deadline, a short connect (the
- * watchdog). Every other unary RPC gets the node timeout; a dry-run sync is quick.
+ * Every unary RPC's deadline class, chosen where the RPC is added: `Record<UnaryRpc, …>`
+ * makes tsc reject a new RPC until it is listed here ("Property 'doThing' is missing in
+ * type …"), so none falls back to a deadline by accident (a start-first rollback behind a
+ * health gate was cut off at the 10 s node timeout while the set above forgot it).
+ * - `deploy`: may pull images, run health gates (start_period + retries + drain) or stop
+ *   containers: LONG_CALL_DEADLINE_MS in all, a node-timeout connect (the watchdog) and the
+ *   keepalive while it runs;
+ * - `node`: a question or a small write answered at once: the node timeout in all.
+ * The table is audited in docs/ARCHITECTURE.md ("Deadlines").
  */
-const LONG_RPCS: ReadonlySet<UnaryRpc> = new Set<UnaryRpc>(['deploy', 'undeployService', 'stopService', 'startService', 'restartService', 'syncDesiredState', 'adoptContainers']);
+export const RPC_DEADLINES: Readonly<Record<UnaryRpc, 'deploy' | 'node'>> = {
+  deploy: 'deploy',
+  rollback: 'deploy',
+  syncDesiredState: 'deploy', // a dry run is answered at once: the node timeout (below)
+  undeployService: 'deploy',
+  stopService: 'deploy',
+  startService: 'deploy',
+  restartService: 'deploy',
+  adoptContainers: 'deploy',
+  purgeComponent: 'deploy',
+  planDeploy: 'node',
+  listServices: 'node',
+  getServiceStatus: 'node',
+  liveCheck: 'node',
+  nodeStatus: 'node',
+  listReleases: 'node',
+  setSecret: 'node',
+  listSecrets: 'node',
+  removeSecret: 'node',
+  setCordon: 'node',
+  imageBlobs: 'node', // one podman image listing and a stat per digest
+  rollbackAgent: 'node', // switches a link and answers; the agent exits after
+  listBackups: 'node',
+  restoreService: 'deploy', // stops, restores, starts and waits for health
+  checkBackups: 'deploy', // restic check reads every pack of the service's snapshots
+  listJobs: 'node', // the registry's jobs and their newest runs
+};
 const LONG_CALL_DEADLINE_MS = 10 * 60_000;
 /**
  * While a call is open, a ping every 5 s that must be answered within 5 s: a node cut off in
@@ -34,11 +69,22 @@ interface Loaded {
 
 let loaded: Promise<Loaded> | undefined;
 
+/**
+ * The agent API as protobufjs JSON, which scripts/bundle-cli.js inlines into the bundled CLI
+ * (esbuild `define`) so no run parses the .proto files; undefined when run from tsc's output or
+ * source (jest), which parse them.
+ */
+declare const MCP_AGENT_PROTO_JSON: string | undefined;
+
+function builtInDescriptor(): object | undefined {
+  return typeof MCP_AGENT_PROTO_JSON === 'string' ? (JSON.parse(MCP_AGENT_PROTO_JSON) as object) : undefined;
+}
+
 /** gRPC and the proto are loaded on first use, so `--help` never pays for them. */
 function loadGrpc(): Promise<Loaded> {
   loaded ??= Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader'), import('@mcp/proto')]).then(([grpcModule, loader, proto]) => ({
     grpc: grpcModule,
-    stub: proto.agentStubs(grpcModule, loader),
+    stub: proto.agentStubs(grpcModule, loader, builtInDescriptor()),
   }));
   return loaded;
 }
@@ -59,6 +105,7 @@ export class GrpcAgentClientFactory extends AgentClientFactory {
  *   keepalive below while they run;
  * - PushFile (client stream): each chunk taken by the agent (the stream drains) within the
  *   node timeout, and the answer after the last chunk within PUSH_ANSWER_TIMEOUTS of them;
+ *   PushImage the same, with the long deadline for the answer (podman loads the image first);
  * - PullFile, and Logs / Events without follow (finite server streams): each message within
  *   the node timeout — an idle deadline, since a big file or log has no sensible total one;
  * - Logs -f / Events -f (follow streams): the agent opens the stream (its response headers)
@@ -76,7 +123,7 @@ export class GrpcAgentClient implements AgentClient {
   }
 
   call<K extends UnaryRpc>(rpc: K, request: RpcRequest<K>): Promise<RpcResponse<K>> {
-    const long = LONG_RPCS.has(rpc) && !(rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true);
+    const long = RPC_DEADLINES[rpc] === 'deploy' && !(rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true);
     return this.unary(rpc, request, long ? 'long' : 'quick');
   }
   setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {
@@ -89,11 +136,45 @@ export class GrpcAgentClient implements AgentClient {
     return this.unary('removeSecret', request, 'quick');
   }
 
-  async pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
+  pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
+    async function* messages(): AsyncIterable<mcpv1.PushFileRequest> {
+      yield { header: input.header };
+      for await (const chunk of input.chunks) yield { chunk };
+    }
+    return this.clientStream('pushFile', messages(), PUSH_ANSWER_TIMEOUTS * this.node.timeoutMs);
+  }
+
+  /** The answer comes once the bundle is checked, unpacked and switched to: as PushFile's. */
+  upgradeAgent(input: UpgradeAgentInput): Promise<mcpv1.UpgradeAgentResponse> {
+    async function* messages(): AsyncIterable<mcpv1.UpgradeAgentRequest> {
+      yield { header: input.header };
+      for await (const chunk of input.chunks) yield { chunk };
+    }
+    return this.clientStream('upgradeAgent', messages(), PUSH_ANSWER_TIMEOUTS * this.node.timeoutMs);
+  }
+
+  /** The answer comes once podman has loaded the image, which takes as long as a pull: the long deadline. */
+  pushImage(input: PushImageInput): Promise<mcpv1.PushImageResponse> {
+    async function* messages(): AsyncIterable<mcpv1.PushImageRequest> {
+      yield { header: input.header };
+      for await (const blob of input.blobs) {
+        yield { blob: { digest: blob.digest, size: blob.size } };
+        for await (const chunk of blob.chunks) yield { chunk };
+      }
+    }
+    return this.clientStream('pushImage', messages(), LONG_CALL_DEADLINE_MS);
+  }
+
+  /**
+   * A client stream: each message taken by the agent (the stream drains) within the node
+   * timeout, the answer after the last one within `answerMs`.
+   */
+  private async clientStream<K extends ClientStreamRpc>(rpc: K, messages: AsyncIterable<StreamMessage<K>>, answerMs: number): Promise<RpcResponse<K>> {
     const { g, client } = await this.connect();
-    let call: grpc.ClientWritableStream<mcpv1.PushFileRequest> | undefined;
-    const result = new Promise<mcpv1.PushFileResponse>((resolve, reject) => {
-      call = client.pushFile(this.metadata(g), {}, (error, response) => (error ? reject(this.mapError(error, client)) : resolve(response)));
+    let call: grpc.ClientWritableStream<StreamMessage<K>> | undefined;
+    const result = new Promise<RpcResponse<K>>((resolve, reject) => {
+      const methods: ClientStreamStubs = client;
+      call = methods[rpc](this.metadata(g), {}, (error, response) => (error ? reject(this.mapError(error, client)) : resolve(response)));
     });
     const stream = call!;
     const watchdog = this.connectWatchdog(client, () => stream.cancel());
@@ -114,13 +195,12 @@ export class GrpcAgentClient implements AgentClient {
     failure.catch(() => undefined);
     const timeout = this.node.timeoutMs;
     try {
-      await deadline.wait(writeMessage(stream, { header: input.header }, failure), timeout);
-      for await (const chunk of input.chunks) {
+      for await (const message of messages) {
         if (failed) break;
-        await deadline.wait(writeMessage(stream, { chunk }, failure), timeout);
+        await deadline.wait(writeMessage(stream, message, failure), timeout);
       }
       stream.end();
-      return await Promise.race([deadline.wait(result, PUSH_ANSWER_TIMEOUTS * timeout), watchdog.promise]);
+      return await Promise.race([deadline.wait(result, answerMs), watchdog.promise]);
     } catch (error) {
       stream.cancel();
       // A deadline that passed cancelled the call: say so, not "cancelled".
@@ -128,6 +208,62 @@ export class GrpcAgentClient implements AgentClient {
     } finally {
       watchdog.stop();
     }
+  }
+
+  /**
+   * Exec, a bidirectional stream: connected within the node timeout (the watchdog), the
+   * command started — the agent's response headers — within the node timeout, then no
+   * deadline at all (a shell may sit idle for hours): the keepalive names a peer gone.
+   */
+  async exec(start: mcpv1.ExecStart): Promise<ExecCall> {
+    const { g, client } = await this.connect();
+    const call = client.exec(this.metadata(g), {});
+    const watchdog = this.connectWatchdog(client, () => call.cancel());
+    const deadline = new StreamDeadline((ms) => {
+      call.cancel();
+      return this.noAnswer(ms, client);
+    });
+    let failure: unknown;
+    const failed = new Promise<never>((_, reject) => {
+      call.once('error', (error) => {
+        failure = this.mapError(error, client);
+        reject(failure);
+      });
+    });
+    failed.catch(() => undefined);
+    const opened = new Promise<void>((resolve) => call.once('metadata', () => resolve()));
+    try {
+      call.write({ start });
+      await Promise.race([deadline.wait(Promise.race([opened, failed]), this.node.timeoutMs), watchdog.promise]);
+    } catch (error) {
+      call.cancel();
+      throw deadline.expired ?? failure ?? error;
+    } finally {
+      watchdog.stop();
+    }
+    const mapError = (error: unknown) => failure ?? this.mapError(error, client);
+    async function* messages(): AsyncGenerator<mcpv1.ExecResponse> {
+      try {
+        for await (const message of call as AsyncIterable<mcpv1.ExecResponse>) yield message;
+      } catch (error) {
+        throw mapError(error);
+      }
+    }
+    return {
+      messages: messages(),
+      sendStdin: async (data) => {
+        if (call.write({ stdin: data })) return;
+        await Promise.race([new Promise<void>((resolve) => call.once('drain', () => resolve())), failed]);
+      },
+      closeStdin: () => {
+        call.write({ stdinClosed: {} });
+        call.end();
+      },
+      resize: (size) => {
+        call.write({ resize: size });
+      },
+      cancel: () => call.cancel(),
+    };
   }
 
   close(): void {
@@ -234,7 +370,8 @@ export class GrpcAgentClient implements AgentClient {
       return this.noAnswer(ms, client);
     });
     // A follow stream is open once the agent sent its response headers (it does at once).
-    const follow = 'follow' in request && request.follow === true;
+    // Run and RunJob (SPEC §12) are open-ended like a follow: a one-off container may be quiet for long.
+    const follow = rpc === 'run' || rpc === 'runJob' || ('follow' in request && request.follow === true);
     if (follow) call.once('metadata', () => deadline.stop());
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<RpcResponse<K>>;
     try {
@@ -313,7 +450,7 @@ class StreamDeadline {
 }
 
 /** Writes one message and waits for drain when the stream's buffer is full. */
-async function writeMessage(stream: grpc.ClientWritableStream<mcpv1.PushFileRequest>, message: mcpv1.PushFileRequest, failure: Promise<never>): Promise<void> {
+async function writeMessage<T>(stream: grpc.ClientWritableStream<T>, message: T, failure: Promise<never>): Promise<void> {
   if (stream.write(message)) return;
   await Promise.race([new Promise<void>((resolve) => stream.once('drain', () => resolve())), failure]);
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { NAME_PATTERN, formatUptime, parseDuration } from '@mcp/common';
 import { Agents } from '../client/agents.service';
+import { fromTimestamp } from '../client/timestamps';
 import { renderFleet } from '../output/fleet-renderer';
 import { CliContext } from '../cli-context';
 import { loadCliConfig } from '../config/cli-config';
@@ -10,6 +11,7 @@ import { CliConfigService } from '../config/cli-config.service';
 import { addNodeToText, removeNodeFromText } from '../config/nodes-file';
 import { CommandFailedError, UsageError } from '../errors';
 import { Output } from '../output/output';
+import { NodeUpgradeCommand } from './upgrade.commands';
 
 function formatBytes(bytes: number): string {
   if (!bytes) return '-';
@@ -130,7 +132,7 @@ export class NodeRemoveCommand extends CommandRunner {
 export class NodeStatusCommand extends CommandRunner {
   @Help('after')
   jsonHelp(): string {
-    return `\nWith --json: {nodes: [{node, agentNode, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion}], errors: [{node, kind, error}]}`;
+    return `\nWith --json: {nodes: [{node, agentNode, version, uptimeSeconds, containers, runningContainers, cpus, memoryTotalBytes, memoryFreeBytes, diskTotalBytes, diskFreeBytes, runtimeVersion, cordoned, cordonedBy, cordonedAt}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -159,13 +161,16 @@ export class NodeStatusCommand extends CommandRunner {
           diskTotalBytes: value.diskTotalBytes,
           diskFreeBytes: value.diskFreeBytes,
           runtimeVersion: value.runtimeVersion,
+          cordoned: value.cordoned,
+          cordonedBy: value.cordoned ? value.cordonedBy : null,
+          cordonedAt: value.cordoned ? (fromTimestamp(value.cordonedAt)?.toISOString() ?? null) : null,
         },
       ],
       jsonKey: 'nodes',
       headers: ['NODE', 'STATE', 'VERSION', 'UPTIME', 'RUNNING', 'CPUS', 'MEM FREE', 'DISK FREE'],
       cells: (r) => [
         r.node,
-        { text: 'up', style: 'green' },
+        r.cordoned ? { text: 'cordoned', style: 'yellow' } : { text: 'up', style: 'green' },
         r.version,
         formatUptime(r.uptimeSeconds * 1000),
         `${r.runningContainers}/${r.containers}`,
@@ -183,13 +188,79 @@ export class NodeStatusCommand extends CommandRunner {
   }
 }
 
+/** `mcp node cordon|uncordon NODE` (SPEC §15): the node's agent keeps the cordon in its registry. */
+async function setCordon(deps: { config: CliConfigService; agents: Agents; output: Output }, name: string, cordoned: boolean, json?: boolean): Promise<void> {
+  const node = deps.config.node(name);
+  const response = await deps.agents.withNode(node.name, (client) => client.call('setCordon', { cordoned }));
+  if (json) {
+    deps.output.json({ node: node.name, cordoned: response.cordoned, changed: response.changed });
+    return;
+  }
+  const state = cordoned ? 'cordoned' : 'uncordoned';
+  if (!response.changed) deps.output.info(`node ${node.name} was already ${state}`);
+  else if (cordoned) deps.output.info(`cordoned node ${node.name}: new services are refused there (its services keep running; mcp node drain ${node.name} moves them)`);
+  else deps.output.info(`uncordoned node ${node.name}: it takes new services again`);
+}
+
+@SubCommand({
+  name: 'cordon',
+  arguments: '<name>',
+  description: 'keep new services off a node (deploys of services it does not run are refused unless --force); its services keep running',
+})
+export class NodeCordonCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  @Help('after')
+  moreHelp(): string {
+    return `
+The cordon is kept in the node's registry (it survives agent restarts) and shows in mcp node status,
+mcp list and mcp ps. Undo with mcp node uncordon NAME. With --json: {node, cordoned, changed}`;
+  }
+
+  async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
+    await setCordon({ config: this.config, agents: this.agents, output: this.output }, name, true, options.json);
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({ name: 'uncordon', arguments: '<name>', description: 'let a cordoned node take new services again' })
+export class NodeUncordonCommand extends CommandRunner {
+  constructor(
+    private readonly config: CliConfigService,
+    private readonly agents: Agents,
+    private readonly output: Output,
+  ) {
+    super();
+  }
+
+  async run([name]: string[], options: { json?: boolean } = {}): Promise<void> {
+    await setCordon({ config: this.config, agents: this.agents, output: this.output }, name, false, options.json);
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
 @Command({
   name: 'node',
-  description: 'list, add, remove or check nodes',
-  subCommands: [NodeListCommand, NodeAddCommand, NodeRemoveCommand, NodeStatusCommand],
+  description: 'list, add, remove, check, cordon or uncordon nodes; upgrade their agents',
+  subCommands: [NodeListCommand, NodeAddCommand, NodeRemoveCommand, NodeStatusCommand, NodeCordonCommand, NodeUncordonCommand, NodeUpgradeCommand],
 })
 export class NodeCommand extends CommandRunner {
   async run([action]: string[]): Promise<void> {
-    throw new UsageError(action ? `unknown action "${action}": use list, add, remove or status` : 'missing action: use list, add, remove or status');
+    const actions = 'use list, add, remove, status, cordon, uncordon or upgrade';
+    throw new UsageError(action ? `unknown action "${action}": ${actions}` : `missing action: ${actions}`);
   }
 }

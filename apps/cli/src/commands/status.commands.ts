@@ -2,7 +2,7 @@ import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import { Clock } from '@mcp/common';
 import { fromTimestamp } from '../client/timestamps';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
-import { renderFleet } from '../output/fleet-renderer';
+import { cordonedNodes, nodeCell, renderFleet } from '../output/fleet-renderer';
 import { Cell, Output, stateStyle } from '../output/output';
 import { AgentCallError, CommandFailedError } from '../errors';
 import { DefinitionStore } from '../definitions/definition-store';
@@ -37,7 +37,7 @@ abstract class ListingCommand extends CommandRunner {
 export class ListCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nROUTES shows each route as <mc-proxy listener port>/<mode>→<allocated host port>.\nWith --json: {services: [{node, service, active, component, image, desired, observed, version, routes: [{name, port, mode, hostname, hostPort}]}], errors: [{node, kind, error}]}`;
+    return `\nROUTES shows each route as <mc-proxy listener port>/<mode>→<allocated host port>.\nWith --json: {cordonedNodes: [node], services: [{node, nodeCordoned, service, active, component, image, desired, observed, version, routes: [{name, port, mode, hostname, hostPort}]}], errors: [{node, kind, error}]}`;
   }
 
   constructor(
@@ -49,11 +49,13 @@ export class ListCommand extends ListingCommand {
 
   async run(_args: string[], options: JsonOption = {}): Promise<void> {
     const outcomes = await this.agents.fanOut((client) => client.call('listServices', {}));
+    const cordoned = cordonedNodes(outcomes);
     renderFleet(this.output, outcomes, options.json, {
       rows: (value, node) =>
         value.services.flatMap((s) =>
           s.components.map((c) => ({
             node: node.name,
+            nodeCordoned: value.cordoned,
             service: s.name,
             active: s.active,
             component: c.name,
@@ -65,8 +67,10 @@ export class ListCommand extends ListingCommand {
           })),
         ),
       jsonKey: 'services',
+      jsonExtra: { cordonedNodes: cordoned },
+      footer: cordoned.length ? `cordoned: ${cordoned.join(', ')} (no new services; mcp node uncordon NAME)` : undefined,
       headers: ['SERVICE', 'COMPONENT', 'NODE', 'DESIRED', 'OBSERVED', 'VERSION', 'ROUTES'],
-      cells: (r) => [r.service, r.component, r.node, r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version, r.routes.map((route) => `${route.port}/${route.mode}→${route.hostPort || '-'}`).join(',') || '-'],
+      cells: (r) => [r.service, r.component, nodeCell(r.node, r.nodeCordoned), r.desired, { text: r.observed, style: stateStyle(r.observed) }, r.version, r.routes.map((route) => `${route.port}/${route.mode}→${route.hostPort || '-'}`).join(',') || '-'],
       failedRow: (node, label) => ['-', '-', node, '-', label, '-', '-'],
     });
   }
@@ -80,7 +84,7 @@ export class ListCommand extends ListingCommand {
 export class PsCommand extends ListingCommand {
   @Help('after')
   jsonHelp(): string {
-    return `\nHEALTH is what the agent's last probe found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or - (not running, or not probed yet: the monitor probes at each tick).\nWith --json: {containers: [{node, service, component, container, state, health, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
+    return `\nHEALTH is what the agent's last probe found (SPEC §8): healthy, unhealthy, starting (failing within its start_period), or - (not running, or not probed yet: the monitor probes at each tick).\nWith --json: {cordonedNodes: [node], containers: [{node, nodeCordoned, service, component, container, state, health, image, version, desired, startedAt, uptimeSeconds}], errors: [{node, kind, error}]}`;
   }
 
   constructor(

@@ -5,41 +5,12 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import { ChecksumMismatchError } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { Agents } from '../client/agents.service';
-import { CommandFailedError, UsageError } from '../errors';
+import { AgentCallError, CommandFailedError, UsageError } from '../errors';
 import { Output } from '../output/output';
+import { formatBytes, Progress } from '../output/progress';
 import { ServiceLocator, parseTarget } from './command-helpers';
 
 const CHUNK_BYTES = 64 * 1024;
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-/** "12.0 MiB / 40.0 MiB  8.1 MiB/s" for the TTY progress line. */
-class Progress {
-  private readonly started = Date.now();
-  private lastShown = 0;
-  constructor(
-    private readonly output: Output,
-    private readonly label: string,
-    private readonly total: number,
-  ) {}
-
-  update(done: number): void {
-    const now = Date.now();
-    if (now - this.lastShown < 100 && done < this.total) return;
-    this.lastShown = now;
-    const seconds = Math.max((now - this.started) / 1000, 0.001);
-    this.output.progress(`${this.label} ${formatBytes(done)} / ${formatBytes(this.total)}  ${formatBytes(done / seconds)}/s`);
-  }
-}
 
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -190,8 +161,8 @@ interface LogsOptions {
 @Command({
   name: 'logs',
   arguments: '<target>',
-  argsDescription: { target: 'SERVICE or SERVICE/COMPONENT' },
-  description: "a component's container logs (stdout and stderr kept apart); -f follows until Ctrl-C",
+  argsDescription: { target: 'SERVICE, SERVICE/COMPONENT or SERVICE/JOB' },
+  description: "a component's container logs (stdout and stderr kept apart); -f follows until Ctrl-C. For SERVICE/JOB (a [[jobs]] name): the output of the job's last finished run",
 })
 export class LogsCommand extends CommandRunner {
   constructor(
@@ -218,8 +189,19 @@ export class LogsCommand extends CommandRunner {
           since: options.since ?? '',
           timestamps: options.timestamps === true,
         };
-        for await (const message of client.stream('logs', request, { signal: abort.signal })) {
-          this.output.write(message.stream === 'stderr' ? 'stderr' : 'stdout', message.data);
+        try {
+          for await (const message of client.stream('logs', request, { signal: abort.signal })) {
+            this.output.write(message.stream === 'stderr' ? 'stderr' : 'stdout', message.data);
+          }
+        } catch (error) {
+          // No such component: SERVICE/JOB names a job (SPEC §12), whose last run's output is shown.
+          if (!(error instanceof AgentCallError && error.code === 'NOT_FOUND' && target.component)) throw error;
+          const answer = await client.call('listJobs', { service: target.service, job: target.component }).catch(() => undefined);
+          if (!answer || !answer.jobs.some((job) => job.spec?.name === target.component)) throw error;
+          // The newest run that ended with output (one still running, or a skipped one, has none yet).
+          const last = answer.runs.find((run) => run.result !== 'running' && run.result !== 'skipped');
+          if (!last) throw new CommandFailedError(`job ${target.service}/${target.component} has no finished run yet`);
+          this.output.write('stdout', Buffer.from(last.output));
         }
       });
     } finally {

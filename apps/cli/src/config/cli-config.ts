@@ -1,18 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  checkTable,
+  Check,
   ConfigError,
   isTable,
   ok,
   parseDuration,
   problem,
+  SubTable,
+  TableList,
   tableList,
+  validateTable,
   type FieldRule,
-  type FieldSchema,
   type RuleProblem,
   type Table,
-  type TableSchema,
   type ValidationIssue,
 } from '@mcp/common';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -51,30 +52,46 @@ function text(required: boolean, then: (value: string) => RuleProblem[] = () => 
 
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/;
 
-function section(...keys: string[]): FieldSchema {
-  return { keys: { fields: Object.fromEntries(keys.map((key) => [key, { rule: text(false) }])) } };
+/** `[services]` */
+class ServicesSection {
+  @Check('text', text(false)) dir?: string;
 }
 
-/** mcp.toml's keys. Checks over several keys (duplicate nodes, env overrides) follow the walk. */
-const SCHEMA: TableSchema = {
-  fields: {
-    services: section('dir'),
-    mcias: section('server_url', 'ca_cert', 'service_name'),
-    auth: section('token_path'),
-    tls: section('ca_cert'),
-    nodes: {
-      rule: tableList({ notArray: 'must be an array of tables ([[nodes]])' }),
-      each: {
-        fields: {
-          name: { rule: text(true) },
-          address: { rule: text(true) },
-          server_name: { rule: text(false) },
-          timeout: { rule: text(false) },
-        },
-      },
-    },
-  },
-};
+/** `[mcias]` */
+class MciasSection {
+  @Check('text', text(false)) server_url?: string;
+  @Check('text', text(false)) ca_cert?: string;
+  @Check('text', text(false)) service_name?: string;
+}
+
+/** `[auth]` */
+class AuthSection {
+  @Check('text', text(false)) token_path?: string;
+}
+
+/** `[tls]` */
+class TlsSection {
+  @Check('text', text(false)) ca_cert?: string;
+}
+
+/** `[[nodes]]` */
+class NodeTable {
+  @Check('text', text(true)) name!: string;
+  @Check('text', text(true)) address!: string;
+  @Check('text', text(false)) server_name?: string;
+  @Check('text', text(false)) timeout?: string;
+}
+
+/** mcp.toml, one class per table. Checks over several keys (duplicate nodes, env overrides) follow. */
+class CliConfigFile {
+  @SubTable(() => ServicesSection) services?: ServicesSection;
+  @SubTable(() => MciasSection) mcias?: MciasSection;
+  @SubTable(() => AuthSection) auth?: AuthSection;
+  @SubTable(() => TlsSection) tls?: TlsSection;
+  @TableList(() => NodeTable, tableList({ notArray: 'must be an array of tables ([[nodes]])' })) nodes?: NodeTable[];
+}
+
+const SECTIONS = new Set(['services', 'mcias', 'auth', 'tls']);
 
 /** `MCP_*` variables that override one key each. */
 export const ENV_OVERRIDES: Record<string, [section: string, key: string]> = {
@@ -128,11 +145,11 @@ export function loadCliConfig(options: LoadCliConfigOptions): CliConfig {
     return path.resolve(baseDir, value);
   };
 
-  issues.push(...checkTable(doc, SCHEMA).map((found) => ({ file, ...found })));
+  issues.push(...validateTable(CliConfigFile, doc).map((found) => ({ file, ...found })));
   // Only well-typed values from here on: the walk reported the rest.
   const values: Record<string, Record<string, string>> = {};
   for (const [key, value] of Object.entries(doc)) {
-    if (key === 'nodes' || !Object.hasOwn(SCHEMA.fields, key) || !isTable(value)) continue;
+    if (!SECTIONS.has(key) || !isTable(value)) continue;
     values[key] = Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
   }
   for (const [name, [section, key]] of Object.entries(ENV_OVERRIDES)) {

@@ -1,5 +1,5 @@
 import type { NodeConfig } from '../config/cli-config';
-import { failureLabel, fleetErrors, throwIfFleetFailed, type NodeOutcome } from '../client/agents.service';
+import { failureLabel, fleetErrors, throwIfFleetFailed, type NodeOutcome } from '../fleet-outcome';
 import type { Cell, Output } from './output';
 
 /** How one fan-out command shows its answers. */
@@ -15,6 +15,18 @@ export interface FleetView<T, R> {
   failedRow?: (node: string, label: Cell) => Cell[];
   /** Said instead of an empty table. */
   empty?: string;
+  /** Said after the table (not with --json), e.g. which nodes are cordoned. */
+  footer?: string;
+}
+
+/** The names of the nodes that answered and are cordoned (SPEC §15). */
+export function cordonedNodes(outcomes: NodeOutcome<{ cordoned: boolean }>[]): string[] {
+  return outcomes.flatMap((o) => (o.ok && o.value.cordoned ? [o.node.name] : []));
+}
+
+/** The NODE cell of a fleet table: the name, marked when the node is cordoned. */
+export function nodeCell(name: string, cordoned: boolean): Cell {
+  return cordoned ? { text: `${name} (cordoned)`, style: 'yellow' } : name;
 }
 
 /**
@@ -34,6 +46,7 @@ export function renderFleet<T, R>(output: Output, outcomes: NodeOutcome<T>[], js
     if (failedRow) for (const o of outcomes) if (!o.ok) table.push(failedRow(o.node.name, { text: failureLabel(o.error), style: 'red' }));
     output.table(view.headers, table);
   }
+  if (!json && view.footer) output.info(view.footer);
   throwIfFleetFailed(outcomes);
   return rows;
 }

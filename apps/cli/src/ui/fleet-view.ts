@@ -48,6 +48,7 @@ function nodeView(poll: NodePoll): NodeView {
     memoryTotalBytes: Number(s.memoryTotalBytes),
     diskFreeBytes: Number(s.diskFreeBytes),
     diskTotalBytes: Number(s.diskTotalBytes),
+    cordoned: s.cordoned,
   };
 }
 

@@ -21,9 +21,10 @@ function alphaScript(observed: { web: string }, events: mcpv1.Event[] = [], stre
   return {
     events: stream,
     unary: {
-      nodeStatus: () => ({ node: 'alpha-host', version: '0.1.0', startedAt: ts('2026-11-30T00:00:00Z'), uptimeSeconds: 60, containers: 3, runningContainers: 2, cpus: 2, memoryTotalBytes: 4096, memoryFreeBytes: 1024, diskFreeBytes: 10, diskTotalBytes: 20, runtimeVersion: '4.3.1' }),
+      nodeStatus: () => ({ node: 'alpha-host', version: '0.1.0', startedAt: ts('2026-11-30T00:00:00Z'), uptimeSeconds: 60, containers: 3, runningContainers: 2, cpus: 2, memoryTotalBytes: 4096, memoryFreeBytes: 1024, diskFreeBytes: 10, diskTotalBytes: 20, runtimeVersion: '4.3.1', release: '', releaseGood: false, lastRollback: undefined, cordoned: false, cordonedAt: undefined, cordonedBy: '' }),
       listServices: () => ({
         node: 'alpha-host',
+        cordoned: false,
         services: [
           {
             name: 'shop',
@@ -43,10 +44,12 @@ function alphaScript(observed: { web: string }, events: mcpv1.Event[] = [], stre
       }),
       liveCheck: () => ({
         node: 'alpha-host',
+        cordoned: false,
         containers: [
           { service: 'shop', component: 'web', container: 'shop-web', state: observed.web, image: 'img/web:1.0', version: '1.0', startedAt: ts('2026-11-30T00:01:00Z'), desiredState: 'running', id: 'a' },
           { service: 'stray', component: '', container: 'stray', state: 'running', image: 'other:2', version: '2', startedAt: undefined, desiredState: 'ignore', id: 'b' },
         ],
+        oneOffs: [],
       }),
     },
   };

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Clock } from '@mcp/common';
 import { AgentClient } from '../client/agent-client';
-import { failureLabel } from '../client/agents.service';
+import { failureLabel } from '../fleet-outcome';
 import type { NodeConfig } from '../config/cli-config';
 import { AgentCallError, describeError } from '../errors';
 import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView, releaseView } from './fleet-view';

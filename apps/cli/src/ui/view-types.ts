@@ -34,6 +34,8 @@ export interface NodeView {
   memoryTotalBytes?: number;
   diskFreeBytes?: number;
   diskTotalBytes?: number;
+  /** The node takes no new services (SPEC §15). */
+  cordoned?: boolean;
 }
 
 export interface RouteView {

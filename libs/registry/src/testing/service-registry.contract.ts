@@ -668,4 +668,101 @@ export function serviceRegistryContract(
       expect((await sut.getService('notes'))!.components[0]).toMatchObject({ containerName: '', observedState: 'unknown', routes: [] });
     });
   });
+
+  describe('cordon', () => {
+    it('should start uncordoned, cordon once, and uncordon once', async () => {
+      expect(await sut.getCordon()).toBeNull();
+      const at = new Date('2026-11-01T12:00:00.000Z');
+
+      expect(await sut.setCordon({ by: 'admin', at })).toBe(true);
+      expect(await sut.setCordon({ by: 'other', at: new Date(at.getTime() + 1000) })).toBe(false);
+      expect(await sut.getCordon()).toEqual({ by: 'admin', at });
+
+      expect(await sut.setCordon(null)).toBe(true);
+      expect(await sut.setCordon(null)).toBe(false);
+      expect(await sut.getCordon()).toBeNull();
+    });
+  });
+
+  describe('service backups (SPEC §14)', () => {
+    const run = (service: string, ok: boolean, snapshotId = ok ? 'abcd1234' : '') => ({
+      service,
+      startedAt: clock.now(),
+      finishedAt: clock.now(),
+      ok,
+      snapshotId,
+      files: 3,
+      bytes: 300,
+      durationMs: 1200,
+      pausedMs: 0,
+      message: ok ? '' : 'restic backup: boom',
+    });
+
+    it('should keep a service\'s [backup] policy until a save replaces or removes it', async () => {
+      await sut.saveService({ name: 'notes', active: true, backup: { mode: 'pause', keep_last: 2 }, components: [{ spec: componentSpec('web'), desiredState: 'running' }] });
+      expect((await sut.getService('notes'))!.backup).toEqual({ mode: 'pause', keep_last: 2 });
+      await sut.saveService({ name: 'notes', active: true, components: [] });
+      expect((await sut.getService('notes'))!.backup).toEqual({ mode: 'pause', keep_last: 2 });
+      await sut.saveService({ name: 'notes', active: true, backup: null, components: [] });
+      expect((await sut.getService('notes'))!.backup).toBeUndefined();
+    });
+
+    it('should list backup runs newest first, per service, and keep the newest 50', async () => {
+      for (let i = 0; i < 52; i++) await sut.recordBackupRun(run('notes', i % 2 === 0));
+      await sut.recordBackupRun(run('other', true));
+      const notes = await sut.listBackupRuns({ service: 'notes' });
+      expect(notes).toHaveLength(50);
+      expect(notes[0].id).toBeGreaterThan(notes[1].id);
+      expect(notes[0]).toMatchObject({ ok: false, message: 'restic backup: boom', files: 3, bytes: 300 });
+      expect(await sut.listBackupRuns({ service: 'other', limit: 5 })).toHaveLength(1);
+    });
+
+    it('should hold one intent per service until it is cleared', async () => {
+      await sut.setBackupIntent({ service: 'notes', kind: 'paused', detail: { containers: ['notes-web'] } });
+      await sut.setBackupIntent({ service: 'notes', kind: 'restore', detail: { step: 'staged' } });
+      expect(await sut.listBackupIntents()).toEqual([{ service: 'notes', kind: 'restore', detail: { step: 'staged' }, createdAt: clock.now() }]);
+      await sut.clearBackupIntent('notes');
+      expect(await sut.listBackupIntents()).toEqual([]);
+    });
+  });
+
+  describe('job runs (SPEC §12)', () => {
+    const start = (job: string, result: 'running' | 'skipped' = 'running') => ({ service: 'notes', job, trigger: 'schedule', startedAt: clock.now(), result, container: '', message: '' });
+
+    it("should keep a service's [[jobs]] until a save replaces or removes them", async () => {
+      const jobs = [{ name: 'report', component: 'web', schedule: '0 3 * * *' }];
+      await sut.saveService({ name: 'notes', active: true, jobs, components: [{ spec: componentSpec('web'), desiredState: 'running' }] });
+      expect((await sut.getService('notes'))!.jobs).toEqual(jobs);
+      await sut.saveService({ name: 'notes', active: true, components: [] });
+      expect((await sut.getService('notes'))!.jobs).toEqual(jobs);
+      await sut.saveService({ name: 'notes', active: true, jobs: null, components: [] });
+      expect((await sut.getService('notes'))!.jobs).toBeUndefined();
+    });
+
+    it('should record a run from start to end, newest first, and keep the newest 50 per job', async () => {
+      const first = await sut.addJobRun(start('report'));
+      expect(first).toMatchObject({ job: 'report', result: 'running', finishedAt: null, exitCode: null, output: '' });
+      clock.advance(1500);
+      await sut.finishJobRun({ id: first.id, finishedAt: clock.now(), result: 'failed', exitCode: 3, durationMs: 1500, message: 'exited 3', output: 'boom\n', container: 'notes-web-run-1' });
+      for (let i = 0; i < 51; i++) await sut.addJobRun(start('report', 'skipped'));
+      await sut.addJobRun(start('other'));
+      const runs = await sut.listJobRuns({ service: 'notes', job: 'report' });
+      expect(runs).toHaveLength(50);
+      expect(runs[0].id).toBeGreaterThan(runs[1].id);
+      expect(runs.some((entry) => entry.id === first.id)).toBe(false);
+      expect(await sut.listJobRuns({ service: 'notes', limit: 2 })).toHaveLength(2);
+      expect((await sut.listJobRuns({ service: 'notes', job: 'other' }))[0]).toMatchObject({ result: 'running' });
+    });
+
+    it('should store what a finished run says and mark the runs still running interrupted', async () => {
+      const done = await sut.addJobRun(start('report'));
+      await sut.finishJobRun({ id: done.id, finishedAt: clock.now(), result: 'succeeded', exitCode: 0, durationMs: 10, message: '', output: 'ok\n' });
+      const left = await sut.addJobRun(start('report'));
+      const interrupted = await sut.interruptRunningJobRuns(clock.now());
+      expect(interrupted.map((entry) => entry.id)).toEqual([left.id]);
+      const [newest, older] = await sut.listJobRuns({ service: 'notes', job: 'report' });
+      expect(newest).toMatchObject({ id: left.id, result: 'interrupted' });
+      expect(older).toMatchObject({ id: done.id, result: 'succeeded', exitCode: 0, output: 'ok\n' });
+    });
+  });
 }

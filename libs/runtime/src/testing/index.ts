@@ -4,6 +4,7 @@
  * lib's index keeps private (production code gets the port from RuntimeModule).
  */
 export { containerRuntimeContract } from './container-runtime.contract';
+export { containerExecContract, drainSession } from './container-exec.contract';
 export { PodmanRuntime } from '../podman.runtime';
 export { LibpodRestRuntime } from '../libpod-rest.runtime';
 export { PodmanService, defaultPodmanSockets } from '../podman.service';

@@ -56,11 +56,33 @@ export interface ComponentSpec {
   envSecrets: { [key: string]: string };
   /** Components of the same service deployed (and healthy) first. */
   dependsOn: string[];
+  /** When the node pulls the image (SPEC §13): "never", "missing", "always"; absent = "missing". */
+  pull?:
+    | string
+    | undefined;
+  /** The release hook (SPEC §12); absent: none. */
+  hooks?:
+    | ComponentHooks
+    | undefined;
+  /** podman --stop-signal, e.g. "SIGQUIT"; absent: the image's STOPSIGNAL, else SIGTERM. */
+  stopSignal?:
+    | string
+    | undefined;
+  /** podman --stop-timeout in whole seconds, e.g. "30s"; absent: the agent's stop_timeout. */
+  stopTimeout?: string | undefined;
 }
 
 export interface ComponentSpec_EnvSecretsEntry {
   key: string;
   value: string;
+}
+
+/** ComponentHooks is a component's release hook (SPEC §12). */
+export interface ComponentHooks {
+  /** argv run in a one-off container of the new spec before it serves. */
+  preDeploy: string[];
+  /** e.g. "10m"; empty: the default 10m. */
+  timeout: string;
 }
 
 /** HealthCheck is a component's health check: exactly one of http, tcp, cmd. */
@@ -88,6 +110,49 @@ export interface ServiceSpec {
   name: string;
   active: boolean;
   components: ComponentSpec[];
+  /** The service's [backup] table (SPEC §14); absent without one. */
+  backup?:
+    | BackupPolicy
+    | undefined;
+  /** The service's [[jobs]] tables (SPEC §12); absent without any. */
+  jobs?: JobList | undefined;
+}
+
+/** JobList is a service's [[jobs]] tables, in the order written. */
+export interface JobList {
+  jobs: JobSpec[];
+}
+
+/** JobSpec is one [[jobs]] table (SPEC §12); empty strings are absent. */
+export interface JobSpec {
+  name: string;
+  component: string;
+  image: string;
+  cmd: string[];
+  /** cron (5 fields, or 6 with leading seconds) or a macro such as @daily. */
+  schedule: string;
+  /** IANA time zone; empty: UTC. */
+  tz: string;
+  /** A duration such as "1h"; empty: 1h. */
+  timeout: string;
+  /** "forbid" or "allow"; empty: forbid. */
+  concurrency: string;
+  catchUp?: boolean | undefined;
+}
+
+/** BackupPolicy is a service's [backup] table (SPEC §14). */
+export interface BackupPolicy {
+  /** cron (5 fields) or @hourly/@daily/@weekly/@monthly; empty: only on demand. */
+  schedule: string;
+  /** "live", "pause" or "stop"; empty means live. */
+  mode: string;
+  /** argv exec'd in `component` before the snapshot. */
+  before: string[];
+  component: string;
+  /** restic forget policy; absent: not applied. */
+  keepLast?: number | undefined;
+  keepDaily?: number | undefined;
+  keepWeekly?: number | undefined;
 }
 
 /** ComponentResult is the outcome of an operation on one component. */
@@ -139,6 +204,8 @@ export interface DeployRequest {
   component: string;
   /** Recreate containers even when the spec is unchanged. */
   force: boolean;
+  /** Deploy even when this node is cordoned and does not run the service yet. */
+  overrideCordon: boolean;
 }
 
 export interface DeployResponse {
@@ -230,6 +297,8 @@ export interface ServiceInfo {
 export interface ListServicesResponse {
   node: string;
   services: ServiceInfo[];
+  /** The node is cordoned (SPEC §15). */
+  cordoned: boolean;
 }
 
 export interface GetServiceStatusRequest {
@@ -255,7 +324,14 @@ export interface ComponentStatus {
   /** Each field where the running container differs from the deployed spec. */
   driftFields: string[];
   /** The release running (0 when none recorded). */
-  release?: number | undefined;
+  release?:
+    | number
+    | undefined;
+  /**
+   * What the agent last saw of the health: while a deploy waits on the health gate,
+   * "waiting for health (tcp 127.0.0.1:21252) 12s/60s"; empty when unknown.
+   */
+  healthDetail?: string | undefined;
 }
 
 export interface GetServiceStatusResponse {
@@ -282,12 +358,23 @@ export interface ContainerInfo {
   desiredState: string;
   id: string;
   /** healthy, unhealthy, starting, or "-" when unknown. */
-  health?: string | undefined;
+  health?:
+    | string
+    | undefined;
+  /**
+   * What the container is (SPEC §12 KIND): empty for a component's own container; "run",
+   * "job" (component = the job's name) or "hook" for a one-off container while it runs.
+   */
+  kind?: string | undefined;
 }
 
 export interface LiveCheckResponse {
   node: string;
   containers: ContainerInfo[];
+  /** One-off containers (runs, job runs, hooks) this agent runs now (SPEC §12), kind set. */
+  oneOffs: ContainerInfo[];
+  /** The node is cordoned (SPEC §15). */
+  cordoned: boolean;
 }
 
 export interface AdoptContainersRequest {
@@ -379,6 +466,32 @@ export interface NodeStatusResponse {
   diskFreeBytes: number;
   diskTotalBytes: number;
   runtimeVersion: string;
+  /** The release running (<version>-<sha12>); empty when not started by mcp-agent-launch. */
+  release: string;
+  /** The running release has passed its start-up self-check and marked itself good. */
+  releaseGood: boolean;
+  /** The launcher's last automatic rollback, if any. */
+  lastRollback:
+    | AgentRollback
+    | undefined;
+  /** The node is cordoned (SPEC §15): since when, and by whom. */
+  cordoned: boolean;
+  cordonedAt: Timestamp | undefined;
+  cordonedBy: string;
+}
+
+/**
+ * AgentRollback is a release the launcher gave up on after starts that never marked
+ * themselves good, and the one it went back to.
+ */
+export interface AgentRollback {
+  failedRelease: string;
+  restoredRelease: string;
+  at:
+    | Timestamp
+    | undefined;
+  /** The failed release's last output (its final start), at most 64 KiB. */
+  logTail: string;
 }
 
 export interface LogsRequest {
@@ -461,11 +574,20 @@ export interface ComponentPlan {
   changes: string[];
   /** start-first or stop-first. */
   strategy: string;
+  /** The pre_deploy hook (SPEC §12) a create or recreate runs first, e.g. `["bin/migrate"] (timeout 10m)`; empty: none. */
+  hook: string;
 }
 
 export interface PlanDeployResponse {
   service: string;
   components: ComponentPlan[];
+  /** The [[jobs]] the deploy adds, removes or changes (SPEC §12), one line each; absent: none. */
+  jobs?: JobChanges | undefined;
+}
+
+/** JobChanges lists a plan's job changes. */
+export interface JobChanges {
+  changes: string[];
 }
 
 export interface EventsRequest {
@@ -531,6 +653,321 @@ export interface RemoveSecretRequest {
 }
 
 export interface RemoveSecretResponse {
+}
+
+export interface SetCordonRequest {
+  /** true cordons the node, false uncordons it. */
+  cordoned: boolean;
+}
+
+export interface SetCordonResponse {
+  node: string;
+  cordoned: boolean;
+  /** false when the node already was in that state. */
+  changed: boolean;
+}
+
+export interface ImageBlobsRequest {
+  /** `sha256:<64 hex>` each: the image's config and layer digests. */
+  digests: string[];
+  /** The image's ID (`sha256:<64 hex>`, its config digest). */
+  imageId: string;
+}
+
+export interface ImageBlobsResponse {
+  /** The digests of the request the node has, in the request's order. */
+  present: string[];
+  /** The node's podman already holds an image with this ID. */
+  imagePresent: boolean;
+}
+
+/** PushImageHeader is the first message of a push. */
+export interface PushImageHeader {
+  /** The name the image gets on the node (`localhost/app:1`). */
+  reference: string;
+  /** `sha256:<64 hex>`: the workstation's image ID; the loaded image must have it. */
+  imageId: string;
+  /** The image's OCI manifest (application/vnd.oci.image.manifest.v1+json), as bytes. */
+  manifest: Buffer;
+}
+
+/** PushImageBlob starts one blob; its chunks follow until `size` bytes arrived. */
+export interface PushImageBlob {
+  digest: string;
+  size: number;
+}
+
+export interface PushImageRequest {
+  header?: PushImageHeader | undefined;
+  blob?: PushImageBlob | undefined;
+  chunk?: Buffer | undefined;
+}
+
+export interface PushImageResponse {
+  imageId: string;
+  reference: string;
+  /** Blobs and bytes this push carried, as the agent counted them. */
+  blobsReceived: number;
+  bytesReceived: number;
+  /** Blobs of the manifest the agent already had (cache or podman store). */
+  blobsPresent: number;
+}
+
+/** UpgradeAgentHeader opens an upgrade; it is the first message of the stream. */
+export interface UpgradeAgentHeader {
+  /** The bundle's version (its package.json "version"). */
+  version: string;
+  /** Total bytes of the bundle tarball to follow. */
+  size: number;
+  /** Hex SHA-256 of the whole tarball; checked before anything is unpacked. */
+  sha256: string;
+}
+
+export interface UpgradeAgentRequest {
+  header?: UpgradeAgentHeader | undefined;
+  chunk?: Buffer | undefined;
+}
+
+export interface UpgradeAgentResponse {
+  /** The release now current (<version>-<sha12>), and the one it replaced. */
+  release: string;
+  previousRelease: string;
+  version: string;
+}
+
+export interface RollbackAgentRequest {
+}
+
+export interface RollbackAgentResponse {
+  /** The release now current, and the one it replaced. */
+  release: string;
+  previousRelease: string;
+}
+
+/** TerminalSize is a terminal's size in character cells. */
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** ExecStart is the first message of an Exec call: what to run, and where. */
+export interface ExecStart {
+  service: string;
+  /** Empty means the service's only component. */
+  component: string;
+  /** argv; never run through a shell. */
+  cmd: string[];
+  /** Attach stdin (mcp exec -i). */
+  interactive: boolean;
+  /** Give the command a pseudo-terminal (mcp exec -t). */
+  tty: boolean;
+  /** podman exec --user; empty: the container's user. */
+  user: string;
+  /** podman exec --workdir; empty: the container's. */
+  workdir: string;
+  /** The terminal's size when tty. */
+  size: TerminalSize | undefined;
+}
+
+/** ExecStdinClosed ends the command's input (EOF). */
+export interface ExecStdinClosed {
+}
+
+/** ExecRequest is one message from the client of an Exec call. */
+export interface ExecRequest {
+  start?: ExecStart | undefined;
+  stdin?: Buffer | undefined;
+  stdinClosed?: ExecStdinClosed | undefined;
+  resize?: TerminalSize | undefined;
+}
+
+/** ExecResponse is one message from the agent in an Exec call. */
+export interface ExecResponse {
+  stdout?: Buffer | undefined;
+  stderr?:
+    | Buffer
+    | undefined;
+  /** The command's exit status; the last message of the call. */
+  exitCode?: number | undefined;
+}
+
+/** RunRequest asks for one one-off container of a component's spec. */
+export interface RunRequest {
+  service: string;
+  /** Empty means the service's only component. */
+  component: string;
+  /** argv; empty: the component's own cmd. */
+  cmd: string[];
+  /** Instead of the component's image; empty: the component's. */
+  image: string;
+  /** KEY=VALUE, added to (and overriding) the component's env. */
+  env: string[];
+  /** Seconds the container may run before it is killed; 0: the agent's default (1h). */
+  timeoutSeconds: number;
+}
+
+/** RunResponse is one message of a Run call's answer. */
+export interface RunResponse {
+  /** The one-off container's name, sent first. */
+  container?: string | undefined;
+  stdout?: Buffer | undefined;
+  stderr?:
+    | Buffer
+    | undefined;
+  /** The container's exit status; the last message of the call. */
+  exitCode?: number | undefined;
+}
+
+export interface BackupServiceRequest {
+  service: string;
+}
+
+/** BackupProgress is one of restic's status lines, or a phase change. */
+export interface BackupProgress {
+  /** e.g. "before", "pausing", "snapshot", "resuming", "forget". */
+  phase: string;
+  percentDone: number;
+  filesDone: number;
+  totalFiles: number;
+  bytesDone: number;
+  totalBytes: number;
+  secondsElapsed: number;
+}
+
+export interface BackupResult {
+  snapshotId: string;
+  files: number;
+  bytes: number;
+  /** New bytes stored in the repository. */
+  dataAdded: number;
+  durationSeconds: number;
+  /** How long the containers were paused or stopped (0 in live mode). */
+  pausedSeconds: number;
+  mode: string;
+  /** Snapshots removed by the retention policy. */
+  forgotten: string[];
+}
+
+export interface BackupServiceResponse {
+  progress?: BackupProgress | undefined;
+  result?: BackupResult | undefined;
+}
+
+export interface ListBackupsRequest {
+  service: string;
+}
+
+export interface BackupSnapshot {
+  id: string;
+  shortId: string;
+  time:
+    | Timestamp
+    | undefined;
+  /** Restore size in bytes and the number of files (from the agent's record of the run, else restic stats). */
+  size: number;
+  files: number;
+  host: string;
+}
+
+export interface ListBackupsResponse {
+  snapshots: BackupSnapshot[];
+}
+
+export interface RestoreServiceRequest {
+  service: string;
+  /** A snapshot id or prefix; empty: the service's newest snapshot. */
+  snapshot: string;
+}
+
+export interface RestoreServiceResponse {
+  service: string;
+  snapshotId: string;
+  /** Where the replaced data was kept (until the next successful backup). */
+  kept: string[];
+  results: ComponentResult[];
+}
+
+export interface CheckBackupsRequest {
+  service: string;
+}
+
+export interface CheckBackupsResponse {
+  snapshots: number;
+  entries: number;
+}
+
+export interface ListJobsRequest {
+  /** Empty: every service's jobs. */
+  service: string;
+  /** A job of `service`: its runs (newest first, with their output) in `runs`. */
+  job: string;
+}
+
+export interface ListJobsResponse {
+  jobs: JobStatus[];
+  /** The runs of the job named in the request, newest first. */
+  runs: JobRun[];
+}
+
+/** JobStatus is one job as the agent schedules it. */
+export interface JobStatus {
+  service: string;
+  spec:
+    | JobSpec
+    | undefined;
+  /** Whether its schedule is registered (its service is active and its component should run). */
+  scheduled: boolean;
+  /** The newest run, absent before the first. */
+  lastRun?:
+    | JobRun
+    | undefined;
+  /** When the schedule fires next (absent when not scheduled). */
+  nextRun:
+    | Timestamp
+    | undefined;
+  /** How many of its runs go now. */
+  running: number;
+}
+
+/** JobRun is one run of a job from the registry's history. */
+export interface JobRun {
+  id: number;
+  job: string;
+  /** "schedule", "manual" or "catch_up". */
+  trigger: string;
+  startedAt:
+    | Timestamp
+    | undefined;
+  /** Absent while it runs. */
+  finishedAt:
+    | Timestamp
+    | undefined;
+  /** running, succeeded, failed, timed_out, skipped or interrupted. */
+  result: string;
+  /** Absent while it runs, when skipped or interrupted, or when no container started. */
+  exitCode?: number | undefined;
+  durationMs: number;
+  container: string;
+  message: string;
+  /** Its output's end (only in ListJobs with `job`). */
+  output: Buffer;
+}
+
+export interface RunJobRequest {
+  service: string;
+  job: string;
+}
+
+/** RunJobResponse streams one run as RunResponse does, then its registry record. */
+export interface RunJobResponse {
+  /** The one-off container's name, sent first (absent when the run was skipped or failed to start). */
+  container?: string | undefined;
+  stdout?: Buffer | undefined;
+  stderr?:
+    | Buffer
+    | undefined;
+  /** The run as recorded, the last message of the call. */
+  run?: JobRun | undefined;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -626,6 +1063,78 @@ export interface McpAgentServiceClient {
   /** RemoveSecret removes a secret; refused while a deployed component uses it. */
 
   removeSecret(request: RemoveSecretRequest, metadata?: Metadata): Observable<RemoveSecretResponse>;
+
+  /**
+   * SetCordon cordons or uncordons this node (SPEC §15): a cordoned node refuses deploys of
+   * services it does not run yet, unless the deploy overrides the cordon.
+   */
+
+  setCordon(request: SetCordonRequest, metadata?: Metadata): Observable<SetCordonResponse>;
+
+  /**
+   * ImageBlobs says which of these blob digests the node already has (its podman's image
+   * store, or the push cache of an interrupted push), so a push sends only the others (SPEC §13).
+   */
+
+  imageBlobs(request: ImageBlobsRequest, metadata?: Metadata): Observable<ImageBlobsResponse>;
+
+  /**
+   * PushImage receives an OCI image's missing blobs (client streaming), checks each one's
+   * sha256, loads the image into the node's podman and tags it when its ID is the expected one.
+   */
+
+  pushImage(request: Observable<PushImageRequest>, metadata?: Metadata): Observable<PushImageResponse>;
+
+  /**
+   * UpgradeAgent receives an agent bundle (client streaming), unpacks it beside the running
+   * release, switches the `current` link to it and exits for its supervisor to start it
+   * (SPEC §16). Admin only.
+   */
+
+  upgradeAgent(request: Observable<UpgradeAgentRequest>, metadata?: Metadata): Observable<UpgradeAgentResponse>;
+
+  /** RollbackAgent switches `current` back to the previous release and exits. Admin only. */
+
+  rollbackAgent(request: RollbackAgentRequest, metadata?: Metadata): Observable<RollbackAgentResponse>;
+
+  /**
+   * Exec runs a command in a component's running container (SPEC §12): the first request
+   * is the start, then stdin, resizes and the end of input; the answers are stdout and
+   * stderr (kept apart; a TTY's output is all stdout) and, last, the exit status.
+   */
+
+  exec(request: Observable<ExecRequest>, metadata?: Metadata): Observable<ExecResponse>;
+
+  /**
+   * Run starts a one-off container from a component's spec (no routes, no host ports),
+   * streams its output and its exit status, and removes it, also when the client goes away.
+   */
+
+  run(request: RunRequest, metadata?: Metadata): Observable<RunResponse>;
+
+  /** BackupService backs up a service's data with restic (SPEC §14): progress, then the result. */
+
+  backupService(request: BackupServiceRequest, metadata?: Metadata): Observable<BackupServiceResponse>;
+
+  /** ListBackups lists a service's snapshots, oldest first. */
+
+  listBackups(request: ListBackupsRequest, metadata?: Metadata): Observable<ListBackupsResponse>;
+
+  /** RestoreService stops the service, swaps in a snapshot's data, starts it and waits for health. */
+
+  restoreService(request: RestoreServiceRequest, metadata?: Metadata): Observable<RestoreServiceResponse>;
+
+  /** CheckBackups runs restic's check and reads every snapshot of the service. */
+
+  checkBackups(request: CheckBackupsRequest, metadata?: Metadata): Observable<CheckBackupsResponse>;
+
+  /** A service's jobs (SPEC §12): schedule, last run, next run; with `job`, that job's runs. */
+
+  listJobs(request: ListJobsRequest, metadata?: Metadata): Observable<ListJobsResponse>;
+
+  /** Runs a job now (SPEC §12 `mcp jobs run`), streamed as Run: container, output, exit code. */
+
+  runJob(request: RunJobRequest, metadata?: Metadata): Observable<RunJobResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -778,6 +1287,105 @@ export interface McpAgentServiceController {
     request: RemoveSecretRequest,
     metadata?: Metadata,
   ): Promise<RemoveSecretResponse> | Observable<RemoveSecretResponse> | RemoveSecretResponse;
+
+  /**
+   * SetCordon cordons or uncordons this node (SPEC §15): a cordoned node refuses deploys of
+   * services it does not run yet, unless the deploy overrides the cordon.
+   */
+
+  setCordon(
+    request: SetCordonRequest,
+    metadata?: Metadata,
+  ): Promise<SetCordonResponse> | Observable<SetCordonResponse> | SetCordonResponse;
+
+  /**
+   * ImageBlobs says which of these blob digests the node already has (its podman's image
+   * store, or the push cache of an interrupted push), so a push sends only the others (SPEC §13).
+   */
+
+  imageBlobs(
+    request: ImageBlobsRequest,
+    metadata?: Metadata,
+  ): Promise<ImageBlobsResponse> | Observable<ImageBlobsResponse> | ImageBlobsResponse;
+
+  /**
+   * PushImage receives an OCI image's missing blobs (client streaming), checks each one's
+   * sha256, loads the image into the node's podman and tags it when its ID is the expected one.
+   */
+
+  pushImage(
+    request: Observable<PushImageRequest>,
+    metadata?: Metadata,
+  ): Promise<PushImageResponse> | Observable<PushImageResponse> | PushImageResponse;
+
+  /**
+   * UpgradeAgent receives an agent bundle (client streaming), unpacks it beside the running
+   * release, switches the `current` link to it and exits for its supervisor to start it
+   * (SPEC §16). Admin only.
+   */
+
+  upgradeAgent(
+    request: Observable<UpgradeAgentRequest>,
+    metadata?: Metadata,
+  ): Promise<UpgradeAgentResponse> | Observable<UpgradeAgentResponse> | UpgradeAgentResponse;
+
+  /** RollbackAgent switches `current` back to the previous release and exits. Admin only. */
+
+  rollbackAgent(
+    request: RollbackAgentRequest,
+    metadata?: Metadata,
+  ): Promise<RollbackAgentResponse> | Observable<RollbackAgentResponse> | RollbackAgentResponse;
+
+  /**
+   * Exec runs a command in a component's running container (SPEC §12): the first request
+   * is the start, then stdin, resizes and the end of input; the answers are stdout and
+   * stderr (kept apart; a TTY's output is all stdout) and, last, the exit status.
+   */
+
+  exec(request: Observable<ExecRequest>, metadata?: Metadata): Observable<ExecResponse>;
+
+  /**
+   * Run starts a one-off container from a component's spec (no routes, no host ports),
+   * streams its output and its exit status, and removes it, also when the client goes away.
+   */
+
+  run(request: RunRequest, metadata?: Metadata): Observable<RunResponse>;
+
+  /** BackupService backs up a service's data with restic (SPEC §14): progress, then the result. */
+
+  backupService(request: BackupServiceRequest, metadata?: Metadata): Observable<BackupServiceResponse>;
+
+  /** ListBackups lists a service's snapshots, oldest first. */
+
+  listBackups(
+    request: ListBackupsRequest,
+    metadata?: Metadata,
+  ): Promise<ListBackupsResponse> | Observable<ListBackupsResponse> | ListBackupsResponse;
+
+  /** RestoreService stops the service, swaps in a snapshot's data, starts it and waits for health. */
+
+  restoreService(
+    request: RestoreServiceRequest,
+    metadata?: Metadata,
+  ): Promise<RestoreServiceResponse> | Observable<RestoreServiceResponse> | RestoreServiceResponse;
+
+  /** CheckBackups runs restic's check and reads every snapshot of the service. */
+
+  checkBackups(
+    request: CheckBackupsRequest,
+    metadata?: Metadata,
+  ): Promise<CheckBackupsResponse> | Observable<CheckBackupsResponse> | CheckBackupsResponse;
+
+  /** A service's jobs (SPEC §12): schedule, last run, next run; with `job`, that job's runs. */
+
+  listJobs(
+    request: ListJobsRequest,
+    metadata?: Metadata,
+  ): Promise<ListJobsResponse> | Observable<ListJobsResponse> | ListJobsResponse;
+
+  /** Runs a job now (SPEC §12 `mcp jobs run`), streamed as Run: container, output, exit code. */
+
+  runJob(request: RunJobRequest, metadata?: Metadata): Observable<RunJobResponse>;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -804,13 +1412,23 @@ export function McpAgentServiceControllerMethods() {
       "setSecret",
       "listSecrets",
       "removeSecret",
+      "setCordon",
+      "imageBlobs",
+      "rollbackAgent",
+      "run",
+      "backupService",
+      "listBackups",
+      "restoreService",
+      "checkBackups",
+      "listJobs",
+      "runJob",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("McpAgentService", method)(constructor.prototype[method], method, descriptor);
       Object.defineProperty(constructor.prototype, method, descriptor);
     }
-    const grpcStreamMethods: string[] = ["pushFile"];
+    const grpcStreamMethods: string[] = ["pushFile", "pushImage", "upgradeAgent", "exec"];
     for (const method of grpcStreamMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcStreamMethod("McpAgentService", method)(constructor.prototype[method], method, descriptor);

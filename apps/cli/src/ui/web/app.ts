@@ -141,7 +141,7 @@ function nodeCard(n: NodeView): HTMLElement {
   return h(
     'article',
     { class: `card node ${n.state === 'up' ? '' : 'down'}` },
-    h('h3', null, n.name, ' ', badge(n.state)),
+    h('h3', null, n.name, ' ', badge(n.state), n.cordoned ? [' ', badge('cordoned', 'warn')] : null),
     h('p', { class: 'muted addr' }, n.address),
     h('dl', null, rows.map(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
   );

@@ -1,0 +1,143 @@
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { ChecksumMismatchError, InvalidArgumentError } from '@mcp/common';
+import { OCI_MANIFEST, SHA256_DIGEST, type PushManifest } from './push-manifest';
+
+/**
+ * The content-addressed store of blobs a push delivered (SPEC §13), under `[images] cache_dir`:
+ *   blobs/sha256/<hex>   verified blobs: a file appears here only after its bytes hashed to
+ *                        its name (written to tmp/, fsynced, renamed), so its presence is proof;
+ *   tmp/                 blobs being received; what a killed agent left here is removed at start;
+ *   layouts/<random>/    an OCI layout assembled for one load (hard links into blobs/), removed after.
+ * A push that breaks off keeps its finished blobs, so the next one sends only the rest; the
+ * blobs of an image are dropped once podman has loaded it (podman's store then has its layers).
+ */
+export class BlobCache {
+  constructor(readonly root: string) {}
+
+  private get blobDir(): string {
+    return path.join(this.root, 'blobs', 'sha256');
+  }
+
+  private get tmpDir(): string {
+    return path.join(this.root, 'tmp');
+  }
+
+  /** Creates the directories (0700) and clears what an interrupted run left in tmp/ and layouts/. */
+  async open(): Promise<void> {
+    await fs.rm(this.tmpDir, { recursive: true, force: true });
+    await fs.rm(path.join(this.root, 'layouts'), { recursive: true, force: true });
+    for (const dir of [this.blobDir, this.tmpDir, path.join(this.root, 'layouts')]) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  }
+
+  pathOf(digest: string): string {
+    // Digests were checked by parsePushManifest; checked again because this makes a path.
+    if (!SHA256_DIGEST.test(digest)) throw new InvalidArgumentError(`"${digest.slice(0, 100)}" is not a sha256 digest`);
+    return path.join(this.blobDir, digest.slice('sha256:'.length));
+  }
+
+  async has(digest: string): Promise<boolean> {
+    if (!SHA256_DIGEST.test(digest)) return false;
+    return fs.stat(this.pathOf(digest)).then((stat) => stat.isFile(), () => false);
+  }
+
+  /** Bytes free to an unprivileged writer on the cache's file system. */
+  async freeBytes(): Promise<number> {
+    const stat = await fs.statfs(this.root);
+    return stat.bavail * stat.bsize;
+  }
+
+  /** Starts receiving one blob into tmp/; `commit()` verifies and renames it into blobs/. */
+  async receive(blob: { digest: string; size: number }): Promise<BlobWriter> {
+    const target = this.pathOf(blob.digest);
+    const temp = path.join(this.tmpDir, `${blob.digest.slice('sha256:'.length)}.${randomBytes(6).toString('hex')}`);
+    const file = await fs.open(temp, 'wx', 0o600);
+    return new BlobWriter(blob, file, temp, target);
+  }
+
+  /**
+   * An OCI layout for podman to load: the manifest, and hard links to the cached config and
+   * layers. Layers podman already stores (`stored`) may be absent from the cache: podman reuses
+   * its own copy by digest and never opens them. Resolves to the layout's directory.
+   */
+  async assemble(manifest: PushManifest, stored: ReadonlySet<string>): Promise<string> {
+    const dir = path.join(this.root, 'layouts', randomBytes(8).toString('hex'));
+    const blobs = path.join(dir, 'blobs', 'sha256');
+    await fs.mkdir(blobs, { recursive: true, mode: 0o700 });
+    await fs.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await fs.writeFile(path.join(blobs, manifest.digest.slice('sha256:'.length)), manifest.bytes);
+    await fs.writeFile(
+      path.join(dir, 'index.json'),
+      JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest: manifest.digest, size: manifest.bytes.length }] }),
+    );
+    for (const blob of manifest.blobs) {
+      const cached = this.pathOf(blob.digest);
+      try {
+        await fs.link(cached, path.join(blobs, blob.digest.slice('sha256:'.length)));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (blob.digest === manifest.config.digest || !stored.has(blob.digest)) {
+          throw new InvalidArgumentError(`blob ${blob.digest} was neither sent nor is it on the node: push it`);
+        }
+      }
+    }
+    return dir;
+  }
+
+  async removeLayout(dir: string): Promise<void> {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  async remove(digests: readonly string[]): Promise<void> {
+    for (const digest of digests) await fs.rm(this.pathOf(digest), { force: true });
+  }
+}
+
+/** One blob on its way in: every chunk hashed and written; only a verified blob is renamed into place. */
+export class BlobWriter {
+  private readonly hash: Hash = createHash('sha256');
+  received = 0;
+  private closed = false;
+
+  constructor(
+    readonly blob: { digest: string; size: number },
+    private readonly file: fs.FileHandle,
+    private readonly temp: string,
+    private readonly target: string,
+  ) {}
+
+  get complete(): boolean {
+    return this.received === this.blob.size;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.received + chunk.length > this.blob.size) {
+      throw new InvalidArgumentError(`blob ${this.blob.digest}: more bytes arrived than its declared ${this.blob.size}`);
+    }
+    this.received += chunk.length;
+    this.hash.update(chunk);
+    // Awaiting the write before reading the next message lets the disk pace the sender.
+    await this.file.write(chunk);
+  }
+
+  /** Checks size and sha256, fsyncs, renames into the cache. A mismatch removes the temp file. */
+  async commit(): Promise<void> {
+    if (!this.complete) throw new InvalidArgumentError(`blob ${this.blob.digest}: ${this.received} of its ${this.blob.size} bytes arrived`);
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    if (actual !== this.blob.digest) {
+      throw new ChecksumMismatchError(`blob ${this.blob.digest} arrived with sha256 ${actual}: refused, nothing of it was kept; push again`);
+    }
+    await this.file.sync();
+    await this.file.close();
+    this.closed = true;
+    await fs.rename(this.temp, this.target);
+  }
+
+  /** Drops the temp file (the push failed or was cancelled). */
+  async abort(): Promise<void> {
+    if (!this.closed) await this.file.close().catch(() => undefined);
+    this.closed = true;
+    await fs.rm(this.temp, { force: true });
+  }
+}

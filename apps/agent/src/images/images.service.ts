@@ -1,0 +1,189 @@
+import type { ServerReadableStream } from '@grpc/grpc-js';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiskFullError, FailedPreconditionError, Failpoints, InvalidArgumentError } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+import { ContainerRuntime } from '@mcp/runtime';
+import { parseImageReference } from '@mcp/servicedef';
+import { AgentConfig } from '../config/agent-config';
+import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
+import { noteAuditTarget } from '../logging/audit';
+import { cancelSignal, nextMessage, StreamCancelledError } from '../streaming/stream-call';
+import { BlobCache, type BlobWriter } from './blob-cache';
+import { parsePushManifest, SHA256_DIGEST, type PushManifest } from './push-manifest';
+
+type PushCall = ServerReadableStream<mcpv1.PushImageRequest, mcpv1.PushImageResponse>;
+
+/** What the node holds: layer diff IDs and image IDs from podman, and what the push cache has. */
+interface NodeBlobs {
+  stored: Set<string>;
+  images: Set<string>;
+}
+
+/**
+ * ImageBlobs and PushImage (SPEC §13): images from the workstation's podman into this node's
+ * with no registry between. A push is a header (reference, expected image ID, OCI manifest),
+ * then the blobs the node lacks, each as a blob message followed by its chunks. Every blob is
+ * hashed as it arrives and kept only when it matches its digest; when the stream ends, the
+ * image is assembled as an OCI layout, loaded into podman, and named only if podman's ID for
+ * it is the expected one.
+ */
+@Injectable()
+export class ImagesService implements OnModuleInit {
+  private readonly logger = new Logger(ImagesService.name);
+  private readonly cache: BlobCache;
+  /** Image IDs being pushed: one push per image at a time. */
+  private readonly inFlight = new Set<string>();
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly runtime: ContainerRuntime,
+    private readonly failpoints: Failpoints,
+  ) {
+    this.cache = new BlobCache(config.images.cacheDir);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.cache.open();
+  }
+
+  async imageBlobs(request: mcpv1.ImageBlobsRequest): Promise<mcpv1.ImageBlobsResponse> {
+    if (request.digests.length > 1024) throw new InvalidArgumentError(`${request.digests.length} digests asked at once; at most 1024`);
+    const node = await this.nodeBlobs();
+    const present: string[] = [];
+    for (const digest of request.digests) {
+      if (!SHA256_DIGEST.test(digest)) throw new InvalidArgumentError(`"${digest.slice(0, 100)}" is not sha256:<64 lowercase hex digits>`);
+      if (node.stored.has(digest) || node.images.has(digest) || (await this.cache.has(digest))) present.push(digest);
+    }
+    return { present, imagePresent: request.imageId !== '' && node.images.has(request.imageId) };
+  }
+
+  async push(call: PushCall): Promise<mcpv1.PushImageResponse> {
+    const cancelled = cancelSignal(call);
+    try {
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<mcpv1.PushImageRequest>;
+      const first = await nextMessage(messages, cancelled.signal);
+      if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
+      const header = first?.header;
+      if (!header) throw new InvalidArgumentError('the first message of an image push must be its header');
+      noteAuditTarget(call, { image: header.reference });
+      const reference = checkReference(header.reference);
+      const manifest = parsePushManifest({ bytes: Buffer.from(header.manifest), imageId: header.imageId, limits: this.config.images });
+      if (this.inFlight.has(manifest.config.digest)) {
+        throw new FailedPreconditionError(`image ${manifest.config.digest} is being pushed to this node already; try again when that push ends`);
+      }
+      this.inFlight.add(manifest.config.digest);
+      try {
+        return await this.receiveAndLoad({ messages, signal: cancelled.signal, reference, manifest });
+      } finally {
+        this.inFlight.delete(manifest.config.digest);
+      }
+    } finally {
+      cancelled.dispose();
+    }
+  }
+
+  private async receiveAndLoad(input: {
+    messages: AsyncIterator<mcpv1.PushImageRequest>;
+    signal: AbortSignal;
+    reference: string;
+    manifest: PushManifest;
+  }): Promise<mcpv1.PushImageResponse> {
+    const { manifest, reference } = input;
+    const node = await this.nodeBlobs();
+    const have = new Set<string>();
+    for (const blob of manifest.blobs) {
+      if (node.stored.has(blob.digest) || (await this.cache.has(blob.digest))) have.add(blob.digest);
+    }
+    const needed = manifest.blobs.filter((blob) => !have.has(blob.digest)).reduce((sum, blob) => sum + blob.size, 0);
+    // The blobs land in the cache, then podman copies them into its store: twice the bytes.
+    const free = await this.cache.freeBytes();
+    if (free < 2 * needed + this.config.images.minFreeBytes) {
+      throw new DiskFullError(
+        `not enough disk space for image ${reference}: ${needed} bytes to receive need ${2 * needed + this.config.images.minFreeBytes} free (twice, plus [images] min_free_space), ${free} are; nothing was written`,
+      );
+    }
+
+    const declared = new Map(manifest.blobs.map((blob) => [blob.digest, blob.size]));
+    const received = new Set<string>();
+    let bytesReceived = 0;
+    let writer: BlobWriter | undefined;
+    try {
+      for (;;) {
+        const message = await nextMessage(input.messages, input.signal);
+        if (!message) break;
+        if (message instanceof MalformedRequest) throw malformedRequestError(message.reason);
+        if (message.header) throw new InvalidArgumentError('an image push carries exactly one header');
+        if (message.blob) {
+          if (writer) throw new InvalidArgumentError(`blob ${writer.blob.digest} ended after ${writer.received} of its ${writer.blob.size} bytes`);
+          const { digest } = message.blob;
+          const size = declared.get(digest);
+          if (size === undefined) throw new InvalidArgumentError(`blob "${digest.slice(0, 100)}" is not in the image's manifest`);
+          if (Number(message.blob.size) !== size) throw new InvalidArgumentError(`blob ${digest}: size ${message.blob.size}, the manifest says ${size}`);
+          if (received.has(digest)) throw new InvalidArgumentError(`blob ${digest} was sent twice`);
+          writer = await this.cache.receive({ digest, size });
+        } else if (message.chunk !== undefined) {
+          if (!writer) throw new InvalidArgumentError('a chunk arrived before its blob message');
+          bytesReceived += message.chunk.length;
+          await writer.write(message.chunk);
+        } else {
+          continue;
+        }
+        if (writer?.complete) {
+          await writer.commit();
+          received.add(writer.blob.digest);
+          have.add(writer.blob.digest);
+          writer = undefined;
+          // Crash tests: the agent killed here has this blob in its cache and no other trace of the push.
+          await this.failpoints.hit('image-push.after-blob');
+        }
+      }
+      if (writer) throw new InvalidArgumentError(`blob ${writer.blob.digest} ended after ${writer.received} of its ${writer.blob.size} bytes`);
+    } catch (error) {
+      await writer?.abort();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new DiskFullError(`no space left on the node for image ${reference} (under ${this.cache.root}): the blob being received was dropped`, { cause: error });
+      }
+      throw error;
+    }
+    if (input.signal.aborted) throw new StreamCancelledError();
+
+    const response = { reference, blobsReceived: received.size, bytesReceived, blobsPresent: manifest.blobs.length - received.size };
+    if (node.images.has(manifest.config.digest)) {
+      await this.runtime.tagImage({ image: manifest.config.digest, reference });
+      this.logger.log(`image ${reference} (${manifest.config.digest}) was on the node already: tagged`);
+      return { imageId: manifest.config.digest, ...response };
+    }
+    const layout = await this.cache.assemble(manifest, node.stored);
+    let loadedId: string;
+    try {
+      loadedId = await this.runtime.loadImage({ layoutDir: layout });
+    } finally {
+      await this.cache.removeLayout(layout);
+    }
+    if (loadedId !== manifest.config.digest) {
+      // Podman holds it without a name; remove it unless something else named it meanwhile.
+      await this.runtime.removeImage({ image: loadedId }).catch(() => undefined);
+      throw new FailedPreconditionError(`podman loaded image ${loadedId}, not the pushed ${manifest.config.digest}: refused, ${reference} was not tagged`);
+    }
+    await this.runtime.tagImage({ image: loadedId, reference });
+    // Podman's store now has every layer: the cache would only hold a second copy.
+    await this.cache.remove(manifest.blobs.map((blob) => blob.digest));
+    this.logger.log(`image ${reference} (${loadedId}) loaded: ${received.size} blobs (${bytesReceived} bytes) received, ${response.blobsPresent} present`);
+    return { imageId: loadedId, ...response };
+  }
+
+  private async nodeBlobs(): Promise<NodeBlobs> {
+    const images = await this.runtime.localImages();
+    return { stored: new Set(images.flatMap((image) => image.layers)), images: new Set(images.map((image) => image.id)) };
+  }
+}
+
+/** The name the pushed image gets: a full reference with a registry part and a tag (`localhost/app:1`), no digest. */
+function checkReference(reference: string): string {
+  const parsed = parseImageReference(reference);
+  if (!parsed || !parsed.domain || !parsed.tag || parsed.digest) {
+    throw new InvalidArgumentError(`"${reference.slice(0, 100)}" is not an image reference with a registry part and a tag (like localhost/app:1)`);
+  }
+  return reference;
+}

@@ -1,0 +1,3 @@
+export * from './backup-repository';
+export * from './restic-config';
+export * from './restic.module';

@@ -1,0 +1,19 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { BackupRepository } from './backup-repository';
+import { ResticConfig, type ResticConfigData } from './restic-config';
+import { ResticRepository } from './restic-repository';
+
+/** Binds the BackupRepository port to restic. */
+@Module({})
+export class ResticModule {
+  static forRoot(config: Omit<ResticConfigData, 'resticPath'> & { resticPath?: string }): DynamicModule {
+    return {
+      module: ResticModule,
+      providers: [
+        { provide: ResticConfig, useValue: new ResticConfig({ resticPath: 'restic', ...config }) },
+        { provide: BackupRepository, useClass: ResticRepository },
+      ],
+      exports: [BackupRepository],
+    };
+  }
+}
