@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { mcpv1 } from '@mcp/proto';
 import { toProtoServiceSpec } from '@mcp/servicedef';
-import { TestAgent } from '../support';
+import { freePortSync, makeTestConfig, TestAgent } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -42,6 +42,19 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
+/** The agent's /metrics text. */
+async function scrape(agent: TestAgent): Promise<string> {
+  const answer = await fetch(`http://${agent.config.metrics.listen}/metrics`);
+  expect(answer.status).toBe(200);
+  return answer.text();
+}
+
+/** The value of one series in a /metrics text (undefined when absent). */
+function series(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
 /** Runs BackupService to its end: the result, or the error the stream ended with. */
 function backup(agent: TestAgent, service = SERVICE): Promise<{ result?: mcpv1.BackupResult; error?: Error; phases: string[] }> {
   return new Promise((resolve) => {
@@ -65,7 +78,7 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
   const answers: unknown[] = [];
 
   beforeAll(async () => {
-    agent = await TestAgent.create();
+    agent = await TestAgent.create({ config: makeTestConfig({ metrics: { listen: `127.0.0.1:${freePortSync()}` } }) });
     release = path.join(agent.dir, 'release-pause');
     await run('podman', ['volume', 'create', VOLUME]);
     volumeDir = (await run('podman', ['volume', 'inspect', '--format', '{{.Mountpoint}}', VOLUME])).stdout.trim();
@@ -108,6 +121,13 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
     expect(await state(`${SERVICE}-app`)).toBe('running');
     expect(result).toMatchObject({ mode: 'pause', files: 3 });
     expect(result!.pausedSeconds).toBeGreaterThan(0);
+    const metrics = await scrape(agent);
+    const label = `{service="${SERVICE}"}`;
+    expect(series(metrics, `mcp_service_backup_last_success_timestamp_seconds${label}`)).toBeCloseTo(Date.now() / 1000, -2);
+    expect(series(metrics, `mcp_service_backup_last_size_bytes${label}`)).toBe(result!.bytes);
+    expect(series(metrics, `mcp_service_backup_last_duration_seconds${label}`)).toBeCloseTo(result!.durationSeconds, 1);
+    expect(series(metrics, `mcp_service_backup_last_paused_seconds${label}`)).toBeCloseTo(result!.pausedSeconds, 1);
+    expect(series(metrics, `mcp_service_backups_total{service="${SERVICE}",result="succeeded"}`)).toBe(1);
 
     const list = await agent.rpc.call('listBackups', { service: SERVICE });
     answers.push(list);
@@ -155,6 +175,7 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
     } finally {
       fs.renameSync(`${repo}.away`, repo);
     }
+    expect(series(await scrape(agent), `mcp_service_backups_total{service="${SERVICE}",result="failed"}`)).toBe(1);
     expect((await agent.rpc.call('listBackups', { service: SERVICE })).snapshots).toHaveLength(1);
   });
 
@@ -195,5 +216,17 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
     expect(logs).not.toContain(password);
     expect(registry).not.toContain(password);
     expect(JSON.stringify(answers)).not.toContain(password);
+  });
+
+  it('shows the last successful backup in /metrics again after a restart, from the registry', async () => {
+    await agent.start();
+    const newest = (await agent.rpc.call('listBackups', { service: SERVICE })).snapshots.at(-1)!;
+    const metrics = await scrape(agent);
+    const label = `{service="${SERVICE}"}`;
+    // restic stamps a snapshot when it starts; the run ends after it.
+    expect(series(metrics, `mcp_service_backup_last_success_timestamp_seconds${label}`)).toBeGreaterThanOrEqual(Math.floor(Number(newest.time!.seconds)));
+    expect(series(metrics, `mcp_service_backup_last_size_bytes${label}`)).toBe(Number(newest.size));
+    // Counters are this process's runs.
+    expect(metrics).not.toContain(`mcp_service_backups_total{service="${SERVICE}"`);
   });
 });

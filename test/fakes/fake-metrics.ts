@@ -1,4 +1,4 @@
-import { AgentMetrics, type DeployOutcome } from '@mcp/metrics';
+import { AgentMetrics, type DeployOutcome, type ServiceBackupMetric } from '@mcp/metrics';
 
 /** Records what the agent reported to its metrics, for tests to assert. */
 export class RecordingMetrics extends AgentMetrics {
@@ -22,5 +22,15 @@ export class RecordingMetrics extends AgentMetrics {
 
   jobFinished(input: { service: string; job: string; result: string; seconds: number; at: Date }): void {
     this.jobs.push({ ...input });
+  }
+
+  readonly backups: Array<ServiceBackupMetric & { ok?: boolean }> = [];
+
+  serviceBackupFinished(input: ServiceBackupMetric & { ok: boolean }): void {
+    this.backups.push({ ...input });
+  }
+
+  serviceBackupKnown(input: ServiceBackupMetric): void {
+    this.backups.push({ ...input });
   }
 }

@@ -18,6 +18,19 @@ export abstract class AgentMetrics {
   abstract monitorTick(input: { seconds: number }): void;
   /** One job run ended (SPEC §12): `succeeded`, `failed`, `timed_out`, `skipped` or `interrupted`; `at` is when. */
   abstract jobFinished(input: { service: string; job: string; result: string; seconds: number; at: Date }): void;
+  /** One backup of a service's data ended (SPEC §14); `at` is when, `bytes` the data it covered (0 when it failed). */
+  abstract serviceBackupFinished(input: ServiceBackupMetric & { ok: boolean }): void;
+  /** The newest successful backup on record when the agent starts: sets the last-backup figures, counts nothing. */
+  abstract serviceBackupKnown(input: ServiceBackupMetric): void;
+}
+
+export interface ServiceBackupMetric {
+  service: string;
+  at: Date;
+  seconds: number;
+  bytes: number;
+  /** How long the containers were paused or stopped (0 in live mode). */
+  pausedSeconds: number;
 }
 
 export interface ComponentMetricsState {

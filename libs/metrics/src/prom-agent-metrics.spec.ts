@@ -92,6 +92,29 @@ describe(PromAgentMetrics.name, () => {
     }
   });
 
+  it("should keep each service's last successful backup (time, size, duration, pause) and count runs by result (SPEC §14)", async () => {
+    sut.serviceBackupKnown({ service: 'shop', at: new Date('2026-12-06T03:00:00Z'), seconds: 4, bytes: 100, pausedSeconds: 0 });
+    sut.serviceBackupFinished({ service: 'notes', ok: true, at: new Date('2026-12-07T03:00:05Z'), seconds: 5.5, bytes: 1048576, pausedSeconds: 1.25 });
+    sut.serviceBackupFinished({ service: 'notes', ok: false, at: new Date('2026-12-07T04:00:01Z'), seconds: 0.5, bytes: 0, pausedSeconds: 0.1 });
+
+    const answer = await get(server.address!, '/metrics');
+
+    for (const line of [
+      `mcp_service_backup_last_success_timestamp_seconds{service="notes"} ${Date.parse('2026-12-07T03:00:05Z') / 1000}`,
+      'mcp_service_backup_last_size_bytes{service="notes"} 1048576',
+      'mcp_service_backup_last_duration_seconds{service="notes"} 5.5',
+      'mcp_service_backup_last_paused_seconds{service="notes"} 1.25',
+      'mcp_service_backups_total{service="notes",result="succeeded"} 1',
+      'mcp_service_backups_total{service="notes",result="failed"} 1',
+      `mcp_service_backup_last_success_timestamp_seconds{service="shop"} ${Date.parse('2026-12-06T03:00:00Z') / 1000}`,
+      'mcp_service_backup_last_size_bytes{service="shop"} 100',
+    ]) {
+      expect(answer.body).toContain(line);
+    }
+    // The figures from before a restart are not runs of this process.
+    expect(answer.body).not.toContain('mcp_service_backups_total{service="shop"');
+  });
+
   it('should show a state change at the next scrape, and the same state again when it changes back', async () => {
     const before = source.state;
     const first = await get(server.address!, '/metrics');

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { AgentMetrics, type DeployOutcome, MetricsSource, type MetricsSnapshot } from './agent-metrics';
+import { AgentMetrics, type DeployOutcome, MetricsSource, type MetricsSnapshot, type ServiceBackupMetric } from './agent-metrics';
 
 /** Seconds; a deploy pulls, starts and waits for health. */
 const DEPLOY_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600];
@@ -38,6 +38,8 @@ export class PromAgentMetrics extends AgentMetrics {
   private readonly jobRuns: Counter<'service' | 'job' | 'result'>;
   private readonly jobLastSuccess: Gauge<'service' | 'job'>;
   private readonly jobDuration: Histogram<'service' | 'job'>;
+  private readonly serviceBackups: Counter<'service' | 'result'>;
+  private readonly serviceBackupLast: Record<'success' | 'size' | 'duration' | 'paused', Gauge<'service'>>;
   private readonly gauges: StateGauges;
   /** The last state rendered (its snapshot as JSON) and its text; renders run one at a time. */
   private stateText: { key: string; text: Promise<string> } = { key: '', text: Promise.resolve('') };
@@ -54,6 +56,14 @@ export class PromAgentMetrics extends AgentMetrics {
     this.jobRuns = new Counter({ name: 'mcp_job_runs_total', help: 'Job runs by service, job and result (succeeded, failed, timed_out, skipped, interrupted).', labelNames: ['service', 'job', 'result'], registers });
     this.jobLastSuccess = new Gauge({ name: 'mcp_job_last_success_timestamp_seconds', help: "When the job's newest successful run ended (unix seconds); absent before one.", labelNames: ['service', 'job'], registers });
     this.jobDuration = new Histogram({ name: 'mcp_job_duration_seconds', help: 'How long job runs took (skipped runs not counted).', labelNames: ['service', 'job'], buckets: DEPLOY_BUCKETS, registers });
+
+    this.serviceBackups = new Counter({ name: 'mcp_service_backups_total', help: "Backups of a service's data (SPEC §14) by service and result (succeeded, failed).", labelNames: ['service', 'result'], registers });
+    this.serviceBackupLast = {
+      success: new Gauge({ name: 'mcp_service_backup_last_success_timestamp_seconds', help: "When the service's newest successful backup ended (unix seconds); absent before one.", labelNames: ['service'], registers }),
+      size: new Gauge({ name: 'mcp_service_backup_last_size_bytes', help: "How much data the service's newest successful backup covered (bytes, before dedup).", labelNames: ['service'], registers }),
+      duration: new Gauge({ name: 'mcp_service_backup_last_duration_seconds', help: "How long the service's newest successful backup took, end to end.", labelNames: ['service'], registers }),
+      paused: new Gauge({ name: 'mcp_service_backup_last_paused_seconds', help: "How long the service's newest successful backup kept its containers paused or stopped (0 in live mode).", labelNames: ['service'], registers }),
+    };
 
     const state = [this.stateRegistry];
     this.gauges = {
@@ -92,6 +102,19 @@ export class PromAgentMetrics extends AgentMetrics {
     this.jobRuns.inc({ ...labels, result: input.result });
     if (input.result !== 'skipped') this.jobDuration.observe(labels, input.seconds);
     if (input.result === 'succeeded') this.jobLastSuccess.set(labels, Math.floor(input.at.getTime() / 1000));
+  }
+
+  serviceBackupFinished(input: ServiceBackupMetric & { ok: boolean }): void {
+    this.serviceBackups.inc({ service: input.service, result: input.ok ? 'succeeded' : 'failed' });
+    if (input.ok) this.serviceBackupKnown(input);
+  }
+
+  serviceBackupKnown(input: ServiceBackupMetric): void {
+    const labels = { service: input.service };
+    this.serviceBackupLast.success.set(labels, Math.floor(input.at.getTime() / 1000));
+    this.serviceBackupLast.size.set(labels, input.bytes);
+    this.serviceBackupLast.duration.set(labels, input.seconds);
+    this.serviceBackupLast.paused.set(labels, input.pausedSeconds);
   }
 
   /** The exposition: Prometheus text format (event and process metrics, then state). */
@@ -137,4 +160,6 @@ export class NoopAgentMetrics extends AgentMetrics {
   rpcFinished(): void {}
   monitorTick(): void {}
   jobFinished(): void {}
+  serviceBackupFinished(): void {}
+  serviceBackupKnown(): void {}
 }

@@ -6,6 +6,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { AlertSender } from '@mcp/alerts';
 import { type BackupMode, Clock, FailedPreconditionError, Failpoints, NotFoundError, ServiceNotFoundError } from '@mcp/common';
 import { HealthProber, KeyedMutex, RouteService } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import { BackupRepository, componentTag, serviceTag, type BackupProgress, type SnapshotInfo } from '@mcp/restic';
 import { ServiceRegistry, type BackupIntentRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
@@ -93,10 +94,22 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     private readonly clock: Clock,
     private readonly prober: HealthProber,
     private readonly routes: RouteService,
+    private readonly metrics: AgentMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.recoverAll();
+    await this.seedMetrics();
+  }
+
+  /** The last-backup figures survive a restart: each service's newest successful run on record. */
+  private async seedMetrics(): Promise<void> {
+    const seen = new Set<string>();
+    for (const run of await this.registry.listBackupRuns({})) {
+      if (!run.ok || seen.has(run.service)) continue;
+      seen.add(run.service);
+      this.metrics.serviceBackupKnown({ service: run.service, at: run.finishedAt, seconds: run.durationMs / 1000, bytes: run.bytes, pausedSeconds: run.pausedMs / 1000 });
+    }
   }
 
   /** Finishes or undoes what a crash interrupted (see the class comment). Idempotent. */
@@ -152,6 +165,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
           pausedMs,
           message: '',
         });
+        this.metrics.serviceBackupFinished({ service: record.name, ok: true, at: finished, seconds: (finished.getTime() - started.getTime()) / 1000, bytes: summary.totalBytes, pausedSeconds: pausedMs / 1000 });
         await this.registry.addEvent({ service: record.name, component: '', kind: 'backup', message: `snapshot ${summary.snapshotId}: ${summary.totalFiles} files, ${summary.totalBytes} bytes (${mode})` });
         // SPEC §14: the data a restore replaced is kept until the next successful backup.
         await this.removePreRestore(record, data.paths);
@@ -425,6 +439,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
   private async backupFailed(service: string, started: Date, pausedMs: number, error: Error): Promise<void> {
     const finished = this.clock.now();
     const message = error.message.split('\n')[0];
+    this.metrics.serviceBackupFinished({ service, ok: false, at: finished, seconds: (finished.getTime() - started.getTime()) / 1000, bytes: 0, pausedSeconds: pausedMs / 1000 });
     await this.registry
       .recordBackupRun({ service, startedAt: started, finishedAt: finished, ok: false, snapshotId: '', files: 0, bytes: 0, durationMs: finished.getTime() - started.getTime(), pausedMs, message })
       .catch(() => undefined);
