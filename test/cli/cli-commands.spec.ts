@@ -723,6 +723,7 @@ describe('mcp (CLI commands)', () => {
         alpha: {
           unary: {
             syncDesiredState: (r) => ({
+              jobs: [],
               dryRun: r.dryRun,
               actions: [
                 { service: 'notes', component: 'notes', action: 'unchanged', ok: true, error: '' },
@@ -731,7 +732,7 @@ describe('mcp (CLI commands)', () => {
             }),
           },
         },
-        beta: { unary: { syncDesiredState: (r) => ({ dryRun: r.dryRun, actions: [{ service: 'wiki', component: 'wiki', action: 'deploy', ok: true, error: '' }] }) } },
+        beta: { unary: { syncDesiredState: (r) => ({ dryRun: r.dryRun, jobs: [], actions: [{ service: 'wiki', component: 'wiki', action: 'deploy', ok: true, error: '' }] }) } },
       });
       const run = await sandbox.run(['sync', '--dry-run'], { overrides });
       expect(run.code).toBe(0);
@@ -741,6 +742,24 @@ describe('mcp (CLI commands)', () => {
       expect(byNode.alpha.services.map((s) => s.name)).toEqual(['notes']);
       expect(byNode.beta.services.map((s) => s.name)).toEqual(['wiki']);
       expect(byNode.alpha.dryRun).toBe(true);
+    });
+
+    it('should name the job changes of a sync after the table, and in --json only when there are some (SPEC §12)', async () => {
+      ready();
+      sandbox.writeService('notes', NOTES_TOML);
+      const changes = ['job report: schedule "0 3 * * *" → "0 4 * * *"', 'job tidy: removed (unscheduled)'];
+      const answer = (r: mcpv1.SyncDesiredStateRequest, jobs: mcpv1.ServiceJobChanges[]) => ({ dryRun: r.dryRun, actions: [{ service: 'notes', component: 'notes', action: 'unchanged', ok: true, error: '' }], jobs });
+      const beta = { unary: { syncDesiredState: (r: mcpv1.SyncDesiredStateRequest) => ({ dryRun: r.dryRun, actions: [], jobs: [] }) } };
+      const { overrides } = fleet({ alpha: { unary: { syncDesiredState: (r) => answer(r, [{ service: 'notes', changes }]) } }, beta });
+      const run = await sandbox.run(['sync', '--dry-run'], { overrides });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^alpha\s+notes\s+notes\s+unchanged\s+planned\n(?:.*\n)*notes: job report: schedule "0 3 \* \* \*" → "0 4 \* \* \*"\nnotes: job tidy: removed \(unscheduled\)$/m);
+      const json = await sandbox.run(['sync', '--dry-run', '--json'], { overrides });
+      expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, jobs: [{ node: 'alpha', service: 'notes', changes }] });
+      const none = await sandbox.run(['sync', '--dry-run', '--json'], { overrides: fleet({ alpha: { unary: { syncDesiredState: (r) => answer(r, []) } }, beta }).overrides });
+      expect(JSON.parse(none.stdout)).not.toHaveProperty('jobs');
+      const plain = await sandbox.run(['sync', '--dry-run'], { overrides: fleet({ alpha: { unary: { syncDesiredState: (r) => answer(r, []) } }, beta }).overrides });
+      expect(plain.stdout).not.toContain('job ');
     });
 
     it('should refuse to sync a definition naming an unknown node', async () => {

@@ -160,6 +160,14 @@ describe('[[jobs]] (real mcp, real agent, real podman)', () => {
     const dry = await mcp(['deploy', service, '--dry-run', '--json']);
     expect(dry.code).toBe(0);
     expect((JSON.parse(dry.stdout) as { jobs: string[] }).jobs).toEqual(['job report: schedule "0 3 * * *" → "0 4 * * *"']);
+    // `mcp sync --dry-run` names it too.
+    const synced = await mcp(['sync', '--dry-run', '--json']);
+    expect(synced.code).toBe(0);
+    expect((JSON.parse(synced.stdout) as { jobs: { service: string; changes: string[] }[] }).jobs.filter((entry) => entry.service === service)).toEqual([
+      { node: expect.any(String), service, changes: ['job report: schedule "0 3 * * *" → "0 4 * * *"'] },
+    ]);
+    const syncedText = await mcp(['sync', '--dry-run']);
+    expect(syncedText.stdout).toContain(`${service}: job report: schedule "0 3 * * *" → "0 4 * * *"`);
     expect((await client.call('listJobs', { service, job: '' })).jobs[0].spec?.schedule).toBe('0 3 * * *');
   });
 

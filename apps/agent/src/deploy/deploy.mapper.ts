@@ -4,7 +4,7 @@ import { toTimestamp, type mcpv1 } from '@mcp/proto';
 import type { ReleaseRecord } from '@mcp/registry';
 import { fromProtoServiceSpec, toProtoComponent, validateServiceSpec } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
-import type { DeployInput, DeployPlan, DeployResult, PlanInput, ReleasesInput, RollbackInput, RollbackResult, SyncActionResult, SyncInput } from './deploy.service';
+import type { DeployInput, DeployPlan, DeployResult, PlanInput, ReleasesInput, RollbackInput, RollbackResult, SyncInput, SyncResult } from './deploy.service';
 
 /**
  * The one place where the deploy RPCs' generated proto messages become DeployService's domain
@@ -31,8 +31,12 @@ export class DeployMapper {
     return { specs: this.serviceSpecs(request.services), dryRun: request.dryRun };
   }
 
-  syncResponse(actions: SyncActionResult[], request: mcpv1.SyncDesiredStateRequest): mcpv1.SyncDesiredStateResponse {
-    return { actions: actions.map(({ service, component, action, ok, error }) => ({ service, component, action, ok, error })), dryRun: request.dryRun };
+  syncResponse(result: SyncResult, request: mcpv1.SyncDesiredStateRequest): mcpv1.SyncDesiredStateResponse {
+    return {
+      actions: result.actions.map(({ service, component, action, ok, error }) => ({ service, component, action, ok, error })),
+      dryRun: request.dryRun,
+      jobs: result.jobChanges.map(({ service, changes }) => ({ service, changes })),
+    };
   }
 
   releasesInput(request: mcpv1.ListReleasesRequest): ReleasesInput {

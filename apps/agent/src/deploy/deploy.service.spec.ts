@@ -272,7 +272,7 @@ describe(DeployService.name, () => {
 
   describe('sync', () => {
     it('should plan without changing anything on a dry run', async () => {
-      const actions = await sut.sync({ specs: [web()], dryRun: true });
+      const { actions } = await sut.sync({ specs: [web()], dryRun: true });
       expect(actions.map((a) => [a.component, a.action])).toEqual([
         ['web', 'deploy'],
         ['api', 'deploy'],
@@ -287,7 +287,7 @@ describe(DeployService.name, () => {
       const inactive = web();
       inactive.active = false;
 
-      const actions = await sut.sync({ specs: [inactive, service('fresh', [component('fresh')])], dryRun: false });
+      const { actions } = await sut.sync({ specs: [inactive, service('fresh', [component('fresh')])], dryRun: false });
 
       expect(actions.map((a) => [a.service, a.component, a.action, a.ok])).toEqual([
         ['web', 'web', 'stop', true],
@@ -300,10 +300,31 @@ describe(DeployService.name, () => {
       expect((await registry.getService('web'))!.components.every((c) => c.desiredState === 'stopped')).toBe(true);
     });
 
+    it('should name the jobs a sync adds, removes or changes (SPEC §12), on a dry run without saving them', async () => {
+      const report = { name: 'report', component: 'web', cmd: ['bin/report'], schedule: '0 3 * * *' };
+      const first = web();
+      first.jobs = [report, { name: 'tidy', component: 'web', cmd: ['bin/tidy'], schedule: '@daily' }];
+      expect((await sut.sync({ specs: [first], dryRun: false })).jobChanges).toEqual([
+        { service: 'web', changes: ['job report: added (0 3 * * *, component web ["bin/report"])', 'job tidy: added (@daily, component web ["bin/tidy"])'] },
+      ]);
+      const second = web();
+      second.jobs = [{ ...report, schedule: '0 4 * * *' }, { name: 'mail', image: IMAGE, cmd: ['send'], schedule: '@hourly' }];
+      const dry = await sut.sync({ specs: [second, service('fresh', [component('fresh')])], dryRun: true });
+      expect(dry.jobChanges).toEqual([
+        { service: 'web', changes: ['job report: schedule "0 3 * * *" → "0 4 * * *"', `job mail: added (@hourly, image ${IMAGE} ["send"])`, 'job tidy: removed (unscheduled)'] },
+      ]);
+      // The dry run saved nothing: the stored jobs are the first sync's.
+      expect((await registry.getService('web'))!.jobs?.map((job) => [job.name, job.schedule])).toEqual([
+        ['report', '0 3 * * *'],
+        ['tidy', '@daily'],
+      ]);
+      expect((await sut.sync({ specs: [first], dryRun: true })).jobChanges).toEqual([]);
+    });
+
     it('should start a stopped component of an active service and leave a running one unchanged', async () => {
       await sut.deploy({ spec: web(), force: false });
       await runtime.stop({ name: 'web' });
-      const actions = await sut.sync({ specs: [web()], dryRun: false });
+      const { actions } = await sut.sync({ specs: [web()], dryRun: false });
       expect(actions.map((a) => [a.component, a.action])).toEqual([
         ['web', 'start'],
         ['api', 'unchanged'],

@@ -88,6 +88,13 @@ export interface SyncActionResult {
   error: string;
 }
 
+/** What a sync did (or, on a dry run, would do): its actions, and per service its job changes (SPEC §12). */
+export interface SyncResult {
+  actions: SyncActionResult[];
+  /** Services whose [[jobs]] the sync adds, removes or changes, one line per job; none: empty. */
+  jobChanges: { service: string; changes: string[] }[];
+}
+
 /** Deploy and SyncDesiredState (SPEC §2). Deploys of one service are serialised by its lock. */
 @Injectable()
 export class DeployService implements OnApplicationBootstrap {
@@ -333,15 +340,19 @@ export class DeployService implements OnApplicationBootstrap {
    * Upserts desired state for every given service; starts or stops to match `active`;
    * deploys components never run. Services not in the request are only reported.
    */
-  async sync(input: SyncInput): Promise<SyncActionResult[]> {
+  async sync(input: SyncInput): Promise<SyncResult> {
     const containers = await this.runtime.list();
     const stateOf = new Map(containers.map((c) => [c.name, c.state]));
     const actions: SyncActionResult[] = [];
+    const jobChangesOf: SyncResult['jobChanges'] = [];
     const requested = new Set(input.specs.map((s) => s.name));
 
     for (const spec of input.specs) {
       const planned = await this.locks.run(spec.name, async () => {
         const before = await this.registry.getService(spec.name);
+        // The same lines `mcp deploy --dry-run` names (a sync saves the jobs as a deploy does).
+        const jobs = jobChanges(before?.jobs, spec.jobs);
+        if (jobs.length) jobChangesOf.push({ service: spec.name, changes: jobs });
         const desired: DesiredState = spec.active ? 'running' : 'stopped';
         const plan = dependencyLayers(spec.components).flat().map((component) => {
           const record = before?.components.find((c) => c.name === component.name);
@@ -379,7 +390,7 @@ export class DeployService implements OnApplicationBootstrap {
         actions.push({ service: record.name, component: '', action: 'not_in_definitions', ok: true, error: '' });
       }
     }
-    return actions;
+    return { actions, jobChanges: jobChangesOf };
   }
 
   private async applySyncAction(input: {

@@ -19,7 +19,8 @@ export class SyncCommand extends CommandRunner {
     return (
       '\nSends each node its definitions: components never run are deployed, others started or stopped to match\n' +
       '`active`. Services on a node without a file are left alone and reported as not_in_definitions.\n' +
-      `\nWith --json: {dryRun, actions: [{node, service, component, action, ok, error}], errors: [{node, kind, error}]}`
+      'The [[jobs]] a sync adds, removes or changes are named after the table, as `mcp deploy --dry-run` names them.\n' +
+      `\nWith --json: {dryRun, actions: [{node, service, component, action, ok, error}], jobs?: [{node, service, changes}], errors: [{node, kind, error}]}`
     );
   }
 
@@ -50,11 +51,14 @@ export class SyncCommand extends CommandRunner {
       client.call('syncDesiredState', { services: specs.get(client.node.name) ?? [], dryRun }),
     );
     if (!options.json && dryRun) this.output.info('dry run: nothing changed');
+    // SPEC §12: the job changes, per service (a sync saves [[jobs]] as a deploy does).
+    const jobs = outcomes.flatMap((o) => (o.ok ? (o.value.jobs ?? []).map((j) => ({ node: o.node.name, service: j.service, changes: j.changes })) : []));
     const actions = renderFleet(this.output, outcomes, options.json, {
       rows: (value, node) =>
         value.actions.map((a) => ({ node: node.name, service: a.service, component: a.component, action: a.action, ok: a.ok, error: a.error })),
       jsonKey: 'actions',
-      jsonExtra: { dryRun },
+      jsonExtra: { dryRun, ...(jobs.length ? { jobs } : {}) },
+      after: jobs.flatMap((j) => j.changes.map((change) => `${j.service}: ${change}`)),
       headers: ['NODE', 'SERVICE', 'COMPONENT', 'ACTION', 'RESULT'],
       cells: (a) => [
         a.node,

@@ -17,6 +17,8 @@ export interface FleetView<T, R> {
   empty?: string;
   /** Said after the table (not with --json), e.g. which nodes are cordoned. */
   footer?: string;
+  /** Lines printed on stdout after the table (not with --json), e.g. a sync's job changes. */
+  after?: string[];
 }
 
 /** The names of the nodes that answered and are cordoned (SPEC §15). */
@@ -46,6 +48,7 @@ export function renderFleet<T, R>(output: Output, outcomes: NodeOutcome<T>[], js
     if (failedRow) for (const o of outcomes) if (!o.ok) table.push(failedRow(o.node.name, { text: failureLabel(o.error), style: 'red' }));
     output.table(view.headers, table);
   }
+  if (!json) for (const line of view.after ?? []) output.line(line);
   if (!json && view.footer) output.info(view.footer);
   throwIfFleetFailed(outcomes);
   return rows;

@@ -268,6 +268,14 @@ export interface SyncAction {
 export interface SyncDesiredStateResponse {
   actions: SyncAction[];
   dryRun: boolean;
+  /** Per service the sync (would) add, remove or change [[jobs]] of (SPEC §12); absent: none. */
+  jobs: ServiceJobChanges[];
+}
+
+/** ServiceJobChanges is one service's job changes in a sync, one line each. */
+export interface ServiceJobChanges {
+  service: string;
+  changes: string[];
 }
 
 export interface ListServicesRequest {
