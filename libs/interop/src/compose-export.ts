@@ -84,6 +84,12 @@ export function exportCompose(input: ExportInput): string {
   if (Object.keys(volumes).length) document.volumes = volumes;
   if (Object.keys(networks).length) document.networks = networks;
   if (Object.keys(secrets).length) document.secrets = secrets;
+  // SPEC §12: Compose has no scheduler, so no job is carried; each is named with the command that runs it once.
+  for (const job of spec.jobs ?? []) {
+    const what = `${job.component ? `component ${job.component}${job.image ? ` with image ${job.image}` : ''}` : `image ${job.image ?? ''}`}${job.cmd ? `, cmd ${JSON.stringify(job.cmd)}` : ''}`;
+    const once = job.component ? `podman-compose run --rm ${job.component}` : `podman run --rm ${job.image ?? ''}`;
+    notCarried.push(`job ${job.name}: schedule "${job.schedule}" ${job.tz ?? 'UTC'}, ${what} (Compose has no scheduler): run it with ${once} from cron or a systemd timer`);
+  }
   if (!spec.active) notCarried.push('active = false: podman-compose up starts every service');
   return headerComment('Compose file', spec.name, notCarried) + stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });
 }

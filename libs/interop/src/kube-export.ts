@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { parseDuration } from '@mcp/common';
+import { type JobSpec, parseDuration } from '@mcp/common';
 import { ExportInput, exportedVolumes, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
 
 /**
@@ -9,7 +9,8 @@ import { ExportInput, exportedVolumes, headerComment, parsePortMapping, parseVol
  * PersistentVolumeClaim per named volume (podman kube play makes it a podman volume of that
  * name, so the data MCP's containers wrote is the data the pod sees); bind mounts as
  * hostPath volumes; limits as `resources.limits` (unlike `podman kube generate`, which drops
- * them); secrets as Secret references. What the format cannot carry is listed at the top.
+ * them); secrets as Secret references; each `[[jobs]]` table as a CronJob (see cronJob). What
+ * the format cannot carry is listed at the top.
  */
 export function exportKube(input: ExportInput): string {
   const { spec } = input;
@@ -17,6 +18,7 @@ export function exportKube(input: ExportInput): string {
   const documents: unknown[] = [];
   const claims = new Set<string>();
   const secretNames = new Set<string>();
+  const jobBases = new Map<string, JobBase>();
 
   for (const component of spec.components) {
     const name = objectName(spec.name, component.name);
@@ -26,15 +28,15 @@ export function exportKube(input: ExportInput): string {
     if (component.cmd.length) container.args = [...component.cmd];
 
     const routes = publishedRoutes(input, component);
-    const env: Record<string, unknown>[] = component.env.map((entry) => {
+    const plainEnv: Record<string, unknown>[] = component.env.map((entry) => {
       const equals = entry.indexOf('=');
       return { name: entry.slice(0, equals), value: entry.slice(equals + 1) };
     });
-    for (const route of routes) env.push({ name: route.env, value: String(route.port) });
-    for (const [variable, secret] of Object.entries(component.env_secrets ?? {})) {
-      env.push({ name: variable, valueFrom: { secretKeyRef: { name: secretObjectName(spec.name, secret), key: 'value' } } });
+    const secretEnv = Object.entries(component.env_secrets ?? {}).map(([variable, secret]) => {
       secretNames.add(secret);
-    }
+      return { name: variable, valueFrom: { secretKeyRef: { name: secretObjectName(spec.name, secret), key: 'value' } } };
+    });
+    const env = [...plainEnv, ...routes.map((route) => ({ name: route.env, value: String(route.port) })), ...secretEnv];
     if (env.length) container.env = env;
 
     const ports: Record<string, unknown>[] = component.ports.map((text) => {
@@ -82,6 +84,13 @@ export function exportKube(input: ExportInput): string {
     const user = component.user ? /^(\d+)(?::(\d+))?$/.exec(component.user) : null;
     if (user) container.securityContext = compact({ runAsUser: Number(user[1]), runAsGroup: user[2] === undefined ? undefined : Number(user[2]) });
     else if (component.user) notCarried.push(`${component.name}: user "${component.user}" (Kubernetes needs numeric ids)`);
+    // A job runs with the component's spec but no routes or host ports, as MCP's one-off containers do (SPEC §12).
+    jobBases.set(component.name, {
+      container: compact({ env: plainEnv.length + secretEnv.length ? [...plainEnv, ...secretEnv] : undefined, resources: container.resources, volumeMounts: container.volumeMounts, securityContext: container.securityContext }),
+      volumes: podVolumes,
+      cmd: component.cmd,
+      image: component.image,
+    });
     if (component.restart && component.restart !== 'always' && component.restart !== 'unless-stopped') {
       notCarried.push(`${component.name}: restart "${component.restart}" (a Deployment always restarts its containers)`);
     }
@@ -141,6 +150,8 @@ export function exportKube(input: ExportInput): string {
       });
     }
   }
+  for (const job of spec.jobs ?? []) documents.push(cronJob(spec, job, job.component ? jobBases.get(job.component) : undefined, notCarried));
+  if (spec.jobs?.length) notCarried.push(`jobs (${spec.jobs.map((job) => job.name).join(', ')}): written as CronJobs, which a cluster schedules; podman kube play skips them (it has no scheduler)`);
   for (const claim of claims) {
     documents.unshift({
       apiVersion: 'v1',
@@ -155,8 +166,62 @@ export function exportKube(input: ExportInput): string {
       `secret values: create them first, e.g. ${[...secretNames].map((secret) => `kubectl create secret generic ${secretObjectName(spec.name, secret)} --from-file=value=FILE`).join('; ')}`,
     );
   }
-  if (!spec.active) notCarried.push('active = false: exported with replicas: 0');
+  if (!spec.active) notCarried.push(`active = false: exported with replicas: 0${spec.jobs?.length ? ' (and its CronJobs suspend: true)' : ''}`);
   return headerComment('Kubernetes manifests', spec.name, notCarried) + documents.map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}
+
+/** What a job takes from its component: the container's env, limits, mounts and user, the pod's volumes. */
+interface JobBase {
+  container: Record<string, unknown>;
+  volumes: Record<string, unknown>[];
+  cmd: string[];
+  image: string;
+}
+
+/**
+ * A `[[jobs]]` table (SPEC §12) as a CronJob: `schedule`, `tz` as `timeZone` (UTC when absent,
+ * MCP's default; Kubernetes would take the controller's zone), `concurrency` as
+ * `concurrencyPolicy`, `timeout` (default 1h) as the Job's `activeDeadlineSeconds` (the pod is
+ * killed past it). `catch_up = false` (the default: a missed run is not made up) becomes
+ * `startingDeadlineSeconds: 60` — a run the controller could not start within a minute of its
+ * time is skipped; `catch_up = true` leaves it unset, and the controller starts the newest missed
+ * run once it can. One attempt, never restarted (`backoffLimit: 0`, `restartPolicy: Never`), as
+ * MCP runs a job once per time. An inactive service's jobs are exported `suspend: true`.
+ */
+function cronJob(spec: ExportInput['spec'], job: JobSpec, base: JobBase | undefined, notCarried: string[]): Record<string, unknown> {
+  const name = dnsLabel(`${spec.name}-${job.name}`);
+  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': spec.name, 'app.kubernetes.io/managed-by': 'mcp-export' };
+  const cmd = job.cmd ?? base?.cmd ?? [];
+  const container: Record<string, unknown> = { name: dnsLabel(job.name), image: job.image ?? base?.image, ...(cmd.length ? { args: [...cmd] } : {}), ...base?.container };
+  let schedule = job.schedule;
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length === 6) {
+    // The seconds field is an MCP extension; a CronJob has 5 fields.
+    schedule = fields.slice(1).join(' ');
+    notCarried.push(`job ${job.name}: the seconds field of schedule "${job.schedule}" (a CronJob has 5 fields): exported as "${schedule}", at most once a minute`);
+  }
+  const timeout = parseDuration(job.timeout ?? '1h');
+  const podSpec: Record<string, unknown> = { restartPolicy: 'Never', containers: [container] };
+  if (base?.volumes.length) podSpec.volumes = base.volumes;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, labels },
+    spec: compact({
+      schedule,
+      timeZone: job.tz ?? 'Etc/UTC',
+      concurrencyPolicy: job.concurrency === 'allow' ? 'Allow' : 'Forbid',
+      startingDeadlineSeconds: job.catch_up ? undefined : 60,
+      suspend: spec.active ? undefined : true,
+      jobTemplate: {
+        spec: compact({
+          backoffLimit: 0,
+          activeDeadlineSeconds: timeout === undefined ? undefined : Math.max(1, Math.ceil(timeout / 1000)),
+          template: { metadata: { labels }, spec: podSpec },
+        }),
+      },
+    }),
+  };
 }
 
 function objectName(service: string, component: string): string {
