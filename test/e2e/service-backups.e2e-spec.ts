@@ -172,6 +172,11 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
       expect(error?.message).toMatch(/backup repository|unable to open config file|repository/);
       expect(error!.message.split('\n')).toHaveLength(1);
       expect(await state(`${SERVICE}-app`)).toBe('running');
+      // The agent's record of the run answers without restic (the repository is still away).
+      const record = await agent.rpc.call('listBackups', { service: SERVICE, runsOnly: true });
+      expect(record.snapshots).toEqual([]);
+      expect(record.runs[0]).toMatchObject({ ok: false, snapshotId: '', message: error!.message.replace(/^\d+ [A-Z_]+: /, '') });
+      expect(record.runs[1]).toMatchObject({ ok: true, files: 3 });
     } finally {
       fs.renameSync(`${repo}.away`, repo);
     }

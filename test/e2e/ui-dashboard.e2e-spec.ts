@@ -155,6 +155,11 @@ describe('mcp ui in a real browser', () => {
       const deploy = await mcp(['deploy', service]);
       if (deploy.code !== 0) throw new Error(`mcp deploy ${service} failed: ${deploy.stderr}`);
     }
+    // One backup of the shop's data (real restic), for the service page's Backups section.
+    fs.mkdirSync(path.join(config.agent.srvRoot, SHOP), { recursive: true });
+    fs.writeFileSync(path.join(config.agent.srvRoot, SHOP, 'orders.txt'), 'one order\n');
+    const backup = await mcp(['backup', SHOP]);
+    if (backup.code !== 0) throw new Error(`mcp backup ${SHOP} failed: ${backup.stderr}`);
     ui = await startUi();
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -250,6 +255,10 @@ describe('mcp ui in a real browser', () => {
     const releases = page.locator('section[aria-labelledby="s-releases"] tbody tr');
     await releases.first().waitFor({ timeout: 30_000 });
     await expect(releases.allTextContents()).resolves.toEqual(expect.arrayContaining([expect.stringMatching(/^1\s*web\s*localhost\/mcp-test\/busybox:1\.0.*succeeded/)]));
+    // The last backup, from the agent's record of its runs: when, the result, the size.
+    const backups = page.locator('section[aria-labelledby="s-backups"] tbody tr');
+    await backups.first().waitFor({ timeout: 30_000 });
+    await expect(backups.allTextContents()).resolves.toEqual([expect.stringMatching(/ago\s*succeeded\s*10 B\s*1\s*[\d.]+ s/)]);
     await shot('ui-service.png');
   });
 

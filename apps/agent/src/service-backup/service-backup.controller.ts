@@ -8,6 +8,8 @@ import { ServiceBackupService, type BackupEvent } from './service-backup.service
 
 /** A progress message at least this often, so the CLI's idle deadline holds during quiet steps (`before`, forget). */
 const HEARTBEAT_MS = 2000;
+/** Backup runs ListBackups answers with, newest first. */
+const RUNS_LISTED = 10;
 
 /** BackupService, ListBackups, RestoreService, CheckBackups (SPEC §14). */
 @Controller()
@@ -47,8 +49,19 @@ export class ServiceBackupController implements Pick<mcpv1.McpAgentServiceContro
 
   @Rpc()
   async listBackups(request: mcpv1.ListBackupsRequest): Promise<mcpv1.ListBackupsResponse> {
+    const runs = (await this.backups.runs({ service: request.service, limit: RUNS_LISTED })).map((run) => ({
+      time: toTimestamp(run.finishedAt),
+      ok: run.ok,
+      snapshotId: run.snapshotId,
+      files: run.files,
+      bytes: run.bytes,
+      durationSeconds: run.durationMs / 1000,
+      pausedSeconds: run.pausedMs / 1000,
+      message: run.message,
+    }));
+    if (request.runsOnly) return { snapshots: [], runs };
     const rows = await this.backups.list({ service: request.service });
-    return { snapshots: rows.map((row) => ({ id: row.id, shortId: row.shortId, time: toTimestamp(row.time), size: row.size, files: row.files, host: row.host })) };
+    return { snapshots: rows.map((row) => ({ id: row.id, shortId: row.shortId, time: toTimestamp(row.time), size: row.size, files: row.files, host: row.host })), runs };
   }
 
   @Rpc()

@@ -8,7 +8,7 @@ import { type BackupMode, Clock, FailedPreconditionError, Failpoints, NotFoundEr
 import { HealthProber, KeyedMutex, RouteService } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { BackupRepository, componentTag, serviceTag, type BackupProgress, type SnapshotInfo } from '@mcp/restic';
-import { ServiceRegistry, type BackupIntentRecord, type ServiceRecord } from '@mcp/registry';
+import { ServiceRegistry, type BackupIntentRecord, type BackupRunRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 
@@ -198,6 +198,12 @@ export class ServiceBackupService implements OnApplicationBootstrap {
       rows.push({ id: snapshot.id, shortId: snapshot.shortId, time: snapshot.time, size: stats.bytes, files: stats.files, host: snapshot.hostname });
     }
     return rows;
+  }
+
+  /** The agent's record of the service's newest backup runs, newest first; restic is not asked. */
+  async runs(input: { service: string; limit: number }): Promise<BackupRunRecord[]> {
+    if (!(await this.registry.getService(input.service))) throw new ServiceNotFoundError(input.service);
+    return this.registry.listBackupRuns({ service: input.service, limit: input.limit });
   }
 
   /** `restic check` (the repository's structure) and a full read of every tree of the service's snapshots. */

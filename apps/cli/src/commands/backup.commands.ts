@@ -95,7 +95,7 @@ export class BackupsCommand extends CommandRunner {
   async run([serviceText]: string[], options: { node?: string; json?: boolean } = {}): Promise<void> {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
-    const { snapshots } = await this.agents.withNode(node, (client) => client.call('listBackups', { service }));
+    const { snapshots } = await this.agents.withNode(node, (client) => client.call('listBackups', { service, runsOnly: false }));
     const rows = snapshots.map((s) => ({ id: s.shortId, fullId: s.id, time: fromTimestamp(s.time)?.toISOString() ?? '', size: s.size, files: s.files, host: s.host }));
     if (options.json) {
       this.output.json(rows);

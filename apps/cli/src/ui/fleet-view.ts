@@ -1,6 +1,6 @@
 import type { mcpv1 } from '@mcp/proto';
 import { fromTimestamp } from '../client/timestamps';
-import type { ComponentView, EventView, FleetView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
 
 export type * from './view-types';
 
@@ -125,6 +125,19 @@ export function releaseView(r: mcpv1.Release): ReleaseView {
     outcome: r.outcome,
     message: r.message,
     rollbackOf: r.rollbackOf,
+  };
+}
+
+export function backupRunView(r: mcpv1.BackupRun): BackupRunView {
+  return {
+    time: iso(r.time) ?? '',
+    ok: r.ok,
+    snapshotId: r.snapshotId,
+    files: Number(r.files),
+    bytes: Number(r.bytes),
+    durationSeconds: r.durationSeconds,
+    pausedSeconds: r.pausedSeconds,
+    message: r.message,
   };
 }
 

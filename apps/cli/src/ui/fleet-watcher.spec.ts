@@ -130,6 +130,7 @@ describe(FleetWatcher.name, () => {
   });
 
   describe('serviceDetail', () => {
+    const noBackups = () => ({ snapshots: [], runs: [] });
     const status = () => ({ node: 'alpha-host', components: [], events: [event('2026-11-30T00:02:00Z', 'deployed', 'one')] });
 
     it('should give the events and the releases of the service', async () => {
@@ -141,6 +142,7 @@ describe(FleetWatcher.name, () => {
               service: 'shop',
               releases: [{ number: 2, service: 'shop', component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: ts('2026-11-30T00:03:00Z'), deployedBy: 'ops', outcome: 'rolled_back', rollbackOf: 0, message: 'health check GET /up → 503 after 60s', spec: undefined }],
             }),
+            listBackups: noBackups,
           },
         },
         beta: {},
@@ -151,17 +153,46 @@ describe(FleetWatcher.name, () => {
         service: 'shop',
         events: [expect.objectContaining({ node: 'alpha', kind: 'deployed', message: 'one' })],
         releases: [{ release: 2, component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: '2026-11-30T00:03:00.000Z', deployedBy: 'ops', outcome: 'rolled_back', message: 'health check GET /up → 503 after 60s', rollbackOf: 0 }],
+        backups: [],
       });
       expect(factory.calls).toContainEqual(expect.objectContaining({ method: 'listReleases', request: { service: 'shop', component: '' } }));
     });
 
     it('should say "no releases" (undefined) for an agent without ListReleases, and fail on other errors', async () => {
       const { sut } = makeSut({
-        alpha: { unary: { getServiceStatus: status, listReleases: () => agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method') } },
-        beta: { unary: { getServiceStatus: status, listReleases: () => agentError('beta', 'PERMISSION_DENIED', 'beta: no') } },
+        alpha: { unary: { getServiceStatus: status, listReleases: () => agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method'), listBackups: noBackups } },
+        beta: { unary: { getServiceStatus: status, listReleases: () => agentError('beta', 'PERMISSION_DENIED', 'beta: no'), listBackups: noBackups } },
       });
       expect((await sut.serviceDetail('alpha', 'shop')).releases).toBeUndefined();
       await expect(sut.serviceDetail('beta', 'shop')).rejects.toThrow('beta: no');
+    });
+
+    it("should give the newest backup runs from the agent's record only (runs_only: restic is not asked), failures with their reason", async () => {
+      const { sut, factory } = makeSut({
+        alpha: {
+          unary: {
+            getServiceStatus: status,
+            listReleases: () => ({ service: 'shop', releases: [] }),
+            listBackups: () => ({
+              snapshots: [],
+              runs: [
+                { time: ts('2026-11-30T04:00:01Z'), ok: false, snapshotId: '', files: 0, bytes: 0, durationSeconds: 0.4, pausedSeconds: 0.1, message: 'restic backup: no space left on device' },
+                { time: ts('2026-11-30T03:00:05Z'), ok: true, snapshotId: '4f2a9c1e', files: 10000, bytes: 1073741824, durationSeconds: 5.5, pausedSeconds: 5.1, message: '' },
+              ],
+            }),
+          },
+        },
+        beta: { unary: { getServiceStatus: status, listReleases: () => ({ service: 'shop', releases: [] }), listBackups: () => agentError('beta', 'UNIMPLEMENTED', 'beta: unknown method') } },
+      });
+
+      const detail = await sut.serviceDetail('alpha', 'shop');
+
+      expect(detail.backups).toEqual([
+        { time: '2026-11-30T04:00:01.000Z', ok: false, snapshotId: '', files: 0, bytes: 0, durationSeconds: 0.4, pausedSeconds: 0.1, message: 'restic backup: no space left on device' },
+        { time: '2026-11-30T03:00:05.000Z', ok: true, snapshotId: '4f2a9c1e', files: 10000, bytes: 1073741824, durationSeconds: 5.5, pausedSeconds: 5.1, message: '' },
+      ]);
+      expect(factory.calls).toContainEqual(expect.objectContaining({ method: 'listBackups', request: { service: 'shop', runsOnly: true } }));
+      expect((await sut.serviceDetail('beta', 'shop')).backups).toBeUndefined();
     });
   });
 

@@ -4,7 +4,7 @@ import { AgentClient } from '../client/agent-client';
 import { failureLabel } from '../fleet-outcome';
 import type { NodeConfig } from '../config/cli-config';
 import { AgentCallError, describeError } from '../errors';
-import { NodePoll, buildFleetView, byTimeDesc, eventKey, eventView, releaseView } from './fleet-view';
+import { NodePoll, backupRunView, buildFleetView, byTimeDesc, eventKey, eventView, releaseView } from './fleet-view';
 import type { EventView, FleetUpdate, FleetView, LogLine, ServiceDetail } from './view-types';
 
 export type { FleetUpdate, LogLine, ServiceDetail };
@@ -90,7 +90,7 @@ export class FleetWatcher implements FleetSource {
 
   async serviceDetail(node: string, service: string): Promise<ServiceDetail> {
     const client = await this.client(node);
-    const [status, releases] = await Promise.all([
+    const [status, releases, backups] = await Promise.all([
       client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL }),
       // An agent from before releases answers UNIMPLEMENTED: the page says it has none.
       client.call('listReleases', { service, component: '' }).then(
@@ -100,8 +100,16 @@ export class FleetWatcher implements FleetSource {
           throw error;
         },
       ),
+      // The agent's record of the backup runs only (restic is not asked); none before backups.
+      client.call('listBackups', { service, runsOnly: true }).then(
+        (answer) => answer.runs.map(backupRunView),
+        (error: unknown) => {
+          if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') return undefined;
+          throw error;
+        },
+      ),
     ]);
-    return { node, service, events: status.events.map((e) => eventView(node, e)), releases };
+    return { node, service, events: status.events.map((e) => eventView(node, e)), releases, backups };
   }
 
   async *logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine> {

@@ -121,6 +121,21 @@ export interface ServiceDetail {
   events: EventView[];
   /** Undefined when the node's agent does not record releases. */
   releases?: ReleaseView[];
+  /** The newest backup runs of the service's data (SPEC §14), newest first; undefined when the agent has no backups. */
+  backups?: BackupRunView[];
+}
+
+export interface BackupRunView {
+  /** ISO time it ended. */
+  time: string;
+  ok: boolean;
+  snapshotId: string;
+  files: number;
+  bytes: number;
+  durationSeconds: number;
+  pausedSeconds: number;
+  /** Why it failed; '' when it succeeded. */
+  message: string;
 }
 
 export interface LogLine {

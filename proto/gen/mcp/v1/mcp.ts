@@ -863,6 +863,24 @@ export interface BackupServiceResponse {
 
 export interface ListBackupsRequest {
   service: string;
+  /** Only the agent's record of the runs: no snapshots, restic is not asked. */
+  runsOnly: boolean;
+}
+
+/** BackupRun is one backup of a service's data as the agent recorded it (SPEC §14). */
+export interface BackupRun {
+  /** When it ended. */
+  time: Timestamp | undefined;
+  ok: boolean;
+  /** The snapshot it made ('' when it failed). */
+  snapshotId: string;
+  files: number;
+  bytes: number;
+  durationSeconds: number;
+  /** How long the containers were paused or stopped (0 in live mode). */
+  pausedSeconds: number;
+  /** Why it failed (one line); '' when it succeeded. */
+  message: string;
 }
 
 export interface BackupSnapshot {
@@ -879,6 +897,8 @@ export interface BackupSnapshot {
 
 export interface ListBackupsResponse {
   snapshots: BackupSnapshot[];
+  /** The newest runs first (at most 10), failed ones included. */
+  runs: BackupRun[];
 }
 
 export interface RestoreServiceRequest {
@@ -1124,7 +1144,10 @@ export interface McpAgentServiceClient {
 
   backupService(request: BackupServiceRequest, metadata?: Metadata): Observable<BackupServiceResponse>;
 
-  /** ListBackups lists a service's snapshots, oldest first. */
+  /**
+   * ListBackups lists a service's snapshots, oldest first, and the agent's record of its
+   * newest backup runs; with runs_only, the runs alone (no restic call: the dashboard's).
+   */
 
   listBackups(request: ListBackupsRequest, metadata?: Metadata): Observable<ListBackupsResponse>;
 
@@ -1363,7 +1386,10 @@ export interface McpAgentServiceController {
 
   backupService(request: BackupServiceRequest, metadata?: Metadata): Observable<BackupServiceResponse>;
 
-  /** ListBackups lists a service's snapshots, oldest first. */
+  /**
+   * ListBackups lists a service's snapshots, oldest first, and the agent's record of its
+   * newest backup runs; with runs_only, the runs alone (no restic call: the dashboard's).
+   */
 
   listBackups(
     request: ListBackupsRequest,

@@ -3,7 +3,7 @@
 // runs containers): it enters the page only through text nodes and attribute values built
 // here — never innerHTML, never as a URL — and the server's Content-Security-Policy forbids
 // inline script besides.
-import type { ComponentView, EventView, FleetView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
 
 type Child = Node | string | number | null | undefined | false | Child[];
 
@@ -374,6 +374,35 @@ function releaseRow(r: ReleaseView): HTMLTableRowElement {
   );
 }
 
+function seconds(n: number): string {
+  return n < 10 ? `${n.toFixed(1)} s` : `${Math.round(n)} s`;
+}
+
+function backupRow(b: BackupRunView): HTMLTableRowElement {
+  return h(
+    'tr',
+    { class: b.ok ? undefined : 'alert' },
+    h('th', { scope: 'row' }, b.time ? clock(b.time) : '-', h('span', { class: 'muted' }, ` · ${age(b.time)} ago`)),
+    h('td', null, badge(b.ok ? 'succeeded' : 'failed'), b.message ? h('p', { class: 'note' }, b.message) : null),
+    h('td', null, b.ok ? bytes(b.bytes) : '-'),
+    h('td', null, b.ok ? String(b.files) : '-'),
+    h('td', null, seconds(b.durationSeconds)),
+    h('td', null, b.pausedSeconds ? seconds(b.pausedSeconds) : '-'),
+    h('td', { class: 'mono' }, b.snapshotId || '-'),
+  );
+}
+
+/** The newest backup runs (SPEC §14): the first row is the last backup, failed or not. */
+function backupsSection(p: ServicePage): HTMLElement {
+  const runs = p.detail?.backups;
+  return section(
+    'Backups',
+    runs
+      ? table('Backups', ['Ended', 'Result', 'Size', 'Files', 'Took', 'Paused', 'Snapshot'], runs.slice(0, 5).map(backupRow), 'No backups recorded yet (mcp backup takes one; a [backup] schedule takes them on time).')
+      : h('p', { class: 'muted' }, p.detailError ?? (p.detail ? "This node's agent does not back services up." : 'Loading…')),
+  );
+}
+
 function servicePage(p: ServicePage): Child[] {
   const s = fleet?.services.find((x) => x.node === p.node && x.name === p.service);
   const head = [h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Fleet'), ' / ', p.node, ' / '), h('h1', null, p.service)];
@@ -395,6 +424,7 @@ function servicePage(p: ServicePage): Child[] {
         ? table('Releases', ['Release', 'Component', 'Image', 'Digest', 'Deployed', 'By', 'Outcome'], p.detail.releases.map(releaseRow), 'No releases recorded yet.')
         : h('p', { class: 'muted' }, p.detailError ?? (p.detail ? "This node's agent does not record releases." : 'Loading…')),
     ),
+    backupsSection(p),
     p.logs.el,
     section('Recent events', mine.length ? h('ol', { class: 'events' }, mine.slice(0, 30).map((e) => eventItem(e, false))) : h('p', { class: 'muted' }, 'No events.')),
   ];
