@@ -158,6 +158,11 @@ export class ImagesService implements OnModuleInit {
     let loadedId: string;
     try {
       loadedId = await this.runtime.loadImage({ layoutDir: layout });
+    } catch (error) {
+      // A cached blob that does not hold what it was checked to (see BlobCache's commit) fails
+      // the load; dropping the image's blobs makes the next push send them again.
+      await this.cache.remove(manifest.blobs.map((blob) => blob.digest));
+      throw error;
     } finally {
       await this.cache.removeLayout(layout);
     }

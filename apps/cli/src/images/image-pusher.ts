@@ -46,6 +46,8 @@ export class ImagePusher {
   async push(client: AgentClient, image: SavedImage, reference = image.reference): Promise<ImagePushResult> {
     const node = client.node.name;
     const { missing } = await this.plan(client, image);
+    // The workstation's podman starts producing the missing layers while the header goes out.
+    image.prepare?.(missing.map((blob) => blob.digest));
     const output = this.output;
     async function* blobs(): AsyncIterable<PushImageBlob> {
       for (const [index, blob] of missing.entries()) {
