@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { LABEL_COMPONENT, LABEL_MANAGED, LABEL_RUN, LABEL_RUN_OWNER, LABEL_SERVICE, LABEL_SPEC_HASH, ContainerRuntime, type LogChunk } from '@mcp/runtime';
-import { InvalidArgumentError, parseDuration, type ComponentSpec } from '@mcp/common';
+import { LABEL_COMPONENT, LABEL_MANAGED, LABEL_RUN, LABEL_RUN_OWNER, LABEL_SERVICE, LABEL_SPEC_HASH, ContainerRuntime, type LogChunk, type RunOptions } from '@mcp/runtime';
+import { InvalidArgumentError, type ComponentSpec } from '@mcp/common';
 import type { RouteRecord } from '@mcp/registry';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { isServiceRelativeSource, resolveVolume, routeEnvName } from '@mcp/servicedef';
+import { fieldDef, fieldKeys, isServiceRelativeSource, resolveVolume, routeEnvName, stopSeconds, type RunContext } from '@mcp/servicedef';
 import { DeployerOptions } from './deployer-options';
-import { secretMounts } from './service-secrets';
+import { podmanSecretName } from './service-secrets';
 
 /** A component's `stop_timeout` (validated: whole seconds) in seconds; undefined when it has none. */
 export function componentStopSeconds(spec: Pick<ComponentSpec, 'stop_timeout'> | undefined): number | undefined {
-  const ms = spec?.stop_timeout === undefined ? undefined : parseDuration(spec.stop_timeout);
-  return ms === undefined ? undefined : Math.ceil(ms / 1000);
+  return stopSeconds(spec?.stop_timeout);
 }
 
 /** A one-off container (run, job run, hook) while it runs. */
@@ -107,21 +106,10 @@ export class ContainerOps {
     const routePorts = input.routes
       .filter((route) => route.hostPort !== null)
       .map((route) => `${this.options.bindAddress}:${route.hostPort}:${route.hostPort}`);
-    return this.runtime.run({
-      name: input.name,
-      image: input.image ?? spec.image,
-      network: spec.network,
-      user: spec.user,
-      restart: spec.restart,
-      ports: [...spec.ports, ...routePorts],
-      volumes: await this.mountVolumes({ service: input.service, spec }),
-      env: [...spec.env, ...this.routeEnv({ spec, routes: input.routes })],
-      cmd: [...spec.cmd],
-      memory: spec.memory,
-      cpus: spec.cpus,
-      stopSignal: spec.stop_signal,
-      stopTimeoutSeconds: componentStopSeconds(spec),
-      secrets: secretMounts(input.service, spec),
+    const options = this.runOptions({
+      service: input.service,
+      spec,
+      context: { image: input.image, routePorts, routeEnv: this.routeEnv({ spec, routes: input.routes }), volumes: await this.mountVolumes({ service: input.service, spec }) },
       labels: {
         [LABEL_MANAGED]: 'true',
         [LABEL_SERVICE]: input.service,
@@ -129,6 +117,24 @@ export class ContainerOps {
         [LABEL_SPEC_HASH]: input.specHash,
       },
     });
+    return this.runtime.run({ ...options, name: input.name });
+  }
+
+  /**
+   * The run options of a component: each field's `run` in COMPONENT_FIELDS (@mcp/servicedef),
+   * lists of several fields joined in the table's order (the spec's ports, then the routes';
+   * file secrets, then env secrets).
+   */
+  private runOptions(input: { service: string; spec: ComponentSpec; context: Omit<RunContext, 'podmanSecret'>; labels: Record<string, string> }): Omit<RunOptions, 'name'> {
+    const context: RunContext = { ...input.context, podmanSecret: (name) => podmanSecretName(input.service, name) };
+    const options: Omit<RunOptions, 'name'> & Record<string, unknown> = { image: input.spec.image, ports: [], volumes: [], env: [], cmd: [], labels: input.labels };
+    for (const key of fieldKeys()) {
+      for (const [option, value] of Object.entries(fieldDef(key).run?.(input.spec[key], context) ?? {})) {
+        const before = options[option];
+        options[option] = Array.isArray(before) && Array.isArray(value) ? [...before, ...value] : value;
+      }
+    }
+    return options;
   }
 
   /**
@@ -169,20 +175,14 @@ export class ContainerOps {
     input.signal?.addEventListener('abort', onAbort, { once: true });
     if (input.signal?.aborted) abort.abort();
     try {
-      await this.runtime.run({
-        name,
-        image: input.image || spec.image,
-        network: spec.network,
-        user: spec.user,
-        ports: [],
-        volumes: await this.mountVolumes({ service: input.service, spec }),
-        env,
-        cmd: [...cmd],
-        memory: spec.memory,
-        cpus: spec.cpus,
-        secrets: secretMounts(input.service, spec),
+      // The component's run options without its routes, host ports, restart policy or stop settings.
+      const options = this.runOptions({
+        service: input.service,
+        spec,
+        context: { image: input.image || spec.image, routePorts: [], routeEnv: [], volumes: await this.mountVolumes({ service: input.service, spec }) },
         labels: { [LABEL_RUN]: input.kind, [LABEL_SERVICE]: input.service, [LABEL_COMPONENT]: spec.name, ...(this.options.runOwner ? { [LABEL_RUN_OWNER]: this.options.runOwner } : {}) },
       });
+      await this.runtime.run({ ...options, name, ports: [], env, cmd: [...cmd], restart: undefined, stopSignal: undefined, stopTimeoutSeconds: undefined });
       this.oneOffs.set(name, { name, service: input.service, component: spec.name, kind: input.kind, image: input.image || spec.image, startedAt: new Date() });
       await input.onStarted?.(name);
       // Follows until the container stops; a kill (timeout, abort) ends it too.

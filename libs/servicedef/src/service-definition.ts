@@ -1,5 +1,6 @@
 import { parse, TomlError } from 'smol-toml';
-import { ComponentSpec, HealthSpec, InvalidServiceDefinitionError, isTable, RouteSpec, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { ComponentSpec, InvalidServiceDefinitionError, isTable, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { fieldDef, fieldKeys, tomlString, tomlStringArray } from './component-fields';
 import { backupLines } from './backup-fields';
 import { jobLines } from './job-fields';
 import { validateServiceSpec } from './validate-service-spec';
@@ -32,25 +33,6 @@ function tomlIssue(error: unknown, file: string | undefined): ValidationIssue {
   return file === undefined ? issue : { file, ...issue };
 }
 
-/** A TOML basic string. JSON's escapes are all valid TOML escapes; TOML also forbids a raw DEL. */
-function tomlString(text: string): string {
-  return JSON.stringify(text).replace(/\u007f/g, '\\u007F');
-}
-
-/** A float is written with a fraction (`2.0`), so it reads back as the same number. */
-function tomlNumber(value: number): string {
-  return Number.isInteger(value) ? `${value}.0` : String(value);
-}
-
-/** Variable names are bare keys (validation allows letters, digits and `_` only). */
-function tomlKey(key: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
-}
-
-function tomlStringArray(items: readonly string[]): string {
-  return `[${items.map(tomlString).join(', ')}]`;
-}
-
 /**
  * The spec as TOML, in the order the operator writes it. Absent optional fields and empty
  * lists are left out; `active` and each route's `mode` are always written.
@@ -65,58 +47,13 @@ export function serializeServiceDefinition(spec: ServiceSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `[[components]]` and each present field's `toml` in COMPONENT_FIELDS, in the table's order. */
 export function componentLines(component: ComponentSpec): string[] {
-  const lines = ['[[components]]', `name = ${tomlString(component.name)}`, `image = ${tomlString(component.image)}`];
-  for (const key of ['network', 'user', 'restart'] as const) {
+  const lines = ['[[components]]'];
+  for (const key of fieldKeys()) {
     const value = component[key];
-    if (value !== undefined) lines.push(`${key} = ${tomlString(value)}`);
+    if (value !== undefined) lines.push(...fieldDef(key).toml(value));
   }
-  for (const key of ['ports', 'volumes', 'cmd', 'env'] as const) {
-    if (component[key].length > 0) lines.push(`${key} = ${tomlStringArray(component[key])}`);
-  }
-  if (component.memory !== undefined) lines.push(`memory = ${tomlString(component.memory)}`);
-  if (component.cpus !== undefined) lines.push(`cpus = ${tomlNumber(component.cpus)}`);
-  if (component.secrets?.length) lines.push(`secrets = ${tomlStringArray(component.secrets)}`);
-  const envSecrets = Object.entries(component.env_secrets ?? {});
-  if (envSecrets.length) {
-    lines.push(`env_secrets = { ${envSecrets.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`);
-  }
-  if (component.depends_on?.length) lines.push(`depends_on = ${tomlStringArray(component.depends_on)}`);
-  if (component.strategy !== undefined) lines.push(`strategy = ${tomlString(component.strategy)}`);
-  if (component.pull !== undefined) lines.push(`pull = ${tomlString(component.pull)}`);
-  if (component.drain !== undefined) lines.push(`drain = ${tomlString(component.drain)}`);
-  if (component.stop_signal !== undefined) lines.push(`stop_signal = ${tomlString(component.stop_signal)}`);
-  if (component.stop_timeout !== undefined) lines.push(`stop_timeout = ${tomlString(component.stop_timeout)}`);
-  // The health table comes before the routes: after `[[components.routes]]` it would belong to a route.
-  if (component.health !== undefined) lines.push('', ...healthLines(component.health));
-  if (component.hooks !== undefined) {
-    lines.push('', '[components.hooks]', `pre_deploy = ${tomlStringArray(component.hooks.pre_deploy)}`);
-    if (component.hooks.timeout !== undefined) lines.push(`timeout = ${tomlString(component.hooks.timeout)}`);
-  }
-  for (const route of component.routes) lines.push('', ...routeLines(route));
-  return lines;
-}
-
-function healthLines(health: HealthSpec): string[] {
-  const lines = ['[components.health]'];
-  if (health.http !== undefined) lines.push(`http = ${tomlString(health.http)}`);
-  if (health.tcp !== undefined) lines.push(`tcp = ${health.tcp}`);
-  if (health.cmd !== undefined) lines.push(`cmd = ${tomlStringArray(health.cmd)}`);
-  if (health.route !== undefined) lines.push(`route = ${tomlString(health.route)}`);
-  if (health.port !== undefined) lines.push(`port = ${health.port}`);
-  for (const key of ['interval', 'timeout', 'start_period'] as const) {
-    const value = health[key];
-    if (value !== undefined) lines.push(`${key} = ${tomlString(value)}`);
-  }
-  if (health.healthy !== undefined) lines.push(`healthy = ${health.healthy}`);
-  return lines;
-}
-
-function routeLines(route: RouteSpec): string[] {
-  const lines = ['[[components.routes]]'];
-  if (route.name !== undefined) lines.push(`name = ${tomlString(route.name)}`);
-  lines.push(`port = ${route.port}`, `mode = ${tomlString(route.mode)}`);
-  if (route.hostname !== undefined) lines.push(`hostname = ${tomlString(route.hostname)}`);
   return lines;
 }
 

@@ -1,20 +1,15 @@
 import {
   ComponentSpec,
-  DeployStrategy,
-  HealthSpec,
-  PullPolicy,
-  StopSignal,
   InvalidServiceDefinitionError,
   isTable,
   NAME_PATTERN,
-  RouteMode,
-  RouteSpec,
   ServiceSpec,
   type Table,
   ValidationIssue,
   validateTable,
 } from '@mcp/common';
 import { backupIssues, normaliseBackup } from './backup-fields';
+import { fieldDef, fieldKeys } from './component-fields';
 import { ServiceDefinitionTable } from './field-rules';
 import { jobIssues, normaliseJobs } from './job-fields';
 
@@ -177,14 +172,6 @@ function strategyAndHealthIssues(component: Table, at: string): ValidationIssue[
   return issues;
 }
 
-function optional(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.map(String) : [];
-}
-
 /** Builds the typed spec from input that passed validation; copies, never aliases, the input. */
 function normalise(input: Table): ServiceSpec {
   const spec: ServiceSpec = {
@@ -200,67 +187,12 @@ function normalise(input: Table): ServiceSpec {
   return spec;
 }
 
+/** Each field's `read` in COMPONENT_FIELDS; absent fields stay absent (the SPEC §9 ones unless set, so specs from before them hash as they did). */
 function normaliseComponent(component: Table): ComponentSpec {
-  const result: ComponentSpec = {
-    name: component.name as string,
-    image: component.image as string,
-    ports: strings(component.ports),
-    volumes: strings(component.volumes),
-    cmd: strings(component.cmd),
-    env: strings(component.env),
-    routes: ((component.routes as Table[] | undefined) ?? []).map(normaliseRoute),
-  };
-  const network = optional(component.network);
-  const user = optional(component.user);
-  const restart = optional(component.restart);
-  if (network !== undefined) result.network = network;
-  if (user !== undefined) result.user = user;
-  if (restart !== undefined) result.restart = restart;
-  if (isTable(component.health)) result.health = normaliseHealth(component.health);
-  if (component.strategy !== undefined) result.strategy = component.strategy as DeployStrategy;
-  const drain = optional(component.drain);
-  if (drain !== undefined) result.drain = drain;
-  if (component.pull !== undefined) result.pull = component.pull as PullPolicy;
-  if (component.stop_signal !== undefined) result.stop_signal = component.stop_signal as StopSignal;
-  const stopTimeout = optional(component.stop_timeout);
-  if (stopTimeout !== undefined) result.stop_timeout = stopTimeout;
-  if (isTable(component.hooks)) {
-    result.hooks = { pre_deploy: strings(component.hooks.pre_deploy) };
-    const timeout = optional(component.hooks.timeout);
-    if (timeout !== undefined) result.hooks.timeout = timeout;
+  const result = {} as Record<keyof ComponentSpec, unknown>;
+  for (const key of fieldKeys()) {
+    const value = fieldDef(key).read(component[key]);
+    if (value !== undefined) result[key] = value;
   }
-  // §9 fields: absent unless set, so specs from before them hash as they did.
-  if (typeof component.memory === 'string') result.memory = component.memory;
-  if (typeof component.cpus === 'number') result.cpus = component.cpus;
-  const secrets = strings(component.secrets);
-  if (secrets.length) result.secrets = secrets;
-  if (isTable(component.env_secrets) && Object.keys(component.env_secrets).length) {
-    result.env_secrets = Object.fromEntries(Object.entries(component.env_secrets).map(([key, value]) => [key, String(value)]));
-  }
-  const dependsOn = strings(component.depends_on);
-  if (dependsOn.length) result.depends_on = dependsOn;
-  return result;
-}
-
-function normaliseHealth(health: Table): HealthSpec {
-  const result: HealthSpec = {};
-  if (typeof health.http === 'string') result.http = health.http;
-  if (health.tcp === true) result.tcp = true;
-  if (Array.isArray(health.cmd)) result.cmd = strings(health.cmd);
-  if (typeof health.route === 'string') result.route = health.route;
-  if (typeof health.port === 'number') result.port = health.port;
-  if (typeof health.interval === 'string') result.interval = health.interval;
-  if (typeof health.timeout === 'string') result.timeout = health.timeout;
-  if (typeof health.start_period === 'string') result.start_period = health.start_period;
-  if (typeof health.healthy === 'number') result.healthy = health.healthy;
-  return result;
-}
-
-function normaliseRoute(route: Table): RouteSpec {
-  const result: RouteSpec = { port: route.port as number, mode: (route.mode as RouteMode | undefined) ?? 'l4' };
-  const name = optional(route.name);
-  const hostname = optional(route.hostname);
-  if (name !== undefined) result.name = name;
-  if (hostname !== undefined) result.hostname = hostname;
-  return result;
+  return result as ComponentSpec;
 }

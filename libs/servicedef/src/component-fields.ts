@@ -1,0 +1,572 @@
+import { isTable, parseDuration, STOP_SIGNALS, type ComponentSpec, type DeployStrategy, type HealthSpec, type PullPolicy, type RouteMode, type RouteSpec, type StopSignal, type Table } from '@mcp/common';
+import type { mcpv1 } from '@mcp/proto';
+import type { ContainerDetails, RunOptions } from '@mcp/runtime';
+import { canonicalJson } from './component-hash';
+import { parseImageReference } from './image-reference';
+
+/*
+ * The one description of a ComponentSpec field (#19). `COMPONENT_FIELDS` has an entry per
+ * field — tsc rejects a field without one — and each entry says, for every place a field
+ * travels, what that place does with it (or `null`: nothing, and the comment says why):
+ * reading it from a validated definition, writing it back as TOML, the proto message, the
+ * deploy plan's text, podman's run options, drift against an inspect and adoption from a
+ * container. What handles components loops over this table: validate-service-spec (read),
+ * service-definition (toml), proto-spec (proto), spec-diff (diff), libs/deployer's
+ * container-ops (run) and container-drift (drift), the agent's adopt-mapping (adopt).
+ * The key's validation rule stays on `ComponentTable` (field-rules.ts). Recipe: ARCHITECTURE
+ * "Adding a definition field".
+ */
+
+/** What a run option entry gets besides the field's value (libs/deployer fills it). */
+export interface RunContext {
+  /** The image to run instead of the spec's (a rollback to a moved tag runs `repo@digest`). */
+  image?: string;
+  /** `-p <bind>:<hostPort>:<hostPort>` per route with a host port. */
+  routePorts: string[];
+  /** `PORT` / `PORT_<NAME>` = the host port, per route with one. */
+  routeEnv: string[];
+  /** The spec's volumes as podman gets them on this node (`./` resolved). */
+  volumes: string[];
+  /** The podman secret of a secret name of this service. */
+  podmanSecret(name: string): string;
+}
+
+/** What a drift entry compares with (libs/deployer fills it from the deploy and one inspect). */
+export interface DriftContext {
+  container: ContainerDetails;
+  /** Every `-p` MCP passed: the spec's ports and the routes'. */
+  ports: string[];
+  /** Every variable MCP set: the spec's env and the route variables. */
+  env: string[];
+  /** The volumes MCP passed. */
+  volumes: string[];
+  /** A port mapping as comparable keys (podman's own parser; ranges expanded). */
+  portKeys(mapping: string): string[];
+  /** podman `--memory` text in bytes; undefined when it does not parse. */
+  memoryBytes(text: string): number | undefined;
+}
+
+export interface AdoptContext {
+  /** The component's name (the container's, or the one asked for). */
+  name: string;
+  /** `<srv_root>/<service>`: bind mounts inside it are recorded as `./…` (SPEC §15). */
+  serviceDir?: string;
+}
+
+export interface FieldDef<K extends keyof ComponentSpec> {
+  /** The value of a definition that passed validation (TOML, an RPC payload, the registry); undefined: absent. */
+  read(value: unknown): ComponentSpec[K] | undefined;
+  /** The TOML lines of a present value (`key = …`, or a sub-table's lines). */
+  toml(value: NonNullable<ComponentSpec[K]>): string[];
+  /** The proto message's members for the value, and the value of a message (absent stays absent). */
+  proto: { to(value: ComponentSpec[K]): Partial<mcpv1.ComponentSpec>; from(message: mcpv1.ComponentSpec): ComponentSpec[K] | undefined };
+  /** A deploy plan's text for a change, `a → b`, '' when equal; null: never a change. */
+  diff: ((before: ComponentSpec[K], after: ComponentSpec[K]) => string) | null;
+  /** Podman run options from the value; null: not a run option (the deploy flow, labels or another field carry it). */
+  run: ((value: ComponentSpec[K], context: RunContext) => Partial<RunOptions>) | null;
+  /** Drift text `deployed → running`, '' when the container agrees; null: not compared from an inspect. */
+  drift: ((value: ComponentSpec[K], context: DriftContext) => string) | null;
+  /** The value adoption records from a container; null: not discoverable from one. */
+  adopt: ((container: ContainerDetails, context: AdoptContext) => ComponentSpec[K] | undefined) | null;
+}
+
+export type ComponentFields = { [K in keyof ComponentSpec]-?: FieldDef<K> };
+
+/** A TOML basic string. JSON's escapes are all valid TOML escapes; TOML also forbids a raw DEL. */
+export function tomlString(text: string): string {
+  return JSON.stringify(text).replace(/\u007f/g, '\\u007F');
+}
+
+/** A float is written with a fraction (`2.0`), so it reads back as the same number. */
+function tomlNumber(value: number): string {
+  return Number.isInteger(value) ? `${value}.0` : String(value);
+}
+
+/** Variable names are bare keys (validation allows letters, digits and `_` only). */
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key);
+}
+
+export function tomlStringArray(items: readonly string[]): string {
+  return `[${items.map(tomlString).join(', ')}]`;
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+/** A list that is absent when empty (the SPEC §9 fields: specs from before them hash as they did). */
+const someStrings = (value: unknown): string[] | undefined => (Array.isArray(value) && value.length ? value.map(String) : undefined);
+/** Proto3 strings have no presence: absent optionals travel as ''. */
+const present = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+const line = (key: string) => (value: string): string[] => [`${key} = ${tomlString(value)}`];
+const listLine = (key: string) => (value: string[]): string[] => (value.length ? [`${key} = ${tomlStringArray(value)}`] : []);
+
+/** `a → b`, `(none)` for an absent value. */
+const scalar = <T>(before: T, after: T): string => (before === after ? '' : `${String(before ?? '(none)')} → ${String(after ?? '(none)')}`);
+/** `+added -removed` (a deploy plan). */
+function setChange(before: string[], after: string[]): string {
+  const added = after.filter((item) => !before.includes(item)).map((item) => `+${item}`);
+  const removed = before.filter((item) => !after.includes(item)).map((item) => `-${item}`);
+  return [...added, ...removed].join(' ');
+}
+/** `-missing +extra` (drift: what the deploy set against what runs). */
+function driftSetChange(want: string[], have: string[]): string {
+  const missing = want.filter((item) => !have.includes(item)).map((item) => `-${item}`);
+  const extra = have.filter((item) => !want.includes(item)).map((item) => `+${item}`);
+  return [...missing, ...extra].join(' ');
+}
+const sameJson = (a: unknown, b: unknown): boolean => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+export function listText(list: string[]): string {
+  return list.length ? `[${list.join(' ')}]` : '(image default)';
+}
+
+/** `+NEW ~CHANGED -GONE` by variable name (values are never shown: they may be secret). */
+export function envChange(before: string[], after: string[]): string {
+  const parse = (list: string[]): Map<string, string> => new Map(list.map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]));
+  const a = parse(before);
+  const b = parse(after);
+  const parts: string[] = [];
+  for (const [key, value] of b) {
+    if (!a.has(key)) parts.push(`+${key}`);
+    else if (a.get(key) !== value) parts.push(`~${key}`);
+  }
+  for (const key of a.keys()) if (!b.has(key)) parts.push(`-${key}`);
+  return parts.join(' ');
+}
+
+function variableName(entry: string): string {
+  const at = entry.indexOf('=');
+  return at < 0 ? entry : entry.slice(0, at);
+}
+
+/** The tags when only the tag changed (`1.0 → 2.0`), else both references. */
+function imageChange(before: string, after: string): string {
+  try {
+    const a = parseImageReference(before);
+    const b = parseImageReference(after);
+    if (a && b && a.path === b.path && a.domain === b.domain && a.tag && b.tag && !a.digest && !b.digest) return `${a.tag} → ${b.tag}`;
+  } catch {
+    // Fall through to the whole references.
+  }
+  return `${before} → ${after}`;
+}
+
+function routeText(route: RouteSpec): string {
+  return `${route.name ? `${route.name}=` : ''}:${route.port}/${route.mode}${route.hostname ? `@${route.hostname}` : ''}`;
+}
+
+function healthText(health: HealthSpec | undefined): string {
+  if (!health) return '(implicit)';
+  const kind = health.http !== undefined ? `GET ${health.http}` : health.tcp ? 'tcp' : `cmd ${listText(health.cmd ?? [])}`;
+  const extra = (['route', 'port', 'interval', 'timeout', 'start_period', 'healthy'] as const)
+    .filter((key) => health[key] !== undefined)
+    .map((key) => `${key}=${String(health[key])}`);
+  return [kind, ...extra].join(' ');
+}
+
+function hooksText(hooks: ComponentSpec['hooks']): string {
+  if (!hooks) return '(none)';
+  return `pre_deploy ${listText(hooks.pre_deploy)}${hooks.timeout ? ` timeout=${hooks.timeout}` : ''}`;
+}
+
+/** Variables podman or the image put into every container's environment; adoption drops exactly these. */
+export const DEFAULT_CONTAINER_ENV: ReadonlySet<string> = new Set(['PATH', 'TERM', 'container', 'HOSTNAME', 'HOME']);
+
+/** Networks podman picks when the spec names none (rootful bridge, rootless slirp4netns/pasta). */
+const DEFAULT_NETWORKS: ReadonlySet<string> = new Set(['', 'bridge', 'default', 'podman', 'slirp4netns', 'pasta', 'private']);
+
+/** podman's defaults: a container with them is adopted without stop_signal/stop_timeout. */
+const PODMAN_STOP_SIGNAL = 'SIGTERM';
+const PODMAN_STOP_TIMEOUT_SECONDS = 10;
+
+/**
+ * A bind mount from inside the service's directory written as `./…` (SPEC §15), so the
+ * adopted definition moves between nodes unchanged; anything else as podman reports it.
+ */
+export function serviceRelative(volume: string, serviceDir: string): string {
+  const [host, ...rest] = volume.split(':');
+  const dir = serviceDir.replace(/\/+$/, '');
+  if (host === dir) return ['./', ...rest].join(':');
+  if (!host.startsWith(`${dir}/`)) return volume;
+  return [`./${host.slice(dir.length + 1)}`, ...rest].join(':');
+}
+
+/** podman's `--memory` for a byte count, in the largest unit that divides it (`256m`, `2g`). */
+export function memoryText(bytes: number): string {
+  for (const [unit, size] of [['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}b`;
+}
+
+/** A component's `stop_timeout` (validated: whole seconds) in seconds; undefined when it has none. */
+export function stopSeconds(stopTimeout: string | undefined): number | undefined {
+  const ms = stopTimeout === undefined ? undefined : parseDuration(stopTimeout);
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
+}
+
+function readHealth(health: Table): HealthSpec {
+  const result: HealthSpec = {};
+  if (typeof health.http === 'string') result.http = health.http;
+  if (health.tcp === true) result.tcp = true;
+  if (Array.isArray(health.cmd)) result.cmd = strings(health.cmd);
+  if (typeof health.route === 'string') result.route = health.route;
+  if (typeof health.port === 'number') result.port = health.port;
+  if (typeof health.interval === 'string') result.interval = health.interval;
+  if (typeof health.timeout === 'string') result.timeout = health.timeout;
+  if (typeof health.start_period === 'string') result.start_period = health.start_period;
+  if (typeof health.healthy === 'number') result.healthy = health.healthy;
+  return result;
+}
+
+function healthLines(health: HealthSpec): string[] {
+  const lines = ['[components.health]'];
+  if (health.http !== undefined) lines.push(`http = ${tomlString(health.http)}`);
+  if (health.tcp !== undefined) lines.push(`tcp = ${health.tcp}`);
+  if (health.cmd !== undefined) lines.push(`cmd = ${tomlStringArray(health.cmd)}`);
+  if (health.route !== undefined) lines.push(`route = ${tomlString(health.route)}`);
+  if (health.port !== undefined) lines.push(`port = ${health.port}`);
+  for (const key of ['interval', 'timeout', 'start_period'] as const) {
+    const value = health[key];
+    if (value !== undefined) lines.push(`${key} = ${tomlString(value)}`);
+  }
+  if (health.healthy !== undefined) lines.push(`healthy = ${health.healthy}`);
+  return lines;
+}
+
+function toProtoHealth(health: HealthSpec): mcpv1.HealthCheck {
+  return {
+    http: health.http ?? '',
+    tcp: health.tcp ?? false,
+    cmd: [...(health.cmd ?? [])],
+    route: health.route ?? '',
+    port: health.port ?? 0,
+    interval: health.interval ?? '',
+    timeout: health.timeout ?? '',
+    startPeriod: health.start_period ?? '',
+    healthy: health.healthy ?? 0,
+  };
+}
+
+/** Zero values are absent; `cmd = []` cannot be told from no cmd, which validation then reports. */
+function fromProtoHealth(msg: mcpv1.HealthCheck): HealthSpec {
+  const health: HealthSpec = {};
+  const http = present(msg.http);
+  if (http !== undefined) health.http = http;
+  if (msg.tcp) health.tcp = true;
+  if ((msg.cmd ?? []).length > 0) health.cmd = [...msg.cmd];
+  const route = present(msg.route);
+  if (route !== undefined) health.route = route;
+  if (msg.port) health.port = msg.port;
+  for (const [key, value] of [['interval', msg.interval], ['timeout', msg.timeout], ['start_period', msg.startPeriod]] as const) {
+    const duration = present(value);
+    if (duration !== undefined) health[key] = duration;
+  }
+  if (msg.healthy) health.healthy = msg.healthy;
+  return health;
+}
+
+function readRoute(route: Table): RouteSpec {
+  const result: RouteSpec = { port: route.port as number, mode: (route.mode as RouteMode | undefined) ?? 'l4' };
+  const name = text(route.name);
+  const hostname = text(route.hostname);
+  if (name !== undefined) result.name = name;
+  if (hostname !== undefined) result.hostname = hostname;
+  return result;
+}
+
+function routeLines(route: RouteSpec): string[] {
+  const lines = ['', '[[components.routes]]'];
+  if (route.name !== undefined) lines.push(`name = ${tomlString(route.name)}`);
+  lines.push(`port = ${route.port}`, `mode = ${tomlString(route.mode)}`);
+  if (route.hostname !== undefined) lines.push(`hostname = ${tomlString(route.hostname)}`);
+  return lines;
+}
+
+function fromProtoRoute(msg: mcpv1.RouteSpec): RouteSpec {
+  const route: RouteSpec = { port: msg.port, mode: (present(msg.mode) ?? 'l4') as RouteMode };
+  const name = present(msg.name);
+  const hostname = present(msg.hostname);
+  if (name !== undefined) route.name = name;
+  if (hostname !== undefined) route.hostname = hostname;
+  return route;
+}
+
+/**
+ * Every ComponentSpec field, in the order a definition file writes them (tables last: after
+ * `[[components.routes]]` a key would belong to a route). A deploy plan and drift list their
+ * lines in the orders below, fields not named there last, in this order.
+ */
+export const COMPONENT_FIELDS: ComponentFields = {
+  name: {
+    read: (value) => value as string,
+    toml: line('name'),
+    proto: { to: (name) => ({ name }), from: (message) => message.name },
+    diff: null, // it identifies the component
+    run: null, // the container's name and labels come from it (ContainerOps)
+    drift: null, // the container is found by it
+    adopt: (_container, context) => context.name,
+  },
+  image: {
+    read: (value) => value as string,
+    toml: line('image'),
+    proto: { to: (image) => ({ image }), from: (message) => message.image },
+    diff: (before, after) => (before === after ? '' : imageChange(before, after)),
+    run: (image, context) => ({ image: context.image ?? image }),
+    drift: null, // compared from the listing, without an inspect (summaryDrift)
+    adopt: (container) => container.image,
+  },
+  network: {
+    read: text,
+    toml: line('network'),
+    proto: { to: (network) => ({ network: network ?? '' }), from: (message) => present(message.network) },
+    diff: scalar,
+    run: (network) => ({ network }),
+    drift: (network, { container }) => {
+      const running = container.network ?? '';
+      return (network ? network !== running : !DEFAULT_NETWORKS.has(running)) ? `${network ?? '(default)'} → ${running || '(default)'}` : '';
+    },
+    adopt: (container) => container.network || undefined,
+  },
+  user: {
+    read: text,
+    toml: line('user'),
+    proto: { to: (user) => ({ user: user ?? '' }), from: (message) => present(message.user) },
+    diff: scalar,
+    run: (user) => ({ user }),
+    drift: (user, { container }) => (user && user !== (container.user ?? '') ? `${user} → ${container.user ?? '(image default)'}` : ''),
+    adopt: (container) => container.user || undefined,
+  },
+  restart: {
+    read: text,
+    toml: line('restart'),
+    proto: { to: (restart) => ({ restart: restart ?? '' }), from: (message) => present(message.restart) },
+    diff: scalar,
+    run: (restart) => ({ restart }),
+    drift: (restart, { container }) => {
+      const policy = (value: string | undefined): string => (!value || value === 'no' ? 'no' : value);
+      return policy(restart) === policy(container.restart) ? '' : `${policy(restart)} → ${policy(container.restart)}`;
+    },
+    adopt: (container) => (container.restart && container.restart !== 'no' ? container.restart : undefined),
+  },
+  ports: {
+    read: strings,
+    toml: listLine('ports'),
+    proto: { to: (ports) => ({ ports: [...ports] }), from: (message) => [...(message.ports ?? [])] },
+    diff: setChange,
+    run: (ports) => ({ ports: [...ports] }),
+    drift: (_ports, context) => driftSetChange(context.ports.flatMap(context.portKeys), context.container.portSpecs.flatMap(context.portKeys)),
+    adopt: (container) => [...container.portSpecs],
+  },
+  volumes: {
+    read: strings,
+    toml: listLine('volumes'),
+    proto: { to: (volumes) => ({ volumes: [...volumes] }), from: (message) => [...(message.volumes ?? [])] },
+    diff: setChange,
+    run: (_volumes, context) => ({ volumes: context.volumes }),
+    drift: (_volumes, context) => {
+      const key = (volume: string): string => volume.split(':').slice(0, 2).join(':'); // options differ in how podman reports them
+      return driftSetChange(context.volumes.map(key), context.container.volumes.map(key));
+    },
+    adopt: (container, context) => container.volumes.map((volume) => (context.serviceDir ? serviceRelative(volume, context.serviceDir) : volume)),
+  },
+  cmd: {
+    read: strings,
+    toml: listLine('cmd'),
+    proto: { to: (cmd) => ({ cmd: [...cmd] }), from: (message) => [...(message.cmd ?? [])] },
+    diff: (before, after) => (sameJson(before, after) ? '' : `${listText(before)} → ${listText(after)}`),
+    run: (cmd) => ({ cmd: [...cmd] }),
+    // Compared only when the spec sets it: otherwise the image's command runs.
+    drift: (cmd, { container }) => (cmd.length > 0 && !sameJson(cmd, container.cmd) ? `${listText(cmd)} → ${listText(container.cmd)}` : ''),
+    adopt: (container) => [...container.cmd],
+  },
+  env: {
+    read: strings,
+    toml: listLine('env'),
+    proto: { to: (env) => ({ env: [...env] }), from: (message) => [...(message.env ?? [])] },
+    diff: envChange,
+    run: (env) => ({ env: [...env] }),
+    // Only the variables MCP set, by name; the image's own are not MCP's to judge.
+    drift: (_env, context) => {
+      const running = new Map(context.container.env.map((entry) => [variableName(entry), entry]));
+      return envChange(context.env, context.env.flatMap((entry) => running.get(variableName(entry)) ?? []));
+    },
+    adopt: (container) => container.env.filter((entry) => !DEFAULT_CONTAINER_ENV.has(variableName(entry))),
+  },
+  memory: {
+    read: text,
+    toml: line('memory'),
+    proto: { to: (memory) => ({ memory: memory ?? '' }), from: (message) => present(message.memory) },
+    diff: scalar,
+    run: (memory) => ({ memory }),
+    drift: (memory, context) => {
+      const want = memory ? context.memoryBytes(memory) : undefined;
+      const have = context.container.memoryBytes;
+      return (want ?? 0) === (have ?? 0) ? '' : `${memory ?? '(none)'} → ${have ? `${have} bytes` : '(none)'}`;
+    },
+    adopt: (container) => (container.memoryBytes ? memoryText(container.memoryBytes) : undefined),
+  },
+  cpus: {
+    read: (value) => (typeof value === 'number' ? value : undefined),
+    toml: (cpus) => [`cpus = ${tomlNumber(cpus)}`],
+    proto: { to: (cpus) => ({ cpus: cpus ?? 0 }), from: (message) => message.cpus || undefined },
+    diff: scalar,
+    run: (cpus) => ({ cpus }),
+    drift: (cpus, { container }) => (Math.abs((cpus ?? 0) - (container.cpus ?? 0)) > 0.001 ? `${cpus ?? '(none)'} → ${container.cpus ?? '(none)'}` : ''),
+    adopt: (container) => container.cpus || undefined,
+  },
+  secrets: {
+    read: someStrings,
+    toml: listLine('secrets'),
+    proto: { to: (secrets) => ({ secrets: [...(secrets ?? [])] }), from: (message) => someStrings(message.secrets) },
+    diff: (before, after) => setChange(before ?? [], after ?? []),
+    run: (secrets, context) => ({ secrets: (secrets ?? []).map((name) => ({ source: context.podmanSecret(name), type: 'file' as const, target: name })) }),
+    drift: null, // podman's inspect does not show them; their versions are in the deploy hash
+    adopt: null, // podman secrets of a container are not MCP's names
+  },
+  env_secrets: {
+    read: (value) => (isTable(value) && Object.keys(value).length ? Object.fromEntries(Object.entries(value).map(([key, secret]) => [key, String(secret)])) : undefined),
+    toml: (table) => {
+      const entries = Object.entries(table);
+      return entries.length ? [`env_secrets = { ${entries.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`] : [];
+    },
+    proto: {
+      to: (table) => ({ envSecrets: { ...(table ?? {}) } }),
+      from: (message) => (message.envSecrets && Object.keys(message.envSecrets).length ? { ...message.envSecrets } : undefined),
+    },
+    // Variable → secret name; `~` when a variable names another secret (no value is ever shown).
+    diff: (before, after) => envChange(secretEntries(before), secretEntries(after)),
+    run: (table, context) => ({
+      secrets: Object.entries(table ?? {}).map(([variable, name]) => ({ source: context.podmanSecret(name), type: 'env' as const, target: variable })),
+    }),
+    drift: null, // the adapters leave secret variables out of an inspect (no value leaves the runtime)
+    adopt: null, // the same: adoption never sees them
+  },
+  depends_on: {
+    read: someStrings,
+    toml: listLine('depends_on'),
+    proto: { to: (dependsOn) => ({ dependsOn: [...(dependsOn ?? [])] }), from: (message) => someStrings(message.dependsOn) },
+    diff: (before, after) => setChange(before ?? [], after ?? []),
+    run: null, // the deploy order (dependencyLayers)
+    drift: null, // not a container property
+    adopt: null, // not discoverable from a container
+  },
+  strategy: {
+    read: (value) => text(value) as DeployStrategy | undefined,
+    toml: line('strategy'),
+    proto: { to: (strategy) => (strategy === undefined ? {} : { strategy }), from: (message) => present(message.strategy) as DeployStrategy | undefined },
+    diff: scalar,
+    run: null, // the deploy flow's (start-first or stop-first)
+    drift: null, // not a container property
+    adopt: null, // not discoverable from a container
+  },
+  pull: {
+    read: (value) => text(value) as PullPolicy | undefined,
+    toml: line('pull'),
+    proto: { to: (pull) => (pull === undefined ? {} : { pull }), from: (message) => present(message.pull) as PullPolicy | undefined },
+    diff: scalar,
+    run: null, // the deploy flow pulls (or not) before the run
+    drift: null, // not a container property
+    adopt: null, // not discoverable from a container
+  },
+  drain: {
+    read: text,
+    toml: line('drain'),
+    proto: { to: (drain) => (drain === undefined ? {} : { drain }), from: (message) => present(message.drain) },
+    diff: scalar,
+    run: null, // the deploy flow waits it out
+    drift: null, // not a container property
+    adopt: null, // not discoverable from a container
+  },
+  stop_signal: {
+    read: (value) => text(value) as StopSignal | undefined,
+    toml: line('stop_signal'),
+    proto: { to: (stopSignal) => (stopSignal === undefined ? {} : { stopSignal }), from: (message) => present(message.stopSignal) as StopSignal | undefined },
+    diff: scalar,
+    run: (stopSignal) => ({ stopSignal }),
+    drift: null, // podman applies it at the next stop; not compared
+    adopt: (container) => {
+      const signal = STOP_SIGNALS.find((known) => known === container.stopSignal);
+      return signal && signal !== PODMAN_STOP_SIGNAL ? signal : undefined;
+    },
+  },
+  stop_timeout: {
+    read: text,
+    toml: line('stop_timeout'),
+    proto: { to: (stopTimeout) => (stopTimeout === undefined ? {} : { stopTimeout }), from: (message) => present(message.stopTimeout) },
+    diff: scalar,
+    run: (stopTimeout) => ({ stopTimeoutSeconds: stopSeconds(stopTimeout) }),
+    drift: null, // podman applies it at the next stop; not compared
+    adopt: (container) => {
+      const seconds = container.stopTimeoutSeconds;
+      return seconds !== undefined && seconds !== PODMAN_STOP_TIMEOUT_SECONDS ? `${seconds}s` : undefined;
+    },
+  },
+  health: {
+    read: (value) => (isTable(value) ? readHealth(value) : undefined),
+    toml: (health) => ['', ...healthLines(health)],
+    proto: { to: (health) => (health ? { health: toProtoHealth(health) } : {}), from: (message) => (message.health ? fromProtoHealth(message.health) : undefined) },
+    diff: (before, after) => (sameJson(before, after) ? '' : `${healthText(before)} → ${healthText(after)}`),
+    run: null, // probed by the deploy flow and the monitor, not podman's healthcheck
+    drift: null, // the monitor's health, not drift
+    adopt: null, // MCP's checks are not the container's
+  },
+  hooks: {
+    read: (value) => {
+      if (!isTable(value)) return undefined;
+      const timeout = text(value.timeout);
+      return timeout === undefined ? { pre_deploy: strings(value.pre_deploy) } : { pre_deploy: strings(value.pre_deploy), timeout };
+    },
+    toml: (hooks) => ['', '[components.hooks]', `pre_deploy = ${tomlStringArray(hooks.pre_deploy)}`, ...(hooks.timeout !== undefined ? [`timeout = ${tomlString(hooks.timeout)}`] : [])],
+    proto: {
+      to: (hooks) => (hooks ? { hooks: { preDeploy: [...hooks.pre_deploy], timeout: hooks.timeout ?? '' } } : {}),
+      from: (message) => {
+        if (!message.hooks) return undefined;
+        const timeout = present(message.hooks.timeout);
+        return timeout === undefined ? { pre_deploy: [...message.hooks.preDeploy] } : { pre_deploy: [...message.hooks.preDeploy], timeout };
+      },
+    },
+    diff: (before, after) => (sameJson(before, after) ? '' : `${hooksText(before)} → ${hooksText(after)}`),
+    run: null, // run by the deploy flow in a one-off container of the new spec
+    drift: null, // not a container property
+    adopt: null, // not discoverable from a container
+  },
+  routes: {
+    read: (value) => (Array.isArray(value) ? (value as Table[]).map(readRoute) : []),
+    toml: (routes) => routes.flatMap(routeLines),
+    proto: {
+      to: (routes) => ({ routes: routes.map((route) => ({ name: route.name ?? '', port: route.port, mode: route.mode, hostname: route.hostname ?? '' })) }),
+      from: (message) => (message.routes ?? []).map(fromProtoRoute),
+    },
+    diff: (before, after) => setChange(before.map(routeText), after.map(routeText)),
+    // A route's host port is published on the bind address and named to the app as $PORT….
+    run: (_routes, context) => ({ ports: context.routePorts, env: context.routeEnv }),
+    drift: null, // its ports and variables are compared as ports and env
+    adopt: null, // not discoverable from a container
+  },
+};
+
+/** The order a deploy plan lists changed fields in (the rest follow in table order). */
+const PLAN_ORDER: readonly (keyof ComponentSpec)[] = [
+  'image', 'network', 'user', 'restart', 'strategy', 'pull', 'hooks', 'drain', 'stop_signal', 'stop_timeout',
+  'env', 'ports', 'volumes', 'cmd', 'routes', 'health',
+];
+/** The order drift lists fields in after the image (the rest follow in table order). */
+const DRIFT_ORDER: readonly (keyof ComponentSpec)[] = ['cmd', 'env', 'ports', 'volumes'];
+
+/** The table's keys, `first` leading. */
+export function fieldKeys(first: readonly (keyof ComponentSpec)[] = []): (keyof ComponentSpec)[] {
+  return [...first, ...(Object.keys(COMPONENT_FIELDS) as (keyof ComponentSpec)[]).filter((key) => !first.includes(key))];
+}
+
+/** One field's entry, typed for a loop over keys (the compiler cannot follow `K` through a loop variable). */
+export function fieldDef(key: keyof ComponentSpec): FieldDef<keyof ComponentSpec> {
+  return COMPONENT_FIELDS[key] as FieldDef<keyof ComponentSpec>;
+}
+
+export const planKeys = (): (keyof ComponentSpec)[] => fieldKeys(PLAN_ORDER);
+export const driftKeys = (): (keyof ComponentSpec)[] => fieldKeys(DRIFT_ORDER);
+
+function secretEntries(table: Record<string, string> | undefined): string[] {
+  return Object.entries(table ?? {}).map(([key, value]) => `${key}=${value}`);
+}
