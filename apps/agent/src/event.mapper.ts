@@ -16,3 +16,8 @@ export function toProtoEvent(event: EventRecord): mcpv1.Event {
     toState: event.toState,
   };
 }
+
+/** One message of the Events stream. */
+export function toEventsResponse(event: EventRecord): mcpv1.EventsResponse {
+  return { id: event.id, event: toProtoEvent(event) };
+}

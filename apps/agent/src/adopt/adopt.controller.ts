@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import type { mcpv1 } from '@mcp/proto';
 import { Rpc } from '../auth/rpc.decorator';
+import { adoptContainersResponse } from './adopt.mapper';
 import { AdoptService } from './adopt.service';
 
 @Controller()
@@ -8,7 +9,7 @@ export class AdoptController {
   constructor(private readonly adoption: AdoptService) {}
 
   @Rpc()
-  adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse> {
-    return this.adoption.adopt(request.service);
+  async adoptContainers(request: mcpv1.AdoptContainersRequest): Promise<mcpv1.AdoptContainersResponse> {
+    return adoptContainersResponse(await this.adoption.adopt(request.service));
   }
 }

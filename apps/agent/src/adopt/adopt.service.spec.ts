@@ -8,6 +8,7 @@ import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { AgentConfig } from '../config/agent-config';
 import { componentFromContainer, memoryText } from './adopt-mapping';
+import { adoptContainersResponse } from './adopt.mapper';
 import { ADOPTED_EVENT, AdoptService } from './adopt.service';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
@@ -132,11 +133,13 @@ describe('adoption', () => {
             name: 'app',
             active: true,
             components: [
-              expect.objectContaining({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['MODE=x'], network: '', user: '' }),
+              expect.objectContaining({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['MODE=x'], network: undefined, user: undefined }),
               expect.objectContaining({ name: 'worker', image: 'localhost/mcp-test/busybox:2.0' }),
             ],
           }),
         );
+        // The response carries it as the proto spec (unset strings empty).
+        expect(adoptContainersResponse(result).spec?.components[0]).toEqual(expect.objectContaining({ name: 'app', network: '', user: '' }));
         const record = await registry.getService('app');
         const byName = Object.fromEntries(record!.components.map((component) => [component.name, component]));
         expect(byName.app).toEqual(expect.objectContaining({ desiredState: 'running', observedState: 'running', version: '1.0', containerName: 'app' }));

@@ -1,15 +1,21 @@
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
-import { InvalidArgumentError, NAME_PATTERN, NotFoundError, type ComponentSpec, type DesiredState } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import { InvalidArgumentError, NAME_PATTERN, NotFoundError, type ComponentSpec, type DesiredState, type ServiceSpec } from '@mcp/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { KeyedMutex } from '@mcp/deployer';
 import { ContainerRuntime, imageTag, LiveContainers, splitContainerName } from '@mcp/runtime';
-import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
+import { componentSpecHash } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { componentFromContainer } from './adopt-mapping';
 
 export const ADOPTED_EVENT = 'adopted';
+
+/** What AdoptContainers did: one result per container, and the service's definition as adopted. */
+export interface AdoptResult {
+  service: string;
+  results: Array<{ component: string; ok: boolean; error: string; container: string }>;
+  spec: ServiceSpec;
+}
 
 /**
  * AdoptContainers: takes the containers named `<service>` or `<service>-*` under management,
@@ -26,13 +32,13 @@ export class AdoptService {
     private readonly locks: KeyedMutex,
   ) {}
 
-  async adopt(service: string): Promise<mcpv1.AdoptContainersResponse> {
+  async adopt(service: string): Promise<AdoptResult> {
     if (!NAME_PATTERN.test(service)) throw new InvalidArgumentError(`service name "${service}" must match ${NAME_PATTERN.source}`);
     // Serialised with deploys and lifecycle operations on the same service.
     return this.locks.run(service, () => this.adoptLocked(service));
   }
 
-  private async adoptLocked(service: string): Promise<mcpv1.AdoptContainersResponse> {
+  private async adoptLocked(service: string): Promise<AdoptResult> {
     const containers = await this.live.reconcile();
     const known = new Set((await this.registry.listServices()).map((record) => record.name));
     known.add(service);
@@ -42,7 +48,7 @@ export class AdoptService {
       .sort((a, b) => a.parts.component.localeCompare(b.parts.component));
     if (matching.length === 0) throw new NotFoundError(`no container named "${service}" or "${service}-*" to adopt`);
 
-    const results: mcpv1.ComponentResult[] = [];
+    const results: AdoptResult['results'] = [];
     const adopted: Array<{ spec: ComponentSpec; desiredState: DesiredState; details: { id: string; name: string; state: string } }> = [];
     for (const { container, parts } of matching) {
       const details = await this.runtime.inspect({ name: container.name });
@@ -77,7 +83,7 @@ export class AdoptService {
         toState: details.state,
       });
     }
-    const spec = toProtoServiceSpec({ name: service, node: this.config.agent.nodeName, active, components: adopted.map((entry) => entry.spec) });
+    const spec: ServiceSpec = { name: service, node: this.config.agent.nodeName, active, components: adopted.map((entry) => entry.spec) };
     return { service, results, spec };
   }
 }

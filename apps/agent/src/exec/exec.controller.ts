@@ -3,9 +3,9 @@ import type { Observable } from 'rxjs';
 import { Controller } from '@nestjs/common';
 import type { mcpv1 } from '@mcp/proto';
 import { DuplexCallRpc, Rpc } from '../auth/rpc.decorator';
-import { requireCall, streamWork } from '../streaming/stream-call';
+import { serverStream } from '../streaming/stream-call';
 import { RunService } from './run.service';
-import { AuditLog } from '../logging/audit';
+import { AuditLog, noteAuditTarget } from '../logging/audit';
 import { ExecCancelledError, ExecService } from './exec.service';
 
 /** Exec (SPEC §12): a bidirectional call on the raw grpc-js stream; Run: a server stream. */
@@ -19,7 +19,9 @@ export class ExecController {
 
   @Rpc()
   run(request: mcpv1.RunRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.RunRequest, mcpv1.RunResponse>): Observable<mcpv1.RunResponse> {
-    return streamWork((signal) => this.runs.run({ request, call: requireCall(call), signal }));
+    if (call) noteAuditTarget(call, { service: request.service, component: request.component || undefined, argv: request.cmd });
+    const { service, component, cmd, image, env, timeoutSeconds } = request;
+    return serverStream(call, (output) => output, (sink) => this.runs.run({ request: { service, component, cmd, image, env, timeoutSeconds }, sink }));
   }
 
   @DuplexCallRpc()

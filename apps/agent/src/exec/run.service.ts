@@ -1,13 +1,24 @@
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InvalidArgumentError, NotFoundError, ServiceNotFoundError } from '@mcp/common';
 import { ContainerOps } from '@mcp/deployer';
-import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
-import { noteAuditTarget } from '../logging/audit';
-import { writeMessage } from '../streaming/stream-call';
+import type { StreamSink } from '../streaming/stream-call';
 
-export type RunCall = ServerWritableStream<mcpv1.RunRequest, mcpv1.RunResponse>;
+/** What `mcp run` asks for. */
+export interface RunQuery {
+  service: string;
+  /** '' for the only component. */
+  component: string;
+  cmd: string[];
+  /** '' for the component's image. */
+  image: string;
+  env: string[];
+  /** 0 for DEFAULT_RUN_TIMEOUT_SECONDS. */
+  timeoutSeconds: number;
+}
+
+/** What a run sends: its container's name first, then its output, its exit code last. */
+export type RunOutput = { container: string } | { stdout: Buffer } | { stderr: Buffer } | { exitCode: number };
 
 /** How long a run may take when the request gives no timeout (SPEC §12: as a job's default). */
 export const DEFAULT_RUN_TIMEOUT_SECONDS = 3600;
@@ -38,9 +49,9 @@ export class RunService implements OnApplicationBootstrap {
     }
   }
 
-  async run(input: { request: mcpv1.RunRequest; call: RunCall; signal: AbortSignal }): Promise<void> {
-    const { request, call, signal } = input;
-    noteAuditTarget(call, { service: request.service, component: request.component || undefined, argv: request.cmd });
+  async run(input: { request: RunQuery; sink: StreamSink<RunOutput> }): Promise<void> {
+    const { request, sink } = input;
+    const { signal } = sink;
     const record = await this.registry.getService(request.service);
     if (!record) throw new ServiceNotFoundError(request.service);
     const chosen = request.component
@@ -66,11 +77,11 @@ export class RunService implements OnApplicationBootstrap {
       env: request.env,
       timeoutMs: timeoutSeconds * 1000,
       signal,
-      onStarted: (name) => writeMessage(call, { container: name }, signal),
-      onOutput: (chunk) => writeMessage(call, chunk.stream === 'stdout' ? { stdout: chunk.data } : { stderr: chunk.data }, signal),
+      onStarted: (name) => sink.send({ container: name }),
+      onOutput: (chunk) => sink.send(chunk.stream === 'stdout' ? { stdout: chunk.data } : { stderr: chunk.data }),
     });
     if (signal.aborted) return;
-    if (result.timedOut) await writeMessage(call, { stderr: Buffer.from(`mcp: run killed after its timeout of ${timeoutSeconds}s\n`) }, signal);
-    await writeMessage(call, { exitCode: result.exitCode }, signal);
+    if (result.timedOut) await sink.send({ stderr: Buffer.from(`mcp: run killed after its timeout of ${timeoutSeconds}s\n`) });
+    await sink.send({ exitCode: result.exitCode });
   }
 }

@@ -5,34 +5,38 @@ import type { Caller } from '@mcp/auth';
 import type { mcpv1 } from '@mcp/proto';
 import { CurrentCaller } from '../auth/auth.decorators';
 import { Rpc } from '../auth/rpc.decorator';
+import { StatusMapper } from './status.mapper';
 import { StatusService } from './status.service';
 
 @Controller()
 export class StatusController {
-  constructor(private readonly status: StatusService) {}
+  constructor(
+    private readonly status: StatusService,
+    private readonly map: StatusMapper,
+  ) {}
 
   @Rpc()
-  listServices(_request: mcpv1.ListServicesRequest): Promise<mcpv1.ListServicesResponse> {
-    return this.status.listServices();
+  async listServices(_request: mcpv1.ListServicesRequest): Promise<mcpv1.ListServicesResponse> {
+    return this.map.listServicesResponse(await this.status.listServices());
   }
 
   @Rpc()
-  getServiceStatus(request: mcpv1.GetServiceStatusRequest): Promise<mcpv1.GetServiceStatusResponse> {
-    return this.status.serviceStatus({ service: request.service || undefined, eventLimit: request.eventLimit });
+  async getServiceStatus(request: mcpv1.GetServiceStatusRequest): Promise<mcpv1.GetServiceStatusResponse> {
+    return this.map.serviceStatusResponse(await this.status.serviceStatus({ service: request.service || undefined, eventLimit: request.eventLimit }));
   }
 
   @Rpc()
-  liveCheck(_request: mcpv1.LiveCheckRequest): Promise<mcpv1.LiveCheckResponse> {
-    return this.status.liveCheck();
+  async liveCheck(_request: mcpv1.LiveCheckRequest): Promise<mcpv1.LiveCheckResponse> {
+    return this.map.liveCheckResponse(await this.status.liveCheck());
   }
 
   @Rpc()
-  nodeStatus(_request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse> {
-    return this.status.nodeStatus();
+  async nodeStatus(_request: mcpv1.NodeStatusRequest): Promise<mcpv1.NodeStatusResponse> {
+    return this.map.nodeStatusResponse(await this.status.nodeStatus());
   }
 
   @Rpc()
-  setCordon(@Payload() request: mcpv1.SetCordonRequest, _metadata?: Metadata, @CurrentCaller() caller?: Caller): Promise<mcpv1.SetCordonResponse> {
-    return this.status.setCordon({ cordoned: request.cordoned, caller: caller?.username ?? '' });
+  async setCordon(@Payload() request: mcpv1.SetCordonRequest, _metadata?: Metadata, @CurrentCaller() caller?: Caller): Promise<mcpv1.SetCordonResponse> {
+    return this.map.setCordonResponse(await this.status.setCordon({ cordoned: request.cordoned, caller: caller?.username ?? '' }));
   }
 }

@@ -2,18 +2,116 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Injectable, Optional } from '@nestjs/common';
-import { Clock, isDrift, ServiceNotFoundError } from '@mcp/common';
-import { toTimestamp, type mcpv1 } from '@mcp/proto';
-import { ContainerOps, DriftDetail, HealthStates } from '@mcp/deployer';
-import { ServiceRegistry, type ComponentRecord, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
+import { Clock, isDrift, ServiceNotFoundError, type RouteMode, type ServiceSpec } from '@mcp/common';
+import { ContainerOps, DriftDetail, HealthStates, type HealthStatus } from '@mcp/deployer';
+import { ServiceRegistry, type ComponentRecord, type EventRecord, type ReleaseRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, imageTag, LiveContainers, splitContainerName, type ContainerSummary } from '@mcp/runtime';
-import { componentSpecHash, toProtoServiceSpec } from '@mcp/servicedef';
+import { componentSpecHash } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
-import { toProtoEvent } from '../event.mapper';
 import { ReleaseLayout, releaseEnvironment } from '../upgrade/release-layout';
 import { AGENT_VERSION } from '../version';
 
 const DEFAULT_EVENT_LIMIT = 20;
+
+/** ListServices: the registry's services (StatusMapper makes the proto messages). */
+export interface ServiceListing {
+  node: string;
+  services: ServiceView[];
+  cordoned: boolean;
+}
+
+export interface ServiceView {
+  name: string;
+  active: boolean;
+  components: ComponentView[];
+  spec: ServiceSpec;
+}
+
+export interface ComponentView {
+  name: string;
+  image: string;
+  desiredState: string;
+  observedState: string;
+  version: string;
+  routes: Array<{ name: string; port: number; mode: RouteMode; hostname: string; hostPort: number }>;
+  updatedAt: Date;
+  container: string;
+}
+
+/** GetServiceStatus. */
+export interface ServiceStatusView {
+  node: string;
+  components: ComponentStatusView[];
+  /** Most recent first. */
+  events: EventRecord[];
+}
+
+export interface ComponentStatusView {
+  service: string;
+  component: string;
+  desiredState: string;
+  observedState: string;
+  version: string;
+  drift: boolean;
+  container: string;
+  driftFields: string[];
+  health: HealthStatus;
+  healthDetail: string;
+  /** The release it runs; undefined when none is recorded. */
+  release: number | undefined;
+}
+
+/** LiveCheck. */
+export interface LiveView {
+  node: string;
+  containers: ContainerView[];
+  cordoned: boolean;
+  oneOffs: ContainerView[];
+}
+
+export interface ContainerView {
+  service: string;
+  component: string;
+  container: string;
+  state: string;
+  image: string;
+  version: string;
+  startedAt: Date | undefined;
+  desiredState: string;
+  id: string;
+  health: HealthStatus;
+  /** '' for a component's container; `run`, `job` or `hook` for a one-off (SPEC §12). */
+  kind: string;
+}
+
+/** SetCordon. */
+export interface CordonChange {
+  node: string;
+  cordoned: boolean;
+  changed: boolean;
+}
+
+/** NodeStatus. */
+export interface NodeView {
+  node: string;
+  version: string;
+  startedAt: Date;
+  uptimeSeconds: number;
+  containers: number;
+  runningContainers: number;
+  cpus: number;
+  memoryTotalBytes: number;
+  memoryFreeBytes: number;
+  diskFreeBytes: number;
+  diskTotalBytes: number;
+  runtimeVersion: string;
+  release: string;
+  releaseGood: boolean;
+  lastRollback: { failedRelease: string; restoredRelease: string; at: Date | undefined; logTail: string } | undefined;
+  cordoned: boolean;
+  cordonedAt: Date | undefined;
+  cordonedBy: string;
+}
 
 /** ListServices, GetServiceStatus, LiveCheck and NodeStatus (SPEC §2 "Status views", "Node status"). */
 @Injectable()
@@ -34,7 +132,7 @@ export class StatusService {
   }
 
   /** Registry only: no runtime call. */
-  async listServices(): Promise<mcpv1.ListServicesResponse> {
+  async listServices(): Promise<ServiceListing> {
     const services = await this.registry.listServices();
     const cordon = await this.registry.getCordon();
     return { node: this.config.agent.nodeName, services: services.map((s) => this.serviceInfo(s)), cordoned: cordon !== null };
@@ -46,7 +144,7 @@ export class StatusService {
    * alone (made by hand, image). A component drifts when its state differs from desired or
    * its container from the deployed spec. Events most recent first.
    */
-  async serviceStatus(input: { service?: string; eventLimit?: number }): Promise<mcpv1.GetServiceStatusResponse> {
+  async serviceStatus(input: { service?: string; eventLimit?: number }): Promise<ServiceStatusView> {
     let services: ServiceRecord[];
     if (input.service) {
       const one = await this.registry.getService(input.service);
@@ -57,7 +155,7 @@ export class StatusService {
     }
     const live = new Map((await this.live.current()).map((c) => [c.name, c]));
     const detail = input.service ? await this.drift.forService({ service: services[0].name, components: services[0].components }) : undefined;
-    const components: mcpv1.ComponentStatus[] = [];
+    const components: ComponentStatusView[] = [];
     for (const service of services) {
       const releases = await this.registry.listReleases({ service: service.name });
       for (const component of service.components) {
@@ -84,7 +182,7 @@ export class StatusService {
     return {
       node: this.config.agent.nodeName,
       components,
-      events: events.map(toProtoEvent),
+      events,
     };
   }
 
@@ -92,7 +190,7 @@ export class StatusService {
    * From the containers kept live from podman's events (a listing only when the stream is
    * not open); unmanaged containers show desired `ignore`.
    */
-  async liveCheck(): Promise<mcpv1.LiveCheckResponse> {
+  async liveCheck(): Promise<LiveView> {
     const [containers, services, cordon] = await Promise.all([this.live.current(), this.registry.listServices(), this.registry.getCordon()]);
     const known = services.map((s) => s.name);
     const byService = new Map(services.map((s) => [s.name, s]));
@@ -110,7 +208,7 @@ export class StatusService {
           state: 'running',
           image: o.image,
           version: imageTag(o.image),
-          startedAt: toTimestamp(o.startedAt),
+          startedAt: o.startedAt,
           desiredState: '',
           id: '',
           health: '-',
@@ -121,12 +219,12 @@ export class StatusService {
   }
 
   /** Cordons or uncordons the node (SPEC §15); the registry keeps it across restarts. */
-  async setCordon(input: { cordoned: boolean; caller: string }): Promise<mcpv1.SetCordonResponse> {
+  async setCordon(input: { cordoned: boolean; caller: string }): Promise<CordonChange> {
     const changed = await this.registry.setCordon(input.cordoned ? { by: input.caller, at: this.clock.now() } : null);
     return { node: this.config.agent.nodeName, cordoned: input.cordoned, changed };
   }
 
-  async nodeStatus(): Promise<mcpv1.NodeStatusResponse> {
+  async nodeStatus(): Promise<NodeView> {
     const [containers, runtimeVersion, disk, release, cordon] = await Promise.all([
       this.live.current(),
       this.runtime.version().catch(() => 'unavailable'),
@@ -138,7 +236,7 @@ export class StatusService {
     return {
       node: this.config.agent.nodeName,
       version: AGENT_VERSION,
-      startedAt: toTimestamp(this.startedAt),
+      startedAt: this.startedAt,
       uptimeSeconds: Math.max(0, Math.floor((now.getTime() - this.startedAt.getTime()) / 1000)),
       containers: containers.length,
       runningContainers: containers.filter((c) => c.state === 'running').length,
@@ -150,12 +248,12 @@ export class StatusService {
       runtimeVersion,
       ...release,
       cordoned: cordon !== null,
-      cordonedAt: cordon ? toTimestamp(cordon.at) : undefined,
+      cordonedAt: cordon?.at,
       cordonedBy: cordon?.by ?? '',
     };
   }
 
-  private containerInfo(c: ContainerSummary, known: string[], byService: Map<string, ServiceRecord>): mcpv1.ContainerInfo {
+  private containerInfo(c: ContainerSummary, known: string[], byService: Map<string, ServiceRecord>): ContainerView {
     const { service, component } = splitContainerName(c.name, known);
     const record = byService.get(service)?.components.find((k) => k.name === component);
     // Health belongs to the container that serves (not a start-first deploy's temporary one).
@@ -167,7 +265,7 @@ export class StatusService {
       state: c.state,
       image: c.image,
       version: imageTag(c.image),
-      startedAt: c.state === 'running' ? toTimestamp(c.startedAt) : undefined,
+      startedAt: c.state === 'running' ? c.startedAt : undefined,
       desiredState: record?.desiredState ?? 'ignore',
       id: c.id,
       health: serves ? this.health.status({ service, component }) : '-',
@@ -175,12 +273,12 @@ export class StatusService {
     };
   }
 
-  private serviceInfo(service: ServiceRecord): mcpv1.ServiceInfo {
+  private serviceInfo(service: ServiceRecord): ServiceView {
     return {
       name: service.name,
       active: service.active,
       components: service.components.map((c) => componentInfo(c)),
-      spec: toProtoServiceSpec({ name: service.name, node: this.config.agent.nodeName, active: service.active, components: service.components.map((c) => c.spec) }),
+      spec: { name: service.name, node: this.config.agent.nodeName, active: service.active, components: service.components.map((c) => c.spec) },
     };
   }
 }
@@ -196,7 +294,7 @@ export function runningRelease(component: ComponentRecord, releases: ReleaseReco
   return (succeeded.find((r) => componentSpecHash(r.spec) === component.deployedSpecHash) ?? succeeded[0])?.number;
 }
 
-function componentInfo(c: ComponentRecord): mcpv1.ComponentInfo {
+function componentInfo(c: ComponentRecord): ComponentView {
   return {
     name: c.name,
     image: c.spec.image,
@@ -204,13 +302,13 @@ function componentInfo(c: ComponentRecord): mcpv1.ComponentInfo {
     observedState: c.observedState,
     version: c.version,
     routes: c.routes.map((r) => ({ name: r.name, port: r.port, mode: r.mode, hostname: r.hostname, hostPort: r.hostPort ?? 0 })),
-    updatedAt: toTimestamp(c.updatedAt),
+    updatedAt: c.updatedAt,
     container: c.containerName,
   };
 }
 
 /** The release this agent runs from (mcp-agent-launch's layout), whether it is marked good, and the launcher's last rollback. */
-async function agentRelease(environment: NodeJS.ProcessEnv): Promise<Pick<mcpv1.NodeStatusResponse, 'release' | 'releaseGood' | 'lastRollback'>> {
+async function agentRelease(environment: NodeJS.ProcessEnv): Promise<Pick<NodeView, 'release' | 'releaseGood' | 'lastRollback'>> {
   const env = releaseEnvironment(environment);
   if (!env) return { release: '', releaseGood: false, lastRollback: undefined };
   const layout = new ReleaseLayout(env.installDir);
@@ -220,7 +318,7 @@ async function agentRelease(environment: NodeJS.ProcessEnv): Promise<Pick<mcpv1.
     release: env.release,
     releaseGood: boot?.release === env.release && boot.good === true,
     lastRollback: rollback
-      ? { failedRelease: rollback.failedRelease, restoredRelease: rollback.restoredRelease, at: at && !Number.isNaN(at.getTime()) ? toTimestamp(at) : undefined, logTail: rollback.logTail ?? '' }
+      ? { failedRelease: rollback.failedRelease, restoredRelease: rollback.restoredRelease, at: at && !Number.isNaN(at.getTime()) ? at : undefined, logTail: rollback.logTail ?? '' }
       : undefined,
   };
 }

@@ -41,11 +41,42 @@ export class StreamCancelledError extends Error {
 }
 
 /** Writes one message and, when the call's buffer is full, waits for it to drain (backpressure). */
-export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) throw new StreamCancelledError();
+export async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal, cancelledError: () => Error = () => new StreamCancelledError()): Promise<void> {
+  if (signal.aborted) throw cancelledError();
   if (!call.write(message)) {
     await once(call, 'drain', { signal });
   }
+}
+
+/**
+ * What a server-streaming service writes to: domain values, which the controller's mapper turns
+ * into the RPC's messages. `send` waits for the call to drain (backpressure) and throws the
+ * cancelled error once `signal` aborted (the client cancelled, or the agent shuts down).
+ */
+export interface StreamSink<T> {
+  readonly signal: AbortSignal;
+  send(value: T): Promise<void>;
+}
+
+/**
+ * A server-streaming handler's answer: `work` writes domain values to a sink over the call
+ * (`map` makes each one a message), with `streamWork`'s completion and `requireCall`'s headers.
+ */
+export function serverStream<T, M>(
+  call: ServerWritableStream<unknown, M> | undefined,
+  map: (value: T) => M,
+  work: (sink: StreamSink<T>) => Promise<void>,
+  cancelledError: () => Error = () => new StreamCancelledError(),
+): Observable<never> {
+  return streamWork(async (parent) => {
+    const ready = requireCall(call);
+    const cancelled = cancelSignal(ready, parent, cancelledError);
+    try {
+      await work({ signal: cancelled.signal, send: (value) => writeMessage(ready, map(value), cancelled.signal, cancelledError) });
+    } finally {
+      cancelled.dispose();
+    }
+  });
 }
 
 type Cancellable = { on(event: 'cancelled', listener: () => void): unknown; off(event: 'cancelled', listener: () => void): unknown; cancelled?: boolean };

@@ -3,14 +3,17 @@ import { Controller } from '@nestjs/common';
 import type { mcpv1 } from '@mcp/proto';
 import { Rpc, StreamCallRpc } from '../auth/rpc.decorator';
 import type { Observable } from 'rxjs';
-import { AuditLog } from '../logging/audit';
-import { requireCall, streamWork } from '../streaming/stream-call';
-import { TransferCancelledError, TransferService } from './transfer.service';
+import type { MalformedRequest } from '../errors/malformed-request';
+import { AuditLog, noteAuditTarget } from '../logging/audit';
+import { cancelSignal, serverStream } from '../streaming/stream-call';
+import { TransferCancelledError, transferCancelled, TransferService, type FilePushPart } from './transfer.service';
 
 /**
  * PushFile, PullFile, Logs. PushFile uses @GrpcStreamCall (the raw grpc-js stream) rather than
  * @GrpcStreamMethod, whose Subject buffers without limit; its errors reach the client through
- * the global filter, which calls the callback for this handler shape.
+ * the global filter, which calls the callback for this handler shape. TransferService sees
+ * domain values only: the messages' fields are its parts (a push's header and chunks, a pull's
+ * info and chunks, log chunks) as they are.
  */
 @Controller()
 export class TransferController {
@@ -21,23 +24,28 @@ export class TransferController {
 
   @StreamCallRpc()
   async pushFile(call: ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>, callback: sendUnaryData<mcpv1.PushFileResponse>): Promise<void> {
+    const cancelled = cancelSignal(call, undefined, transferCancelled);
     try {
-      callback(null, await this.transfer.push(call));
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<FilePushPart | MalformedRequest>;
+      callback(null, await this.transfer.push({ messages, signal: cancelled.signal, onHeader: (header) => noteAuditTarget(call, { service: header.service }) }));
     } catch (error) {
       // A client that went away is not an agent failure: audit it as CANCELLED (audited once
       // per call, so the interceptor's line is skipped) and send nothing.
       if (error instanceof TransferCancelledError) return this.audit.record({ call, code: 'CANCELLED' });
       throw error;
+    } finally {
+      cancelled.dispose();
     }
   }
 
   @Rpc()
   pullFile(request: mcpv1.PullFileRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.PullFileRequest, mcpv1.PullFileResponse>): Observable<mcpv1.PullFileResponse> {
-    return streamWork((signal) => this.transfer.pull({ request, call: requireCall(call), signal }));
+    return serverStream(call, (part) => part, (sink) => this.transfer.pull({ request: { service: request.service, path: request.path }, sink }), transferCancelled);
   }
 
   @Rpc()
   logs(request: mcpv1.LogsRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>): Observable<mcpv1.LogsResponse> {
-    return streamWork((signal) => this.transfer.logs({ request, call: requireCall(call), signal }));
+    const query = { service: request.service, component: request.component, follow: request.follow, tail: request.tail > 0 ? request.tail : undefined, since: request.since || undefined, timestamps: request.timestamps };
+    return serverStream(call, (chunk) => chunk, (sink) => this.transfer.logs({ query, sink }), transferCancelled);
   }
 }

@@ -1,52 +1,49 @@
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Test } from '@nestjs/testing';
 import { NotFoundError, PathOutsideServiceError, ServiceNotFoundError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { AgentConfig } from '../config/agent-config';
-import { TransferService } from './transfer.service';
+import type { StreamSink } from '../streaming/stream-call';
+import { transferCancelled, TransferService, type FilePushPart, type LogChunk, type LogsQuery } from './transfer.service';
 
 const IMAGE = 'localhost/mcp-test/busybox:1.0';
 
-/** The parts of a grpc-js server stream the service uses: write (with backpressure), events. */
-class RecordingCall extends EventEmitter {
-  readonly written: mcpv1.LogsResponse[] = [];
-  cancelled = false;
-  write(message: mcpv1.LogsResponse): boolean {
-    this.written.push(message);
-    return true;
+/** A logs sink that keeps what was sent; `cancel()` is the client going away. */
+class RecordingSink implements StreamSink<LogChunk> {
+  readonly written: LogChunk[] = [];
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  async send(chunk: LogChunk): Promise<void> {
+    if (this.signal.aborted) throw transferCancelled();
+    this.written.push(chunk);
   }
-  asCall(): ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse> {
-    return this as unknown as ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>;
+  cancel(): void {
+    this.controller.abort(transferCancelled());
   }
 }
 
 /** A client stream for push: the given messages, with `between` run before the stream ends. */
-class PushCall extends EventEmitter {
+class PushCall {
   constructor(
-    private readonly messages: mcpv1.PushFileRequest[],
+    private readonly messages: FilePushPart[],
     private readonly beforeEnd: () => void = () => undefined,
-  ) {
-    super();
-  }
-  async *[Symbol.asyncIterator](): AsyncGenerator<mcpv1.PushFileRequest> {
+  ) {}
+  async *[Symbol.asyncIterator](): AsyncGenerator<FilePushPart> {
     for (const message of this.messages) yield message;
     this.beforeEnd();
   }
-  asCall(): Parameters<TransferService['push']>[0] {
-    return this as unknown as Parameters<TransferService['push']>[0];
+  asInput(): Parameters<TransferService['push']>[0] {
+    return { messages: this[Symbol.asyncIterator](), signal: new AbortController().signal, onHeader: () => undefined };
   }
 }
 
-function logsRequest(overrides: Partial<mcpv1.LogsRequest>): mcpv1.LogsRequest {
-  return { service: 'app', component: '', follow: false, tail: 0, since: '', timestamps: false, ...overrides };
+function logsQuery(overrides: Partial<LogsQuery>): LogsQuery {
+  return { service: 'app', component: '', follow: false, timestamps: false, ...overrides };
 }
 
 describe(TransferService.name, () => {
@@ -88,7 +85,7 @@ describe(TransferService.name, () => {
     const header = (file: string) => ({ service: 'app', path: file, mode: 0, size: content.length, sha256: createHash('sha256').update(content).digest('hex') });
 
     it('should write the file under the service directory', async () => {
-      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }]).asCall())).resolves.toMatchObject({ path: 'sub/f.txt', size: 5 });
+      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }]).asInput())).resolves.toMatchObject({ path: 'sub/f.txt', size: 5 });
 
       expect(fs.readFileSync(path.join(config.agent.srvRoot, 'app', 'sub', 'f.txt'), 'utf8')).toBe('hello');
     });
@@ -104,7 +101,7 @@ describe(TransferService.name, () => {
         fs.symlinkSync(outside, path.join(serviceDir, 'sub'));
       };
 
-      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }], swap).asCall())).rejects.toThrow(PathOutsideServiceError);
+      await expect(sut.push(new PushCall([{ header: header('sub/f.txt') }, { chunk: content }], swap).asInput())).rejects.toThrow(PathOutsideServiceError);
 
       expect(fs.existsSync(path.join(outside, 'f.txt'))).toBe(false);
       expect(fs.readdirSync(outside)).toEqual([]);
@@ -119,9 +116,9 @@ describe(TransferService.name, () => {
       [['app', 'worker'], 'worker', 'app-worker'],
     ])('should pick the container of components %j given %j: %s', async (components, component, container) => {
       await register('app', components);
-      const call = new RecordingCall();
+      const call = new RecordingSink();
 
-      await sut.logs({ request: logsRequest({ component }), call: call.asCall(), signal: new AbortController().signal });
+      await sut.logs({ query: logsQuery({ component }), sink: call });
 
       expect(call.written.map((message) => message.data.toString())).toEqual([`from ${container}\n`]);
       expect(runtime.callsTo('logs')).toEqual([expect.objectContaining({ method: 'logs', args: expect.objectContaining({ name: container }) })]);
@@ -129,30 +126,28 @@ describe(TransferService.name, () => {
 
     it('should pass tail, since, follow and timestamps on', async () => {
       await register('app', ['app']);
-      const call = new RecordingCall();
+      const call = new RecordingSink();
 
-      await sut.logs({ request: logsRequest({ tail: 5, since: '10m', timestamps: true }), call: call.asCall(), signal: new AbortController().signal });
+      await sut.logs({ query: logsQuery({ tail: 5, since: '10m', timestamps: true }), sink: call });
 
       expect(runtime.callsTo('logs')[0].args).toEqual(expect.objectContaining({ name: 'app', tail: 5, since: '10m', timestamps: true, follow: false }));
     });
 
     it('should refuse an unknown service or component', async () => {
       await register('app', ['app']);
-      const call = new RecordingCall();
-      const signal = new AbortController().signal;
+      const call = new RecordingSink();
 
-      await expect(sut.logs({ request: logsRequest({ service: 'nope' }), call: call.asCall(), signal })).rejects.toThrow(ServiceNotFoundError);
-      await expect(sut.logs({ request: logsRequest({ component: 'nope' }), call: call.asCall(), signal })).rejects.toThrow(NotFoundError);
+      await expect(sut.logs({ query: logsQuery({ service: 'nope' }), sink: call })).rejects.toThrow(ServiceNotFoundError);
+      await expect(sut.logs({ query: logsQuery({ component: 'nope' }), sink: call })).rejects.toThrow(NotFoundError);
     });
 
     it('should end a followed stream when the client cancels', async () => {
       await register('app', ['app']);
-      const call = new RecordingCall();
+      const call = new RecordingSink();
 
-      const streaming = sut.logs({ request: logsRequest({ follow: true }), call: call.asCall(), signal: new AbortController().signal });
+      const streaming = sut.logs({ query: logsQuery({ follow: true }), sink: call });
       await new Promise((resolve) => setImmediate(resolve));
-      call.cancelled = true;
-      call.emit('cancelled');
+      call.cancel();
 
       await expect(streaming).resolves.toBeUndefined();
       expect(call.written.map((message) => message.data.toString())).toEqual(['from app\n']);

@@ -1,8 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   ChecksumMismatchError,
@@ -13,13 +11,11 @@ import {
   NotFoundError,
   ServiceNotFoundError,
 } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
-import { noteAuditTarget } from '../logging/audit';
-import { cancelSignal as streamCancelSignal, nextMessage as streamNextMessage } from '../streaming/stream-call';
+import { nextMessage as streamNextMessage, type StreamSink } from '../streaming/stream-call';
 import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
 
 /** Size of one PullFile chunk. */
@@ -36,9 +32,39 @@ export class TransferCancelledError extends Error {
   }
 }
 
-type PushCall = ServerReadableStream<mcpv1.PushFileRequest, mcpv1.PushFileResponse>;
-type PullCall = ServerWritableStream<mcpv1.PullFileRequest, mcpv1.PullFileResponse>;
-type LogsCall = ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>;
+/** A push's messages: one header first, then chunks of the file (TransferMapper reads them off the call). */
+export interface FilePushPart {
+  header?: { service: string; path: string; mode: number; size: number; sha256: string };
+  chunk?: Buffer;
+}
+
+/** What a push stored. */
+export interface PushedFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** A pull sends the file's info first, then its chunks. */
+export type FilePullPart = { info: { size: number; mode: number; sha256: string } } | { chunk: Buffer };
+
+export interface LogsQuery {
+  service: string;
+  /** '' for the default component. */
+  component: string;
+  follow: boolean;
+  tail?: number;
+  since?: string;
+  timestamps: boolean;
+}
+
+export interface LogChunk {
+  data: Buffer;
+  stream: string;
+}
+
+/** The cancelled error of a pull or logs sink (TransferController's serverStream). */
+export const transferCancelled = (): Error => new TransferCancelledError();
 
 /**
  * PushFile, PullFile and Logs. Everything streams: reads are paced by the disk (push) and
@@ -58,14 +84,13 @@ export class TransferService {
    * Reads the header, then the chunks into a temp file next to the target; renames it into
    * place only when size and SHA-256 match. Any failure or a client cancel removes the temp.
    */
-  async push(call: PushCall): Promise<mcpv1.PushFileResponse> {
-    const cancelled = cancelSignal(call);
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<mcpv1.PushFileRequest>;
-    const first = await nextMessage(messages, cancelled.signal);
+  async push(input: { messages: AsyncIterator<FilePushPart | MalformedRequest>; signal: AbortSignal; onHeader(header: NonNullable<FilePushPart['header']>): void }): Promise<PushedFile> {
+    const { messages, signal } = input;
+    const first = await nextMessage(messages, signal);
     if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
     const header = first?.header;
     if (!header) throw new InvalidArgumentError('the first message of a push must be its header');
-    noteAuditTarget(call, { service: header.service });
+    input.onHeader(header);
     const maxBytes = this.config.agent.maxFileBytes;
     const declared = Number(header.size);
     if (declared > maxBytes) throw new FileTooLargeError(`file of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
@@ -83,7 +108,7 @@ export class TransferService {
       const hash = createHash('sha256');
       let size = 0;
       for (;;) {
-        const message = await nextMessage(messages, cancelled.signal);
+        const message = await nextMessage(messages, signal);
         if (!message) break;
         if (message instanceof MalformedRequest) throw malformedRequestError(message.reason);
         if (message.header) throw new InvalidArgumentError('a push carries exactly one header');
@@ -106,7 +131,7 @@ export class TransferService {
       await file.sync();
       await file.close();
       closed = true;
-      if (cancelled.signal.aborted) throw new TransferCancelledError();
+      if (signal.aborted) throw new TransferCancelledError();
       await recheckServicePath(target);
       await fs.rename(temp, target.target);
       await syncDirectory(parent);
@@ -119,61 +144,50 @@ export class TransferService {
         throw new DiskFullError(`no space left on the node for "${target.relative}" of service "${header.service}" (under ${this.config.agent.srvRoot}): nothing was written`, { cause: error });
       }
       throw error;
-    } finally {
-      cancelled.dispose();
     }
   }
 
   /** Sends `info` (size, mode, SHA-256 from a first read pass), then 64 KiB chunks. */
-  async pull(input: { request: mcpv1.PullFileRequest; call: PullCall; signal: AbortSignal }): Promise<void> {
-    const cancelled = cancelSignal(input.call, input.signal);
+  async pull(input: { request: { service: string; path: string }; sink: StreamSink<FilePullPart> }): Promise<void> {
+    const { signal } = input.sink;
+    const target = await resolveServicePath({ srvRoot: this.config.agent.srvRoot, service: input.request.service, path: input.request.path, create: false });
+    const real = await fs.realpath(target.target).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new NotFoundError(`file "${target.relative}" of service "${input.request.service}" not found`);
+      throw error;
+    });
+    const file = await fs.open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      const target = await resolveServicePath({ srvRoot: this.config.agent.srvRoot, service: input.request.service, path: input.request.path, create: false });
-      const real = await fs.realpath(target.target).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw new NotFoundError(`file "${target.relative}" of service "${input.request.service}" not found`);
-        throw error;
-      });
-      const file = await fs.open(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-      try {
-        const stat = await file.stat();
-        if (!stat.isFile()) throw new InvalidPathError(`"${target.relative}" is not a regular file`);
-        const hash = createHash('sha256');
-        for await (const chunk of file.createReadStream({ start: 0, autoClose: false, highWaterMark: PULL_CHUNK_BYTES, signal: cancelled.signal })) {
-          hash.update(chunk as Buffer);
-        }
-        await writeMessage(input.call, { info: { size: stat.size, mode: stat.mode & PERMISSION_BITS, sha256: hash.digest('hex') } }, cancelled.signal);
-        for await (const chunk of file.createReadStream({ start: 0, end: Math.max(0, stat.size - 1), autoClose: false, highWaterMark: PULL_CHUNK_BYTES, signal: cancelled.signal })) {
-          if (stat.size === 0) break;
-          await writeMessage(input.call, { chunk: chunk as Buffer }, cancelled.signal);
-        }
-      } finally {
-        await file.close();
+      const stat = await file.stat();
+      if (!stat.isFile()) throw new InvalidPathError(`"${target.relative}" is not a regular file`);
+      const hash = createHash('sha256');
+      for await (const chunk of file.createReadStream({ start: 0, autoClose: false, highWaterMark: PULL_CHUNK_BYTES, signal })) {
+        hash.update(chunk as Buffer);
+      }
+      await input.sink.send({ info: { size: stat.size, mode: stat.mode & PERMISSION_BITS, sha256: hash.digest('hex') } });
+      for await (const chunk of file.createReadStream({ start: 0, end: Math.max(0, stat.size - 1), autoClose: false, highWaterMark: PULL_CHUNK_BYTES, signal })) {
+        if (stat.size === 0) break;
+        await input.sink.send({ chunk: chunk as Buffer });
       }
     } finally {
-      cancelled.dispose();
+      await file.close();
     }
   }
 
   /** Streams a component's container logs until they end or the client cancels. */
-  async logs(input: { request: mcpv1.LogsRequest; call: LogsCall; signal: AbortSignal }): Promise<void> {
-    const { request } = input;
+  async logs(input: { query: LogsQuery; sink: StreamSink<LogChunk> }): Promise<void> {
+    const { query: request, sink } = input;
     const container = await this.logContainer(request.service, request.component);
-    const cancelled = cancelSignal(input.call, input.signal);
-    try {
-      const chunks = this.runtime.logs({
-        name: container,
-        follow: request.follow,
-        tail: request.tail > 0 ? request.tail : undefined,
-        since: request.since || undefined,
-        timestamps: request.timestamps,
-        signal: cancelled.signal,
-      });
-      for await (const chunk of chunks) {
-        if (cancelled.signal.aborted) break;
-        await writeMessage(input.call, { data: chunk.data, stream: chunk.stream }, cancelled.signal);
-      }
-    } finally {
-      cancelled.dispose();
+    const chunks = this.runtime.logs({
+      name: container,
+      follow: request.follow,
+      tail: request.tail,
+      since: request.since,
+      timestamps: request.timestamps,
+      signal: sink.signal,
+    });
+    for await (const chunk of chunks) {
+      if (sink.signal.aborted) break;
+      await sink.send({ data: chunk.data, stream: chunk.stream });
     }
   }
 
@@ -194,22 +208,8 @@ export class TransferService {
   }
 }
 
-const cancelled = (): Error => new TransferCancelledError();
-
-function cancelSignal(call: Parameters<typeof streamCancelSignal>[0], parent?: AbortSignal): ReturnType<typeof streamCancelSignal> {
-  return streamCancelSignal(call, parent, cancelled);
-}
-
-function nextMessage(messages: AsyncIterator<mcpv1.PushFileRequest>, signal: AbortSignal): Promise<mcpv1.PushFileRequest | undefined> {
-  return streamNextMessage(messages, signal, cancelled);
-}
-
-/** Writes one message, waiting for 'drain' when grpc-js's buffer is full. */
-async function writeMessage<T>(call: ServerWritableStream<unknown, T>, message: T, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) throw new TransferCancelledError();
-  if (!call.write(message)) {
-    await once(call, 'drain', { signal });
-  }
+function nextMessage<T>(messages: AsyncIterator<T>, signal: AbortSignal): Promise<T | undefined> {
+  return streamNextMessage(messages, signal, transferCancelled);
 }
 
 async function syncDirectory(dir: string): Promise<void> {
