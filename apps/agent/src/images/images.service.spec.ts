@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
@@ -29,16 +28,13 @@ function makeImage(tag = 'a') {
 type Image = ReturnType<typeof makeImage>;
 
 /** A client stream of PushImage messages (what the service reads from grpc-js). */
-class PushCall extends EventEmitter {
-  cancelled = false;
-  constructor(private readonly messages: mcpv1.PushImageRequest[]) {
-    super();
-  }
+class PushCall {
+  constructor(private readonly messages: mcpv1.PushImageRequest[]) {}
   async *[Symbol.asyncIterator](): AsyncGenerator<mcpv1.PushImageRequest> {
     for (const message of this.messages) yield message;
   }
   asCall(): Parameters<ImagesService['push']>[0] {
-    return this as unknown as Parameters<ImagesService['push']>[0];
+    return { messages: this[Symbol.asyncIterator](), signal: new AbortController().signal, onHeader: () => undefined };
   }
 }
 

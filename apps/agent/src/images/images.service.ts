@@ -1,17 +1,28 @@
-import type { ServerReadableStream } from '@grpc/grpc-js';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiskFullError, FailedPreconditionError, Failpoints, InvalidArgumentError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { ContainerRuntime } from '@mcp/runtime';
 import { parseImageReference } from '@mcp/servicedef';
 import { AgentConfig } from '../config/agent-config';
 import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
-import { noteAuditTarget } from '../logging/audit';
-import { cancelSignal, nextMessage, StreamCancelledError } from '../streaming/stream-call';
+import { nextMessage, StreamCancelledError } from '../streaming/stream-call';
 import { BlobCache, type BlobWriter } from './blob-cache';
 import { parsePushManifest, SHA256_DIGEST, type PushManifest } from './push-manifest';
 
-type PushCall = ServerReadableStream<mcpv1.PushImageRequest, mcpv1.PushImageResponse>;
+/** An image push's messages: one header, then per missing blob a blob message and its chunks. */
+export interface ImagePushPart {
+  header?: { reference: string; imageId: string; manifest: Buffer };
+  blob?: { digest: string; size: number };
+  chunk?: Buffer;
+}
+
+/** What a push did: the image's ID and name, and how much of it came over the wire. */
+export interface PushedImage {
+  imageId: string;
+  reference: string;
+  blobsReceived: number;
+  bytesReceived: number;
+  blobsPresent: number;
+}
 
 /** What the node holds: layer diff IDs and image IDs from podman, and what the push cache has. */
 interface NodeBlobs {
@@ -46,7 +57,8 @@ export class ImagesService implements OnModuleInit {
     await this.cache.open();
   }
 
-  async imageBlobs(request: mcpv1.ImageBlobsRequest): Promise<mcpv1.ImageBlobsResponse> {
+  /** Which of `digests` the node has (blob or image), and whether it has the image itself. */
+  async imageBlobs(request: { digests: string[]; imageId: string }): Promise<{ present: string[]; imagePresent: boolean }> {
     if (request.digests.length > 1024) throw new InvalidArgumentError(`${request.digests.length} digests asked at once; at most 1024`);
     const node = await this.nodeBlobs();
     const present: string[] = [];
@@ -57,37 +69,32 @@ export class ImagesService implements OnModuleInit {
     return { present, imagePresent: request.imageId !== '' && node.images.has(request.imageId) };
   }
 
-  async push(call: PushCall): Promise<mcpv1.PushImageResponse> {
-    const cancelled = cancelSignal(call);
+  async push(input: { messages: AsyncIterator<ImagePushPart | MalformedRequest>; signal: AbortSignal; onHeader(header: NonNullable<ImagePushPart['header']>): void }): Promise<PushedImage> {
+    const { messages, signal } = input;
+    const first = await nextMessage(messages, signal);
+    if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
+    const header = first?.header;
+    if (!header) throw new InvalidArgumentError('the first message of an image push must be its header');
+    input.onHeader(header);
+    const reference = checkReference(header.reference);
+    const manifest = parsePushManifest({ bytes: Buffer.from(header.manifest), imageId: header.imageId, limits: this.config.images });
+    if (this.inFlight.has(manifest.config.digest)) {
+      throw new FailedPreconditionError(`image ${manifest.config.digest} is being pushed to this node already; try again when that push ends`);
+    }
+    this.inFlight.add(manifest.config.digest);
     try {
-      const messages = call[Symbol.asyncIterator]() as AsyncIterator<mcpv1.PushImageRequest>;
-      const first = await nextMessage(messages, cancelled.signal);
-      if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
-      const header = first?.header;
-      if (!header) throw new InvalidArgumentError('the first message of an image push must be its header');
-      noteAuditTarget(call, { image: header.reference });
-      const reference = checkReference(header.reference);
-      const manifest = parsePushManifest({ bytes: Buffer.from(header.manifest), imageId: header.imageId, limits: this.config.images });
-      if (this.inFlight.has(manifest.config.digest)) {
-        throw new FailedPreconditionError(`image ${manifest.config.digest} is being pushed to this node already; try again when that push ends`);
-      }
-      this.inFlight.add(manifest.config.digest);
-      try {
-        return await this.receiveAndLoad({ messages, signal: cancelled.signal, reference, manifest });
-      } finally {
-        this.inFlight.delete(manifest.config.digest);
-      }
+      return await this.receiveAndLoad({ messages, signal, reference, manifest });
     } finally {
-      cancelled.dispose();
+      this.inFlight.delete(manifest.config.digest);
     }
   }
 
   private async receiveAndLoad(input: {
-    messages: AsyncIterator<mcpv1.PushImageRequest>;
+    messages: AsyncIterator<ImagePushPart | MalformedRequest>;
     signal: AbortSignal;
     reference: string;
     manifest: PushManifest;
-  }): Promise<mcpv1.PushImageResponse> {
+  }): Promise<PushedImage> {
     const { manifest, reference } = input;
     const node = await this.nodeBlobs();
     const have = new Set<string>();

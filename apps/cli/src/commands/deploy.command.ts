@@ -10,6 +10,7 @@ import { Output } from '../output/output';
 import { healthProgressLine } from '../output/health-progress';
 import { formatBytes } from '../output/progress';
 import { parseTarget, renderResults } from './command-helpers';
+import { toProtoSpec } from '../client/spec-proto';
 
 /** How often `mcp deploy` on a terminal asks the node how the health gate is doing. */
 const HEALTH_POLL_MS = 1000;
@@ -74,7 +75,7 @@ export class DeployCommand extends CommandRunner {
       this.config.requireNodes();
       throw new InvalidServiceDefinitionError([{ file, path: 'node', reason: `"${spec.node}" is not a node in ${this.config.get().file}` }]);
     }
-    const proto = await this.definitions.toProto(spec);
+    const proto = await toProtoSpec(spec);
     const images = [...new Set(spec.components.filter((c) => !target.component || c.name === target.component).map((c) => c.image))];
     const pushed = options.push ? await this.pushImages({ node: spec.node, images, dryRun: options.dryRun === true, json: options.json === true }) : undefined;
     if (options.dryRun) {
@@ -170,7 +171,7 @@ export class DeployCommand extends CommandRunner {
   }
 
   /** SPEC §8 deploy plan: what the agent would do, against what runs; nothing changes. */
-  private async plan(input: { node: string; proto: Awaited<ReturnType<DefinitionStore['toProto']>>; component?: string; force: boolean; json: boolean; pushed?: PushedImage[] }): Promise<void> {
+  private async plan(input: { node: string; proto: Awaited<ReturnType<typeof toProtoSpec>>; component?: string; force: boolean; json: boolean; pushed?: PushedImage[] }): Promise<void> {
     const response = await this.agents.withNode(input.node, (client) => client.call('planDeploy', { service: input.proto, component: input.component ?? '', force: input.force }));
     if (input.json) {
       const jobs = response.jobs?.changes ?? [];

@@ -8,6 +8,7 @@ import { CommandFailedError } from '../errors';
 import { Output } from '../output/output';
 import { Prompter } from '../prompt/prompter';
 import { ServiceLocator, parseTarget, renderResults } from './command-helpers';
+import { fromProtoSpec, toProtoSpec } from '../client/spec-proto';
 
 @Command({
   name: 'sync',
@@ -45,7 +46,7 @@ export class SyncCommand extends CommandRunner {
     }
     for (const d of all) byNode.get(d.spec.node)!.push(d);
     const specs = new Map<string, mcpv1.ServiceSpec[]>();
-    for (const [node, defs] of byNode) specs.set(node, await Promise.all(defs.map((d) => this.definitions.toProto(d.spec))));
+    for (const [node, defs] of byNode) specs.set(node, await Promise.all(defs.map((d) => toProtoSpec(d.spec))));
     const dryRun = options.dryRun === true;
     const outcomes = await this.agents.fanOut((client) =>
       client.call('syncDesiredState', { services: specs.get(client.node.name) ?? [], dryRun }),
@@ -111,7 +112,7 @@ export class AdoptCommand extends CommandRunner {
       this.output.info(`no definition file for ${service}: run mcp service export ${service} to write one`);
       return;
     }
-    await this.definitions.write(file, await this.definitions.fromProto(response.spec, node));
+    await this.definitions.write(file, await fromProtoSpec(response.spec, node));
     this.output.info(`wrote ${file}`);
   }
 

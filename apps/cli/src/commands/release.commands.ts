@@ -5,6 +5,7 @@ import { DefinitionStore } from '../definitions/definition-store';
 import { CommandFailedError, UsageError } from '../errors';
 import { Output, type Cell, type Style } from '../output/output';
 import { ServiceLocator, parseTarget, renderResults } from './command-helpers';
+import { fromProtoComponent } from '../client/spec-proto';
 
 interface ReleasesOptions {
   json?: boolean;
@@ -160,7 +161,7 @@ export class RollbackCommand extends CommandRunner {
     const ok = response.results.every((r) => r.ok);
     if (options.write && ok) {
       const file = this.definitions.fileFor(target.service);
-      for (const spec of response.specs) await this.definitions.setComponent(file, spec);
+      for (const spec of response.specs) await this.definitions.setComponent(file, await fromProtoComponent(spec));
       this.output.info(`${file}: ${response.specs.map((s) => s.name).join(', ')} rewritten from release ${response.to || '(several)'}`);
     }
     if (options.json) {

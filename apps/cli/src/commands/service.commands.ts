@@ -8,6 +8,7 @@ import { Editor } from '../edit/editor';
 import { CommandFailedError, UsageError } from '../errors';
 import { Output } from '../output/output';
 import { ServiceLocator, parseTarget } from './command-helpers';
+import { fromProtoSpec } from '../client/spec-proto';
 
 /** The full spec a node holds for a service (from ListServices). */
 async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
@@ -32,7 +33,7 @@ export class ServiceShowCommand extends CommandRunner {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
     const spec = await agentSpec(this.agents, node, service);
-    this.output.write('stdout', await this.definitions.serialize(await this.definitions.fromProto(spec, node)));
+    this.output.write('stdout', await this.definitions.serialize(await fromProtoSpec(spec, node)));
   }
 
   @Option({ flags: '--node <name>', description: 'the node (default: from the definition file)' })
@@ -68,14 +69,14 @@ export class ServiceExportCommand extends CommandRunner {
     }
     const spec = await agentSpec(this.agents, node, service);
     if (options.output === '-') {
-      this.output.write('stdout', await this.definitions.serialize(await this.definitions.fromProto(spec, node)));
+      this.output.write('stdout', await this.definitions.serialize(await fromProtoSpec(spec, node)));
       return;
     }
     const file = options.output ?? this.definitions.fileFor(service);
     if (fs.existsSync(file) && !options.force) {
       throw new CommandFailedError(`${file} exists: pass --force to overwrite it, or -o FILE`);
     }
-    await this.definitions.write(file, await this.definitions.fromProto(spec, node));
+    await this.definitions.write(file, await fromProtoSpec(spec, node));
     this.output.info(`wrote ${file}`);
   }
 
@@ -89,7 +90,7 @@ export class ServiceExportCommand extends CommandRunner {
     const response = await this.agents.withNode(input.node, (client) => client.call('listServices', {}));
     const info = response.services.find((s) => s.name === input.service);
     if (!info?.spec) throw new CommandFailedError(`service "${input.service}" is not deployed on ${input.node}`);
-    const spec = await this.definitions.fromProto(info.spec, input.node);
+    const spec = await fromProtoSpec(info.spec, input.node);
     const routeHostPorts = Object.fromEntries(
       info.components.map((component) => [component.name, component.routes.map((route) => route.hostPort || undefined)]),
     );

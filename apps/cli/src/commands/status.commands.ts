@@ -8,6 +8,7 @@ import { AgentCallError, CommandFailedError } from '../errors';
 import { DefinitionStore } from '../definitions/definition-store';
 import { parseNonNegativeInt, parseTarget } from './command-helpers';
 import { showPs } from './ps';
+import { fromProtoComponent } from '../client/spec-proto';
 
 /** A component whose running release's spec is not what the definition file says (SPEC §8). */
 interface FileDifference {
@@ -155,7 +156,7 @@ export class StatusCommand extends ListingCommand {
     for (const component of spec.components) {
       const running = releases.find((r) => r.component === component.name && r.outcome === 'succeeded');
       if (!running?.spec) continue;
-      const changes = await this.definitions.componentChanges(running.spec, component);
+      const changes = await this.definitions.componentChanges(await fromProtoComponent(running.spec), component);
       if (changes.length) differences.push({ node, service, component: component.name, release: running.number, file, changes });
     }
     return differences;

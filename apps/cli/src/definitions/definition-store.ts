@@ -1,5 +1,4 @@
 import type { ComponentSpec, ServiceSpec } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 
 export interface LoadedDefinition {
   file: string;
@@ -27,13 +26,11 @@ export abstract class DefinitionStore {
    * Rewrites one component's fields (matched by name) from `component`, keeping comments,
    * the other components and the service-level keys byte-for-byte (rollback --write).
    */
-  abstract setComponent(file: string, component: mcpv1.ComponentSpec): Promise<void>;
+  abstract setComponent(file: string, component: ComponentSpec): Promise<void>;
   /** Every field in which `to` differs from `from`, as a deploy plan shows them; empty when equal. */
-  abstract componentChanges(from: mcpv1.ComponentSpec, to: ComponentSpec): Promise<string[]>;
+  abstract componentChanges(from: ComponentSpec, to: ComponentSpec): Promise<string[]>;
   /** Writes a complete definition file (export, adopt). */
   abstract write(file: string, spec: ServiceSpec): Promise<void>;
-  abstract toProto(spec: ServiceSpec): Promise<mcpv1.ServiceSpec>;
-  abstract fromProto(spec: mcpv1.ServiceSpec, node: string): Promise<ServiceSpec>;
   /** The definition as TOML text. */
   abstract serialize(spec: ServiceSpec): Promise<string>;
 }

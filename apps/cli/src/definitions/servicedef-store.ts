@@ -3,7 +3,6 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { ComponentSpec, InvalidServiceDefinitionError, NotFoundError, ServiceSpec, ValidationError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { CliConfigService } from '../config/cli-config.service';
 import { CommandFailedError } from '../errors';
 import { DefinitionStore, LoadedDefinition } from './definition-store';
@@ -77,16 +76,16 @@ export class ServicedefStore extends DefinitionStore {
     if (updated !== text) await writeAtomically(file, updated);
   }
 
-  async setComponent(file: string, component: mcpv1.ComponentSpec): Promise<void> {
-    const { setComponentInDefinition, fromProtoComponent } = await servicedef();
+  async setComponent(file: string, component: ComponentSpec): Promise<void> {
+    const { setComponentInDefinition } = await servicedef();
     const text = await fsp.readFile(file, 'utf8');
-    const updated = setComponentInDefinition(text, fromProtoComponent(component), file);
+    const updated = setComponentInDefinition(text, component, file);
     if (updated !== text) await writeAtomically(file, updated);
   }
 
-  async componentChanges(from: mcpv1.ComponentSpec, to: ComponentSpec): Promise<string[]> {
-    const { specChanges, fromProtoComponent } = await servicedef();
-    return specChanges(fromProtoComponent(from), to);
+  async componentChanges(from: ComponentSpec, to: ComponentSpec): Promise<string[]> {
+    const { specChanges } = await servicedef();
+    return specChanges(from, to);
   }
 
   async write(file: string, spec: ServiceSpec): Promise<void> {
@@ -96,16 +95,6 @@ export class ServicedefStore extends DefinitionStore {
   async serialize(spec: ServiceSpec): Promise<string> {
     const { serializeServiceDefinition } = await servicedef();
     return serializeServiceDefinition(spec);
-  }
-
-  async toProto(spec: ServiceSpec): Promise<mcpv1.ServiceSpec> {
-    const { toProtoServiceSpec } = await servicedef();
-    return toProtoServiceSpec(spec);
-  }
-
-  async fromProto(spec: mcpv1.ServiceSpec, node: string): Promise<ServiceSpec> {
-    const { fromProtoServiceSpec } = await servicedef();
-    return fromProtoServiceSpec(spec, node);
   }
 }
 
