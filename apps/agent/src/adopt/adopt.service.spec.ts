@@ -133,11 +133,12 @@ describe('adoption', () => {
             name: 'app',
             active: true,
             components: [
-              expect.objectContaining({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['MODE=x'], network: undefined, user: undefined }),
+              expect.objectContaining({ name: 'app', image: IMAGE, cmd: ['httpd', '-f'], env: ['MODE=x'] }),
               expect.objectContaining({ name: 'worker', image: 'localhost/mcp-test/busybox:2.0' }),
             ],
           }),
         );
+        expect(result.spec.components[0].network ?? '').toBe('');
         // The response carries it as the proto spec (unset strings empty).
         expect(adoptContainersResponse(result).spec?.components[0]).toEqual(expect.objectContaining({ name: 'app', network: '', user: '' }));
         const record = await registry.getService('app');
