@@ -189,5 +189,41 @@ describe(LiveContainers.name, () => {
         await live.stop();
       }
     });
+
+    it('should not answer a read after the agent\'s own write with a listing asked for before it, nor apply the write\'s late create', async () => {
+      const clock = new FakeClock();
+      const late = new LateRuntime({ images: [IMAGE], clock });
+      const live = new LiveContainers(late, { retryDelayMs: 1, maxRetryDelayMs: 5, now: () => clock.now() });
+      const seen: ContainerChange[] = [];
+      live.onChange((change) => seen.push(change));
+      try {
+        live.follow();
+        await until(() => live.live);
+        late.allowance = 0;
+        // A monitor tick's listing is on its way (held) when a deploy creates and starts web.
+        let open!: () => void;
+        late.listGate = new Promise<void>((resolve) => (open = resolve));
+        const tick = live.reconcile();
+        await until(() => late.callsTo('list').length >= 2);
+        clock.advance(1000);
+        late.seedContainer({ name: 'web', image: IMAGE, state: 'created' });
+        late.setState('web', 'created');
+        late.setState('web', 'running');
+        clock.advance(10);
+        live.invalidate(); // the write has returned
+
+        const read = live.current();
+        late.allowance = 2; // podman's create and start events arrive now, late
+        await until(() => late.delivered >= 2);
+        open();
+        await tick;
+
+        expect((await read).find((c) => c.name === 'web')?.state).toBe('running');
+        expect(seen.filter((change) => change.name === 'web').map((change) => change.after?.state)).toEqual(['running']);
+        expect(live.live).toBe(true);
+      } finally {
+        await live.stop();
+      }
+    });
   });
 });

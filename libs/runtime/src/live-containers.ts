@@ -51,7 +51,10 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
   /** The stream generation the memory was last listed under (0: never). */
   private syncedGeneration = 0;
   private generation = 0;
-  private inflight: Promise<ContainerSummary[]> | undefined;
+  /** The listing on its way (or queued), and the time it is asked for at the earliest (ms). */
+  private inflight: { askedFrom: number; promise: Promise<ContainerSummary[]> } | undefined;
+  /** When the agent's own last container write finished (ms): older events are in the listing it calls for. */
+  private writtenAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wakeRetry: (() => void) | undefined;
@@ -90,11 +93,19 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * The memory may be behind a change the agent just made (podman's events arrive a little
-   * later): the next read lists.
+   * The agent has just changed a container (podman's events about it arrive a little later):
+   * the memory may be behind, so reads list until a listing asked for after this write has
+   * replaced it, and while following one is taken at once. Events that happened before the
+   * write are in that listing: they are dropped rather than applied late (a deploy's
+   * `create`, delivered after the deploy saw the container running, read as "created" and
+   * raised a false drift alert).
    */
   invalidate(): void {
     this.syncedGeneration = 0;
+    this.writtenAt = this.now().getTime();
+    if (this.stream) {
+      this.reconcile().catch((error: unknown) => this.logger.warn(`listing after a container change failed: ${(error as Error).message}`));
+    }
   }
 
   /** Whether the event stream is open and the memory is current. */
@@ -130,11 +141,23 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
    * (the listing may predate it). podman delivers events a little late: one that happened
    * before the listing was asked for is already in it, and must not take a container back
    * (a deploy's `create`, applied after the listing showed it running, read as "created" and
-   * raised a false drift alert). Resolves to the new memory.
+   * raised a false drift alert). Resolves to the new memory. A caller joins the listing on
+   * its way unless the agent changed a container after it was asked for: then a fresh one is
+   * queued behind it (a read after a write never gets a listing from before the write).
    */
   reconcile(): Promise<ContainerSummary[]> {
-    this.inflight ??= this.listOnce().finally(() => (this.inflight = undefined));
-    return this.inflight;
+    const last = this.inflight;
+    if (last && last.askedFrom >= this.writtenAt) return last.promise;
+    const entry = {
+      askedFrom: this.now().getTime(),
+      promise: (last ? last.promise.then(noop, noop) : Promise.resolve()).then(() => this.listOnce()),
+    };
+    this.inflight = entry;
+    const clear = () => {
+      if (this.inflight === entry) this.inflight = undefined;
+    };
+    entry.promise.then(clear, clear);
+    return entry.promise;
   }
 
   private async listOnce(): Promise<ContainerSummary[]> {
@@ -170,7 +193,8 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
       }
     }
     this.listedAt = Math.max(this.listedAt, askedAt);
-    if (generation === this.generation) this.syncedGeneration = generation;
+    // A write since this listing was asked for leaves the memory behind it: not synced.
+    if (generation === this.generation && askedAt >= this.writtenAt) this.syncedGeneration = generation;
     for (const change of changes) this.notify(change);
     return this.snapshot();
   }
@@ -182,8 +206,9 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
     // unknown id is a late one for a container a listing already found removed (applied,
     // it would bring a ghost back). A container missed otherwise is found by a listing.
     if (!before && event.action !== 'create') return;
-    // Late delivery (or a replay) of something the last listing already shows.
-    if (event.time.getTime() < this.listedAt) return;
+    // Late delivery (or a replay) of something the last listing already shows, or that the
+    // listing called for by the agent's own last write will.
+    if (event.time.getTime() < this.listedAt || event.time.getTime() <= this.writtenAt) return;
     const after = applyContainerEvent(before, event);
     if (after === before || after === undefined) return;
     this.touched.set(event.id, ++this.eventSeq);
@@ -250,6 +275,8 @@ export class LiveContainers implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 }
+
+function noop(): void {}
 
 function differs(a: ContainerSummary, b: ContainerSummary): boolean {
   return a.state !== b.state || a.name !== b.name || a.image !== b.image;
