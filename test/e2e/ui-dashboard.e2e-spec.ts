@@ -45,6 +45,29 @@ cmd = ["/bin/sh", "-c", "mkdir -p /www && echo hello > /www/index.html && echo s
 port = 443
 mode = "l4"
 `;
+/** SPEC §12: the notes service's jobs, shown on its page; `stamp` is run by hand, `later` never. */
+const JOBS = `
+[[jobs]]
+name = "stamp"
+component = "web"
+cmd = ["/bin/sh", "-c", "echo stamped"]
+schedule = "@yearly"
+
+[[jobs]]
+name = "later"
+component = "web"
+cmd = ["true"]
+schedule = "0 3 * * *"
+tz = "Europe/Berlin"
+`;
+/** A job that fires every 2 s, added for one test (the page must pick its runs up by itself). */
+const TICK = `
+[[jobs]]
+name = "tick"
+component = "web"
+cmd = ["true"]
+schedule = "*/2 * * * * *"
+`;
 const WORKER = `
 [[components]]
 name = "worker"
@@ -150,7 +173,7 @@ describe('mcp ui in a real browser', () => {
     );
     fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
     fs.writeFileSync(path.join(configDir, 'services', `${SHOP}.toml`), definition(SHOP, WEB('localhost/mcp-test/busybox:1.0') + WORKER));
-    fs.writeFileSync(path.join(configDir, 'services', `${NOTES}.toml`), definition(NOTES, WEB('localhost/mcp-test/busybox:2.0')));
+    fs.writeFileSync(path.join(configDir, 'services', `${NOTES}.toml`), definition(NOTES, WEB('localhost/mcp-test/busybox:2.0') + JOBS));
     for (const service of [SHOP, NOTES]) {
       const deploy = await mcp(['deploy', service]);
       if (deploy.code !== 0) throw new Error(`mcp deploy ${service} failed: ${deploy.stderr}`);
@@ -260,6 +283,57 @@ describe('mcp ui in a real browser', () => {
     await backups.first().waitFor({ timeout: 30_000 });
     await expect(backups.allTextContents()).resolves.toEqual([expect.stringMatching(/ago\s*succeeded\s*10 B\s*1\s*[\d.]+ s/)]);
     await shot('ui-service.png');
+  });
+
+  it("should show a service's jobs with their last run (time, result, duration) and next run, and follow scheduled runs without a reload (SPEC §12)", async () => {
+    const ran = await mcp(['jobs', 'run', `${NOTES}/stamp`]);
+    expect(ran).toMatchObject({ code: 0, stdout: 'stamped\n' });
+    const listed = JSON.parse((await mcp(['jobs', NOTES, '--json'])).stdout) as Array<{ name: string; nextRun: string }>;
+    await page.goto(`${ui!.origin}/#/`);
+    await page.goto(`${ui!.origin}/#/service/local/${NOTES}`);
+    const row = (job: string) => page.locator(`section[aria-labelledby="s-jobs"] tr[data-job="${job}"]`);
+    const cell = (job: string, field: string) => row(job).locator(`[data-field="${field}"]`).textContent();
+    await row('stamp').waitFor({ timeout: 30_000 });
+    await expect(cell('stamp', 'result')).resolves.toBe('succeeded');
+    await expect(cell('stamp', 'last-run')).resolves.toMatch(/ · manual$/);
+    await expect(cell('stamp', 'duration')).resolves.toMatch(/^(\d+ ms|\d+\.\d s)$/);
+    // @yearly: next 1 January, 00:00 UTC, as the agent computes it (shown in the browser's time).
+    const next = listed.find((j) => j.name === 'stamp')!.nextRun;
+    expect(new Date(next).getUTCMonth()).toBe(0);
+    await expect(cell('stamp', 'next-run')).resolves.toBe(await page.evaluate((iso) => new Date(iso).toLocaleString(), next));
+    await expect(row('later').locator('td.mono').textContent()).resolves.toBe('0 3 * * * Europe/Berlin');
+    await expect(cell('later', 'last-run')).resolves.toBe('never');
+    await expect(cell('later', 'result')).resolves.toBe('-');
+    await shot('ui-service-jobs.png');
+
+    // A job added while the page is open fires every 2 s; a successful run records no event, so
+    // the page reloads the jobs itself after each next run: its row goes from never to succeeded.
+    const file = path.join(configDir, 'services', `${NOTES}.toml`);
+    fs.writeFileSync(file, definition(NOTES, WEB('localhost/mcp-test/busybox:2.0') + JOBS + TICK));
+    try {
+      expect((await mcp(['deploy', NOTES])).code).toBe(0);
+      // Opened once (a deploy that changes only jobs records no event); from here on the page is on its own.
+      await page.goto(`${ui!.origin}/#/`);
+      await page.goto(`${ui!.origin}/#/service/local/${NOTES}`);
+      await row('tick').waitFor({ timeout: 30_000 });
+      const first = await cell('tick', 'last-run');
+      const changed = (before: string | null) =>
+        page.waitForFunction(
+          (previous) => {
+            const el = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('tr[data-job="tick"] [data-field="last-run"]');
+            return el !== null && el.textContent !== previous && / · schedule$/.test(el.textContent ?? '');
+          },
+          before,
+          { timeout: 30_000 },
+        );
+      await changed(first);
+      const second = await cell('tick', 'last-run');
+      await changed(second);
+      await page.locator('tr[data-job="tick"] [data-field="result"] .badge', { hasText: /^(succeeded|running)$/ }).waitFor({ timeout: 30_000 });
+    } finally {
+      fs.writeFileSync(file, definition(NOTES, WEB('localhost/mcp-test/busybox:2.0') + JOBS));
+      expect((await mcp(['deploy', NOTES])).code).toBe(0);
+    }
   });
 
   it('should show a log line with <script> as text, running nothing', async () => {

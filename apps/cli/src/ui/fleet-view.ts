@@ -1,6 +1,6 @@
 import type { mcpv1 } from '@mcp/proto';
 import { fromTimestamp } from '../client/timestamps';
-import type { BackupRunView, ComponentView, EventView, FleetView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, JobView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
 
 export type * from './view-types';
 
@@ -138,6 +138,29 @@ export function backupRunView(r: mcpv1.BackupRun): BackupRunView {
     durationSeconds: r.durationSeconds,
     pausedSeconds: r.pausedSeconds,
     message: r.message,
+  };
+}
+
+export function jobView(j: mcpv1.JobStatus): JobView {
+  const run = j.lastRun;
+  return {
+    name: j.spec?.name ?? '',
+    schedule: j.spec?.schedule ?? '',
+    tz: j.spec?.tz || 'UTC',
+    scheduled: j.scheduled,
+    running: j.running,
+    lastRun: run
+      ? {
+          trigger: run.trigger,
+          startedAt: iso(run.startedAt) ?? '',
+          finishedAt: iso(run.finishedAt) ?? '',
+          result: run.result,
+          ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+          durationMs: run.durationMs,
+          message: run.message,
+        }
+      : undefined,
+    nextRun: iso(j.nextRun) ?? '',
   };
 }
 

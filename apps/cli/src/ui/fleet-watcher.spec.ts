@@ -131,6 +131,7 @@ describe(FleetWatcher.name, () => {
 
   describe('serviceDetail', () => {
     const noBackups = () => ({ snapshots: [], runs: [] });
+    const noJobs = () => ({ jobs: [], runs: [] });
     const status = () => ({ node: 'alpha-host', components: [], events: [event('2026-11-30T00:02:00Z', 'deployed', 'one')] });
 
     it('should give the events and the releases of the service', async () => {
@@ -143,6 +144,7 @@ describe(FleetWatcher.name, () => {
               releases: [{ number: 2, service: 'shop', component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: ts('2026-11-30T00:03:00Z'), deployedBy: 'ops', outcome: 'rolled_back', rollbackOf: 0, message: 'health check GET /up → 503 after 60s', spec: undefined }],
             }),
             listBackups: noBackups,
+            listJobs: noJobs,
           },
         },
         beta: {},
@@ -154,14 +156,15 @@ describe(FleetWatcher.name, () => {
         events: [expect.objectContaining({ node: 'alpha', kind: 'deployed', message: 'one' })],
         releases: [{ release: 2, component: 'web', image: 'img/web:2.0', digest: 'sha256:ab', deployedAt: '2026-11-30T00:03:00.000Z', deployedBy: 'ops', outcome: 'rolled_back', message: 'health check GET /up → 503 after 60s', rollbackOf: 0 }],
         backups: [],
+        jobs: [],
       });
       expect(factory.calls).toContainEqual(expect.objectContaining({ method: 'listReleases', request: { service: 'shop', component: '' } }));
     });
 
     it('should say "no releases" (undefined) for an agent without ListReleases, and fail on other errors', async () => {
       const { sut } = makeSut({
-        alpha: { unary: { getServiceStatus: status, listReleases: () => agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method'), listBackups: noBackups } },
-        beta: { unary: { getServiceStatus: status, listReleases: () => agentError('beta', 'PERMISSION_DENIED', 'beta: no'), listBackups: noBackups } },
+        alpha: { unary: { getServiceStatus: status, listReleases: () => agentError('alpha', 'UNIMPLEMENTED', 'alpha: unknown method'), listBackups: noBackups, listJobs: noJobs } },
+        beta: { unary: { getServiceStatus: status, listReleases: () => agentError('beta', 'PERMISSION_DENIED', 'beta: no'), listBackups: noBackups, listJobs: noJobs } },
       });
       expect((await sut.serviceDetail('alpha', 'shop')).releases).toBeUndefined();
       await expect(sut.serviceDetail('beta', 'shop')).rejects.toThrow('beta: no');
@@ -173,6 +176,7 @@ describe(FleetWatcher.name, () => {
           unary: {
             getServiceStatus: status,
             listReleases: () => ({ service: 'shop', releases: [] }),
+            listJobs: noJobs,
             listBackups: () => ({
               snapshots: [],
               runs: [
@@ -182,7 +186,7 @@ describe(FleetWatcher.name, () => {
             }),
           },
         },
-        beta: { unary: { getServiceStatus: status, listReleases: () => ({ service: 'shop', releases: [] }), listBackups: () => agentError('beta', 'UNIMPLEMENTED', 'beta: unknown method') } },
+        beta: { unary: { getServiceStatus: status, listReleases: () => ({ service: 'shop', releases: [] }), listBackups: () => agentError('beta', 'UNIMPLEMENTED', 'beta: unknown method'), listJobs: noJobs } },
       });
 
       const detail = await sut.serviceDetail('alpha', 'shop');
@@ -193,6 +197,56 @@ describe(FleetWatcher.name, () => {
       ]);
       expect(factory.calls).toContainEqual(expect.objectContaining({ method: 'listBackups', request: { service: 'shop', runsOnly: true } }));
       expect((await sut.serviceDetail('beta', 'shop')).backups).toBeUndefined();
+    });
+
+    it("should give each job's last run (time, result, duration) and next run, from ListJobs (SPEC §12)", async () => {
+      const run = (over: Partial<mcpv1.JobRun>): mcpv1.JobRun => ({ id: 7, job: 'report', trigger: 'schedule', startedAt: ts('2026-11-30T03:00:00Z'), finishedAt: ts('2026-11-30T03:00:04Z'), result: 'failed', exitCode: 3, durationMs: 4200, container: 'shop-web-run-0123abcd', message: 'exited 3', output: Buffer.alloc(0), ...over });
+      const spec = (name: string, schedule: string, tz = ''): mcpv1.JobSpec => ({ name, component: 'web', image: '', cmd: ['bin/x'], schedule, tz, timeout: '', concurrency: '' });
+      const { sut, factory } = makeSut({
+        alpha: {
+          unary: {
+            getServiceStatus: status,
+            listReleases: () => ({ service: 'shop', releases: [] }),
+            listBackups: noBackups,
+            listJobs: () => ({
+              runs: [],
+              jobs: [
+                { service: 'shop', spec: spec('report', '0 3 * * *', 'Europe/Berlin'), scheduled: true, lastRun: run({}), nextRun: ts('2026-12-01T02:00:00Z'), running: 0 },
+                { service: 'shop', spec: spec('tidy', '@daily'), scheduled: true, lastRun: run({ job: 'tidy', result: 'running', exitCode: undefined, finishedAt: undefined, durationMs: 0, message: '' }), nextRun: ts('2026-12-01T00:00:00Z'), running: 1 },
+                { service: 'shop', spec: spec('fresh', '@hourly'), scheduled: false, lastRun: undefined, nextRun: undefined, running: 0 },
+              ],
+            }),
+          },
+        },
+        beta: { unary: { getServiceStatus: status, listReleases: () => ({ service: 'shop', releases: [] }), listBackups: noBackups, listJobs: () => agentError('beta', 'UNIMPLEMENTED', 'beta: unknown method') } },
+      });
+      expect((await sut.serviceDetail('alpha', 'shop')).jobs).toEqual([
+        {
+          name: 'report',
+          schedule: '0 3 * * *',
+          tz: 'Europe/Berlin',
+          scheduled: true,
+          running: 0,
+          lastRun: { trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '2026-11-30T03:00:04.000Z', result: 'failed', exitCode: 3, durationMs: 4200, message: 'exited 3' },
+          nextRun: '2026-12-01T02:00:00.000Z',
+        },
+        {
+          name: 'tidy',
+          schedule: '@daily',
+          tz: 'UTC',
+          scheduled: true,
+          running: 1,
+          lastRun: { trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '', result: 'running', durationMs: 0, message: '' },
+          nextRun: '2026-12-01T00:00:00.000Z',
+        },
+        { name: 'fresh', schedule: '@hourly', tz: 'UTC', scheduled: false, running: 0, lastRun: undefined, nextRun: '' },
+      ]);
+      // Not the runs' output: only the job's own ListJobs (with `job`) carries it.
+      expect(factory.calls).toContainEqual(expect.objectContaining({ node: 'alpha', method: 'listJobs', request: { service: 'shop', job: '' } }));
+      // An agent from before jobs: the page shows no jobs section, the rest of the page stands.
+      const old = await sut.serviceDetail('beta', 'shop');
+      expect(old.jobs).toBeUndefined();
+      expect(old.releases).toEqual([]);
     });
   });
 

@@ -4,7 +4,7 @@ import { AgentClient } from '../client/agent-client';
 import { failureLabel } from '../fleet-outcome';
 import type { NodeConfig } from '../config/cli-config';
 import { AgentCallError, describeError } from '../errors';
-import { NodePoll, backupRunView, buildFleetView, byTimeDesc, eventKey, eventView, releaseView } from './fleet-view';
+import { NodePoll, backupRunView, buildFleetView, byTimeDesc, eventKey, eventView, jobView, releaseView } from './fleet-view';
 import type { EventView, FleetUpdate, FleetView, LogLine, ServiceDetail } from './view-types';
 
 export type { FleetUpdate, LogLine, ServiceDetail };
@@ -90,26 +90,20 @@ export class FleetWatcher implements FleetSource {
 
   async serviceDetail(node: string, service: string): Promise<ServiceDetail> {
     const client = await this.client(node);
-    const [status, releases, backups] = await Promise.all([
+    // An agent from before releases (backups, jobs) answers UNIMPLEMENTED: the page says it has none.
+    const unimplemented = (error: unknown): undefined => {
+      if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') return undefined;
+      throw error;
+    };
+    const [status, releases, backups, jobs] = await Promise.all([
       client.call('getServiceStatus', { service, eventLimit: EVENTS_PER_POLL }),
-      // An agent from before releases answers UNIMPLEMENTED: the page says it has none.
-      client.call('listReleases', { service, component: '' }).then(
-        (answer) => answer.releases.map(releaseView),
-        (error: unknown) => {
-          if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') return undefined;
-          throw error;
-        },
-      ),
+      client.call('listReleases', { service, component: '' }).then((answer) => answer.releases.map(releaseView), unimplemented),
       // The agent's record of the backup runs only (restic is not asked); none before backups.
-      client.call('listBackups', { service, runsOnly: true }).then(
-        (answer) => answer.runs.map(backupRunView),
-        (error: unknown) => {
-          if (error instanceof AgentCallError && error.code === 'UNIMPLEMENTED') return undefined;
-          throw error;
-        },
-      ),
+      client.call('listBackups', { service, runsOnly: true }).then((answer) => answer.runs.map(backupRunView), unimplemented),
+      // SPEC §12: each job's newest run and next time (no run output: that needs `job` set).
+      client.call('listJobs', { service, job: '' }).then((answer) => answer.jobs.filter((j) => j.service === service).map(jobView), unimplemented),
     ]);
-    return { node, service, events: status.events.map((e) => eventView(node, e)), releases, backups };
+    return { node, service, events: status.events.map((e) => eventView(node, e)), releases, backups, jobs };
   }
 
   async *logs(input: LogsInput, signal: AbortSignal): AsyncIterable<LogLine> {

@@ -113,6 +113,37 @@ export interface ReleaseView {
   rollbackOf: number;
 }
 
+/** The newest run of a job (SPEC §12), as the service page shows it. */
+export interface JobRunView {
+  /** schedule, manual or catch_up. */
+  trigger: string;
+  startedAt: string;
+  /** Empty while it runs. */
+  finishedAt: string;
+  /** running, succeeded, failed, timed_out, skipped or interrupted. */
+  result: string;
+  /** Absent while it runs, when skipped or interrupted, or when no container started. */
+  exitCode?: number;
+  durationMs: number;
+  message: string;
+}
+
+/** One `[[jobs]]` table of a service and what the agent knows of it (ListJobs). */
+export interface JobView {
+  name: string;
+  schedule: string;
+  /** The schedule's time zone (UTC when the definition gives none). */
+  tz: string;
+  /** Whether its schedule is registered (the service is active and its component should run). */
+  scheduled: boolean;
+  /** How many of its runs go now. */
+  running: number;
+  /** Absent before its first run. */
+  lastRun?: JobRunView;
+  /** When the schedule fires next; empty when not scheduled. */
+  nextRun: string;
+}
+
 export type FleetUpdate = { type: 'fleet'; fleet: FleetView } | { type: 'events'; events: EventView[] };
 
 export interface ServiceDetail {
@@ -123,6 +154,8 @@ export interface ServiceDetail {
   releases?: ReleaseView[];
   /** The newest backup runs of the service's data (SPEC §14), newest first; undefined when the agent has no backups. */
   backups?: BackupRunView[];
+  /** The service's jobs (SPEC §12); undefined when the node's agent has no jobs (ListJobs). */
+  jobs?: JobView[];
 }
 
 export interface BackupRunView {

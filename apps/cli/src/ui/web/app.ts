@@ -3,7 +3,7 @@
 // runs containers): it enters the page only through text nodes and attribute values built
 // here — never innerHTML, never as a URL — and the server's Content-Security-Policy forbids
 // inline script besides.
-import type { BackupRunView, ComponentView, EventView, FleetView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, JobView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
 
 type Child = Node | string | number | null | undefined | false | Child[];
 
@@ -31,6 +31,7 @@ const TONES: Record<string, Tone> = {
   running: 'ok', healthy: 'ok', up: 'ok', ok: 'ok', succeeded: 'ok', deployed: 'ok', recovered: 'ok', started: 'ok', active: 'ok',
   exited: 'bad', dead: 'bad', removed: 'bad', unhealthy: 'bad', unreachable: 'bad', unauthenticated: 'bad', error: 'bad',
   drift: 'bad', failed: 'bad', rolled_back: 'bad', deploy_failed: 'bad', flapping: 'bad', oomkilled: 'bad',
+  timed_out: 'bad', skipped: 'warn', interrupted: 'warn', unscheduled: 'muted',
   starting: 'warn', created: 'warn', paused: 'warn', stopping: 'warn', restarting: 'warn', stale: 'warn', unknown: 'warn', configured: 'warn',
 };
 
@@ -71,6 +72,15 @@ function clock(iso: string): string {
   if (Number.isNaN(t.getTime())) return iso;
   const sameDay = t.toDateString() === new Date().toDateString();
   return sameDay ? t.toLocaleTimeString() : t.toLocaleString();
+}
+
+/** A run's length: 850 ms, 12.3 s, 4m05s, 2h10m. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 function who(service: string, component: string): string {
@@ -248,6 +258,8 @@ interface ServicePage {
   detail?: ServiceDetail;
   detailError?: string;
   logs: LogPanel;
+  /** Reloads the detail when a job's next run is due, or while one runs (a run that succeeds records no event). */
+  jobTimer?: ReturnType<typeof setTimeout>;
 }
 let page: ServicePage | undefined;
 
@@ -336,7 +348,21 @@ async function loadDetail(p: ServicePage): Promise<void> {
   } catch (error) {
     p.detailError = error instanceof Error ? error.message : String(error);
   }
-  if (page === p) render();
+  if (page !== p) return;
+  watchJobs(p);
+  render();
+}
+
+/** The next reload of the page's jobs: a second after the earliest next run, every 2 s while one runs; none without jobs. */
+function watchJobs(p: ServicePage): void {
+  clearTimeout(p.jobTimer);
+  p.jobTimer = undefined;
+  const jobs = p.detail?.jobs ?? [];
+  const due = jobs.flatMap((j) => (j.nextRun ? [Date.parse(j.nextRun) + 1000 - Date.now()] : []));
+  if (jobs.some((j) => j.running > 0 || j.lastRun?.result === 'running')) due.push(2000);
+  if (!due.length) return;
+  // At most an hour ahead (a timer's delay is bounded), at least a second.
+  p.jobTimer = setTimeout(() => void loadDetail(p), Math.min(3_600_000, Math.max(1000, Math.min(...due))));
 }
 
 function componentRow(c: ComponentView): HTMLTableRowElement {
@@ -392,6 +418,27 @@ function backupRow(b: BackupRunView): HTMLTableRowElement {
   );
 }
 
+function jobRow(j: JobView): HTMLTableRowElement {
+  const run = j.lastRun;
+  const going = run?.result === 'running';
+  return h(
+    'tr',
+    { class: run && ['failed', 'timed_out'].includes(run.result) ? 'alert' : undefined, 'data-job': j.name },
+    h('th', { scope: 'row' }, j.name),
+    h('td', { class: 'mono' }, j.schedule, h('span', { class: 'muted' }, ` ${j.tz}`)),
+    h('td', { 'data-field': 'last-run' }, run ? [clock(run.startedAt), h('span', { class: 'muted' }, ` · ${run.trigger}`)] : 'never'),
+    h(
+      'td',
+      { 'data-field': 'result' },
+      run ? badge(run.result) : '-',
+      run?.exitCode !== undefined && run.result !== 'succeeded' ? h('span', { class: 'muted' }, ` (exit ${run.exitCode})`) : null,
+      run?.message && run.result !== 'succeeded' ? h('p', { class: 'note' }, run.message) : null,
+    ),
+    h('td', { 'data-field': 'duration' }, !run || run.result === 'skipped' ? '-' : going ? `${age(run.startedAt)} so far` : duration(run.durationMs)),
+    h('td', { 'data-field': 'next-run' }, j.scheduled && j.nextRun ? clock(j.nextRun) : badge('unscheduled')),
+  );
+}
+
 /** The newest backup runs (SPEC §14): the first row is the last backup, failed or not. */
 function backupsSection(p: ServicePage): HTMLElement {
   const runs = p.detail?.backups;
@@ -425,6 +472,9 @@ function servicePage(p: ServicePage): Child[] {
         : h('p', { class: 'muted' }, p.detailError ?? (p.detail ? "This node's agent does not record releases." : 'Loading…')),
     ),
     backupsSection(p),
+    p.detail?.jobs?.length
+      ? section('Jobs', table('Jobs', ['Job', 'Schedule', 'Last run', 'Result', 'Duration', 'Next run'], p.detail.jobs.map(jobRow), 'No jobs.'))
+      : null,
     p.logs.el,
     section('Recent events', mine.length ? h('ol', { class: 'events' }, mine.slice(0, 30).map((e) => eventItem(e, false))) : h('p', { class: 'muted' }, 'No events.')),
   ];
@@ -447,6 +497,7 @@ function render(): void {
   if (r.name === 'service') {
     if (!page || page.node !== r.node || page.service !== r.service) {
       page?.logs.close();
+      clearTimeout(page?.jobTimer);
       const s = fleet?.services.find((x) => x.node === r.node && x.name === r.service);
       if (!s && !fleet) {
         main.replaceChildren(h('p', { class: 'muted' }, 'Loading the fleet…'));
@@ -459,6 +510,7 @@ function render(): void {
     document.title = `${r.service} · MCP`;
   } else {
     page?.logs.close();
+    clearTimeout(page?.jobTimer);
     page = undefined;
     content = !fleet ? [h('p', { class: 'muted' }, 'Loading the fleet…')] : r.name === 'events' ? timeline() : overview(fleet);
     document.title = r.name === 'events' ? 'Events · MCP' : 'MCP fleet';
