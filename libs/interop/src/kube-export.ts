@@ -1,5 +1,8 @@
 import { stringify } from 'yaml';
-import { type JobSpec, parseDuration } from '@mcp/common';
+import { type ComponentSpec, type JobSpec, parseDuration } from '@mcp/common';
+import { fieldDef, fieldKeys, type KubeOut } from '@mcp/servicedef';
+
+export { kubeMemory } from '@mcp/servicedef';
 import { ExportInput, exportedVolumes, headerComment, parsePortMapping, parseVolume, publishedRoutes } from './export-common';
 
 /**
@@ -23,9 +26,20 @@ export function exportKube(input: ExportInput): string {
   for (const component of spec.components) {
     const name = objectName(spec.name, component.name);
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': spec.name, 'app.kubernetes.io/managed-by': 'mcp-export' };
-    const container: Record<string, unknown> = { name: component.name, image: component.image };
-    // MCP's cmd replaces the image's command (CMD), which is what `args` does in Kubernetes.
-    if (component.cmd.length) container.args = [...component.cmd];
+    const container: Record<string, unknown> = {};
+    const podSpec: Record<string, unknown> = { restartPolicy: 'Always', containers: [container] };
+    // Each field's `kube` in COMPONENT_FIELDS, in the order the container's keys are written;
+    // env, ports, volumes and secrets are written here, between them.
+    const out: KubeOut = { component, container, pod: podSpec, notCarried: (text) => notCarried.push(text) };
+    const done = new Set<keyof ComponentSpec>();
+    const write = (keys: readonly (keyof ComponentSpec)[]): void => {
+      for (const key of keys) {
+        const value = component[key];
+        if (value !== undefined && !done.has(key)) fieldDef(key).kube?.(value, out);
+        done.add(key);
+      }
+    };
+    write(['name', 'image', 'cmd']);
 
     const routes = publishedRoutes(input, component);
     const plainEnv: Record<string, unknown>[] = component.env.map((entry) => {
@@ -49,10 +63,7 @@ export function exportKube(input: ExportInput): string {
     }
     if (ports.length) container.ports = ports;
 
-    const limits: Record<string, string> = {};
-    if (component.memory) limits.memory = kubeMemory(component.memory);
-    if (component.cpus !== undefined) limits.cpu = `${Math.round(component.cpus * 1000)}m`;
-    if (Object.keys(limits).length) container.resources = { limits };
+    write(['memory', 'cpus']);
 
     const podVolumes: Record<string, unknown>[] = [];
     const mounts: Record<string, unknown>[] = [];
@@ -81,9 +92,7 @@ export function exportKube(input: ExportInput): string {
     }
     if (mounts.length) container.volumeMounts = mounts;
 
-    const user = component.user ? /^(\d+)(?::(\d+))?$/.exec(component.user) : null;
-    if (user) container.securityContext = compact({ runAsUser: Number(user[1]), runAsGroup: user[2] === undefined ? undefined : Number(user[2]) });
-    else if (component.user) notCarried.push(`${component.name}: user "${component.user}" (Kubernetes needs numeric ids)`);
+    write(fieldKeys(['user', 'restart', 'network', 'depends_on', 'health', 'strategy', 'drain', 'hooks', 'stop_timeout', 'stop_signal']));
     // A job runs with the component's spec but no routes or host ports, as MCP's one-off containers do (SPEC §12).
     jobBases.set(component.name, {
       container: compact({ env: plainEnv.length + secretEnv.length ? [...plainEnv, ...secretEnv] : undefined, resources: container.resources, volumeMounts: container.volumeMounts, securityContext: container.securityContext }),
@@ -91,37 +100,6 @@ export function exportKube(input: ExportInput): string {
       cmd: component.cmd,
       image: component.image,
     });
-    if (component.restart && component.restart !== 'always' && component.restart !== 'unless-stopped') {
-      notCarried.push(`${component.name}: restart "${component.restart}" (a Deployment always restarts its containers)`);
-    }
-    if (component.network) notCarried.push(`${component.name}: network "${component.network}" (pods share the cluster network; reach components through their Services)`);
-    if (component.depends_on?.length) {
-      notCarried.push(`${component.name}: depends_on ${component.depends_on.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`);
-    }
-
-    if (component.health?.cmd?.length) {
-      container.readinessProbe = compact({
-        exec: { command: [...component.health.cmd] },
-        periodSeconds: seconds(component.health.interval),
-        timeoutSeconds: seconds(component.health.timeout),
-        successThreshold: component.health.healthy,
-      });
-    } else if (component.health) {
-      notCarried.push(`${component.name}: health (${component.health.http !== undefined ? `http ${component.health.http}` : 'tcp'} on the host port MCP probes); write a readinessProbe for the container's port`);
-    }
-    if (component.strategy || component.drain) notCarried.push(`${component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`);
-    // An initContainer runs before every pod start, on every replica, not once per release: not the same.
-    if (component.hooks) notCarried.push(`${component.name}: pre_deploy hook ${JSON.stringify(component.hooks.pre_deploy)} (an initContainer would run it at every pod start, not once before a release; run it as a Job before rolling out)`);
-
-    const podSpec: Record<string, unknown> = { restartPolicy: 'Always', containers: [container] };
-    if (component.stop_timeout !== undefined) {
-      const ms = parseDuration(component.stop_timeout);
-      if (ms !== undefined) podSpec.terminationGracePeriodSeconds = Math.ceil(ms / 1000);
-    }
-    // A pod is always stopped with SIGTERM (the image's STOPSIGNAL at most, depending on the runtime).
-    if (component.stop_signal && component.stop_signal !== 'SIGTERM') {
-      notCarried.push(`${component.name}: stop_signal ${component.stop_signal} (a pod spec has no stop signal: set STOPSIGNAL in the image, or a preStop hook)`);
-    }
     if (podVolumes.length) podSpec.volumes = podVolumes;
     documents.push({
       apiVersion: 'apps/v1',
@@ -237,20 +215,7 @@ function dnsLabel(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'x';
 }
 
-/** podman's binary units (`512m` = 512 MiB) as a Kubernetes quantity (`512Mi`; `512m` there would be 0.512 bytes). */
-export function kubeMemory(memory: string): string {
-  const match = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(memory);
-  if (!match) return memory;
-  const unit = (match[2] ?? 'b').toLowerCase();
-  return unit === 'b' ? match[1] : `${match[1]}${unit.toUpperCase()}i`;
-}
 
-/** A duration like `5s` or `1500ms` in whole seconds (at least 1), for probe fields. */
-function seconds(duration: string | undefined): number | undefined {
-  if (duration === undefined) return undefined;
-  const ms = parseDuration(duration);
-  return ms === undefined ? undefined : Math.max(1, Math.round(ms / 1000));
-}
 
 function compact<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;

@@ -9,10 +9,11 @@ import { parseImageReference } from './image-reference';
  * field — tsc rejects a field without one — and each entry says, for every place a field
  * travels, what that place does with it (or `null`: nothing, and the comment says why):
  * reading it from a validated definition, writing it back as TOML, the proto message, the
- * deploy plan's text, podman's run options, drift against an inspect and adoption from a
- * container. What handles components loops over this table: validate-service-spec (read),
- * service-definition (toml), proto-spec (proto), spec-diff (diff), libs/deployer's
- * container-ops (run) and container-drift (drift), the agent's adopt-mapping (adopt).
+ * deploy plan's text, podman's run options, drift against an inspect, adoption from a
+ * container, and the Compose and Kubernetes exports. What handles components loops over this
+ * table: validate-service-spec (read), service-definition (toml), proto-spec (proto),
+ * spec-diff (diff), libs/deployer's container-ops (run) and container-drift (drift), the
+ * agent's adopt-mapping (adopt), libs/interop's compose-export and kube-export.
  * The key's validation rule stays on `ComponentTable` (field-rules.ts). Recipe: ARCHITECTURE
  * "Adding a definition field".
  */
@@ -53,6 +54,29 @@ export interface AdoptContext {
   serviceDir?: string;
 }
 
+/** A Compose export entry's output (libs/interop fills it): the Compose service, the file's top-level tables, what Compose cannot carry. */
+export interface ComposeOut {
+  component: ComponentSpec;
+  service: Record<string, unknown>;
+  /** Top-level `volumes:`, `networks:`, `secrets:` of the Compose file. */
+  volumes: Record<string, unknown>;
+  networks: Record<string, unknown>;
+  secrets: Record<string, unknown>;
+  /** The component's volumes with `./` sources made absolute (Compose has no service directory). */
+  exportedVolumes: string[];
+  /** The component's routes as plain published ports: the app reads `$PORT…` = the port. */
+  routes: { env: string; port: number; hostIp: string; description: string }[];
+  notCarried(text: string): void;
+}
+
+/** A Kubernetes export entry's output (libs/interop fills it): the container, its pod spec, what the format cannot carry. */
+export interface KubeOut {
+  component: ComponentSpec;
+  container: Record<string, unknown>;
+  pod: Record<string, unknown>;
+  notCarried(text: string): void;
+}
+
 export interface FieldDef<K extends keyof ComponentSpec> {
   /** The value of a definition that passed validation (TOML, an RPC payload, the registry); undefined: absent. */
   read(value: unknown): ComponentSpec[K] | undefined;
@@ -68,6 +92,10 @@ export interface FieldDef<K extends keyof ComponentSpec> {
   drift: ((value: ComponentSpec[K], context: DriftContext) => string) | null;
   /** The value adoption records from a container; null: not discoverable from one. */
   adopt: ((container: ContainerDetails, context: AdoptContext) => ComponentSpec[K] | undefined) | null;
+  /** The Compose export of a present value; null: nothing to write (or exportCompose writes it with another field). */
+  compose: ((value: NonNullable<ComponentSpec[K]>, out: ComposeOut) => void) | null;
+  /** The Kubernetes export of a present value; null: nothing to write (or exportKube writes it with another field). */
+  kube: ((value: NonNullable<ComponentSpec[K]>, out: KubeOut) => void) | null;
 }
 
 export type ComponentFields = { [K in keyof ComponentSpec]-?: FieldDef<K> };
@@ -199,6 +227,14 @@ export function memoryText(bytes: number): string {
   return `${bytes}b`;
 }
 
+/** podman's binary units (`512m` = 512 MiB) as a Kubernetes quantity (`512Mi`; `512m` there would be 0.512 bytes). */
+export function kubeMemory(memory: string): string {
+  const match = /^(\d+(?:\.\d+)?)([bkmg])?$/i.exec(memory);
+  if (!match) return memory;
+  const unit = (match[2] ?? 'b').toLowerCase();
+  return unit === 'b' ? match[1] : `${match[1]}${unit.toUpperCase()}i`;
+}
+
 /** A component's `stop_timeout` (validated: whole seconds) in seconds; undefined when it has none. */
 export function stopSeconds(stopTimeout: string | undefined): number | undefined {
   const ms = stopTimeout === undefined ? undefined : parseDuration(stopTimeout);
@@ -306,6 +342,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // the container's name and labels come from it (ContainerOps)
     drift: null, // the container is found by it
     adopt: (_container, context) => context.name,
+    compose: null, // the Compose service's key
+    kube: (name, out) => void (out.container.name = name),
   },
   image: {
     read: (value) => value as string,
@@ -315,6 +353,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (image, context) => ({ image: context.image ?? image }),
     drift: null, // compared from the listing, without an inspect (summaryDrift)
     adopt: (container) => container.image,
+    compose: (image, out) => void (out.service.image = image),
+    kube: (image, out) => void (out.container.image = image),
   },
   network: {
     read: text,
@@ -327,6 +367,15 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return (network ? network !== running : !DEFAULT_NETWORKS.has(running)) ? `${network ?? '(default)'} → ${running || '(default)'}` : '';
     },
     adopt: (container) => container.network || undefined,
+    compose: (network, out) => {
+      if (['host', 'none', 'bridge'].includes(network)) {
+        out.service.network_mode = network;
+      } else {
+        out.service.networks = [network];
+        out.networks[network] = { external: true, name: network };
+      }
+    },
+    kube: (network, out) => out.notCarried(`${out.component.name}: network "${network}" (pods share the cluster network; reach components through their Services)`),
   },
   user: {
     read: text,
@@ -336,6 +385,12 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (user) => ({ user }),
     drift: (user, { container }) => (user && user !== (container.user ?? '') ? `${user} → ${container.user ?? '(image default)'}` : ''),
     adopt: (container) => container.user || undefined,
+    compose: (user, out) => void (out.service.user = user),
+    kube: (user, out) => {
+      const ids = /^(\d+)(?::(\d+))?$/.exec(user);
+      if (ids) out.container.securityContext = ids[2] === undefined ? { runAsUser: Number(ids[1]) } : { runAsUser: Number(ids[1]), runAsGroup: Number(ids[2]) };
+      else out.notCarried(`${out.component.name}: user "${user}" (Kubernetes needs numeric ids)`);
+    },
   },
   restart: {
     read: text,
@@ -348,6 +403,10 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return policy(restart) === policy(container.restart) ? '' : `${policy(restart)} → ${policy(container.restart)}`;
     },
     adopt: (container) => (container.restart && container.restart !== 'no' ? container.restart : undefined),
+    compose: (restart, out) => void (out.service.restart = restart),
+    kube: (restart, out) => {
+      if (restart !== 'always' && restart !== 'unless-stopped') out.notCarried(`${out.component.name}: restart "${restart}" (a Deployment always restarts its containers)`);
+    },
   },
   ports: {
     read: strings,
@@ -357,6 +416,14 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (ports) => ({ ports: [...ports] }),
     drift: (_ports, context) => driftSetChange(context.ports.flatMap(context.portKeys), context.container.portSpecs.flatMap(context.portKeys)),
     adopt: (container) => [...container.portSpecs],
+    compose: (ports, out) => {
+      const published = [...ports, ...out.routes.map((route) => `${route.hostIp}:${route.port}:${route.port}`)];
+      if (published.length) out.service.ports = published;
+      for (const route of out.routes) {
+        out.notCarried(`${route.description} (mc-proxy routing and TLS): published as ${route.hostIp}:${route.port}; put a reverse proxy in front`);
+      }
+    },
+    kube: null, // container ports with the routes' (exportKube)
   },
   volumes: {
     read: strings,
@@ -369,6 +436,14 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return driftSetChange(context.volumes.map(key), context.container.volumes.map(key));
     },
     adopt: (container, context) => container.volumes.map((volume) => (context.serviceDir ? serviceRelative(volume, context.serviceDir) : volume)),
+    compose: (volumes, out) => {
+      if (!volumes.length) return;
+      out.service.volumes = out.exportedVolumes;
+      for (const source of out.exportedVolumes.map((volume) => volume.split(':')[0])) {
+        if (!source.startsWith('/')) out.volumes[source] = { name: source };
+      }
+    },
+    kube: null, // pod volumes and mounts, with the secrets' (exportKube)
   },
   cmd: {
     read: strings,
@@ -379,6 +454,9 @@ export const COMPONENT_FIELDS: ComponentFields = {
     // Compared only when the spec sets it: otherwise the image's command runs.
     drift: (cmd, { container }) => (cmd.length > 0 && !sameJson(cmd, container.cmd) ? `${listText(cmd)} → ${listText(container.cmd)}` : ''),
     adopt: (container) => [...container.cmd],
+    compose: (cmd, out) => void (cmd.length && (out.service.command = [...cmd])),
+    // MCP's cmd replaces the image's command (CMD), which is what `args` does in Kubernetes.
+    kube: (cmd, out) => void (cmd.length && (out.container.args = [...cmd])),
   },
   env: {
     read: strings,
@@ -392,6 +470,11 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return envChange(context.env, context.env.flatMap((entry) => running.get(variableName(entry)) ?? []));
     },
     adopt: (container) => container.env.filter((entry) => !DEFAULT_CONTAINER_ENV.has(variableName(entry))),
+    compose: (env, out) => {
+      const environment = [...env, ...out.routes.map((route) => `${route.env}=${route.port}`)];
+      if (environment.length) out.service.environment = environment;
+    },
+    kube: null, // with the routes' and the secrets' variables (exportKube)
   },
   memory: {
     read: text,
@@ -405,6 +488,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return (want ?? 0) === (have ?? 0) ? '' : `${memory ?? '(none)'} → ${have ? `${have} bytes` : '(none)'}`;
     },
     adopt: (container) => (container.memoryBytes ? memoryText(container.memoryBytes) : undefined),
+    compose: (memory, out) => void (memory && (out.service.mem_limit = memory)),
+    kube: (memory, out) => void (memory && (limits(out).memory = kubeMemory(memory))),
   },
   cpus: {
     read: (value) => (typeof value === 'number' ? value : undefined),
@@ -414,6 +499,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (cpus) => ({ cpus }),
     drift: (cpus, { container }) => (Math.abs((cpus ?? 0) - (container.cpus ?? 0)) > 0.001 ? `${cpus ?? '(none)'} → ${container.cpus ?? '(none)'}` : ''),
     adopt: (container) => container.cpus || undefined,
+    compose: (cpus, out) => void (out.service.cpus = cpus),
+    kube: (cpus, out) => void (limits(out).cpu = `${Math.round(cpus * 1000)}m`),
   },
   secrets: {
     read: someStrings,
@@ -423,6 +510,12 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (secrets, context) => ({ secrets: (secrets ?? []).map((name) => ({ source: context.podmanSecret(name), type: 'file' as const, target: name })) }),
     drift: null, // podman's inspect does not show them; their versions are in the deploy hash
     adopt: null, // podman secrets of a container are not MCP's names
+    compose: (secrets, out) => {
+      if (!secrets.length) return;
+      out.service.secrets = [...secrets];
+      for (const secret of secrets) out.secrets[secret] = { file: `./secrets/${secret}` };
+    },
+    kube: null, // secret volumes beside the other mounts (exportKube)
   },
   env_secrets: {
     read: (value) => (isTable(value) && Object.keys(value).length ? Object.fromEntries(Object.entries(value).map(([key, secret]) => [key, String(secret)])) : undefined),
@@ -441,6 +534,12 @@ export const COMPONENT_FIELDS: ComponentFields = {
     }),
     drift: null, // the adapters leave secret variables out of an inspect (no value leaves the runtime)
     adopt: null, // the same: adoption never sees them
+    compose: (table, out) => {
+      for (const [variable, secret] of Object.entries(table)) {
+        out.notCarried(`${out.component.name}: env_secrets ${variable} = "${secret}" (Compose has no secret-valued variables): set ${variable} in environment, or read /run/secrets/${secret}`);
+      }
+    },
+    kube: null, // secretKeyRef variables beside the others (exportKube)
   },
   depends_on: {
     read: someStrings,
@@ -450,6 +549,10 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // the deploy order (dependencyLayers)
     drift: null, // not a container property
     adopt: null, // not discoverable from a container
+    compose: (dependsOn, out) => void (dependsOn.length && (out.service.depends_on = [...dependsOn])),
+    kube: (dependsOn, out) => {
+      if (dependsOn.length) out.notCarried(`${out.component.name}: depends_on ${dependsOn.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`);
+    },
   },
   strategy: {
     read: (value) => text(value) as DeployStrategy | undefined,
@@ -459,6 +562,9 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // the deploy flow's (start-first or stop-first)
     drift: null, // not a container property
     adopt: null, // not discoverable from a container
+    // One note for strategy and drain.
+    compose: (_strategy, out) => out.notCarried(`${out.component.name}: strategy/drain (Compose recreates in place)`),
+    kube: (_strategy, out) => out.notCarried(`${out.component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`),
   },
   pull: {
     read: (value) => text(value) as PullPolicy | undefined,
@@ -468,6 +574,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // the deploy flow pulls (or not) before the run
     drift: null, // not a container property
     adopt: null, // not discoverable from a container
+    compose: null, // podman-compose pulls what is missing
+    kube: null, // the cluster's own pull policy
   },
   drain: {
     read: text,
@@ -477,6 +585,9 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // the deploy flow waits it out
     drift: null, // not a container property
     adopt: null, // not discoverable from a container
+    // Noted with strategy when the component has one.
+    compose: (_drain, out) => void (out.component.strategy === undefined && out.notCarried(`${out.component.name}: strategy/drain (Compose recreates in place)`)),
+    kube: (_drain, out) => void (out.component.strategy === undefined && out.notCarried(`${out.component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`)),
   },
   stop_signal: {
     read: (value) => text(value) as StopSignal | undefined,
@@ -488,6 +599,11 @@ export const COMPONENT_FIELDS: ComponentFields = {
     adopt: (container) => {
       const signal = STOP_SIGNALS.find((known) => known === container.stopSignal);
       return signal && signal !== PODMAN_STOP_SIGNAL ? signal : undefined;
+    },
+    compose: (stopSignal, out) => void (out.service.stop_signal = stopSignal),
+    // A pod is always stopped with SIGTERM (the image's STOPSIGNAL at most, depending on the runtime).
+    kube: (stopSignal, out) => {
+      if (stopSignal !== 'SIGTERM') out.notCarried(`${out.component.name}: stop_signal ${stopSignal} (a pod spec has no stop signal: set STOPSIGNAL in the image, or a preStop hook)`);
     },
   },
   stop_timeout: {
@@ -501,6 +617,11 @@ export const COMPONENT_FIELDS: ComponentFields = {
       const seconds = container.stopTimeoutSeconds;
       return seconds !== undefined && seconds !== PODMAN_STOP_TIMEOUT_SECONDS ? `${seconds}s` : undefined;
     },
+    compose: (stopTimeout, out) => void (out.service.stop_grace_period = stopTimeout),
+    kube: (stopTimeout, out) => {
+      const seconds = stopSeconds(stopTimeout);
+      if (seconds !== undefined) out.pod.terminationGracePeriodSeconds = seconds;
+    },
   },
   health: {
     read: (value) => (isTable(value) ? readHealth(value) : undefined),
@@ -510,6 +631,30 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // probed by the deploy flow and the monitor, not podman's healthcheck
     drift: null, // the monitor's health, not drift
     adopt: null, // MCP's checks are not the container's
+    compose: (health, out) => {
+      if (health.cmd?.length) {
+        const check: Record<string, unknown> = { test: ['CMD', ...health.cmd] };
+        if (health.interval) check.interval = health.interval;
+        if (health.timeout) check.timeout = health.timeout;
+        if (health.start_period) check.start_period = health.start_period;
+        out.service.healthcheck = check;
+      } else {
+        out.notCarried(`${out.component.name}: health (${health.http !== undefined ? `http ${health.http}` : 'tcp'} on the host port MCP probes); write a healthcheck test for it`);
+      }
+    },
+    kube: (health, out) => {
+      if (health.cmd?.length) {
+        const probe: Record<string, unknown> = { exec: { command: [...health.cmd] } };
+        const period = probeSeconds(health.interval);
+        const timeout = probeSeconds(health.timeout);
+        if (period !== undefined) probe.periodSeconds = period;
+        if (timeout !== undefined) probe.timeoutSeconds = timeout;
+        if (health.healthy !== undefined) probe.successThreshold = health.healthy;
+        out.container.readinessProbe = probe;
+      } else {
+        out.notCarried(`${out.component.name}: health (${health.http !== undefined ? `http ${health.http}` : 'tcp'} on the host port MCP probes); write a readinessProbe for the container's port`);
+      }
+    },
   },
   hooks: {
     read: (value) => {
@@ -530,6 +675,10 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: null, // run by the deploy flow in a one-off container of the new spec
     drift: null, // not a container property
     adopt: null, // not discoverable from a container
+    compose: (hooks, out) => out.notCarried(`${out.component.name}: pre_deploy hook ${JSON.stringify(hooks.pre_deploy)} (run it with podman-compose run before up)`),
+    // An initContainer runs before every pod start, on every replica, not once per release: not the same.
+    kube: (hooks, out) =>
+      out.notCarried(`${out.component.name}: pre_deploy hook ${JSON.stringify(hooks.pre_deploy)} (an initContainer would run it at every pod start, not once before a release; run it as a Job before rolling out)`),
   },
   routes: {
     read: (value) => (Array.isArray(value) ? (value as Table[]).map(readRoute) : []),
@@ -543,6 +692,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     run: (_routes, context) => ({ ports: context.routePorts, env: context.routeEnv }),
     drift: null, // its ports and variables are compared as ports and env
     adopt: null, // not discoverable from a container
+    compose: null, // published ports and their variables, with ports and env
+    kube: null, // published ports and their variables (exportKube)
   },
 };
 
@@ -569,4 +720,16 @@ export const driftKeys = (): (keyof ComponentSpec)[] => fieldKeys(DRIFT_ORDER);
 
 function secretEntries(table: Record<string, string> | undefined): string[] {
   return Object.entries(table ?? {}).map(([key, value]) => `${key}=${value}`);
+}
+
+function limits(out: KubeOut): Record<string, string> {
+  const resources = (out.container.resources ??= { limits: {} }) as { limits: Record<string, string> };
+  return resources.limits;
+}
+
+/** A duration like `5s` or `1500ms` in whole seconds (at least 1), for probe fields. */
+function probeSeconds(duration: string | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const ms = parseDuration(duration);
+  return ms === undefined ? undefined : Math.max(1, Math.round(ms / 1000));
 }

@@ -10,5 +10,5 @@ export { specChanges, envChange } from './spec-diff';
 export { SECRET_NAME, isServiceRelativeSource, resolveVolume } from './field-rules';
 export { jobChanges, jobScheduleProblem, timeZoneProblem, toProtoJob, fromProtoJob } from './job-fields';
 export { setComponentInDefinition } from './component-rewrite';
-export { COMPONENT_FIELDS, fieldDef, fieldKeys, driftKeys, memoryText, serviceRelative, stopSeconds, DEFAULT_CONTAINER_ENV } from './component-fields';
-export type { FieldDef, ComponentFields, RunContext, DriftContext, AdoptContext } from './component-fields';
+export { COMPONENT_FIELDS, fieldDef, fieldKeys, driftKeys, memoryText, serviceRelative, stopSeconds, kubeMemory, DEFAULT_CONTAINER_ENV } from './component-fields';
+export type { FieldDef, ComponentFields, RunContext, DriftContext, AdoptContext, ComposeOut, KubeOut } from './component-fields';
