@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(podman runc uidmap slirp4netns busybox-static openssl sqlite3 restic)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(docker-registry apache2-utils pebble systemd prometheus chromium fonts-dejavu-core podman-compose catatonit iproute2)
+  packages+=(docker-registry apache2-utils pebble systemd prometheus chromium fonts-dejavu-core podman-compose catatonit iproute2 openssh-server openssh-client)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -70,7 +70,7 @@ export function makeTestConfig(overrides: TestConfigOverrides = {}): AgentConfig
     log: { level: 'info' },
     // Off: agents run in parallel here; a test that scrapes sets a free port.
     metrics: { listen: '' },
-    backup: { repository: path.join(dir, 'restic'), passwordFile: path.join(dir, 'restic.pass'), cacheDir: path.join(dir, 'restic-cache') },
+    backup: { repository: path.join(dir, 'restic'), passwordFile: path.join(dir, 'restic.pass'), cacheDir: path.join(dir, 'restic-cache'), sshOptions: [] },
     images: { cacheDir: path.join(dir, 'image-cache'), maxBlobBytes: 1024 ** 3, maxPushBytes: 2 * 1024 ** 3, minFreeBytes: 1 },
     failpoints: [],
   };
@@ -177,6 +177,7 @@ export function agentConfigToToml(config: AgentConfig): string {
     '[backup]',
     `repository = ${toml(config.backup.repository)}`,
     `password_file = ${toml(config.backup.passwordFile)}`,
+    `ssh_options = [${config.backup.sshOptions.map(toml).join(', ')}]`,
   ];
   return lines.join('\n') + '\n';
 }

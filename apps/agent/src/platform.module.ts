@@ -59,6 +59,7 @@ export class PlatformModule {
         repository: config.backup.repository,
         passwordFile: config.backup.passwordFile,
         cacheDir: config.backup.cacheDir,
+        sshOptions: config.backup.sshOptions,
         host: config.agent.nodeName,
         env: config.env,
       }),

@@ -12,6 +12,8 @@ export interface ResticConfigData {
   env: NodeJS.ProcessEnv;
   /** Default `restic` (on PATH). */
   resticPath: string;
+  /** Extra ssh arguments for an `sftp:` repository (identity file, known hosts), after the agent's own bounds. */
+  sshOptions: string[];
 }
 
 export class ResticConfig implements ResticConfigData {
@@ -21,6 +23,7 @@ export class ResticConfig implements ResticConfigData {
   readonly host!: string;
   readonly env!: NodeJS.ProcessEnv;
   readonly resticPath!: string;
+  readonly sshOptions!: string[];
 
   constructor(data: ResticConfigData) {
     Object.assign(this, data);

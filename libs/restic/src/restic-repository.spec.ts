@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BackupFailedError, BackupRepositoryUnavailableError, serviceTag } from './backup-repository';
 import { ResticConfig } from './restic-config';
-import { ResticRepository } from './restic-repository';
+import { ResticRepository, SSH_CONNECT_TIMEOUT_S, sftpCommand } from './restic-repository';
 
 /** Against the real restic binary (Debian's package), in a temp dir: no podman, no agent. */
 describe('ResticRepository (real restic)', () => {
@@ -17,6 +18,7 @@ describe('ResticRepository (real restic)', () => {
         host: 'node-a',
         env: { PATH: process.env.PATH, RESTIC_PASSWORD: 'from-the-environment' },
         resticPath: 'restic',
+        sshOptions: [],
         ...overrides,
       }),
     );
@@ -83,5 +85,36 @@ describe('ResticRepository (real restic)', () => {
 
   it('takes only hex snapshot ids', async () => {
     await expect(repoFor().restore({ snapshotId: '--target=/', include: '/x', target: dir })).rejects.toThrow(/is not a snapshot id/);
+  });
+
+  it('should fail an sftp repository whose server refuses at once, with ssh\'s reason in one line', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const sut = repoFor({ repository: `sftp://nobody@127.0.0.1:${port}//srv/restic`, sshOptions: ['-F', '/dev/null'] });
+
+    const error = await sut.ensureReady().catch((e: unknown) => e as Error);
+
+    expect(error).toBeInstanceOf(BackupRepositoryUnavailableError);
+    expect((error as Error).message).toBe(`backup repository sftp://nobody@127.0.0.1:${port}//srv/restic: unreachable: ssh: connect to host 127.0.0.1 port ${port}: Connection refused`);
+  });
+});
+
+describe(sftpCommand.name, () => {
+  const bounds = `-o BatchMode=yes -o ConnectTimeout=${SSH_CONNECT_TIMEOUT_S} -o ServerAliveInterval=10 -o ServerAliveCountMax=3`;
+
+  it("should bound ssh, then add the operator's options, the port and [user@]host of either form", () => {
+    expect(sftpCommand('sftp:backup@vault:/srv/restic', ['-i', '/etc/mcp/key'])).toBe(`ssh ${bounds} -i /etc/mcp/key backup@vault -s sftp`);
+    expect(sftpCommand('sftp:vault:restic', [])).toBe(`ssh ${bounds} vault -s sftp`);
+    expect(sftpCommand('sftp:[::1]:/srv/restic', [])).toBe(`ssh ${bounds} ::1 -s sftp`);
+    expect(sftpCommand('sftp://backup@10.0.0.5:2222//srv/restic', [])).toBe(`ssh ${bounds} -p 2222 backup@10.0.0.5 -s sftp`);
+    expect(sftpCommand('sftp://vault/restic', [])).toBe(`ssh ${bounds} vault -s sftp`);
+  });
+
+  it('should leave other backends alone and refuse an sftp repository it cannot read', () => {
+    expect(sftpCommand('/srv/mcp/restic', ['-i', 'k'])).toBeUndefined();
+    expect(sftpCommand('rest:https://backup.example/', [])).toBeUndefined();
+    expect(() => sftpCommand('sftp:nohostpath', [])).toThrow('not sftp:[user@]host:/path');
   });
 });

@@ -17,6 +17,14 @@ import {
 import { ResticConfig } from './restic-config';
 
 const STDERR_LIMIT = 8192;
+/**
+ * ssh's own bounds for an `sftp:` repository: a host that does not answer, or a server that
+ * accepts and never speaks, fails the call after SSH_CONNECT_TIMEOUT_S (connect and the
+ * protocol handshake); one that stops answering mid-session after about 3 × the alive interval.
+ * BatchMode: never a password prompt nobody can answer.
+ */
+export const SSH_CONNECT_TIMEOUT_S = 10;
+const SSH_BOUNDS = ['-o', 'BatchMode=yes', '-o', `ConnectTimeout=${SSH_CONNECT_TIMEOUT_S}`, '-o', 'ServerAliveInterval=10', '-o', 'ServerAliveCountMax=3'];
 /** Variables that would make restic read another password or repository than ours. */
 const RESTIC_ENV = /^RESTIC_/;
 
@@ -185,9 +193,12 @@ export class ResticRepository extends BackupRepository {
   private failure(verb: string, result: RunResult, said?: string): Error {
     const fatal = fatalLine(result.stderr) ?? said ?? `exit code ${result.code ?? 'unknown'}`;
     const where = `backup repository ${this.config.repository}`;
+    // ssh says why it could not reach the server (refused, timed out); restic only that the session ended.
+    const ssh = /^(?:subprocess ssh: )?(?:ssh: )?((?:connect to host|Connection timed out|Connection to \S+ port \d+ timed out|Could not resolve hostname|Permission denied|Host key verification failed).*)$/m.exec(result.stderr)?.[1];
+    if (ssh && /unable to start the sftp session|sftp/i.test(fatal)) return new BackupRepositoryUnavailableError(`${where}: unreachable: ssh: ${ssh.trim()}`);
     if (/wrong password|no key found/i.test(fatal)) return new BackupFailedError(`${where}: wrong password (password_file ${this.config.passwordFile})`);
-    if (/no space left on device|disk quota exceeded/i.test(result.stderr + fatal)) return new BackupDiskFullError(`restic ${verb}: no space left on device`);
-    if (/unable to open config file|is there a repository|connection refused|no route to host|network is unreachable|i\/o timeout|ssh: |dial tcp|no such host/i.test(fatal + result.stderr)) {
+    if (/no space left on device|disk quota exceeded/i.test(result.stderr + fatal)) return new BackupDiskFullError(`${where}: no space left on device (restic ${verb}); the snapshots already there are kept`);
+    if (/unable to open config file|is there a repository|connection refused|no route to host|network is unreachable|i\/o timeout|ssh: |dial tcp|no such host|unable to start the sftp session/i.test(fatal + result.stderr)) {
       return new BackupRepositoryUnavailableError(`${where}: unreachable: ${fatal}`);
     }
     if (/unable to create lock|repository is already locked/i.test(fatal)) return new BackupFailedError(`${where}: locked by another restic process: ${fatal}`);
@@ -195,7 +206,8 @@ export class ResticRepository extends BackupRepository {
   }
 
   private run(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    const argv = ['--repo', this.config.repository, '--password-file', this.config.passwordFile, '--cache-dir', this.config.cacheDir, ...args];
+    const sftp = sftpCommand(this.config.repository, this.config.sshOptions);
+    const argv = ['--repo', this.config.repository, '--password-file', this.config.passwordFile, '--cache-dir', this.config.cacheDir, ...(sftp ? ['-o', `sftp.command=${sftp}`] : []), ...args];
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(this.config.env).filter(([key]) => !RESTIC_ENV.test(key)));
     Object.assign(env, options.env);
     return new Promise((resolve, reject) => {
@@ -310,6 +322,30 @@ function fatalLine(stderr: string): string | undefined {
 function snapshotArg(id: string): string {
   if (!/^[0-9a-f]{4,64}$/.test(id)) throw new InvalidArgumentError(`"${id}" is not a snapshot id (hex, as \`mcp backups\` lists them)`);
   return id;
+}
+
+/**
+ * restic's `sftp.command` for an `sftp:` repository: ssh with the agent's bounds, the
+ * operator's options, the port and `[user@]host` of the repository, and the sftp subsystem.
+ * restic splits it at blanks (the config refuses blanks inside an option). Undefined for
+ * other backends.
+ */
+export function sftpCommand(repository: string, options: string[]): string | undefined {
+  if (!repository.startsWith('sftp:')) return undefined;
+  let target: string;
+  let port: string | undefined;
+  if (repository.startsWith('sftp://')) {
+    const url = new URL(repository);
+    target = `${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.hostname.replace(/^\[|\]$/g, '')}`;
+    port = url.port || undefined;
+  } else {
+    // sftp:[user@]host:/path, the host possibly in brackets (IPv6).
+    const rest = repository.slice('sftp:'.length);
+    const match = /^((?:[^@/:]+@)?(?:\[[^\]]+\]|[^:/]+)):/.exec(rest);
+    if (!match) throw new InvalidArgumentError(`backup repository ${repository}: not sftp:[user@]host:/path nor sftp://[user@]host[:port]//path`);
+    target = match[1].replace(/\[([^\]]+)\]/, '$1');
+  }
+  return ['ssh', ...SSH_BOUNDS, ...options, ...(port ? ['-p', port] : []), target, '-s', 'sftp'].join(' ');
 }
 
 /** The directory of a local repository (`/path` or `local:/path`); undefined for remote backends. */

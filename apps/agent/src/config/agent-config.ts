@@ -91,8 +91,9 @@ export interface AgentConfigData {
   /**
    * `[backup]` (SPEC §14): where service data is backed up with restic. The password file's
    * path only; its content is read by restic alone and never enters the agent's memory.
+   * `sshOptions`: extra ssh arguments for an `sftp:` repository (key, known hosts).
    */
-  backup: { repository: string; passwordFile: string; cacheDir: string };
+  backup: { repository: string; passwordFile: string; cacheDir: string; sshOptions: string[] };
   /**
    * `[images]` (SPEC §13): where PushImage keeps verified blobs until their image is loaded
    * (content-addressed, `<cacheDir>/blobs/sha256/<hex>`), and its bounds in bytes.

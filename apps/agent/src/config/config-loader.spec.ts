@@ -212,12 +212,16 @@ x = 1
     });
 
     it('should default [backup] beside the database, keep a backend URL as written, resolve a path, and refuse bad values with file and key', () => {
-      expect(parse(MINIMAL).backup).toEqual({ repository: '/etc/mcp/restic', passwordFile: '/etc/mcp/restic.pass', cacheDir: '/etc/mcp/restic-cache' });
-      expect(parse(`${MINIMAL}[backup]\nrepository = "sftp:backup@vault:/srv/restic"\npassword_file = "keys/restic.pass"\n`).backup).toEqual({
+      expect(parse(MINIMAL).backup).toEqual({ repository: '/etc/mcp/restic', passwordFile: '/etc/mcp/restic.pass', cacheDir: '/etc/mcp/restic-cache', sshOptions: [] });
+      expect(parse(`${MINIMAL}[backup]\nrepository = "sftp:backup@vault:/srv/restic"\npassword_file = "keys/restic.pass"\nssh_options = ["-i", "/etc/mcp/backup_key"]\n`).backup).toEqual({
         repository: 'sftp:backup@vault:/srv/restic',
         passwordFile: '/etc/mcp/keys/restic.pass',
         cacheDir: '/etc/mcp/restic-cache',
+        sshOptions: ['-i', '/etc/mcp/backup_key'],
       });
+      expect(issuesOf(`${MINIMAL}[backup]\nssh_options = ["-i /etc/mcp/key"]\n`)).toEqual([
+        `${FILE}: backup.ssh_options: "-i /etc/mcp/key": an item may not be empty or hold blanks, quotes or backslashes (give "-i" and the path as two items)`,
+      ]);
       expect(parse(`${MINIMAL}[backup]\nrepository = "data/restic"\n`).backup.repository).toBe('/etc/mcp/data/restic');
       expect(issuesOf(`${MINIMAL}[backup]\nrepository = ""\npassword_file = 7\nkeep = 2\n`)).toEqual([
         `${FILE}: backup.password_file: must be a string`,

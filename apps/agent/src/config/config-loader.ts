@@ -177,6 +177,7 @@ class MetricsSection {
 class BackupSection {
   @Str() repository?: string;
   @Str() password_file?: string;
+  @Strings() ssh_options?: string[];
 }
 
 /** SPEC §13: images pushed without a registry (PushImage): the push cache and its bounds. */
@@ -439,7 +440,17 @@ class ConfigReader {
       repository,
       passwordFile: this.pathOf('backup', 'password_file') ?? path.join(dataDir, 'restic.pass'),
       cacheDir: path.join(dataDir, 'restic-cache'),
+      sshOptions: this.sshOptions(),
     };
+  }
+
+  /** `[backup] ssh_options`: argv items restic hands to ssh as one command line, so no blanks or quotes inside an item. */
+  private sshOptions(): string[] {
+    const options = this.get<string[]>('backup', 'ssh_options') ?? [];
+    for (const option of options) {
+      if (option === '' || /[\s'"\\]/.test(option)) this.issue('backup.ssh_options', `"${option}": an item may not be empty or hold blanks, quotes or backslashes (give "-i" and the path as two items)`);
+    }
+    return options;
   }
 
   /**
