@@ -59,6 +59,7 @@ export type FakeRuntimeMethod =
   | 'createSecret'
   | 'listSecrets'
   | 'removeSecret'
+  | 'readSecret'
   | 'pause'
   | 'unpause'
   | 'volumeMountpoint'
@@ -479,6 +480,12 @@ export class FakeRuntime extends ContainerRuntime {
   async removeSecret(options: { name: string }): Promise<void> {
     this.record('removeSecret', options);
     this.secretStore.delete(options.name);
+  }
+
+  async readSecret(options: { name: string }): Promise<Buffer | null> {
+    this.record('readSecret', options);
+    const stored = this.secretStore.get(options.name);
+    return stored ? Buffer.from(stored.value) : null;
   }
 
   async pause(options: { name: string }): Promise<void> {

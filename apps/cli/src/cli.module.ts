@@ -28,6 +28,8 @@ import { RunCommand } from './commands/run.command';
 import { JobsCommand, JobsRunCommand } from './commands/jobs.commands';
 import { UiCommand } from './commands/ui.command';
 import { NodeUpgradeCommand, VersionCommand } from './commands/upgrade.commands';
+import { MoveCommand, NodeDrainCommand } from './commands/move.commands';
+import { ServiceMover } from './move/service-mover';
 import { CliConfigService } from './config/cli-config.service';
 import { DefinitionStore } from './definitions/definition-store';
 import { ServicedefStore } from './definitions/servicedef-store';
@@ -83,6 +85,8 @@ export const COMMANDS = [
   NodeCordonCommand,
   NodeUncordonCommand,
   NodeUpgradeCommand,
+  NodeDrainCommand,
+  MoveCommand,
   VersionCommand,
   UiCommand,
   CompletionCommand,
@@ -126,6 +130,7 @@ export class CliModule {
         Agents,
         ServiceLocator,
         ImagePusher,
+        ServiceMover,
         ...COMMANDS,
       ],
     };

@@ -287,6 +287,11 @@ export abstract class ContainerRuntime {
   abstract listSecrets(): Promise<SecretInfo[]>;
   /** A missing secret is fine. */
   abstract removeSecret(options: { name: string }): Promise<void>;
+  /**
+   * A secret's value, for `mcp move --copy-secrets` only (SPEC §15); null when there is no
+   * such secret. Never logged; podman's `file` driver only (see readSecretValue).
+   */
+  abstract readSecret(options: { name: string }): Promise<Buffer | null>;
   /** `podman pause`: freezes the container's processes (SPEC §14 backup mode "pause"). */
   abstract pause(options: { name: string }): Promise<void>;
   /** `podman unpause`; a container that is not paused (or gone) is fine, so recovery can repeat it. */

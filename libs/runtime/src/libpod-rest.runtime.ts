@@ -23,6 +23,7 @@ import { writeWithBackpressure } from './exec-streams';
 import { classifyPodmanFailure, removeRetryingRestartRace } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
 import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
+import { PodmanSecretInspect, readSecretValue } from './secret-value';
 
 export interface LibpodRestRuntimeOptions {
   /** podman's API socket (`podman system service unix://PATH`). */
@@ -310,6 +311,14 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     const context: CallContext = { verb: 'secret rm', target: name };
     const answer = await this.call({ method: 'DELETE', path: `/secrets/${encodeURIComponent(name)}` }, context, [HTTP_NOT_FOUND, 500]);
     if (answer.status >= 300 && !/no such secret/i.test(errorMessage(answer.body))) throw this.failure(context, answer.status, answer.body);
+  }
+
+  async readSecret(options: { name: string }): Promise<Buffer | null> {
+    const name = requirePositional('secret name', options.name);
+    const context: CallContext = { verb: 'secret inspect', target: name };
+    const answer = await this.call({ method: 'GET', path: `/secrets/${encodeURIComponent(name)}/json` }, context, [HTTP_NOT_FOUND]);
+    if (answer.status === HTTP_NOT_FOUND) return null;
+    return readSecretValue(parseJson<PodmanSecretInspect>(answer.body, context));
   }
 
   async pause(options: { name: string }): Promise<void> {

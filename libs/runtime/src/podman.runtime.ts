@@ -28,6 +28,7 @@ import { mergeOutput, writeWithBackpressure } from './exec-streams';
 import { ndjsonEventStream, parsePodmanCliEvent, PodmanCliEventEntry } from './container-events';
 import { classifyPodmanFailure, removeRetryingRestartRace, runtimeUnavailable, trimStderr } from './podman-errors';
 import { labelsWithSecretEnv, mapInspectEntry, mapPsEntry, PodmanInspectEntry, PodmanPsEntry } from './podman-json';
+import { PodmanSecretInspect, readSecretValue } from './secret-value';
 
 export interface PodmanRuntimeOptions {
   /** The podman binary; default `podman` from PATH. */
@@ -406,6 +407,20 @@ export class PodmanRuntime extends ContainerRuntime {
       if (error instanceof RuntimeCommandError && /no such volume/i.test(error.details.stderr)) return null;
       throw error;
     }
+  }
+
+  async readSecret(options: { name: string }): Promise<Buffer | null> {
+    const name = requirePositional('secret name', options.name);
+    const args = ['secret', 'inspect', '--', name];
+    let stdout: string;
+    try {
+      ({ stdout } = await this.runPodman(args, { target: name }));
+    } catch (error) {
+      if (error instanceof RuntimeCommandError && /no such secret/i.test(error.details.stderr)) return null;
+      throw error;
+    }
+    const [entry] = parseJson<PodmanSecretInspect[] | null>(stdout, args) ?? [];
+    return entry ? readSecretValue(entry) : null;
   }
 
   private async inspectSecrets(ids: string[]): Promise<SecretInfo[]> {

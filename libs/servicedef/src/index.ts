@@ -1,4 +1,4 @@
-export { parseServiceDefinition, serializeServiceDefinition, setActiveInDefinition } from './service-definition';
+export { parseServiceDefinition, serializeServiceDefinition, setActiveInDefinition, setNodeInDefinition } from './service-definition';
 export { validateServiceSpec } from './validate-service-spec';
 export { loadServiceFile, loadServiceDir } from './service-files';
 export { toProtoServiceSpec, fromProtoServiceSpec, toProtoComponent, fromProtoComponent } from './proto-spec';

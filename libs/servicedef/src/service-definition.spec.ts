@@ -1,5 +1,5 @@
 import { InvalidServiceDefinitionError, ServiceSpec, ValidationIssue } from '@mcp/common';
-import { parseServiceDefinition, serializeServiceDefinition, setActiveInDefinition } from './service-definition';
+import { parseServiceDefinition, serializeServiceDefinition, setActiveInDefinition, setNodeInDefinition } from './service-definition';
 
 function issuesOf(action: () => unknown): ValidationIssue[] {
   try {
@@ -270,5 +270,25 @@ describe('parseServiceDefinition with keys from Object.prototype', () => {
       { file: 'a.toml', path: 'constructor', reason: 'unknown key' },
       { file: 'a.toml', path: 'components[0].toString', reason: 'unknown key' },
     ]);
+  });
+});
+
+describe(setNodeInDefinition.name, () => {
+  const text = `# shop: the web shop
+name = "shop"
+node = 'node1'  # moved here in May
+
+[[components]]
+name = "web"
+node = "not-this-one"
+image = "localhost/shop:1"
+`;
+
+  it('should rewrite only the top-level node, keeping its comment, the quoting and everything else', () => {
+    expect(setNodeInDefinition(text, 'node2')).toBe(text.replace(`node = 'node1'  # moved here in May`, `node = "node2"  # moved here in May`));
+  });
+
+  it('should add node after name when there is none', () => {
+    expect(setNodeInDefinition('name = "shop" # the shop\n\n[[components]]\nname = "web"\nimage = "x"\n', 'b')).toBe('name = "shop" # the shop\nnode = "b"\n\n[[components]]\nname = "web"\nimage = "x"\n');
   });
 });

@@ -92,6 +92,40 @@ export function setActiveInDefinition(text: string, active: boolean): string {
   return result;
 }
 
+/**
+ * Sets the service-level `node` in a definition's text (SPEC §15 `mcp move`), changing
+ * nothing else: the existing `node = "…"` line keeps its indentation, quoting style and
+ * trailing comment; when there is none, `node = …` goes after the top-level `name` line.
+ * The result is checked by parsing it: only `node` may differ.
+ */
+export function setNodeInDefinition(text: string, node: string): string {
+  const before = parseToml(text);
+  const lines = text.split(/(?<=\n)/);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const statements = topLevelStatements(lines);
+  const value = tomlString(node);
+  const existing = statements.find((statement) => keyOf(lines[statement.start]) === 'node');
+  if (existing) {
+    const match = /^(\s*(?:node|"node"|'node')\s*=\s*)("(?:[^"\\]|\\.)*"|'[^']*')/.exec(lines[existing.start]);
+    if (!match || existing.end !== existing.start) {
+      throw new InvalidServiceDefinitionError([{ path: 'node', reason: 'must be a one-line string to be rewritten; edit the file by hand' }]);
+    }
+    lines[existing.start] = match[1] + value + lines[existing.start].slice(match[0].length);
+  } else {
+    const anchor = statements.find((statement) => keyOf(lines[statement.start]) === 'name');
+    const at = anchor ? anchor.end + 1 : 0;
+    if (at > 0 && !lines[at - 1].endsWith('\n')) lines[at - 1] += eol;
+    lines.splice(at, 0, `node = ${value}${eol}`);
+  }
+  const result = lines.join('');
+  const after = parseToml(result);
+  const withoutNode = (table: Record<string, unknown>): string => JSON.stringify({ ...table, node: undefined });
+  if (!isTable(before) || !isTable(after) || after.node !== node || withoutNode(before) !== withoutNode(after)) {
+    throw new InvalidServiceDefinitionError([{ path: 'node', reason: 'could not be rewritten safely; edit the file by hand' }]);
+  }
+  return result;
+}
+
 export function keyOf(line: string): string | undefined {
   return /^\s*(?:([A-Za-z0-9_-]+)|"([^"\\]*)"|'([^']*)')\s*=/.exec(line)?.slice(1).find((key) => key !== undefined);
 }

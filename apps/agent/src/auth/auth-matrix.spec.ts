@@ -50,6 +50,10 @@ const REQUESTS: Record<UnaryMethod, object> = {
   planDeploy: { service: SPEC, component: '', force: false },
   imageBlobs: { digests: [], imageId: '' },
   rollbackAgent: {},
+  listServiceFiles: { service: 'web', checksums: true },
+  applyServiceTree: { service: 'moved', entries: [{ path: 'x', type: 'dir', mode: 0o755, size: 0, sha256: '', linkTarget: '', leavesServiceDir: false, uid: 0, gid: 0, mtimeMs: 0 }], finish: false },
+  removeServiceData: { service: 'moved' },
+  readSecretForMove: { service: 'web', name: 'token', toNode: 'elsewhere' },
 };
 
 type Case = { name: string; options: { token?: string | null; authorization?: string }; down?: boolean; code: status };

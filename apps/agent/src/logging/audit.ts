@@ -16,6 +16,9 @@ export interface AuditTarget {
   argv?: string[];
   /** The image reference of an image push (SPEC §13). */
   image?: string;
+  /** The secret whose value ReadSecretForMove returned (its name; never the value), and where it goes. */
+  secret?: string;
+  toNode?: string;
 }
 
 type CallHolder = Record<symbol, unknown> & { getPath?: () => string; request?: unknown };
@@ -57,6 +60,7 @@ export class AuditLog {
       component: (target.component ?? '').slice(0, 256),
       ...(target.argv ? { argv: boundedArgv(target.argv) } : {}),
       ...(target.image ? { image: target.image.slice(0, 256) } : {}),
+      ...(target.secret ? { secret: target.secret.slice(0, 256), to_node: (target.toNode ?? '').slice(0, 256) } : {}),
       code: input.code,
       duration_ms: durationMs,
     });
@@ -82,7 +86,10 @@ function targetOf(request: unknown): AuditTarget {
         ? (body.service as { name: string }).name
         : undefined;
   const component = typeof body.component === 'string' ? body.component : undefined;
-  return { service: service || undefined, component: component || undefined };
+  // ReadSecretForMove: the secret's name and the node it goes to (the value is in the answer, never here).
+  const secret = body as { name?: unknown; toNode?: unknown };
+  const forMove = typeof secret.toNode === 'string' && typeof secret.name === 'string' ? { secret: secret.name, toNode: secret.toNode } : {};
+  return { service: service || undefined, component: component || undefined, ...forMove };
 }
 
 /** At most 64 arguments of 256 characters each: the caller chooses them. */

@@ -1,10 +1,14 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import type { Caller } from '@mcp/auth';
 import { toTimestamp, type mcpv1 } from '@mcp/proto';
+import { CurrentCaller } from '../auth/auth.decorators';
 import { Rpc } from '../auth/rpc.decorator';
 import { SecretsService, type SecretView } from './secrets.service';
 
 @Controller()
-export class SecretsController implements Pick<mcpv1.McpAgentServiceController, 'setSecret' | 'listSecrets' | 'removeSecret'> {
+export class SecretsController implements Pick<mcpv1.McpAgentServiceController, 'setSecret' | 'listSecrets' | 'removeSecret' | 'readSecretForMove'> {
   constructor(private readonly secrets: SecretsService) {}
 
   @Rpc()
@@ -16,6 +20,15 @@ export class SecretsController implements Pick<mcpv1.McpAgentServiceController, 
   @Rpc()
   async listSecrets(request: mcpv1.ListSecretsRequest): Promise<mcpv1.ListSecretsResponse> {
     return { secrets: (await this.secrets.list({ service: request.service })).map(toSecretInfo) };
+  }
+
+  @Rpc()
+  async readSecretForMove(
+    @Payload() request: mcpv1.ReadSecretForMoveRequest,
+    _metadata?: Metadata,
+    @CurrentCaller() caller?: Caller,
+  ): Promise<mcpv1.ReadSecretForMoveResponse> {
+    return { value: await this.secrets.readForMove({ service: request.service, name: request.name, toNode: request.toNode, caller }) };
   }
 
   @Rpc()

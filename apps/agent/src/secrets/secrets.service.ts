@@ -1,9 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { FailedPreconditionError, InvalidArgumentError, NAME_PATTERN, NotFoundError } from '@mcp/common';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Caller } from '@mcp/auth';
+import { FailedPreconditionError, InvalidArgumentError, NAME_PATTERN, NotFoundError, PermissionDeniedError } from '@mcp/common';
 import { podmanSecretName, secretsUsedBy, ServiceSecrets } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
 import { SECRET_NAME } from '@mcp/servicedef';
+import { AgentConfig } from '../config/agent-config';
+
+/** The one role that may read a secret's value back (ReadSecretForMove), whatever `allowed_roles` lets in. */
+export const SECRET_READER_ROLE = 'admin';
 
 export interface SecretView {
   name: string;
@@ -20,11 +25,35 @@ const MAX_SECRET_BYTES = 512_000 - 1;
  */
 @Injectable()
 export class SecretsService {
+  private readonly logger = new Logger(SecretsService.name);
+
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly registry: ServiceRegistry,
     private readonly secrets: ServiceSecrets,
+    private readonly config: AgentConfig,
   ) {}
+
+  /**
+   * ReadSecretForMove (SPEC §15 `mcp move --copy-secrets`): the value of one secret of a
+   * service this node has, to an admin caller that names the node the service moves to.
+   * Refused to anyone else; the audit line names the secret and the target, never the value.
+   */
+  async readForMove(input: { service: string; name: string; toNode: string; caller: Caller | undefined }): Promise<Buffer> {
+    if (!input.caller?.roles.includes(SECRET_READER_ROLE)) {
+      throw new PermissionDeniedError(`reading a secret's value back is for the ${SECRET_READER_ROLE} role only (mcp move --copy-secrets)`);
+    }
+    this.checkNames(input);
+    if (!NAME_PATTERN.test(input.toNode) || input.toNode === this.config.agent.nodeName) {
+      throw new InvalidArgumentError(`to_node: must name the node ${input.service} moves to (not this node, ${this.config.agent.nodeName})`);
+    }
+    const record = await this.registry.getService(input.service);
+    if (!record) throw new FailedPreconditionError(`node ${this.config.agent.nodeName} has no service ${input.service}: a secret is read back only to move a service off this node`);
+    const value = await this.runtime.readSecret({ name: podmanSecretName(input.service, input.name) });
+    if (!value) throw new NotFoundError(`secret "${input.name}" of service "${input.service}" is not set`);
+    this.logger.log(`secret ${input.name} of ${input.service} read by ${input.caller.username || input.caller.subject} to move it to ${input.toNode}`);
+    return value;
+  }
 
   async set(input: { service: string; name: string; value: Buffer }): Promise<{ secret: SecretView; recreateOnDeploy: string[] }> {
     this.checkNames(input);

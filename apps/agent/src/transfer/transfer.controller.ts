@@ -7,6 +7,7 @@ import type { MalformedRequest } from '../errors/malformed-request';
 import { AuditLog, noteAuditTarget } from '../logging/audit';
 import { cancelSignal, serverStream } from '../streaming/stream-call';
 import { TransferCancelledError, transferCancelled, TransferService, type FilePushPart } from './transfer.service';
+import type { TreeEntry } from './service-tree';
 
 /**
  * PushFile, PullFile, Logs. PushFile uses @GrpcStreamCall (the raw grpc-js stream) rather than
@@ -44,8 +45,38 @@ export class TransferController {
   }
 
   @Rpc()
+  async listServiceFiles(request: mcpv1.ListServiceFilesRequest): Promise<mcpv1.ListServiceFilesResponse> {
+    return this.transfer.listFiles({ service: request.service, checksums: request.checksums });
+  }
+
+  @Rpc()
+  async applyServiceTree(request: mcpv1.ApplyServiceTreeRequest): Promise<mcpv1.ApplyServiceTreeResponse> {
+    return this.transfer.applyTree({ service: request.service, entries: request.entries.map(fromProtoEntry), finish: request.finish });
+  }
+
+  @Rpc()
+  async removeServiceData(request: mcpv1.RemoveServiceDataRequest): Promise<mcpv1.RemoveServiceDataResponse> {
+    return this.transfer.removeData({ service: request.service });
+  }
+
+  @Rpc()
   logs(request: mcpv1.LogsRequest, _metadata?: Metadata, call?: ServerWritableStream<mcpv1.LogsRequest, mcpv1.LogsResponse>): Observable<mcpv1.LogsResponse> {
     const query = { service: request.service, component: request.component, follow: request.follow, tail: request.tail > 0 ? request.tail : undefined, since: request.since || undefined, timestamps: request.timestamps };
     return serverStream(call, (chunk) => chunk, (sink) => this.transfer.logs({ query, sink }), transferCancelled);
   }
+}
+
+function fromProtoEntry(entry: mcpv1.ServiceFileEntry): TreeEntry {
+  return {
+    path: entry.path,
+    type: entry.type as TreeEntry['type'],
+    mode: entry.mode,
+    size: Number(entry.size),
+    sha256: entry.sha256,
+    linkTarget: entry.linkTarget,
+    leavesServiceDir: entry.leavesServiceDir,
+    uid: entry.uid,
+    gid: entry.gid,
+    mtimeMs: Number(entry.mtimeMs),
+  };
 }

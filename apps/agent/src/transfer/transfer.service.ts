@@ -5,6 +5,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import {
   ChecksumMismatchError,
   DiskFullError,
+  FailedPreconditionError,
   FileTooLargeError,
   InvalidArgumentError,
   InvalidPathError,
@@ -16,7 +17,8 @@ import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
 import { nextMessage as streamNextMessage, type StreamSink } from '../streaming/stream-call';
-import { ensureParentDirectory, recheckServicePath, resolveServicePath } from './service-path';
+import { ensureParentDirectory, parseServicePath, recheckServicePath, resolveServicePath } from './service-path';
+import { applyServiceTree, listServiceTree, type TreeEntry } from './service-tree';
 
 /** Size of one PullFile chunk. */
 export const PULL_CHUNK_BYTES = 64 * 1024;
@@ -170,6 +172,45 @@ export class TransferService {
       }
     } finally {
       await file.close();
+    }
+  }
+
+  /** ListServiceFiles (SPEC §15 move): the service's directory, links never followed. */
+  async listFiles(input: { service: string; checksums: boolean }): Promise<{ exists: boolean; entries: TreeEntry[]; srvRoot: string }> {
+    const dir = this.serviceDir(input.service);
+    return { ...(await listServiceTree({ dir, checksums: input.checksums })), srvRoot: this.config.agent.srvRoot };
+  }
+
+  /** ApplyServiceTree (SPEC §15 move): only for a service this node does not run. */
+  async applyTree(input: { service: string; entries: TreeEntry[]; finish: boolean }): Promise<{ removed: number; created: number }> {
+    const dir = this.serviceDir(input.service);
+    await this.refuseIfRunsHere(input.service, 'copy files into its directory');
+    return applyServiceTree({ dir, entries: input.entries, finish: input.finish, chown: process.getuid?.() === 0 });
+  }
+
+  /** RemoveServiceData (SPEC §15 move): what a failed move copied; never the data of a service this node runs. */
+  async removeData(input: { service: string }): Promise<{ removed: boolean }> {
+    const dir = this.serviceDir(input.service);
+    await this.refuseIfRunsHere(input.service, 'remove its directory');
+    const present = await fs.lstat(dir).catch(() => undefined);
+    if (!present) return { removed: false };
+    this.logger.log(`removing ${dir} (data of ${input.service}, which this node does not run)`);
+    await fs.rm(dir, { recursive: true, force: true });
+    return { removed: true };
+  }
+
+  private serviceDir(service: string): string {
+    // The name check of every transfer; "." as a path names the directory itself.
+    return parseServicePath({ srvRoot: this.config.agent.srvRoot, service, path: 'x' }).serviceDir;
+  }
+
+  private async refuseIfRunsHere(service: string, what: string): Promise<void> {
+    const record = await this.registry.getService(service);
+    const live = (record?.components ?? []).filter((component) => component.observedState !== 'removed');
+    if (live.length) {
+      throw new FailedPreconditionError(
+        `node ${this.config.agent.nodeName} runs ${service} (${live.map((c) => `${c.name}: ${c.observedState}`).join(', ')}): refusing to ${what}; undeploy it there first`,
+      );
     }
   }
 

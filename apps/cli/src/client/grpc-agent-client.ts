@@ -46,6 +46,10 @@ export const RPC_DEADLINES: Readonly<Record<UnaryRpc, 'deploy' | 'node'>> = {
   restoreService: 'deploy', // stops, restores, starts and waits for health
   checkBackups: 'deploy', // restic check reads every pack of the service's snapshots
   listJobs: 'node', // the registry's jobs and their newest runs
+  listServiceFiles: 'deploy', // hashes every file of /srv/<svc> (a move's copy, SPEC §15)
+  applyServiceTree: 'deploy', // removes, makes or sets modes of every entry of /srv/<svc>
+  removeServiceData: 'deploy', // removes a whole /srv/<svc>
+  readSecretForMove: 'node', // one podman secret inspect and one file read
 };
 const LONG_CALL_DEADLINE_MS = 10 * 60_000;
 /**

@@ -11,6 +11,7 @@ import { CliConfigService } from '../config/cli-config.service';
 import { addNodeToText, removeNodeFromText } from '../config/nodes-file';
 import { CommandFailedError, UsageError } from '../errors';
 import { Output } from '../output/output';
+import { NodeDrainCommand } from './move.commands';
 import { NodeUpgradeCommand } from './upgrade.commands';
 
 function formatBytes(bytes: number): string {
@@ -255,12 +256,12 @@ export class NodeUncordonCommand extends CommandRunner {
 
 @Command({
   name: 'node',
-  description: 'list, add, remove, check, cordon or uncordon nodes; upgrade their agents',
-  subCommands: [NodeListCommand, NodeAddCommand, NodeRemoveCommand, NodeStatusCommand, NodeCordonCommand, NodeUncordonCommand, NodeUpgradeCommand],
+  description: 'list, add, remove, check, cordon, uncordon or drain nodes; upgrade their agents',
+  subCommands: [NodeListCommand, NodeAddCommand, NodeRemoveCommand, NodeStatusCommand, NodeCordonCommand, NodeUncordonCommand, NodeDrainCommand, NodeUpgradeCommand],
 })
 export class NodeCommand extends CommandRunner {
   async run([action]: string[]): Promise<void> {
-    const actions = 'use list, add, remove, status, cordon, uncordon or upgrade';
+    const actions = 'use list, add, remove, status, cordon, uncordon, drain or upgrade';
     throw new UsageError(action ? `unknown action "${action}": ${actions}` : `missing action: ${actions}`);
   }
 }

@@ -20,6 +20,8 @@ export abstract class DefinitionStore {
   abstract loadFile(file: string): Promise<LoadedDefinition>;
   /** Every definition in the services folder; all issues of all files at once. */
   abstract loadAll(): Promise<LoadedDefinition[]>;
+  /** Rewrites `node` in place (mcp move), keeping comments and everything else. */
+  abstract setNode(file: string, node: string): Promise<void>;
   /** Rewrites `active` in place, keeping comments and everything else. */
   abstract setActive(file: string, active: boolean): Promise<void>;
   /**

@@ -76,6 +76,19 @@ export class ServicedefStore extends DefinitionStore {
     if (updated !== text) await writeAtomically(file, updated);
   }
 
+  async setNode(file: string, node: string): Promise<void> {
+    const { setNodeInDefinition } = await servicedef();
+    const text = await fsp.readFile(file, 'utf8');
+    let updated: string;
+    try {
+      updated = setNodeInDefinition(text, node);
+    } catch (error) {
+      if (error instanceof ValidationError) throw new InvalidServiceDefinitionError(error.issues.map((issue) => ({ file, ...issue })));
+      throw error;
+    }
+    if (updated !== text) await writeAtomically(file, updated);
+  }
+
   async setComponent(file: string, component: ComponentSpec): Promise<void> {
     const { setComponentInDefinition } = await servicedef();
     const text = await fsp.readFile(file, 'utf8');

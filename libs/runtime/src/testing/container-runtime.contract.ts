@@ -126,6 +126,15 @@ export function containerRuntimeContract(label: string, setup: () => Promise<Run
       expect(await sut.inspect({ name: run.name })).toBeNull();
     });
 
+    it('should read back the value a secret was last set to, and null for a missing one (move --copy-secrets)', async () => {
+      const name = `${prefix}.readable`;
+      await sut.createSecret({ name, value: Buffer.from('old-readable') });
+      await sut.createSecret({ name, value: Buffer.from('new-readable value\n') });
+
+      expect((await sut.readSecret({ name }))?.toString()).toBe('new-readable value\n');
+      expect(await sut.readSecret({ name: `${prefix}.never-set` })).toBeNull();
+    });
+
     it('should create, list, replace and remove secrets without ever listing a value', async () => {
       const name = `${prefix}.rotate`;
       const first = await sut.createSecret({ name, value: Buffer.from('first-value') });

@@ -998,6 +998,78 @@ export interface RunJobResponse {
   run?: JobRun | undefined;
 }
 
+/** ServiceFileEntry is one entry under a service's directory (SPEC §15 move). */
+export interface ServiceFileEntry {
+  /** Relative to the service's directory, "/"-separated. */
+  path: string;
+  /** "dir", "file", "symlink" or "other" (sockets, fifos, devices: never copied). */
+  type: string;
+  /** Permission bits (07777). */
+  mode: number;
+  /** Files: bytes. */
+  size: number;
+  /** Files, when checksums were asked for: hex SHA-256 of the content. */
+  sha256: string;
+  /** Symlinks: the link's text, as stored. */
+  linkTarget: string;
+  /** Symlinks: the link resolves (or would) outside the service's directory. */
+  leavesServiceDir: boolean;
+  uid: number;
+  gid: number;
+  /** Modification time, milliseconds since the epoch. */
+  mtimeMs: number;
+}
+
+export interface ListServiceFilesRequest {
+  service: string;
+  /** Hash every file's content (a move's copy compares by SHA-256). */
+  checksums: boolean;
+}
+
+export interface ListServiceFilesResponse {
+  /** Parents before their children. */
+  entries: ServiceFileEntry[];
+  /** false when the node has no directory for the service. */
+  exists: boolean;
+  /** The node's srv_root, so a caller can say where the data is. */
+  srvRoot: string;
+}
+
+export interface ApplyServiceTreeRequest {
+  service: string;
+  /** The complete listing the directory must end up with. */
+  entries: ServiceFileEntry[];
+  finish: boolean;
+}
+
+export interface ApplyServiceTreeResponse {
+  /** Entries removed (absent from the listing, or of another type). */
+  removed: number;
+  /** Directories and symlinks made. */
+  created: number;
+}
+
+export interface RemoveServiceDataRequest {
+  service: string;
+}
+
+export interface RemoveServiceDataResponse {
+  /** false when there was no directory. */
+  removed: boolean;
+}
+
+export interface ReadSecretForMoveRequest {
+  service: string;
+  name: string;
+  /** The node the service moves to (must be another node than this one). */
+  toNode: string;
+}
+
+export interface ReadSecretForMoveResponse {
+  /** The value; held by the caller in memory only, to set it on `to_node`. */
+  value: Buffer;
+}
+
 /** McpAgentService is the whole surface of a node's agent. */
 
 export interface McpAgentServiceClient {
@@ -1166,6 +1238,38 @@ export interface McpAgentServiceClient {
   /** Runs a job now (SPEC §12 `mcp jobs run`), streamed as Run: container, output, exit code. */
 
   runJob(request: RunJobRequest, metadata?: Metadata): Observable<RunJobResponse>;
+
+  /**
+   * ListServiceFiles lists the service's directory (<srv_root>/<svc>/) for a move (SPEC §15):
+   * every directory, file and symlink with its mode, owner and mtime, files with size and
+   * SHA-256; symlinks are never followed, and one that leads out of the directory is marked.
+   */
+
+  listServiceFiles(request: ListServiceFilesRequest, metadata?: Metadata): Observable<ListServiceFilesResponse>;
+
+  /**
+   * ApplyServiceTree shapes the service's directory after a listing from another node (SPEC
+   * §15 move): without `finish`, removes what the listing lacks (or has as another type) and
+   * makes its directories and symlinks; with `finish`, sets modes, owners and mtimes. Files
+   * themselves arrive by PushFile between the two.
+   */
+
+  applyServiceTree(request: ApplyServiceTreeRequest, metadata?: Metadata): Observable<ApplyServiceTreeResponse>;
+
+  /**
+   * RemoveServiceData removes the service's directory on a node that does not run the
+   * service (what a failed move copied there). Refused while the node's registry has it.
+   */
+
+  removeServiceData(request: RemoveServiceDataRequest, metadata?: Metadata): Observable<RemoveServiceDataResponse>;
+
+  /**
+   * ReadSecretForMove returns one secret's value of a service this node runs, to an admin
+   * caller moving the service to another node (SPEC §15 --copy-secrets); audited with the
+   * secret's name and the target node, never the value. Refused to any other caller.
+   */
+
+  readSecretForMove(request: ReadSecretForMoveRequest, metadata?: Metadata): Observable<ReadSecretForMoveResponse>;
 }
 
 /** McpAgentService is the whole surface of a node's agent. */
@@ -1420,6 +1524,50 @@ export interface McpAgentServiceController {
   /** Runs a job now (SPEC §12 `mcp jobs run`), streamed as Run: container, output, exit code. */
 
   runJob(request: RunJobRequest, metadata?: Metadata): Observable<RunJobResponse>;
+
+  /**
+   * ListServiceFiles lists the service's directory (<srv_root>/<svc>/) for a move (SPEC §15):
+   * every directory, file and symlink with its mode, owner and mtime, files with size and
+   * SHA-256; symlinks are never followed, and one that leads out of the directory is marked.
+   */
+
+  listServiceFiles(
+    request: ListServiceFilesRequest,
+    metadata?: Metadata,
+  ): Promise<ListServiceFilesResponse> | Observable<ListServiceFilesResponse> | ListServiceFilesResponse;
+
+  /**
+   * ApplyServiceTree shapes the service's directory after a listing from another node (SPEC
+   * §15 move): without `finish`, removes what the listing lacks (or has as another type) and
+   * makes its directories and symlinks; with `finish`, sets modes, owners and mtimes. Files
+   * themselves arrive by PushFile between the two.
+   */
+
+  applyServiceTree(
+    request: ApplyServiceTreeRequest,
+    metadata?: Metadata,
+  ): Promise<ApplyServiceTreeResponse> | Observable<ApplyServiceTreeResponse> | ApplyServiceTreeResponse;
+
+  /**
+   * RemoveServiceData removes the service's directory on a node that does not run the
+   * service (what a failed move copied there). Refused while the node's registry has it.
+   */
+
+  removeServiceData(
+    request: RemoveServiceDataRequest,
+    metadata?: Metadata,
+  ): Promise<RemoveServiceDataResponse> | Observable<RemoveServiceDataResponse> | RemoveServiceDataResponse;
+
+  /**
+   * ReadSecretForMove returns one secret's value of a service this node runs, to an admin
+   * caller moving the service to another node (SPEC §15 --copy-secrets); audited with the
+   * secret's name and the target node, never the value. Refused to any other caller.
+   */
+
+  readSecretForMove(
+    request: ReadSecretForMoveRequest,
+    metadata?: Metadata,
+  ): Promise<ReadSecretForMoveResponse> | Observable<ReadSecretForMoveResponse> | ReadSecretForMoveResponse;
 }
 
 export function McpAgentServiceControllerMethods() {
@@ -1456,6 +1604,10 @@ export function McpAgentServiceControllerMethods() {
       "checkBackups",
       "listJobs",
       "runJob",
+      "listServiceFiles",
+      "applyServiceTree",
+      "removeServiceData",
+      "readSecretForMove",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
