@@ -1,22 +1,10 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { HEAD, issuesOf } from './testing/definition-issues';
 import { fromProtoServiceSpec, toProtoServiceSpec } from './proto-spec';
 import { parseServiceDefinition, serializeServiceDefinition } from './service-definition';
 import { componentSpecHash } from './component-hash';
 import { specChanges } from './spec-diff';
 
 /** SPEC §12's `[components.hooks]` (pre_deploy, timeout). */
-const HEAD = `name = "web"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1.0"\n`;
-
-function issuesOf(text: string): ValidationIssue[] {
-  try {
-    parseServiceDefinition(text, 'web.toml');
-  } catch (error) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
-
 describe('[components.hooks] (SPEC §12)', () => {
   it('should parse, export and carry a hook unchanged', () => {
     const spec = parseServiceDefinition(`${HEAD}\n[components.hooks]\npre_deploy = ["bin/rails", "db:migrate"]\ntimeout = "2m"\n`, 'web.toml');

@@ -1,21 +1,10 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { HEAD, issuesOf } from './testing/definition-issues';
 import { jobChanges } from './job-fields';
 import { fromProtoServiceSpec, toProtoServiceSpec } from './proto-spec';
 import { parseServiceDefinition, serializeServiceDefinition } from './service-definition';
 
 /** SPEC §12's `[[jobs]]` (name, component | image, cmd, schedule, tz, timeout, concurrency, catch_up). */
-const HEAD = `name = "web"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1.0"\n`;
 const JOB = `\n[[jobs]]\nname = "report"\ncomponent = "web"\nschedule = "0 3 * * *"\n`;
-
-function issuesOf(text: string): ValidationIssue[] {
-  try {
-    parseServiceDefinition(text, 'web.toml');
-  } catch (error) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
 
 describe('[[jobs]] (SPEC §12)', () => {
   it('should parse, export and carry every field unchanged', () => {

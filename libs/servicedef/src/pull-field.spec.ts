@@ -1,21 +1,9 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { HEAD, issuesOf } from './testing/definition-issues';
 import { fromProtoServiceSpec, toProtoServiceSpec } from './proto-spec';
 import { parseServiceDefinition, serializeServiceDefinition } from './service-definition';
 import { componentSpecHash } from './component-hash';
 
 /** SPEC §13's component field `pull`. */
-const HEAD = `name = "web"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1.0"\n`;
-
-function issuesOf(text: string): ValidationIssue[] {
-  try {
-    parseServiceDefinition(text, 'web.toml');
-  } catch (error) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
-
 describe('pull (SPEC §13)', () => {
   it.each(['never', 'missing', 'always'])('should parse, export and carry pull = "%s" unchanged', (policy) => {
     const spec = parseServiceDefinition(`${HEAD}pull = "${policy}"\n`, 'web.toml');

@@ -1,4 +1,4 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { issuesThrownBy as issuesOf } from './testing/definition-issues';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { MCP_PROTO_FILE, mcpv1, PROTO_LOADER_OPTIONS, PROTO_ROOT } from '@mcp/proto';
@@ -7,16 +7,6 @@ import { parseServiceDefinition, serializeServiceDefinition } from './service-de
 import { componentSpecHash } from './component-hash';
 
 /** SPEC §9 component fields: memory, cpus, secrets, env_secrets, depends_on. */
-function issuesOf(action: () => unknown): ValidationIssue[] {
-  try {
-    action();
-  } catch (error: unknown) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
-
 const REAL_SERVICE = `name = "shop"
 node = "rift"
 

@@ -1,20 +1,9 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { HEAD, issuesOf } from './testing/definition-issues';
 import { mcpv1 } from '@mcp/proto';
 import { fromProtoServiceSpec, toProtoServiceSpec } from './proto-spec';
 import { parseServiceDefinition, serializeServiceDefinition } from './service-definition';
 
 /** SPEC §8's component fields: health, strategy, drain. */
-function issuesOf(text: string): ValidationIssue[] {
-  try {
-    parseServiceDefinition(text, 'web.toml');
-  } catch (error) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
-
-const HEAD = `name = "web"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1.0"\n`;
 const ROUTE = `\n[[components.routes]]\nname = "admin"\nport = 8443\n`;
 
 describe('safe-deploy fields', () => {

@@ -1,15 +1,6 @@
-import { InvalidServiceDefinitionError, ServiceSpec, ValidationIssue } from '@mcp/common';
+import { issuesThrownBy as issuesOf } from './testing/definition-issues';
+import { InvalidServiceDefinitionError, ServiceSpec } from '@mcp/common';
 import { parseServiceDefinition, serializeServiceDefinition, setActiveInDefinition, setNodeInDefinition } from './service-definition';
-
-function issuesOf(action: () => unknown): ValidationIssue[] {
-  try {
-    action();
-  } catch (error: unknown) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
 
 const EVERY_FIELD = `# notes: the team's notebook
 name = "notes"

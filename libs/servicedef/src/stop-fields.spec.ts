@@ -1,22 +1,10 @@
-import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
+import { HEAD, issuesOf } from './testing/definition-issues';
 import { fromProtoServiceSpec, toProtoServiceSpec } from './proto-spec';
 import { parseServiceDefinition, serializeServiceDefinition } from './service-definition';
 import { componentSpecHash } from './component-hash';
 import { specChanges } from './spec-diff';
 
 /** Issue 20 item 6: per-component stop_signal and stop_timeout (podman --stop-signal, --stop-timeout). */
-const HEAD = `name = "web"\nnode = "rift"\n\n[[components]]\nname = "web"\nimage = "localhost/web:1.0"\n`;
-
-function issuesOf(text: string): ValidationIssue[] {
-  try {
-    parseServiceDefinition(text, 'web.toml');
-  } catch (error) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError');
-}
-
 describe('stop_signal and stop_timeout', () => {
   it.each([
     ['SIGQUIT', '30s'],

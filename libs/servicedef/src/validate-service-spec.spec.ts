@@ -1,3 +1,4 @@
+import { issuesThrownBy } from './testing/definition-issues';
 import { InvalidServiceDefinitionError, ValidationIssue } from '@mcp/common';
 import { resolveVolume } from './field-rules';
 import { validateServiceSpec } from './validate-service-spec';
@@ -9,13 +10,7 @@ function minimal(component: Table = {}, service: Table = {}): Table {
 }
 
 function issuesOf(input: unknown, file?: string): ValidationIssue[] {
-  try {
-    validateServiceSpec(input, file);
-  } catch (error: unknown) {
-    if (error instanceof InvalidServiceDefinitionError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidServiceDefinitionError, but the input was accepted');
+  return issuesThrownBy(() => validateServiceSpec(input, file));
 }
 
 describe(validateServiceSpec.name, () => {
