@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { loadServiceFile } from '@mcp/servicedef';
 import {
-  TEST_ADMIN_TOKEN,
   TEST_GUEST_TOKEN,
   makeTestConfig,
   makeTlsFixture,
   startAgentProcess,
   writeTestTokens,
   type AgentProcess,
+  writeCliConfig,
 } from '../support';
 
 jest.setTimeout(120_000);
@@ -78,11 +78,7 @@ describe('mcp CLI against a real agent', () => {
     agent = await startAgentProcess({ config });
     const port = agent.address.split(':').pop();
     fs.mkdirSync(servicesDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${port}"\nserver_name = "localhost"\n`,
-    );
-    fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    writeCliConfig(configDir, { caCertPath: tls.caCertPath, nodes: [{ name: 'local', address: `127.0.0.1:${port}` }] });
     fs.writeFileSync(definitionFile, DEFINITION);
   });
 

@@ -14,6 +14,8 @@ import {
   writeTestTokens,
   type AgentProcess,
   type AgentTestClient,
+  writeCliConfig,
+  loopbackAddress,
 } from '../support';
 
 jest.setTimeout(240_000);
@@ -98,11 +100,7 @@ describe('health after deploy and drift detail (real agent, real podman, real mc
     agent = await startAgentProcess({ config });
     client = agentClient({ address: agent.address, caCertPath: tls.caCertPath, token: TEST_ADMIN_TOKEN });
     fs.mkdirSync(configDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${agent.address.split(':').pop()}"\nserver_name = "localhost"\n`,
-    );
-    fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    writeCliConfig(configDir, { caCertPath: tls.caCertPath, nodes: [{ name: 'local', address: loopbackAddress(agent.address) }] });
 
     const deployed = await client.call('deploy', {
       service: protoService({

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { TEST_ADMIN_TOKEN, TestAgent } from '../support';
+import { TestAgent, writeCliConfig, loopbackAddress } from '../support';
 
 jest.setTimeout(120_000);
 
@@ -31,11 +31,7 @@ describe('deploy progress while the health gate waits (real agent, real podman, 
     const services = path.join(configDir, 'services');
     fs.mkdirSync(configDir, { recursive: true });
     fs.mkdirSync(services, { recursive: true });
-    fs.writeFileSync(
-      path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(agent.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${agent.process!.address.split(':').pop()}"\nserver_name = "localhost"\n`,
-    );
-    fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    writeCliConfig(configDir, { caCertPath: agent.caCertPath, nodes: [{ name: 'local', address: loopbackAddress(agent.process!.address) }] });
     fs.writeFileSync(
       path.join(services, `${SERVICE}.toml`),
       [

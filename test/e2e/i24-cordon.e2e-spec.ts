@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { TEST_ADMIN_TOKEN, makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess } from '../support';
+import { makeTestConfig, makeTlsFixture, startAgentProcess, writeTestTokens, type AgentProcess, writeCliConfig } from '../support';
 
 jest.setTimeout(120_000);
 
@@ -68,11 +68,7 @@ describe('mcp node cordon|uncordon (i24)', () => {
     agent = await startAgentProcess({ config });
     port = agent.address.split(':').pop()!;
     fs.mkdirSync(servicesDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(tls.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${port}"\nserver_name = "localhost"\n`,
-    );
-    fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    writeCliConfig(configDir, { caCertPath: tls.caCertPath, nodes: [{ name: 'local', address: `127.0.0.1:${port}` }] });
     fs.writeFileSync(path.join(servicesDir, `${RUNNING}.toml`), definition(RUNNING));
     fs.writeFileSync(path.join(servicesDir, `${NEW}.toml`), definition(NEW));
     fs.writeFileSync(path.join(servicesDir, `${RELATIVE}.toml`), definition(RELATIVE).replace('cmd = [', 'volumes = ["./data:/data:ro", "./:/svc"] # relative to <srv_root>/<service>/\ncmd = ['));

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { AgentConfig } from '../../apps/agent/src/config/agent-config';
-import { makeTestConfig, protoService, TEST_ADMIN_TOKEN, TestAgent, type AgentProcess, type AgentTestClient } from '../support';
+import { makeTestConfig, protoService, TestAgent, type AgentProcess, type AgentTestClient, writeCliConfig, loopbackAddress } from '../support';
 
 jest.setTimeout(180_000);
 
@@ -66,11 +66,7 @@ describe('Live state from podman events (real agent, real podman, mcp events -f)
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-live-e2e-'));
     const configDir = path.join(home, '.config', 'mcp');
     fs.mkdirSync(path.join(configDir, 'services'), { recursive: true });
-    fs.writeFileSync(
-      path.join(configDir, 'mcp.toml'),
-      `[tls]\nca_cert = ${JSON.stringify(node.caCertPath)}\n\n[[nodes]]\nname = "local"\naddress = "127.0.0.1:${agent.address.split(':').pop()}"\nserver_name = "localhost"\n`,
-    );
-    fs.writeFileSync(path.join(configDir, 'token'), `${TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    writeCliConfig(configDir, { caCertPath: node.caCertPath, nodes: [{ name: 'local', address: loopbackAddress(agent.address) }] });
   });
 
   afterAll(async () => {

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import type { ComponentSpec, RouteSpec } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { toProtoServiceSpec } from '@mcp/servicedef';
+import { TEST_ADMIN_TOKEN } from './test-config';
 
 /** The local busybox image scripts/build-test-image.sh makes (httpd on $PORT with the cmd below). */
 export const TEST_IMAGE = 'localhost/mcp-test/busybox:1.0';
@@ -73,4 +75,22 @@ export function runAgentCli(args: string[]): Promise<{ code: number; stdout: str
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * The `mcp` CLI's workstation files in `configDir` (e.g. `$HOME/.config/mcp`): `mcp.toml` with
+ * the agents' CA and one `[[nodes]]` per agent (server name localhost, as the test certs
+ * say), and the token file (0600; the admin token unless told). Rewriting it points the CLI
+ * at an agent that came back on a new port.
+ */
+export function writeCliConfig(configDir: string, input: { caCertPath: string; nodes: Array<{ name: string; address: string }>; token?: string }): void {
+  fs.mkdirSync(configDir, { recursive: true });
+  const nodes = input.nodes.map((node) => `[[nodes]]\nname = ${JSON.stringify(node.name)}\naddress = ${JSON.stringify(node.address)}\nserver_name = "localhost"\n`);
+  fs.writeFileSync(path.join(configDir, 'mcp.toml'), [`[tls]\nca_cert = ${JSON.stringify(input.caCertPath)}\n`, ...nodes].join('\n'));
+  fs.writeFileSync(path.join(configDir, 'token'), `${input.token ?? TEST_ADMIN_TOKEN}\n`, { mode: 0o600 });
+}
+
+/** `host:port` of an agent listening on all addresses, as the CLI on this machine reaches it. */
+export function loopbackAddress(address: string): string {
+  return `127.0.0.1:${address.split(':').pop()}`;
 }
