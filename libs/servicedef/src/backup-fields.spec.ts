@@ -42,6 +42,8 @@ keep_last = 2
     expect(plain.backup).toBeUndefined();
     expect(toProtoServiceSpec(plain).backup).toBeUndefined();
     expect(parseServiceDefinition(`${BASE}\n[backup]\nschedule = "0 3 * * 1-5"\n`, FILE).backup).toEqual({ schedule: '0 3 * * 1-5' });
+    expect(parseServiceDefinition(`${BASE}\n[backup]\nschedule = "*/5 * * * * *"\n`, FILE).backup).toEqual({ schedule: '*/5 * * * * *' });
+    expect(issues(`${BASE}\n[backup]\nschedule = "0 99 * * *"\n`)).toEqual([expect.stringMatching(/^.*backup\.schedule: "0 99 \* \* \*" is not a valid cron schedule/)]);
   });
 
   it('reports every bad key at once with file and path', () => {
@@ -58,7 +60,7 @@ keep_weekly = "4"
 retention = 3
 `),
     ).toEqual([
-      `${FILE}: backup.schedule: must be a cron schedule of 5 fields ("0 3 * * *") or one of @hourly, @daily, @weekly, @monthly`,
+      `${FILE}: backup.schedule: must be a cron schedule of 5 fields ("0 3 * * *"), 6 with a leading seconds field, or one of @hourly, @daily, @weekly, @monthly, @yearly`,
       `${FILE}: backup.mode: must be "live", "pause" or "stop"`,
       `${FILE}: backup.before[1]: must be a non-empty string`,
       `${FILE}: backup.keep_last: must be an integer 1-1000`,

@@ -1,5 +1,6 @@
 import { type BackupMode, type BackupPolicy, Check, isTable, ok, problem, type RuleProblem, type Table, type ValidationIssue } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
+import { jobScheduleProblem } from './job-fields';
 
 /*
  * A service's `[backup]` table (SPEC §14), in one place: its keys and rules, the checks that
@@ -8,18 +9,13 @@ import type { mcpv1 } from '@mcp/proto';
 
 const MODES: readonly BackupMode[] = ['live', 'pause', 'stop'];
 const MAX_KEEP = 1000;
-/** One cron field: numbers, names, `*`, ranges, steps and lists. */
-const CRON_FIELD = /^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?)*$/;
-const CRON_MACROS = new Set(['@hourly', '@daily', '@weekly', '@monthly', '@yearly', '@annually', '@midnight']);
-
-/** A cron schedule as the jobs' one (5 fields, UTC) or a macro; the agent's cron library has the last word at deploy. */
+/**
+ * A cron schedule as the jobs' one (UTC): 5 fields, 6 with a leading seconds field (tests
+ * back up every few seconds), or a macro — as the cron library the agent schedules with
+ * reads it.
+ */
 export function scheduleProblem(text: string): string | undefined {
-  if (CRON_MACROS.has(text)) return undefined;
-  const fields = text.trim().split(/\s+/);
-  if (fields.length !== 5 || !fields.every((field) => CRON_FIELD.test(field))) {
-    return 'must be a cron schedule of 5 fields ("0 3 * * *") or one of @hourly, @daily, @weekly, @monthly';
-  }
-  return undefined;
+  return jobScheduleProblem(text);
 }
 
 function keep(value: unknown): RuleProblem[] {
