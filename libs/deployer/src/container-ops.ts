@@ -9,11 +9,6 @@ import { fieldDef, fieldKeys, isServiceRelativeSource, resolveVolume, routeEnvNa
 import { DeployerOptions } from './deployer-options';
 import { podmanSecretName } from './service-secrets';
 
-/** A component's `stop_timeout` (validated: whole seconds) in seconds; undefined when it has none. */
-export function componentStopSeconds(spec: Pick<ComponentSpec, 'stop_timeout'> | undefined): number | undefined {
-  return stopSeconds(spec?.stop_timeout);
-}
-
 /** A one-off container (run, job run, hook) while it runs. */
 export interface OneOffContainer {
   name: string;
@@ -44,7 +39,7 @@ export class ContainerOps {
 
   /** The component's `stop_timeout` in seconds, else the agent's `stop_timeout`. */
   stopSeconds(spec: ComponentSpec | undefined): number {
-    return componentStopSeconds(spec) ?? this.options.stopTimeoutSeconds;
+    return stopSeconds(spec?.stop_timeout) ?? this.options.stopTimeoutSeconds;
   }
 
   /**

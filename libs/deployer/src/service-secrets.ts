@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { FailedPreconditionError, type ComponentSpec } from '@mcp/common';
-import { ContainerRuntime, type SecretInfo, type SecretMount } from '@mcp/runtime';
+import { ContainerRuntime, type SecretInfo } from '@mcp/runtime';
 
 /** Podman secrets of MCP services are named `mcp.<service>.<name>` (service names have no dots). */
 const PREFIX = 'mcp.';
@@ -19,18 +19,6 @@ export function serviceSecretName(service: string, podmanName: string): string |
 /** Every secret a component uses, by its service-level name. */
 export function secretsUsedBy(spec: ComponentSpec): string[] {
   return [...new Set([...(spec.secrets ?? []), ...Object.values(spec.env_secrets ?? {})])];
-}
-
-/** The component's secrets as podman `--secret` mounts: files at /run/secrets/<name>, variables by name. */
-export function secretMounts(service: string, spec: ComponentSpec): SecretMount[] {
-  return [
-    ...(spec.secrets ?? []).map((name) => ({ source: podmanSecretName(service, name), type: 'file' as const, target: name })),
-    ...Object.entries(spec.env_secrets ?? {}).map(([variable, name]) => ({
-      source: podmanSecretName(service, name),
-      type: 'env' as const,
-      target: variable,
-    })),
-  ];
 }
 
 /**

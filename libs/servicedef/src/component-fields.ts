@@ -242,17 +242,10 @@ export function stopSeconds(stopTimeout: string | undefined): number | undefined
 }
 
 function readHealth(health: Table): HealthSpec {
-  const result: HealthSpec = {};
-  if (typeof health.http === 'string') result.http = health.http;
-  if (health.tcp === true) result.tcp = true;
-  if (Array.isArray(health.cmd)) result.cmd = strings(health.cmd);
-  if (typeof health.route === 'string') result.route = health.route;
-  if (typeof health.port === 'number') result.port = health.port;
-  if (typeof health.interval === 'string') result.interval = health.interval;
-  if (typeof health.timeout === 'string') result.timeout = health.timeout;
-  if (typeof health.start_period === 'string') result.start_period = health.start_period;
-  if (typeof health.healthy === 'number') result.healthy = health.healthy;
-  return result;
+  const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+  const { http, route, interval, timeout, start_period } = health;
+  const cmd = Array.isArray(health.cmd) ? strings(health.cmd) : undefined;
+  return compact({ http: text(http), tcp: health.tcp === true || undefined, cmd, route: text(route), port: number(health.port), interval: text(interval), timeout: text(timeout), start_period: text(start_period), healthy: number(health.healthy) });
 }
 
 function healthLines(health: HealthSpec): string[] {
@@ -286,29 +279,13 @@ function toProtoHealth(health: HealthSpec): mcpv1.HealthCheck {
 
 /** Zero values are absent; `cmd = []` cannot be told from no cmd, which validation then reports. */
 function fromProtoHealth(msg: mcpv1.HealthCheck): HealthSpec {
-  const health: HealthSpec = {};
-  const http = present(msg.http);
-  if (http !== undefined) health.http = http;
-  if (msg.tcp) health.tcp = true;
-  if ((msg.cmd ?? []).length > 0) health.cmd = [...msg.cmd];
-  const route = present(msg.route);
-  if (route !== undefined) health.route = route;
-  if (msg.port) health.port = msg.port;
-  for (const [key, value] of [['interval', msg.interval], ['timeout', msg.timeout], ['start_period', msg.startPeriod]] as const) {
-    const duration = present(value);
-    if (duration !== undefined) health[key] = duration;
-  }
-  if (msg.healthy) health.healthy = msg.healthy;
-  return health;
+  const cmd = (msg.cmd ?? []).length > 0 ? [...msg.cmd] : undefined;
+  const { http, route, interval, timeout, startPeriod } = msg;
+  return compact({ http: present(http), tcp: msg.tcp || undefined, cmd, route: present(route), port: msg.port || undefined, interval: present(interval), timeout: present(timeout), start_period: present(startPeriod), healthy: msg.healthy || undefined });
 }
 
 function readRoute(route: Table): RouteSpec {
-  const result: RouteSpec = { port: route.port as number, mode: (route.mode as RouteMode | undefined) ?? 'l4' };
-  const name = text(route.name);
-  const hostname = text(route.hostname);
-  if (name !== undefined) result.name = name;
-  if (hostname !== undefined) result.hostname = hostname;
-  return result;
+  return compact({ name: text(route.name), port: route.port as number, mode: (route.mode as RouteMode | undefined) ?? 'l4', hostname: text(route.hostname) });
 }
 
 function routeLines(route: RouteSpec): string[] {
@@ -320,18 +297,38 @@ function routeLines(route: RouteSpec): string[] {
 }
 
 function fromProtoRoute(msg: mcpv1.RouteSpec): RouteSpec {
-  const route: RouteSpec = { port: msg.port, mode: (present(msg.mode) ?? 'l4') as RouteMode };
-  const name = present(msg.name);
-  const hostname = present(msg.hostname);
-  if (name !== undefined) route.name = name;
-  if (hostname !== undefined) route.hostname = hostname;
-  return route;
+  return compact({ name: present(msg.name), port: msg.port, mode: (present(msg.mode) ?? 'l4') as RouteMode, hostname: present(msg.hostname) });
+}
+
+type Members<T> = { [M in keyof mcpv1.ComponentSpec]-?: NonNullable<mcpv1.ComponentSpec[M]> extends T ? M : never }[keyof mcpv1.ComponentSpec];
+
+/** read, toml, proto and diff of an optional text field; `presence`: its proto member is `optional` (else '' stands for absent). */
+function textField<T extends string>(key: string, member: Members<string>, presence: boolean) {
+  return {
+    read: (value: unknown) => text(value) as T | undefined,
+    toml: line(key),
+    proto: {
+      to: (value: T | undefined) => (presence && value === undefined ? {} : ({ [member]: value ?? '' } as Partial<mcpv1.ComponentSpec>)),
+      from: (message: mcpv1.ComponentSpec) => present(message[member]) as T | undefined,
+    },
+    diff: scalar,
+  };
+}
+
+/** read, toml and proto of a list that is always present (possibly empty). */
+function listField(key: string, member: Members<string[]>) {
+  return {
+    read: strings,
+    toml: listLine(key),
+    proto: { to: (list: string[]) => ({ [member]: [...list] }) as Partial<mcpv1.ComponentSpec>, from: (message: mcpv1.ComponentSpec) => [...(message[member] ?? [])] },
+  };
 }
 
 /**
  * Every ComponentSpec field, in the order a definition file writes them (tables last: after
- * `[[components.routes]]` a key would belong to a route). A deploy plan and drift list their
- * lines in the orders below, fields not named there last, in this order.
+ * `[[components.routes]]` a key would belong to a route). A deploy plan, drift and the exports
+ * list their lines in their own orders (PLAN_ORDER, DRIFT_ORDER, compose-export, kube-export),
+ * fields not named there last, in this order.
  */
 export const COMPONENT_FIELDS: ComponentFields = {
   name: {
@@ -339,8 +336,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     toml: line('name'),
     proto: { to: (name) => ({ name }), from: (message) => message.name },
     diff: null, // it identifies the component
-    run: null, // the container's name and labels come from it (ContainerOps)
-    drift: null, // the container is found by it
+    run: null, drift: null, // the container's name and labels come from it; it is found by it (ContainerOps)
     adopt: (_container, context) => context.name,
     compose: null, // the Compose service's key
     kube: (name, out) => void (out.container.name = name),
@@ -357,10 +353,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: (image, out) => void (out.container.image = image),
   },
   network: {
-    read: text,
-    toml: line('network'),
-    proto: { to: (network) => ({ network: network ?? '' }), from: (message) => present(message.network) },
-    diff: scalar,
+    ...textField('network', 'network', false),
     run: (network) => ({ network }),
     drift: (network, { container }) => {
       const running = container.network ?? '';
@@ -378,10 +371,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: (network, out) => out.notCarried(`${out.component.name}: network "${network}" (pods share the cluster network; reach components through their Services)`),
   },
   user: {
-    read: text,
-    toml: line('user'),
-    proto: { to: (user) => ({ user: user ?? '' }), from: (message) => present(message.user) },
-    diff: scalar,
+    ...textField('user', 'user', false),
     run: (user) => ({ user }),
     drift: (user, { container }) => (user && user !== (container.user ?? '') ? `${user} → ${container.user ?? '(image default)'}` : ''),
     adopt: (container) => container.user || undefined,
@@ -393,10 +383,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     },
   },
   restart: {
-    read: text,
-    toml: line('restart'),
-    proto: { to: (restart) => ({ restart: restart ?? '' }), from: (message) => present(message.restart) },
-    diff: scalar,
+    ...textField('restart', 'restart', false),
     run: (restart) => ({ restart }),
     drift: (restart, { container }) => {
       const policy = (value: string | undefined): string => (!value || value === 'no' ? 'no' : value);
@@ -409,9 +396,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     },
   },
   ports: {
-    read: strings,
-    toml: listLine('ports'),
-    proto: { to: (ports) => ({ ports: [...ports] }), from: (message) => [...(message.ports ?? [])] },
+    ...listField('ports', 'ports'),
     diff: setChange,
     run: (ports) => ({ ports: [...ports] }),
     drift: (_ports, context) => driftSetChange(context.ports.flatMap(context.portKeys), context.container.portSpecs.flatMap(context.portKeys)),
@@ -426,9 +411,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: null, // container ports with the routes' (exportKube)
   },
   volumes: {
-    read: strings,
-    toml: listLine('volumes'),
-    proto: { to: (volumes) => ({ volumes: [...volumes] }), from: (message) => [...(message.volumes ?? [])] },
+    ...listField('volumes', 'volumes'),
     diff: setChange,
     run: (_volumes, context) => ({ volumes: context.volumes }),
     drift: (_volumes, context) => {
@@ -446,9 +429,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: null, // pod volumes and mounts, with the secrets' (exportKube)
   },
   cmd: {
-    read: strings,
-    toml: listLine('cmd'),
-    proto: { to: (cmd) => ({ cmd: [...cmd] }), from: (message) => [...(message.cmd ?? [])] },
+    ...listField('cmd', 'cmd'),
     diff: (before, after) => (sameJson(before, after) ? '' : `${listText(before)} → ${listText(after)}`),
     run: (cmd) => ({ cmd: [...cmd] }),
     // Compared only when the spec sets it: otherwise the image's command runs.
@@ -459,9 +440,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: (cmd, out) => void (cmd.length && (out.container.args = [...cmd])),
   },
   env: {
-    read: strings,
-    toml: listLine('env'),
-    proto: { to: (env) => ({ env: [...env] }), from: (message) => [...(message.env ?? [])] },
+    ...listField('env', 'env'),
     diff: envChange,
     run: (env) => ({ env: [...env] }),
     // Only the variables MCP set, by name; the image's own are not MCP's to judge.
@@ -477,10 +456,7 @@ export const COMPONENT_FIELDS: ComponentFields = {
     kube: null, // with the routes' and the secrets' variables (exportKube)
   },
   memory: {
-    read: text,
-    toml: line('memory'),
-    proto: { to: (memory) => ({ memory: memory ?? '' }), from: (message) => present(message.memory) },
-    diff: scalar,
+    ...textField('memory', 'memory', false),
     run: (memory) => ({ memory }),
     drift: (memory, context) => {
       const want = memory ? context.memoryBytes(memory) : undefined;
@@ -488,8 +464,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
       return (want ?? 0) === (have ?? 0) ? '' : `${memory ?? '(none)'} → ${have ? `${have} bytes` : '(none)'}`;
     },
     adopt: (container) => (container.memoryBytes ? memoryText(container.memoryBytes) : undefined),
-    compose: (memory, out) => void (memory && (out.service.mem_limit = memory)),
-    kube: (memory, out) => void (memory && (limits(out).memory = kubeMemory(memory))),
+    compose: (memory, out) => void (out.service.mem_limit = memory),
+    kube: (memory, out) => void (limits(out).memory = kubeMemory(memory)),
   },
   cpus: {
     read: (value) => (typeof value === 'number' ? value : undefined),
@@ -508,32 +484,25 @@ export const COMPONENT_FIELDS: ComponentFields = {
     proto: { to: (secrets) => ({ secrets: [...(secrets ?? [])] }), from: (message) => someStrings(message.secrets) },
     diff: (before, after) => setChange(before ?? [], after ?? []),
     run: (secrets, context) => ({ secrets: (secrets ?? []).map((name) => ({ source: context.podmanSecret(name), type: 'file' as const, target: name })) }),
-    drift: null, // podman's inspect does not show them; their versions are in the deploy hash
-    adopt: null, // podman secrets of a container are not MCP's names
+    // podman's inspect does not name them (their versions are in the deploy hash), and its secrets are not MCP's names.
+    drift: null, adopt: null,
     compose: (secrets, out) => {
-      if (!secrets.length) return;
-      out.service.secrets = [...secrets];
+      if (secrets.length) out.service.secrets = [...secrets];
       for (const secret of secrets) out.secrets[secret] = { file: `./secrets/${secret}` };
     },
     kube: null, // secret volumes beside the other mounts (exportKube)
   },
   env_secrets: {
     read: (value) => (isTable(value) && Object.keys(value).length ? Object.fromEntries(Object.entries(value).map(([key, secret]) => [key, String(secret)])) : undefined),
-    toml: (table) => {
-      const entries = Object.entries(table);
-      return entries.length ? [`env_secrets = { ${entries.map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`] : [];
-    },
+    toml: (table) => (Object.keys(table).length ? [`env_secrets = { ${Object.entries(table).map(([key, secret]) => `${tomlKey(key)} = ${tomlString(secret)}`).join(', ')} }`] : []),
     proto: {
       to: (table) => ({ envSecrets: { ...(table ?? {}) } }),
       from: (message) => (message.envSecrets && Object.keys(message.envSecrets).length ? { ...message.envSecrets } : undefined),
     },
     // Variable → secret name; `~` when a variable names another secret (no value is ever shown).
     diff: (before, after) => envChange(secretEntries(before), secretEntries(after)),
-    run: (table, context) => ({
-      secrets: Object.entries(table ?? {}).map(([variable, name]) => ({ source: context.podmanSecret(name), type: 'env' as const, target: variable })),
-    }),
-    drift: null, // the adapters leave secret variables out of an inspect (no value leaves the runtime)
-    adopt: null, // the same: adoption never sees them
+    run: (table, context) => ({ secrets: Object.entries(table ?? {}).map(([variable, name]) => ({ source: context.podmanSecret(name), type: 'env' as const, target: variable })) }),
+    drift: null, adopt: null, // the adapters leave secret variables out of an inspect: no value leaves the runtime
     compose: (table, out) => {
       for (const [variable, secret] of Object.entries(table)) {
         out.notCarried(`${out.component.name}: env_secrets ${variable} = "${secret}" (Compose has no secret-valued variables): set ${variable} in environment, or read /run/secrets/${secret}`);
@@ -546,56 +515,33 @@ export const COMPONENT_FIELDS: ComponentFields = {
     toml: listLine('depends_on'),
     proto: { to: (dependsOn) => ({ dependsOn: [...(dependsOn ?? [])] }), from: (message) => someStrings(message.dependsOn) },
     diff: (before, after) => setChange(before ?? [], after ?? []),
-    run: null, // the deploy order (dependencyLayers)
-    drift: null, // not a container property
-    adopt: null, // not discoverable from a container
+    run: null, drift: null, adopt: null, // the deploy order (dependencyLayers), not a container property
     compose: (dependsOn, out) => void (dependsOn.length && (out.service.depends_on = [...dependsOn])),
-    kube: (dependsOn, out) => {
-      if (dependsOn.length) out.notCarried(`${out.component.name}: depends_on ${dependsOn.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`);
-    },
+    kube: (dependsOn, out) => void (dependsOn.length && out.notCarried(`${out.component.name}: depends_on ${dependsOn.join(', ')} (Kubernetes starts pods in any order; retry connections, or add an initContainer that waits)`)),
   },
   strategy: {
-    read: (value) => text(value) as DeployStrategy | undefined,
-    toml: line('strategy'),
-    proto: { to: (strategy) => (strategy === undefined ? {} : { strategy }), from: (message) => present(message.strategy) as DeployStrategy | undefined },
-    diff: scalar,
-    run: null, // the deploy flow's (start-first or stop-first)
-    drift: null, // not a container property
-    adopt: null, // not discoverable from a container
+    ...textField<DeployStrategy>('strategy', 'strategy', true),
+    run: null, drift: null, adopt: null, // the deploy flow's, not a container property
     // One note for strategy and drain.
     compose: (_strategy, out) => out.notCarried(`${out.component.name}: strategy/drain (Compose recreates in place)`),
     kube: (_strategy, out) => out.notCarried(`${out.component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`),
   },
   pull: {
-    read: (value) => text(value) as PullPolicy | undefined,
-    toml: line('pull'),
-    proto: { to: (pull) => (pull === undefined ? {} : { pull }), from: (message) => present(message.pull) as PullPolicy | undefined },
-    diff: scalar,
-    run: null, // the deploy flow pulls (or not) before the run
-    drift: null, // not a container property
-    adopt: null, // not discoverable from a container
-    compose: null, // podman-compose pulls what is missing
-    kube: null, // the cluster's own pull policy
+    ...textField<PullPolicy>('pull', 'pull', true),
+    run: null, drift: null, adopt: null, // the deploy flow pulls (or not) before the run
+    compose: null, kube: null, // podman-compose and a cluster pull what is missing
   },
   drain: {
-    read: text,
-    toml: line('drain'),
-    proto: { to: (drain) => (drain === undefined ? {} : { drain }), from: (message) => present(message.drain) },
-    diff: scalar,
-    run: null, // the deploy flow waits it out
-    drift: null, // not a container property
-    adopt: null, // not discoverable from a container
+    ...textField('drain', 'drain', true),
+    run: null, drift: null, adopt: null, // the deploy flow waits it out
     // Noted with strategy when the component has one.
     compose: (_drain, out) => void (out.component.strategy === undefined && out.notCarried(`${out.component.name}: strategy/drain (Compose recreates in place)`)),
     kube: (_drain, out) => void (out.component.strategy === undefined && out.notCarried(`${out.component.name}: strategy/drain (a Deployment's rollingUpdate does this in a cluster)`)),
   },
   stop_signal: {
-    read: (value) => text(value) as StopSignal | undefined,
-    toml: line('stop_signal'),
-    proto: { to: (stopSignal) => (stopSignal === undefined ? {} : { stopSignal }), from: (message) => present(message.stopSignal) as StopSignal | undefined },
-    diff: scalar,
+    ...textField<StopSignal>('stop_signal', 'stopSignal', true),
     run: (stopSignal) => ({ stopSignal }),
-    drift: null, // podman applies it at the next stop; not compared
+    drift: null, // podman applies it at the next stop
     adopt: (container) => {
       const signal = STOP_SIGNALS.find((known) => known === container.stopSignal);
       return signal && signal !== PODMAN_STOP_SIGNAL ? signal : undefined;
@@ -607,12 +553,9 @@ export const COMPONENT_FIELDS: ComponentFields = {
     },
   },
   stop_timeout: {
-    read: text,
-    toml: line('stop_timeout'),
-    proto: { to: (stopTimeout) => (stopTimeout === undefined ? {} : { stopTimeout }), from: (message) => present(message.stopTimeout) },
-    diff: scalar,
+    ...textField('stop_timeout', 'stopTimeout', true),
     run: (stopTimeout) => ({ stopTimeoutSeconds: stopSeconds(stopTimeout) }),
-    drift: null, // podman applies it at the next stop; not compared
+    drift: null, // podman applies it at the next stop
     adopt: (container) => {
       const seconds = container.stopTimeoutSeconds;
       return seconds !== undefined && seconds !== PODMAN_STOP_TIMEOUT_SECONDS ? `${seconds}s` : undefined;
@@ -628,53 +571,26 @@ export const COMPONENT_FIELDS: ComponentFields = {
     toml: (health) => ['', ...healthLines(health)],
     proto: { to: (health) => (health ? { health: toProtoHealth(health) } : {}), from: (message) => (message.health ? fromProtoHealth(message.health) : undefined) },
     diff: (before, after) => (sameJson(before, after) ? '' : `${healthText(before)} → ${healthText(after)}`),
-    run: null, // probed by the deploy flow and the monitor, not podman's healthcheck
-    drift: null, // the monitor's health, not drift
-    adopt: null, // MCP's checks are not the container's
+    run: null, drift: null, adopt: null, // probed by the deploy flow and the monitor, not podman's healthcheck
     compose: (health, out) => {
-      if (health.cmd?.length) {
-        const check: Record<string, unknown> = { test: ['CMD', ...health.cmd] };
-        if (health.interval) check.interval = health.interval;
-        if (health.timeout) check.timeout = health.timeout;
-        if (health.start_period) check.start_period = health.start_period;
-        out.service.healthcheck = check;
-      } else {
-        out.notCarried(`${out.component.name}: health (${health.http !== undefined ? `http ${health.http}` : 'tcp'} on the host port MCP probes); write a healthcheck test for it`);
-      }
+      if (!health.cmd?.length) return out.notCarried(`${out.component.name}: health (${healthKind(health)} on the host port MCP probes); write a healthcheck test for it`);
+      out.service.healthcheck = compact({ test: ['CMD', ...health.cmd], interval: health.interval, timeout: health.timeout, start_period: health.start_period });
     },
     kube: (health, out) => {
-      if (health.cmd?.length) {
-        const probe: Record<string, unknown> = { exec: { command: [...health.cmd] } };
-        const period = probeSeconds(health.interval);
-        const timeout = probeSeconds(health.timeout);
-        if (period !== undefined) probe.periodSeconds = period;
-        if (timeout !== undefined) probe.timeoutSeconds = timeout;
-        if (health.healthy !== undefined) probe.successThreshold = health.healthy;
-        out.container.readinessProbe = probe;
-      } else {
-        out.notCarried(`${out.component.name}: health (${health.http !== undefined ? `http ${health.http}` : 'tcp'} on the host port MCP probes); write a readinessProbe for the container's port`);
-      }
+      if (!health.cmd?.length) return out.notCarried(`${out.component.name}: health (${healthKind(health)} on the host port MCP probes); write a readinessProbe for the container's port`);
+      const exec = { command: [...health.cmd] };
+      out.container.readinessProbe = compact({ exec, periodSeconds: probeSeconds(health.interval), timeoutSeconds: probeSeconds(health.timeout), successThreshold: health.healthy });
     },
   },
   hooks: {
-    read: (value) => {
-      if (!isTable(value)) return undefined;
-      const timeout = text(value.timeout);
-      return timeout === undefined ? { pre_deploy: strings(value.pre_deploy) } : { pre_deploy: strings(value.pre_deploy), timeout };
-    },
+    read: (value) => (isTable(value) ? compact({ pre_deploy: strings(value.pre_deploy), timeout: text(value.timeout) }) : undefined),
     toml: (hooks) => ['', '[components.hooks]', `pre_deploy = ${tomlStringArray(hooks.pre_deploy)}`, ...(hooks.timeout !== undefined ? [`timeout = ${tomlString(hooks.timeout)}`] : [])],
     proto: {
       to: (hooks) => (hooks ? { hooks: { preDeploy: [...hooks.pre_deploy], timeout: hooks.timeout ?? '' } } : {}),
-      from: (message) => {
-        if (!message.hooks) return undefined;
-        const timeout = present(message.hooks.timeout);
-        return timeout === undefined ? { pre_deploy: [...message.hooks.preDeploy] } : { pre_deploy: [...message.hooks.preDeploy], timeout };
-      },
+      from: (message) => (message.hooks ? compact({ pre_deploy: [...message.hooks.preDeploy], timeout: present(message.hooks.timeout) }) : undefined),
     },
     diff: (before, after) => (sameJson(before, after) ? '' : `${hooksText(before)} → ${hooksText(after)}`),
-    run: null, // run by the deploy flow in a one-off container of the new spec
-    drift: null, // not a container property
-    adopt: null, // not discoverable from a container
+    run: null, drift: null, adopt: null, // run by the deploy flow in a one-off container of the new spec
     compose: (hooks, out) => out.notCarried(`${out.component.name}: pre_deploy hook ${JSON.stringify(hooks.pre_deploy)} (run it with podman-compose run before up)`),
     // An initContainer runs before every pod start, on every replica, not once per release: not the same.
     kube: (hooks, out) =>
@@ -690,10 +606,8 @@ export const COMPONENT_FIELDS: ComponentFields = {
     diff: (before, after) => setChange(before.map(routeText), after.map(routeText)),
     // A route's host port is published on the bind address and named to the app as $PORT….
     run: (_routes, context) => ({ ports: context.routePorts, env: context.routeEnv }),
-    drift: null, // its ports and variables are compared as ports and env
-    adopt: null, // not discoverable from a container
-    compose: null, // published ports and their variables, with ports and env
-    kube: null, // published ports and their variables (exportKube)
+    drift: null, adopt: null, // its ports and variables are compared as ports and env; not discoverable from a container
+    compose: null, kube: null, // published ports and their variables, with ports and env
   },
 };
 
@@ -732,4 +646,11 @@ function probeSeconds(duration: string | undefined): number | undefined {
   if (duration === undefined) return undefined;
   const ms = parseDuration(duration);
   return ms === undefined ? undefined : Math.max(1, Math.round(ms / 1000));
+}
+
+const healthKind = (health: HealthSpec): string => (health.http !== undefined ? `http ${health.http}` : 'tcp');
+
+/** The object without its undefined members (for output whose keys are absent when unset). */
+function compact<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
 }
