@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { writeTokensFile } from '@mcp/auth';
 import { startFakeMcproxy, type FakeMcproxy } from '../servers/fake-mcproxy';
-import { agentClient, httpGet, httpGetWhenUp, makeTestConfig, makeTlsFixture, startAgentProcess, TEST_ADMIN_TOKEN, type AgentProcess } from '../support';
+import { agentClient, httpGet, httpGetWhenUp, makeTestConfig, makeTlsFixture, protoService, startAgentProcess, TEST_ADMIN_TOKEN, type AgentProcess } from '../support';
 
 jest.setTimeout(300_000);
 
@@ -360,6 +360,43 @@ describe('mcp move and mcp node drain (i24: real agents with their own podman st
     };
     scan(work);
     expect(hits).toEqual([]);
+  });
+
+  it('should finish, without a second copy, a move that ended after its deploy on the target (the CLI killed there)', async () => {
+    const name = `${P}-resume`;
+    const file = await deployOnA(name, definition(name, 'a'), (dir) => fs.writeFileSync(path.join(dir, 'www', 'index.html'), 'resumed\n'));
+    // The state a move leaves when it is killed right after the target's deploy answered:
+    // stopped on a, the data and a healthy deploy on b, the definition still naming a.
+    expect((await mcp(['stop', name])).code).toBe(0);
+    fs.cpSync(srv(nodes.a, name), srv(nodes.b, name), { recursive: true });
+    expect((await mcp(['image', 'push', 'localhost/mcp-test/busybox:1.0', '--node', 'b'])).code).toBe(0);
+    const b = agentClient({ address: nodes.b.agent.address, caCertPath: tls.caCertPath, token: TEST_ADMIN_TOKEN });
+    try {
+      const spec = protoService({ name, components: [{ name: 'web', volumes: ['./:/data'], cmd: ['/bin/sh', '-c', 'exec httpd -f -p $PORT -h /data/www'], routes: [{ port: 443 }] }] });
+      const deployed = await b.call('deploy', { service: spec, component: '', force: false, overrideCordon: false });
+      expect(deployed.results.every((r) => r.ok)).toBe(true);
+    } finally {
+      b.close();
+    }
+    const { stdout: idBefore } = await podman(nodes.b, ['inspect', '--format', '{{.Id}}', `${name}-web`]);
+
+    const dry = await mcp(['move', name, '--to', 'b', '--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`mcp move would undeploy it on a and rewrite node; dry run: nothing was changed`);
+    expect(await containers(nodes.a)).toContain(`${name}-web`);
+
+    const finished = await mcp(['move', name, '--to', 'b']);
+
+    expect(finished.stderr).toBe('');
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toContain('finished it, nothing copied again');
+    expect(finished.stdout).not.toContain('live copy');
+    expect(await containers(nodes.a)).not.toContain(`${name}-web`);
+    const { stdout: idAfter } = await podman(nodes.b, ['inspect', '--format', '{{.Id}}', `${name}-web`]);
+    expect(idAfter).toBe(idBefore);
+    expect(await backendGet(nodes.b, name)).toBe('resumed\n');
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"   # where it runs');
   });
 
   it('should drain a node: cordon it, stop at the first failure, then with --keep-going move the others each to the up node with most free memory, with a summary table', async () => {

@@ -39,6 +39,8 @@ export interface MoveReport {
   undone?: string[];
   /** Written to the definition file. */
   definition?: string;
+  /** An earlier move had deployed it on the target and stopped it on the source, then ended (killed): only its last steps were left. */
+  resumed?: boolean;
 }
 
 /** Thrown after a failed move was undone as far as possible; `report` says what happened. */
@@ -98,6 +100,11 @@ export class ServiceMover {
     report.files = pre.plan.totalFiles;
     report.bytes = pre.plan.totalBytes;
     report.images = pre.images.map((i) => ({ image: i.image, action: i.local ? (options.dryRun ? 'would push' : 'pushed') : 'node pulls', bytes: 0 }));
+    if (pre.resume) {
+      report.resumed = true;
+      if (options.dryRun) return report;
+      return this.finish({ service, file: input.file, source, report });
+    }
     if (options.dryRun) {
       report.secretsCopied = pre.secretsToCopy;
       return report;
@@ -139,15 +146,22 @@ export class ServiceMover {
     }
 
     // The target is healthy: from here on nothing is undone.
+    return this.finish({ service, file: input.file, source, report });
+  }
+
+  /** The last steps, once the target serves: undeploy on the source, the definition's node. */
+  private async finish(input: { service: string; file: string; source: AgentClient; report: MoveReport }): Promise<MoveReport> {
+    const { service, source, report } = input;
+    const from = source.node.name;
     this.output.progress(`${service}: undeploying it on ${from}...`);
     const leftovers: string[] = [];
     try {
-      await source.call('undeployService', { service });
-      await source.call('purgeComponent', { service, component: '', defined: [], dryRun: false });
+      await source.call('undeployService', { service }).catch(notFoundAsUndefined);
+      await source.call('purgeComponent', { service, component: '', defined: [], dryRun: false }).catch(notFoundAsUndefined);
     } catch (error) {
       leftovers.push(`undeploying it on ${from} failed (${(error as Error).message}): it may run on both nodes; run mcp undeploy ${service} --node ${from}`);
     }
-    await this.definitions.setNode(input.file, to);
+    await this.definitions.setNode(input.file, report.to);
     report.definition = input.file;
     report.result = 'moved';
     if (leftovers.length) {
@@ -167,11 +181,18 @@ export class ServiceMover {
       source.call('getServiceStatus', { service, eventLimit: 0 }).catch(notFoundAsUndefined),
       dest.call('getServiceStatus', { service, eventLimit: 0 }).catch(notFoundAsUndefined),
     ]);
+    // An earlier move that ended after its deploy on the target (the CLI killed): the target
+    // runs every component, the source none. Only undeploy on the source and the definition are left.
+    const destComponents = destStatus?.components ?? [];
+    // Stopped by the move's final pass = desired "stopped" (the live state may lag the stop).
+    const sourceRunning = (sourceStatus?.components ?? []).filter((c) => c.desiredState === 'running' && c.observedState === 'running');
+    const resume = destComponents.length > 0 && destComponents.length === spec.components.length && destComponents.every((c) => c.observedState === 'running') && sourceRunning.length === 0;
+    if (resume) return { resume, plan: planCopy([], []), secretsToCopy: [] as string[], images: [] as Array<{ image: string; local: boolean }>, srvRoot: '' };
     if (!sourceStatus || sourceStatus.components.every((c) => c.observedState === 'removed')) {
       problems.push(`${service} is not deployed on ${from} (mcp deploy ${service} there, or edit node in its definition)`);
     }
-    const running = (destStatus?.components ?? []).filter((c) => c.observedState !== 'removed');
-    if (running.length) problems.push(`${to} already has ${service} (${running.map((c) => `${c.component}: ${c.observedState}`).join(', ')}): undeploy it there first`);
+    const present = destComponents.filter((c) => c.observedState !== 'removed');
+    if (present.length) problems.push(`${to} already has ${service} (${present.map((c) => `${c.component}: ${c.observedState}`).join(', ')}): undeploy it there first`);
     if (destNode.cordoned) problems.push(`${to} is cordoned${destNode.cordonedBy ? ` (by ${destNode.cordonedBy})` : ''}: pick another node or mcp node uncordon ${to}`);
     const need = serviceMemoryBytes(spec);
     if (need > 0 && need > destNode.memoryFreeBytes) {
@@ -223,7 +244,7 @@ export class ServiceMover {
     if (problems.length) {
       throw new CommandFailedError(`cannot move ${service} from ${from} to ${to} (nothing was changed): ${problems.join('; ')}`);
     }
-    return { plan, secretsToCopy, images, srvRoot: sourceFiles.srvRoot };
+    return { resume: false, plan, secretsToCopy, images, srvRoot: sourceFiles.srvRoot };
   }
 
   /** The value goes from one agent's answer into the other's request; the buffer is zeroed after. */
@@ -300,6 +321,9 @@ export class ServiceMover {
   /** The lines `mcp move` prints after a move. */
   describe(report: MoveReport, spec?: ServiceSpec): string[] {
     const lines: string[] = [];
+    if (report.dryRun && report.resumed) {
+      return [`${report.service} already runs on ${report.to} and is stopped on ${report.from} (an earlier move ended after its deploy): mcp move would undeploy it on ${report.from} and rewrite node; dry run: nothing was changed`];
+    }
     if (report.dryRun) {
       lines.push(`would move ${report.service} from ${report.from} to ${report.to}: ${report.files} file(s), ${formatBytes(report.bytes)} in its directory`);
       for (const image of report.images) lines.push(`  image ${image.image}: ${image.action === 'would push' ? `pushed from this workstation to ${report.to}` : `${report.to} pulls it at deploy`}`);
@@ -307,6 +331,7 @@ export class ServiceMover {
       lines.push(`dry run: nothing was changed on ${report.from} or ${report.to}`);
       return lines;
     }
+    if (report.resumed) lines.push(`${report.service} already ran on ${report.to} and was stopped on ${report.from} (an earlier move ended after its deploy): finished it, nothing copied again`);
     lines.push(`moved ${report.service} from ${report.from} to ${report.to}`);
     if (report.live) lines.push(`  live copy: ${report.live.files} file(s), ${formatBytes(report.live.bytes)} in ${formatWindow(report.live.ms)}${report.live.changed ? ` (${report.live.changed} changed while read)` : ''}`);
     if (report.final) lines.push(`  final copy: ${report.final.files} file(s), ${formatBytes(report.final.bytes)} in ${formatWindow(report.final.ms)}`);
