@@ -19,7 +19,7 @@ import { LibpodEventEntry, ndjsonEventStream, parseLibpodEvent } from './contain
 import { DEFAULT_LIBPOD_API_VERSION, LibpodClient, LibpodRequest, LibpodResponse } from './libpod-client';
 import { createSpecFor, LibpodErrorBody, LibpodListEntry, mapLibpodListEntry } from './libpod-json';
 import { LogDemuxer } from './log-demux';
-import { writeWithBackpressure } from './exec-streams';
+import { batchedOutput, writeWithBackpressure } from './exec-streams';
 import { classifyPodmanFailure, removeRetryingRestartRace } from './podman-errors';
 import { mapInspectEntry, PodmanInspectEntry } from './podman-json';
 import { mapSecretEntry, PodmanRuntime, PodmanSecretEntry } from './podman.runtime';
@@ -405,13 +405,11 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     let closedByUs = false;
     const tty = options.tty;
     async function* output(): AsyncGenerator<LogChunk> {
-      const demuxer = new LogDemuxer();
+      const demuxer = new LogDemuxer({ copy: false });
       const split = (data: Buffer): LogChunk[] => (tty ? [{ stream: 'stdout', data }] : demuxer.push(data));
-      if (head.length) yield* split(head);
       try {
-        for await (const data of socket as AsyncIterable<Buffer>) yield* split(data);
+        yield* batchedOutput(socket, split, { head, ignoreError: () => closedByUs });
       } catch (error) {
-        if (closedByUs) return;
         throw new RuntimeUnavailableError(`podman exec ${name}: the stream broke off: ${(error as Error).message}`);
       }
     }

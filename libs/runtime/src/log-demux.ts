@@ -12,6 +12,9 @@ const STDERR = 2;
 export class LogDemuxer {
   private pending: Buffer = Buffer.alloc(0);
 
+  /** `copy: false`: payloads share the pushed buffers (for a caller that copies them on, e.g. batchedOutput). */
+  constructor(private readonly options: { copy?: boolean } = {}) {}
+
   push(data: Buffer): LogChunk[] {
     this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
     const chunks: LogChunk[] = [];
@@ -20,7 +23,7 @@ export class LogDemuxer {
       if (this.pending.length < HEADER_BYTES + length) break;
       const payload = this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
       if (length > 0) {
-        chunks.push({ stream: this.pending[0] === STDERR ? 'stderr' : 'stdout', data: Buffer.from(payload) });
+        chunks.push({ stream: this.pending[0] === STDERR ? 'stderr' : 'stdout', data: this.options.copy === false ? payload : Buffer.from(payload) });
       }
       this.pending = this.pending.subarray(HEADER_BYTES + length);
     }

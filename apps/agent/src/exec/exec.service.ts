@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError, NotFoundError, ServiceNotFoundError } from '@mcp/common';
@@ -152,10 +151,27 @@ function checkSize(size: mcpv1.TerminalSize): { rows: number; cols: number } {
   return { rows: size.rows, cols: size.cols };
 }
 
-/** One message; waits for the call to drain when its buffer is full. */
+/**
+ * One message; waits for the call to drain when its buffer is full, or fails when it is
+ * cancelled meanwhile. Both listeners go once either fires (a `once()` promise per wait that
+ * never settled left a 'cancelled' and an 'error' listener behind at every wait: thousands in
+ * a large exec, each removal scanning them all).
+ */
 async function write(call: ExecCall, message: mcpv1.ExecResponse): Promise<void> {
   if (call.cancelled || call.destroyed) throw new ExecCancelledError();
-  if (!call.write(message)) {
-    await Promise.race([once(call, 'drain'), once(call, 'cancelled').then(() => Promise.reject(new ExecCancelledError()))]);
-  }
+  if (call.write(message)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error): void => {
+      call.off('drain', onDrain);
+      call.off('cancelled', onCancelled);
+      call.off('close', onCancelled);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = (): void => settle();
+    const onCancelled = (): void => settle(new ExecCancelledError());
+    call.on('drain', onDrain);
+    call.on('cancelled', onCancelled);
+    call.on('close', onCancelled);
+  });
 }

@@ -59,6 +59,14 @@ const LONG_CALL_DEADLINE_MS = 10 * 60_000;
  */
 export const KEEPALIVE_TIME_MS = 5_000;
 export const KEEPALIVE_TIMEOUT_MS = 5_000;
+/**
+ * How much an agent may send on one call (and the connection) before this CLI has taken it:
+ * the HTTP/2 receive window. Node's default of 64 KiB made a stream from the agent (exec's
+ * output, logs) wait a round trip for every 64 KiB — on two shared cores that, not the bytes,
+ * was the limit (bench E2). Data is acknowledged only as the CLI consumes it, so this also
+ * bounds what one call can make the CLI hold.
+ */
+export const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
 const READY = 2; // grpc.connectivityState.READY
 /**
  * A finished push is answered once the agent has flushed the file to disk and renamed it into
@@ -277,7 +285,11 @@ export class GrpcAgentClient implements AgentClient {
   private connect(): Promise<{ g: typeof grpc; client: AgentStub }> {
     this.client ??= loadGrpc().then(({ grpc: g, stub }) => {
       const tls = this.secureContext();
-      const channelOptions: grpc.ChannelOptions = { 'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS, 'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS };
+      const channelOptions: grpc.ChannelOptions = {
+        'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+        'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+        'grpc-node.flow_control_window': RECEIVE_WINDOW_BYTES,
+      };
       if (this.node.serverName) {
         channelOptions['grpc.ssl_target_name_override'] = this.node.serverName;
         channelOptions['grpc.default_authority'] = this.node.serverName;

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+// Deep import: @nestjs/common's index loads every service and pipe (the quick path, quick.ts, loads this file).
+import 'reflect-metadata';
+import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import { NAME_PATTERN } from '@mcp/common';
 import type { mcpv1 } from '@mcp/proto';
 import { CliConfigService } from '../config/cli-config.service';

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Injectable } from '@nestjs/common';
+// Deep import: @nestjs/common's index loads every service and pipe (the quick path, quick.ts, loads this file).
+import 'reflect-metadata';
+import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import { ComponentSpec, InvalidServiceDefinitionError, NotFoundError, ServiceSpec, ValidationError } from '@mcp/common';
 import { CliConfigService } from '../config/cli-config.service';
 import { CommandFailedError } from '../errors';
