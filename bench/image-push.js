@@ -90,13 +90,20 @@ async function main() {
       fs.existsSync(world.podmanLog)
         ? fs.readFileSync(world.podmanLog, 'utf8').split('\n').filter(Boolean).map((line) => ({ at: Number(line.slice(0, line.indexOf(' '))), args: line.slice(line.indexOf(' ') + 1) }))
         : [];
-    /** Stream and load phases (ms) of the one push made since `since`, from the agent's podman calls. */
+    /**
+     * The node side of the one push made since `since`, from the agent's podman calls: from its
+     * last `podman images` before the blobs (the have-list after the header) to its `podman tag`
+     * (receive, verify, load). Before #22's overlap that was the stream phase, then `podman pull
+     * oci:` (streamMs, loadMs); since, podman pulls from the agent's push registry from the header
+     * on, so the pull starts with the stream and `nodeMs` is the one overlapped figure.
+     */
     const phases = (since) => {
       const calls = podmanCalls().filter((c) => c.at >= since);
       const pull = calls.find((c) => c.args.startsWith('pull '));
       const lastImages = calls.filter((c) => c.args.startsWith('images ') && (!pull || c.at <= pull.at)).pop();
       const tag = calls.find((c) => c.args.startsWith('tag '));
-      return pull && lastImages ? { streamMs: pull.at - lastImages.at, loadMs: tag ? tag.at - pull.at : undefined } : undefined;
+      if (!pull || !lastImages || !tag) return undefined;
+      return { nodeMs: tag.at - lastImages.at, streamMs: pull.at - lastImages.at, loadMs: tag.at - pull.at };
     };
     await h.mcp(world, ['login', '--token-file', world.tokenFile]);
     const mcp = (argv, config = world.cliConfig) => run([process.execPath, path.join(h.ROOT, 'bin', 'mcp.js'), ...argv], { env: h.baseEnv({ MCP_CONFIG: config, NO_COLOR: '1' }) });
@@ -210,7 +217,7 @@ async function main() {
         pipe: { label: '`podman save | podman load` (pipe, same cold store)', fn: pipe },
         save: { label: '`podman image save --format oci-dir --uncompressed` alone (the push\'s first step)', ms: saveOnly },
       };
-      const samples = { push: [], plain: [], pipe: [], save: [], stream: [], load: [] };
+      const samples = { push: [], plain: [], pipe: [], save: [], node: [], stream: [], load: [] };
       let lastPhases;
       for (let i = 0; i < RUNS + 1; i++) {
         const order = i % 2 === 0 ? ['push', 'plain', 'pipe', 'save'] : ['save', 'pipe', 'plain', 'push'];
@@ -220,8 +227,9 @@ async function main() {
           const ms = side.ms ? await side.ms() : await timeIt(side.fn);
           if (i > 0) samples[name].push(ms);
           if (i > 0 && name === 'push' && lastPhases) {
+            samples.node.push(lastPhases.nodeMs);
             samples.stream.push(lastPhases.streamMs);
-            if (lastPhases.loadMs !== undefined) samples.load.push(lastPhases.loadMs);
+            samples.load.push(lastPhases.loadMs);
           }
         }
         log(`I2/I3 round ${i}${i === 0 ? ' (warm-up)' : ''}: ${Object.entries(samples).map(([k, v]) => `${k} ${round(v[v.length - 1] ?? 0)} ms`).join(', ')}`);
@@ -240,18 +248,18 @@ async function main() {
         goal: '≥ 0.9',
         met: m.plain / m.push >= 0.9,
         samplesMs: samples,
-        notes: `${round(bytes / MiB, 1)} MiB image; medians: push ${round(m.push)} ms = podman save (alone: ${round(m.save)} ms) + stream phase ${round(m.stream)} ms + podman pull oci: ${round(m.load)} ms + CLI start, inspect, ImageBlobs, tag; plain stream ${round(m.plain)} ms`,
+        notes: `${round(bytes / MiB, 1)} MiB image; medians: push ${round(m.push)} ms (podman image save --format oci-dir alone: ${round(m.save)} ms); node side ${round(m.node)} ms = before the pull ${round(m.stream)} ms + pull to tag ${round(m.load)} ms; plain stream ${round(m.plain)} ms`,
       });
       results.push({
         id: 'I2s',
-        title: 'the push\'s stream phase alone ÷ plain grpc-js stream of the same bytes (throughput ratio)',
+        title: 'the push\'s node side alone ÷ plain grpc-js stream of the same bytes (throughput ratio)',
         runs: RUNS,
-        streamMBps: mbps(m.stream),
+        nodeMBps: mbps(m.node),
         plainMBps: mbps(m.plain),
-        ratio: round(m.plain / m.stream, 3),
-        goal: '≥ 0.9 (the transport alone)',
-        met: m.plain / m.stream >= 0.9,
-        notes: 'stream phase: the agent\'s last `podman images` before the blobs to its `podman pull oci:` after them (receive, sha256, write, fsync, rename)',
+        ratio: round(m.plain / m.node, 3),
+        goal: '≥ 0.9 (the node side alone)',
+        met: m.plain / m.node >= 0.9,
+        notes: 'node side: the agent\'s last `podman images` before the blobs to its `podman tag` (receive, sha256, write, load into podman: one after the other before the overlap, together after)',
       });
       results.push({
         id: 'I3',

@@ -17,6 +17,15 @@ const PREFIX = `i22${randomBytes(3).toString('hex')}`;
 const REPO = `localhost/${PREFIX}/app`;
 const CONTAINERS_CONF = process.env.CONTAINERS_CONF ?? path.join(ROOT, 'test', 'podman', 'containers.conf');
 
+/** Polls a condition the test cannot be told about (a failpoint's marker file); fails after `ms`. */
+async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 interface PushJson {
   pushes: Array<{ node: string; reference: string; imageId: string; blobsSent: number; bytesSent: number; blobsSkipped: number; agentBytesReceived: number }>;
   errors: Array<{ node: string; error: string }>;
@@ -281,6 +290,48 @@ describe('mcp image push (real podman on both sides, the real agent and mcp bina
     fs.writeFileSync(path.join(home, '.config', 'mcp', 'services', `${service}.toml`), definition('8'));
     expect((await mcp(['deploy', service, '--push'])).code).toBe(0);
     expect(await nodeImageId(ref)).toBe(image.id);
+  });
+
+  it('should take one push of an image at a time: a second one while the first runs is refused in one line, the image loaded once, intact', async () => {
+    const ref = await build('9', 'i22 version nine\n', 256 * 1024);
+    const image = await saved(ref);
+    const gate = path.join(work, 'push-gate');
+    // The first push stands still after its first blob (the config) until the gate opens.
+    await agent.stop();
+    await agent.start({ env: { ...nodeEnv, MCP_AGENT_FAILPOINTS: `image-push.after-blob=pause:${gate}` } });
+    try {
+      const first = mcp(['image', 'push', ref, '--json']);
+      await until(() => fs.existsSync(`${gate}.reached`), 'the first push at its pause failpoint');
+
+      // Bounded: a second push that is let in stops at the same failpoint and would wait for the gate.
+      const second = await Promise.race([
+        mcp(['image', 'push', ref]),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the second push was neither refused nor done within 60 s')), 60_000).unref()),
+      ]);
+
+      expect(second.code).toBe(1);
+      expect(second.stderr).toBe(`mcp: node1: image ${image.id} is being pushed to this node already; try again when that push ends\n`);
+      expect(await nodeImageId(ref)).toBeUndefined();
+      fs.writeFileSync(gate, '');
+      const done = await first;
+      expect(done.stderr).toBe('');
+      expect(done.code).toBe(0);
+      const all = image.manifest.config.size + image.manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+      const top = image.manifest.layers[image.manifest.layers.length - 1];
+      // The node had the busybox base from the earlier tests: the first push sent config and top layer.
+      expect((JSON.parse(done.stdout) as PushJson).pushes[0]).toMatchObject({ imageId: image.id, blobsSent: 2, agentBytesReceived: image.manifest.config.size + top.size });
+      expect(all).toBeGreaterThan(image.manifest.config.size + top.size);
+      expect(await nodeImageId(ref)).toBe(image.id);
+      const layers = await node(['image', 'inspect', '--format', '{{range .RootFS.Layers}}{{.}} {{end}}', ref]);
+      expect(layers.stdout.trim().split(' ')).toEqual(image.manifest.layers.map((layer) => layer.digest));
+      expect(agent.process!.logs().split('\n').filter((line) => line.includes(`image ${ref} (${image.id}) loaded`))).toHaveLength(1);
+      // Once pushed, the same push again has nothing to send and is not refused.
+      expect(await pushJson(ref)).toMatchObject({ imageId: image.id, blobsSent: 0 });
+    } finally {
+      fs.writeFileSync(gate, '');
+      await agent.stop();
+      await agent.start({ env: nodeEnv });
+    }
   });
 
   it('should always remove its temp copy of the image', () => {

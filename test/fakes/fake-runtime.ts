@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clock, ContainerNotFoundError, ContainerNotRunningError, ImageNotFoundError, PortConflictError, RuntimeCommandError } from '@mcp/common';
@@ -65,6 +66,7 @@ export type FakeRuntimeMethod =
   | 'volumeMountpoint'
   | 'localImages'
   | 'loadImage'
+  | 'loadImageFromRegistry'
   | 'tagImage';
 
 export interface FakeRuntimeCall {
@@ -535,6 +537,33 @@ export class FakeRuntime extends ContainerRuntime {
     const stored = new Set([...this.localImageStore.values()].flat());
     for (const layer of manifest.layers) {
       if (!stored.has(layer.digest)) blob(layer.digest);
+    }
+    const id = this.loadedIdOverride ?? manifest.config.digest;
+    this.localImageStore.set(id, manifest.layers.map((layer) => layer.digest));
+    return id;
+  }
+
+  /**
+   * Pulls like podman from the agent's push registry: the manifest, then the config and every
+   * layer it does not store, each checked against its digest (podman refuses a blob that does
+   * not match, or that breaks off).
+   */
+  async loadImageFromRegistry(options: { reference: string; signal?: AbortSignal }): Promise<string> {
+    this.record('loadImageFromRegistry', options);
+    const match = /^(127\.0\.0\.1:\d+)\/(.+):([^:/]+)$/.exec(options.reference);
+    if (!match) throw new Error(`fake runtime: ${options.reference} is not a loopback registry reference`);
+    const [, host, repository, tag] = match;
+    const get = async (what: string): Promise<Buffer> => {
+      const answer = await fetch(`http://${host}/v2/${repository}/${what}`);
+      if (answer.status !== 200) throw new Error(`fake runtime: GET ${what}: ${answer.status}`);
+      return Buffer.from(await answer.arrayBuffer());
+    };
+    const manifest = JSON.parse((await get(`manifests/${tag}`)).toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const stored = new Set([...this.localImageStore.values()].flat());
+    for (const digest of [manifest.config.digest, ...manifest.layers.map((layer) => layer.digest).filter((d) => !stored.has(d))]) {
+      const data = await get(`blobs/${digest}`);
+      const actual = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+      if (actual !== digest) throw new Error(`fake runtime: Digest did not match, expected ${digest}, got ${actual}`);
     }
     const id = this.loadedIdOverride ?? manifest.config.digest;
     this.localImageStore.set(id, manifest.layers.map((layer) => layer.digest));

@@ -306,6 +306,12 @@ export abstract class ContainerRuntime {
    * (`sha256:…`). Naming it is `tagImage`, a separate step the caller takes once the ID is right.
    */
   abstract loadImage(options: { layoutDir: string }): Promise<string>;
+  /**
+   * Pulls an image from a registry the agent itself serves on loopback over plain HTTP
+   * (`127.0.0.1:<port>/<repository>:<tag>`, an image push streaming in: SPEC §13) and leaves
+   * it without any name, like `loadImage`; resolves to the loaded image's ID (`sha256:…`).
+   */
+  abstract loadImageFromRegistry(options: { reference: string; signal?: AbortSignal }): Promise<string>;
   /** Gives the local image `image` (an ID or a name) the name `reference`. */
   abstract tagImage(options: { image: string; reference: string }): Promise<void>;
 }

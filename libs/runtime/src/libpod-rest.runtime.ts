@@ -481,6 +481,10 @@ export class LibpodRestRuntime extends ContainerRuntime implements OnApplication
     return this.cli.loadImage(options);
   }
 
+  loadImageFromRegistry(options: { reference: string; signal?: AbortSignal }): Promise<string> {
+    return this.cli.loadImageFromRegistry(options);
+  }
+
   tagImage(options: { image: string; reference: string }): Promise<void> {
     return this.cli.tagImage(options);
   }

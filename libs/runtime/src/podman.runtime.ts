@@ -327,6 +327,23 @@ export class PodmanRuntime extends ContainerRuntime {
     return `sha256:${id}`;
   }
 
+  /**
+   * `podman pull --tls-verify=false docker://127.0.0.1:<port>/…` (plain HTTP on loopback only:
+   * the registry is the agent's own, see apps/agent/src/images/push-registry.ts), then the name
+   * podman gave the image is removed again, so it has none until `tagImage`.
+   */
+  async loadImageFromRegistry(options: { reference: string; signal?: AbortSignal }): Promise<string> {
+    const reference = requirePositional('reference', options.reference);
+    if (!/^127\.0\.0\.1:[0-9]{1,5}\/[a-z0-9][a-z0-9/_.-]*:[a-z0-9_.-]+$/.test(reference)) {
+      throw new InvalidArgumentError(`an image pushed in is pulled from the agent's own registry on 127.0.0.1 only, got ${reference}`);
+    }
+    const { stdout } = await this.runPodman(['pull', '--quiet', '--tls-verify=false', '--', `docker://${reference}`], { target: reference, timeoutMs: this.pullTimeoutMs, signal: options.signal });
+    const id = stdout.trim().split('\n').pop() ?? '';
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new RuntimeCommandError(`podman pull ${reference}: no image ID in its output`, { args: ['pull', reference], exitCode: 0, stderr: trimStderr(stdout) });
+    await this.runPodman(['untag', '--', id, reference], { target: id });
+    return `sha256:${id}`;
+  }
+
   async tagImage(options: { image: string; reference: string }): Promise<void> {
     const image = requirePositional('image', options.image);
     await this.runPodman(['tag', '--', image, requirePositional('reference', options.reference)], { target: image });
@@ -582,11 +599,11 @@ export class PodmanRuntime extends ContainerRuntime {
 
   private async runPodman(
     args: string[],
-    context: { target: string; container?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string },
+    context: { target: string; container?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; signal?: AbortSignal },
   ): Promise<ExecResult> {
     const timeoutMs = context.timeoutMs ?? this.commandTimeoutMs;
     try {
-      return await this.execRaw(args, timeoutMs, context.env, context.cwd);
+      return await this.execRaw(args, timeoutMs, context.env, context.cwd, context.signal);
     } catch (error) {
       throw this.toDomainError(error, { ...context, args, timeoutMs });
     }
@@ -616,12 +633,13 @@ export class PodmanRuntime extends ContainerRuntime {
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = this.env, cwd?: string): Promise<ExecResult> {
+  /** `signal`: the command is killed when it aborts (a push that failed no longer waits for podman's pull). */
+  private execRaw(args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = this.env, cwd?: string, signal?: AbortSignal): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       execFile(
         this.podmanPath,
         args,
-        { env, cwd, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' },
+        { env, cwd, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', signal },
         (error, stdout, stderr) => {
           if (!error) {
             resolve({ stdout, stderr });

@@ -2,14 +2,14 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ChecksumMismatchError, InvalidArgumentError } from '@mcp/common';
-import { OCI_MANIFEST, SHA256_DIGEST, type PushManifest } from './push-manifest';
+import { SHA256_DIGEST } from './push-manifest';
 
 /**
  * The content-addressed store of blobs a push delivered (SPEC §13), under `[images] cache_dir`:
  *   blobs/sha256/<hex>   verified blobs: a file appears here only after its bytes hashed to
  *                        its name (written to tmp/, renamed; not fsynced: see commit());
  *   tmp/                 blobs being received; what a killed agent left here is removed at start;
- *   layouts/<random>/    an OCI layout assembled for one load (hard links into blobs/), removed after.
+ *   layouts/             left by agents before the push registry (an OCI layout per load): removed at start.
  * A push that breaks off keeps its finished blobs, so the next one sends only the rest; the
  * blobs of an image are dropped once podman has loaded it (podman's store then has its layers).
  */
@@ -56,39 +56,6 @@ export class BlobCache {
     return new BlobWriter(blob, file, temp, target);
   }
 
-  /**
-   * An OCI layout for podman to load: the manifest, and hard links to the cached config and
-   * layers. Layers podman already stores (`stored`) may be absent from the cache: podman reuses
-   * its own copy by digest and never opens them. Resolves to the layout's directory.
-   */
-  async assemble(manifest: PushManifest, stored: ReadonlySet<string>): Promise<string> {
-    const dir = path.join(this.root, 'layouts', randomBytes(8).toString('hex'));
-    const blobs = path.join(dir, 'blobs', 'sha256');
-    await fs.mkdir(blobs, { recursive: true, mode: 0o700 });
-    await fs.writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await fs.writeFile(path.join(blobs, manifest.digest.slice('sha256:'.length)), manifest.bytes);
-    await fs.writeFile(
-      path.join(dir, 'index.json'),
-      JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest: manifest.digest, size: manifest.bytes.length }] }),
-    );
-    for (const blob of manifest.blobs) {
-      const cached = this.pathOf(blob.digest);
-      try {
-        await fs.link(cached, path.join(blobs, blob.digest.slice('sha256:'.length)));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-        if (blob.digest === manifest.config.digest || !stored.has(blob.digest)) {
-          throw new InvalidArgumentError(`blob ${blob.digest} was neither sent nor is it on the node: push it`);
-        }
-      }
-    }
-    return dir;
-  }
-
-  async removeLayout(dir: string): Promise<void> {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-
   async remove(digests: readonly string[]): Promise<void> {
     for (const digest of digests) await fs.rm(this.pathOf(digest), { force: true });
   }
@@ -103,8 +70,9 @@ export class BlobWriter {
   constructor(
     readonly blob: { digest: string; size: number },
     private readonly file: fs.FileHandle,
-    private readonly temp: string,
-    private readonly target: string,
+    /** Where the blob is being written (tmp/), then where it is once verified (blobs/). */
+    readonly temp: string,
+    readonly target: string,
   ) {}
 
   get complete(): boolean {

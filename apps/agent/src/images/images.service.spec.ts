@@ -127,7 +127,7 @@ describe(ImagesService.name, () => {
       const [config, base, top] = [...image.blobs.keys()];
       await expect(push([header(image), ...blobs(image, [config, base, top], top)])).rejects.toThrow(ChecksumMismatchError);
       expect(cached().sort()).toEqual([config.slice(7), base.slice(7)].sort());
-      jest.spyOn(runtime, 'loadImage').mockRejectedValueOnce(new Error('writing blob: happened during read: Digest did not match'));
+      jest.spyOn(runtime, 'loadImageFromRegistry').mockRejectedValueOnce(new Error('writing blob: happened during read: Digest did not match'));
 
       await expect(push([header(image), ...blobs(image, [top])])).rejects.toThrow('Digest did not match');
 
@@ -141,7 +141,7 @@ describe(ImagesService.name, () => {
       const other = `sha256:${'3'.repeat(64)}`;
 
       await expect(push([header(image, { imageId: other })])).rejects.toThrow(`image ID ${other} is not the manifest's config digest ${image.id}`);
-      expect(runtime.callsTo('loadImage')).toEqual([]);
+      expect(runtime.callsTo('loadImageFromRegistry')).toEqual([]);
     });
 
     it.each([
@@ -206,7 +206,7 @@ describe(ImagesService.name, () => {
 
       expect((await sut.imageBlobs({ digests: [image.id], imageId: image.id })).imagePresent).toBe(true);
       expect(await push([header(image)])).toMatchObject({ imageId: image.id, blobsReceived: 0, blobsPresent: 3 });
-      expect(runtime.callsTo('loadImage')).toEqual([]);
+      expect(runtime.callsTo('loadImageFromRegistry')).toEqual([]);
       expect(runtime.tags.get('localhost/i22-unit/app:1')).toBe(image.id);
     });
   });

@@ -7,6 +7,7 @@ import { MalformedRequest, malformedRequestError } from '../errors/malformed-req
 import { nextMessage, StreamCancelledError } from '../streaming/stream-call';
 import { BlobCache, type BlobWriter } from './blob-cache';
 import { parsePushManifest, SHA256_DIGEST, type PushManifest } from './push-manifest';
+import { PushRegistry } from './push-registry';
 
 /** An image push's messages: one header, then per missing blob a blob message and its chunks. */
 export interface ImagePushPart {
@@ -34,9 +35,9 @@ interface NodeBlobs {
  * ImageBlobs and PushImage (SPEC §13): images from the workstation's podman into this node's
  * with no registry between. A push is a header (reference, expected image ID, OCI manifest),
  * then the blobs the node lacks, each as a blob message followed by its chunks. Every blob is
- * hashed as it arrives and kept only when it matches its digest; when the stream ends, the
- * image is assembled as an OCI layout, loaded into podman, and named only if podman's ID for
- * it is the expected one.
+ * hashed as it arrives and kept only when it matches its digest; podman pulls the image from a
+ * registry of this push on loopback while the blobs arrive (PushRegistry), and the image is
+ * named only if podman's ID for it is the expected one.
  */
 @Injectable()
 export class ImagesService implements OnModuleInit {
@@ -110,6 +111,92 @@ export class ImagesService implements OnModuleInit {
       );
     }
 
+    const response = { reference, blobsReceived: 0, bytesReceived: 0, blobsPresent: 0 };
+    if (node.images.has(manifest.config.digest)) {
+      const received = await this.receive({ ...input, have });
+      await this.runtime.tagImage({ image: manifest.config.digest, reference });
+      this.logger.log(`image ${reference} (${manifest.config.digest}) was on the node already: tagged`);
+      return { imageId: manifest.config.digest, ...response, ...received };
+    }
+
+    // Podman pulls from a registry of this push on loopback while the blobs arrive: the load
+    // overlaps the stream instead of following it (PushRegistry).
+    const registry = new PushRegistry(manifest);
+    for (const blob of manifest.blobs) {
+      if (!node.stored.has(blob.digest) && have.has(blob.digest)) registry.cached(blob.digest, this.cache.pathOf(blob.digest));
+    }
+    let loading: Promise<string> | undefined;
+    const stopLoad = new AbortController();
+    let loadedId: string | undefined;
+    let received: Omit<typeof response, 'reference'>;
+    // A cached blob that does not hold what it was checked to (see BlobCache's commit) fails the
+    // load; dropping the image's blobs from the cache makes the next push send them again.
+    const dropCached = () => this.cache.remove(manifest.blobs.map((blob) => blob.digest));
+    try {
+      const source = await registry.listen();
+      loading = this.runtime.loadImageFromRegistry({ reference: source, signal: stopLoad.signal });
+      // A load that fails while the blobs arrive (podman refused the manifest, a cached blob)
+      // stops the receiving at its next message and ends the push with podman's reason.
+      let loadError: Error | undefined;
+      const loadFailed = loading.then(
+        () => new Promise<never>(() => undefined),
+        (error: unknown) => Promise.reject((loadError = error instanceof Error ? error : new Error(String(error)))),
+      );
+      loadFailed.catch(() => undefined);
+      const stop = new AbortController();
+      const receiving = this.receive({ ...input, signal: AbortSignal.any([input.signal, stop.signal]), have, registry });
+      receiving.catch(() => undefined);
+      try {
+        received = await Promise.race([receiving, loadFailed]);
+      } catch (error) {
+        if (error !== loadError) throw error;
+        stop.abort();
+        await receiving.catch(() => undefined);
+        await dropCached();
+        throw error;
+      }
+      registry.end();
+      const missing = manifest.blobs.find((blob) => !have.has(blob.digest) && !node.stored.has(blob.digest));
+      if (missing) throw new InvalidArgumentError(`blob ${missing.digest} was neither sent nor is it on the node: push it`);
+      try {
+        loadedId = await loading;
+      } catch (error) {
+        await dropCached();
+        throw error;
+      }
+    } finally {
+      // A push that failed stops podman's pull (which would retry a broken blob); either way the
+      // pull is over before the push answers.
+      if (loadedId === undefined) stopLoad.abort();
+      await registry.close();
+      await loading?.catch(() => undefined);
+    }
+    if (loadedId !== manifest.config.digest) {
+      // Podman holds it without a name; remove it unless something else named it meanwhile.
+      await this.runtime.removeImage({ image: loadedId }).catch(() => undefined);
+      throw new FailedPreconditionError(`podman loaded image ${loadedId}, not the pushed ${manifest.config.digest}: refused, ${reference} was not tagged`);
+    }
+    const answer = { ...response, ...received };
+    await this.runtime.tagImage({ image: loadedId, reference });
+    // Podman's store now has every layer: the cache would only hold a second copy.
+    await this.cache.remove(manifest.blobs.map((blob) => blob.digest));
+    this.logger.log(`image ${reference} (${loadedId}) loaded: ${answer.blobsReceived} blobs (${answer.bytesReceived} bytes) received, ${answer.blobsPresent} present`);
+    return { imageId: loadedId, ...answer };
+  }
+
+  /**
+   * Reads the push's blobs into the cache, each checked against its digest, telling `registry`
+   * (when podman is loading meanwhile) how far each one is. Adds each verified blob to `have`.
+   */
+  private async receive(input: {
+    messages: AsyncIterator<ImagePushPart | MalformedRequest>;
+    signal: AbortSignal;
+    reference: string;
+    manifest: PushManifest;
+    have: Set<string>;
+    registry?: PushRegistry;
+  }): Promise<{ blobsReceived: number; bytesReceived: number; blobsPresent: number }> {
+    const { manifest, reference, have, registry } = input;
     const declared = new Map(manifest.blobs.map((blob) => [blob.digest, blob.size]));
     const received = new Set<string>();
     let bytesReceived = 0;
@@ -128,15 +215,18 @@ export class ImagesService implements OnModuleInit {
           if (Number(message.blob.size) !== size) throw new InvalidArgumentError(`blob ${digest}: size ${message.blob.size}, the manifest says ${size}`);
           if (received.has(digest)) throw new InvalidArgumentError(`blob ${digest} was sent twice`);
           writer = await this.cache.receive({ digest, size });
+          registry?.receiving(digest, writer.temp);
         } else if (message.chunk !== undefined) {
           if (!writer) throw new InvalidArgumentError('a chunk arrived before its blob message');
           bytesReceived += message.chunk.length;
           await writer.write(message.chunk);
+          registry?.progress(writer.blob.digest, writer.received);
         } else {
           continue;
         }
         if (writer?.complete) {
           await writer.commit();
+          registry?.committed(writer.blob.digest, writer.target);
           received.add(writer.blob.digest);
           have.add(writer.blob.digest);
           writer = undefined;
@@ -146,7 +236,9 @@ export class ImagesService implements OnModuleInit {
       }
       if (writer) throw new InvalidArgumentError(`blob ${writer.blob.digest} ended after ${writer.received} of its ${writer.blob.size} bytes`);
     } catch (error) {
+      // Dropped first, then podman's read of it broken off: the push fails with this error, not podman's.
       await writer?.abort();
+      if (writer) registry?.failed(writer.blob.digest);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT') {
         throw new DiskFullError(`no space left on the node for image ${reference} (under ${this.cache.root}): the blob being received was dropped`, { cause: error });
@@ -154,35 +246,7 @@ export class ImagesService implements OnModuleInit {
       throw error;
     }
     if (input.signal.aborted) throw new StreamCancelledError();
-
-    const response = { reference, blobsReceived: received.size, bytesReceived, blobsPresent: manifest.blobs.length - received.size };
-    if (node.images.has(manifest.config.digest)) {
-      await this.runtime.tagImage({ image: manifest.config.digest, reference });
-      this.logger.log(`image ${reference} (${manifest.config.digest}) was on the node already: tagged`);
-      return { imageId: manifest.config.digest, ...response };
-    }
-    const layout = await this.cache.assemble(manifest, node.stored);
-    let loadedId: string;
-    try {
-      loadedId = await this.runtime.loadImage({ layoutDir: layout });
-    } catch (error) {
-      // A cached blob that does not hold what it was checked to (see BlobCache's commit) fails
-      // the load; dropping the image's blobs makes the next push send them again.
-      await this.cache.remove(manifest.blobs.map((blob) => blob.digest));
-      throw error;
-    } finally {
-      await this.cache.removeLayout(layout);
-    }
-    if (loadedId !== manifest.config.digest) {
-      // Podman holds it without a name; remove it unless something else named it meanwhile.
-      await this.runtime.removeImage({ image: loadedId }).catch(() => undefined);
-      throw new FailedPreconditionError(`podman loaded image ${loadedId}, not the pushed ${manifest.config.digest}: refused, ${reference} was not tagged`);
-    }
-    await this.runtime.tagImage({ image: loadedId, reference });
-    // Podman's store now has every layer: the cache would only hold a second copy.
-    await this.cache.remove(manifest.blobs.map((blob) => blob.digest));
-    this.logger.log(`image ${reference} (${loadedId}) loaded: ${received.size} blobs (${bytesReceived} bytes) received, ${response.blobsPresent} present`);
-    return { imageId: loadedId, ...response };
+    return { blobsReceived: received.size, bytesReceived, blobsPresent: manifest.blobs.length - received.size };
   }
 
   private async nodeBlobs(): Promise<NodeBlobs> {
