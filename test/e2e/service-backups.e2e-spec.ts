@@ -210,6 +210,18 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
     expect(checked.snapshots).toBe(2);
   });
 
+  it('backs up a service whose container was paused by hand, leaving it paused (pause mode touches only what runs)', async () => {
+    await run('podman', ['pause', `${SERVICE}-app`]);
+    try {
+      const { error, result } = await backup(agent);
+      expect(error).toBeUndefined();
+      expect(result!.pausedSeconds).toBe(0);
+      expect(await state(`${SERVICE}-app`)).toBe('paused');
+    } finally {
+      await run('podman', ['unpause', `${SERVICE}-app`]).catch(() => undefined);
+    }
+  });
+
   it('never shows the repository password: not in logs, RPC answers or the registry file', async () => {
     const password = fs.readFileSync(agent.config.backup.passwordFile, 'utf8').trim();
     expect(password.length).toBeGreaterThan(20);

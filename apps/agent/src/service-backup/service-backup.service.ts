@@ -294,12 +294,12 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     return record;
   }
 
-  private async runningContainers(record: ServiceRecord): Promise<string[]> {
+  private async runningContainers(record: ServiceRecord, states: string[] = ['running', 'paused']): Promise<string[]> {
     const names: string[] = [];
     for (const component of record.components) {
       const name = componentContainerName(component);
       const details = await this.runtime.inspect({ name });
-      if (details && (details.state === 'running' || details.state === 'paused')) names.push(name);
+      if (details && states.includes(details.state)) names.push(name);
     }
     return names;
   }
@@ -321,7 +321,8 @@ export class ServiceBackupService implements OnApplicationBootstrap {
    */
   private async quiesced<T>(record: ServiceRecord, mode: BackupMode, emit: (event: BackupEvent) => void, window: (ms: number) => void, work: () => Promise<T>): Promise<T> {
     if (mode === 'live') return work();
-    const containers = await this.runningContainers(record);
+    // Pause mode pauses what runs: a container someone else paused stays paused (and consistent), untouched.
+    const containers = await this.runningContainers(record, mode === 'pause' ? ['running'] : ['running', 'paused']);
     if (containers.length === 0) return work();
     const kind = mode === 'pause' ? 'paused' : 'stopped';
     await this.registry.setBackupIntent({ service: record.name, kind, detail: { containers } });
