@@ -85,6 +85,28 @@ fi
 
 install -d -m 0750 -o "$user" -g "$user" "$srv" "$srv/backups"
 
+# The production dependencies of the checkout (npm's own list: what `npm ci --omit=dev` would
+# install), copied into $1 with their layout; the checkout's dev tools (TypeScript, Jest, the
+# lint and build chain: more than half of node_modules) are not installed.
+copy_production_modules() {
+  local to="$1" dir rel
+  local list
+  list=$(cd "$src" && npm ls --omit=dev --parseable --all 2>/dev/null || true)
+  if ! grep -q "^$src/node_modules/" <<< "$list"; then
+    echo "install.sh: npm ls found no production dependencies in $src/node_modules: run npm ci first" >&2
+    exit 1
+  fi
+  mkdir -p "$to"
+  while IFS= read -r dir; do
+    rel="${dir#"$src/node_modules/"}"
+    # The top of the tree, and packages nested in another (copied with it), are skipped.
+    case "$dir" in "$src/node_modules/"*) ;; *) continue ;; esac
+    case "$rel" in */node_modules/*) continue ;; esac
+    mkdir -p "$to/$(dirname "$rel")"
+    cp -a "$dir" "$to/$(dirname "$rel")/"
+  done <<< "$list"
+}
+
 # The program: a self-contained copy of the build with its production dependencies.
 dest="$prefix/lib/mcp"
 install -d -m 0755 "$dest"
@@ -94,7 +116,7 @@ cp -a "$src/package.json" "$src/package-lock.json" "$src/bin" "$src/proto" "$des
 mkdir -p "$dest.new/dist"
 cp -a "$src/dist/mcp-agent.js" "$src/dist/mcp.js" "$src/dist/mcp-help.txt" "$dest.new/dist/"
 cp -a "$src/dist/"*.map "$dest.new/dist/" 2>/dev/null || true
-cp -a "$src/node_modules" "$dest.new/"
+copy_production_modules "$dest.new/node_modules"
 rm -rf "$dest"
 mv "$dest.new" "$dest"
 install -d -m 0755 "$prefix/bin"
@@ -118,7 +140,7 @@ if [ ! -d "$agent/releases/$release" ]; then
   mv "$agent/releases/.partial-$release" "$agent/releases/$release"
 fi
 rm -rf "$agent/node_modules.new"
-cp -a "$src/node_modules" "$agent/node_modules.new"
+copy_production_modules "$agent/node_modules.new"
 rm -rf "$agent/node_modules"
 mv "$agent/node_modules.new" "$agent/node_modules"
 was=$(readlink "$agent/current" 2>/dev/null | sed 's|^releases/||' || true)

@@ -68,6 +68,20 @@ describe('deploy/install.sh', () => {
     expect(fs.existsSync(path.join(agent, 'previous'))).toBe(false);
     const help = await run(path.join(env.MCP_PREFIX!, 'bin', 'mcp'), ['--help']);
     expect(help.stdout).toContain('deploy');
+    // Production dependencies only, in both copies: each of package.json's resolves, the dev
+    // tools are not there (typescript is: cosmiconfig, under nest-commander, has it as a peer).
+    const { dependencies } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const modules of [path.join(env.MCP_PREFIX!, 'lib', 'mcp', 'node_modules'), path.join(agent, 'node_modules')]) {
+      const unresolved = Object.keys(dependencies).filter((name) => {
+        try {
+          return !require.resolve(name, { paths: [modules] }).startsWith(`${modules}/`);
+        } catch {
+          return true;
+        }
+      });
+      expect(unresolved).toEqual([]);
+      expect(['jest', 'eslint', 'esbuild', '@bufbuild/buf', 'playwright-core'].filter((tool) => fs.existsSync(path.join(modules, tool)))).toEqual([]);
+    }
 
     // The operator edits the config; a second run changes nothing and keeps the edit.
     fs.appendFileSync(path.join(srv, 'mcp-agent.toml'), '\n# edited by the operator\n');
