@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError } from '@mcp/common';
@@ -205,8 +206,23 @@ export class ResticRepository extends BackupRepository {
     return new BackupFailedError(`restic ${verb}: ${fatal}`);
   }
 
-  private run(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    const sftp = sftpCommand(this.config.repository, this.config.sshOptions);
+  private async run(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    if (!this.config.repository.startsWith('sftp:')) return this.spawnRestic(args, options);
+    // ssh's own reason (refused, timed out) goes to a log file of this run: restic passes
+    // ssh's stderr on only sometimes before it gives up ("unable to start the sftp session, EOF").
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-ssh-'));
+    const log = path.join(dir, 'ssh.log');
+    try {
+      const result = await this.spawnRestic(args, options, log);
+      const said = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-STDERR_LIMIT) : '';
+      return said ? { ...result, stderr: `${result.stderr}\n${said}` } : result;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private spawnRestic(args: string[], options: { onLine?: (line: string) => void; env?: NodeJS.ProcessEnv }, sshLog?: string): Promise<RunResult> {
+    const sftp = sftpCommand(this.config.repository, this.config.sshOptions, sshLog);
     const argv = ['--repo', this.config.repository, '--password-file', this.config.passwordFile, '--cache-dir', this.config.cacheDir, ...(sftp ? ['-o', `sftp.command=${sftp}`] : []), ...args];
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(this.config.env).filter(([key]) => !RESTIC_ENV.test(key)));
     Object.assign(env, options.env);
@@ -326,11 +342,12 @@ function snapshotArg(id: string): string {
 
 /**
  * restic's `sftp.command` for an `sftp:` repository: ssh with the agent's bounds, the
- * operator's options, the port and `[user@]host` of the repository, and the sftp subsystem.
+ * operator's options, the port and `[user@]host` of the repository, and the sftp subsystem;
+ * with `logFile`, ssh's messages go there (`-E`) instead of its stderr.
  * restic splits it at blanks (the config refuses blanks inside an option). Undefined for
  * other backends.
  */
-export function sftpCommand(repository: string, options: string[]): string | undefined {
+export function sftpCommand(repository: string, options: string[], logFile?: string): string | undefined {
   if (!repository.startsWith('sftp:')) return undefined;
   let target: string;
   let port: string | undefined;
@@ -345,7 +362,7 @@ export function sftpCommand(repository: string, options: string[]): string | und
     if (!match) throw new InvalidArgumentError(`backup repository ${repository}: not sftp:[user@]host:/path nor sftp://[user@]host[:port]//path`);
     target = match[1].replace(/\[([^\]]+)\]/, '$1');
   }
-  return ['ssh', ...SSH_BOUNDS, ...options, ...(port ? ['-p', port] : []), target, '-s', 'sftp'].join(' ');
+  return ['ssh', ...SSH_BOUNDS, ...(logFile ? ['-E', logFile] : []), ...options, ...(port ? ['-p', port] : []), target, '-s', 'sftp'].join(' ');
 }
 
 /** The directory of a local repository (`/path` or `local:/path`); undefined for remote backends. */
