@@ -285,6 +285,25 @@ describe('mcp ui in a real browser', () => {
     await shot('ui-service.png');
   });
 
+  it("should load a service page's detail again by itself when the first load fails", async () => {
+    await page.goto(`${ui!.origin}/#/`);
+    // The browser's first request for the detail answers 502, as the UI server does when the agent fails the call.
+    let failed = 0;
+    await page.route('**/api/service?*', async (request) => {
+      if (failed++ === 0) return request.fulfill({ status: 502, contentType: 'application/json', body: JSON.stringify({ error: 'agent local: no answer within 10s' }) });
+      return request.fallback();
+    });
+    try {
+      await page.goto(`${ui!.origin}/#/service/local/${SHOP}`);
+      await page.locator('section[aria-labelledby="s-releases"] p', { hasText: 'no answer within 10s' }).waitFor({ timeout: 10_000 });
+      // No reload: the page asks again and shows the releases.
+      await page.locator('section[aria-labelledby="s-releases"] tbody tr').first().waitFor({ timeout: 15_000 });
+      expect(failed).toBeGreaterThanOrEqual(2);
+    } finally {
+      await page.unroute('**/api/service?*');
+    }
+  });
+
   it("should show a service's jobs with their last run (time, result, duration) and next run, and follow scheduled runs without a reload (SPEC §12)", async () => {
     const ran = await mcp(['jobs', 'run', `${NOTES}/stamp`]);
     expect(ran).toMatchObject({ code: 0, stdout: 'stamped\n' });

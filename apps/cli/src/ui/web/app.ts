@@ -349,9 +349,20 @@ async function loadDetail(p: ServicePage): Promise<void> {
     p.detailError = error instanceof Error ? error.message : String(error);
   }
   if (page !== p) return;
-  watchJobs(p);
+  // A failed load (the agent busy or restarting) is tried again while the page is open; the
+  // page says why meanwhile. Without this, one failure left the page without its detail
+  // (releases, backups, jobs) until the operator reloaded it.
+  if (p.detailError) {
+    clearTimeout(p.jobTimer);
+    p.jobTimer = setTimeout(() => void loadDetail(p), DETAIL_RETRY_MS);
+  } else {
+    watchJobs(p);
+  }
   render();
 }
+
+/** How soon a failed load of a service page's detail is tried again. */
+const DETAIL_RETRY_MS = 3000;
 
 /** The next reload of the page's jobs: a second after the earliest next run, every 2 s while one runs; none without jobs. */
 function watchJobs(p: ServicePage): void {
