@@ -27,8 +27,12 @@ const BIN = path.join(ROOT, 'bin', 'mcp.js');
 const PREFIX = `i12f${randomBytes(3).toString('hex')}`;
 const NODES = ['n1', 'n2', 'n3'];
 const AGENT_PORT = 9444;
-/** Node timeout in mcp.toml: quick calls and connecting are bounded by it. */
-const NODE_TIMEOUT_S = 5;
+/**
+ * Node timeout in mcp.toml: quick calls and connecting are bounded by it. 15 s, not less: on a
+ * loaded CI machine (four Jest workers on two cores) a first `node status` — TLS, the token
+ * check, `podman version` as a rootless user — took more than 5 s on all three nodes.
+ */
+const NODE_TIMEOUT_S = 15;
 
 interface Node {
   name: string;

@@ -8,6 +8,11 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
 const script = path.join(root, 'deploy', 'install.sh');
 
+// One install copies ~190 MB twice and packs the agent bundle: ~6 s on an idle machine, more
+// than 60 s on a loaded CI one, where 120 s for two installs was not enough (the timed-out
+// install then ran on under the next test's uninstall).
+jest.setTimeout(480_000);
+
 /**
  * deploy/install.sh for real (as root), into temporary prefix/srv/unit folders so the host's
  * /usr/local, /srv and /etc/systemd are not touched. Needs `npm run build`.
