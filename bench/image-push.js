@@ -8,6 +8,9 @@
 //       bytes (plain-push.js)                                                    goal ≥ 0.9
 //   I3  `mcp image push` wall ÷ `podman save | podman load` through a pipe into the same cold store
 //                                                                                goal ≤ 1.2
+//       Each side's CPU seconds are reported beside its wall time: Δ of the agent's own and
+//       waited-for children's (podman) utime + stime, plus Δ of this process's waited-for children
+//       (mcp and its podman save, plain-push.js, the pipe's two podmans) — not this process's own.
 //   I4  agent peak RSS growth (clear_refs reset, VmHWM − RSS before) during a 1 GiB push
 //                                                                                goal ≤ 64 MiB
 // I2 and I3 alternate their three sides (push, plain stream, pipe) in one loop after a warm-up.
@@ -18,7 +21,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 const h = require('./harness');
-const { run, timeIt, median, round, procMemory, resetPeak } = require('./lib');
+const { run, timeIt, median, round, procMemory, procCpu, resetPeak } = require('./lib');
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -218,14 +221,22 @@ async function main() {
         save: { label: '`podman image save --format oci-dir --uncompressed` alone (the push\'s first step)', ms: saveOnly },
       };
       const samples = { push: [], plain: [], pipe: [], save: [], node: [], stream: [], load: [] };
+      const cpu = { push: [], plain: [], pipe: [], save: [] };
+      const cpuNow = () => {
+        const a = procCpu(agent.pid);
+        return a.own + a.children + procCpu('self').children;
+      };
       let lastPhases;
       for (let i = 0; i < RUNS + 1; i++) {
         const order = i % 2 === 0 ? ['push', 'plain', 'pipe', 'save'] : ['save', 'pipe', 'plain', 'push'];
         for (const name of order) {
           await forget(cold);
           const side = sides[name];
+          const cpuBefore = cpuNow();
           const ms = side.ms ? await side.ms() : await timeIt(side.fn);
+          const cpuSeconds = cpuNow() - cpuBefore;
           if (i > 0) samples[name].push(ms);
+          if (i > 0) cpu[name].push(cpuSeconds);
           if (i > 0 && name === 'push' && lastPhases) {
             samples.node.push(lastPhases.nodeMs);
             samples.stream.push(lastPhases.streamMs);
@@ -236,6 +247,8 @@ async function main() {
       }
       fs.rmSync(file, { force: true });
       const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+      const c = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(median(v), 2)]));
+      log(`CPU seconds (median): push ${c.push}, plain ${c.plain}, pipe ${c.pipe}, save ${c.save}`);
       const mbps = (ms) => round(bytes / 1e6 / (ms / 1000));
       results.push({
         id: 'I2',
@@ -248,7 +261,9 @@ async function main() {
         goal: '≥ 0.9',
         met: m.plain / m.push >= 0.9,
         samplesMs: samples,
-        notes: `${round(bytes / MiB, 1)} MiB image; medians: push ${round(m.push)} ms (podman image save --format oci-dir alone: ${round(m.save)} ms); node side ${round(m.node)} ms = before the pull ${round(m.stream)} ms + pull to tag ${round(m.load)} ms; plain stream ${round(m.plain)} ms`,
+        cpuSeconds: c,
+        cpuSamples: cpu,
+        notes: `${round(bytes / MiB, 1)} MiB image; CPU s (median, agent + its podman + the side's own processes): push ${c.push}, plain ${c.plain}, pipe ${c.pipe}, save alone ${c.save}; medians: push ${round(m.push)} ms (podman image save --format oci-dir alone: ${round(m.save)} ms); node side ${round(m.node)} ms = before the pull ${round(m.stream)} ms + pull to tag ${round(m.load)} ms; plain stream ${round(m.plain)} ms`,
       });
       results.push({
         id: 'I2s',
@@ -268,9 +283,10 @@ async function main() {
         pushMs: round(m.push),
         pipeMs: round(m.pipe),
         ratio: round(m.push / m.pipe, 3),
+        cpuRatio: c.pipe > 0 ? round(c.push / c.pipe, 3) : null,
         goal: '≤ 1.2',
         met: m.push / m.pipe <= 1.2,
-        notes: `${round(bytes / MiB, 1)} MiB image`,
+        notes: `${round(bytes / MiB, 1)} MiB image; CPU seconds push ${c.push} ÷ pipe ${c.pipe}`,
       });
       log(`I2 ${round(m.plain / m.push, 3)}  I3 ${round(m.push / m.pipe, 3)}`);
       await forget(cold);

@@ -109,6 +109,18 @@ function procMemory(pid) {
   return { rssMiB: round(kib('VmRSS') / 1024), hwmMiB: round(kib('VmHWM') / 1024) };
 }
 
+/**
+ * CPU seconds of a process from /proc/<pid>/stat: `own` (utime + stime) and `children`
+ * (cutime + cstime: its children that it has waited for, with theirs). `pid` may be 'self'.
+ */
+function procCpu(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis, from field 3 (state) on.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const tick = 100; // USER_HZ on Linux
+  return { own: (f[11] + f[12]) / tick, children: (f[13] + f[14]) / tick };
+}
+
 /** Resets a process's peak RSS counter (VmHWM), so the next peak is this phase's. */
 function resetPeak(pid) {
   try {
@@ -144,4 +156,4 @@ function fmt(value, unit) {
   return `${value} ${unit}`;
 }
 
-module.exports = { median, ratioSpread, formatSpread, run, timeIt, compare, procMemory, resetPeak, markdownTable, round };
+module.exports = { median, ratioSpread, formatSpread, run, timeIt, compare, procMemory, procCpu, resetPeak, markdownTable, round };
