@@ -169,6 +169,35 @@ describe(MonitorService.name, () => {
       expect((await registry.listEvents({ service: 'app' })).map((event) => event.kind).sort()).toEqual([MONITOR_EVENT.drift, MONITOR_EVENT.stateChanged]);
     });
 
+    it('should judge a container caught stopping once it settles, and alert the settled state', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      runtime.setState('app-web', 'stopping');
+
+      const first = await sut.runOnce();
+
+      expect(first.drifting).toEqual([]);
+      expect(recorder.sent).toEqual([]);
+      expect(await observedOf('app', 'web')).toBe('stopping');
+      await runtime.remove({ name: 'app-web' });
+      clock.advance(MINUTE);
+      const second = await sut.runOnce();
+
+      expect(second.drifting).toEqual(['app/web']);
+      expect(recorder.sent).toEqual([expect.objectContaining({ kind: 'drift', component: 'web', observed: 'removed' })]);
+    });
+
+    it('should judge a container that stays stopping past one judging as it is', async () => {
+      await given({ service: 'app', component: 'web', desired: 'running', observed: 'running', state: 'running' });
+      runtime.setState('app-web', 'stopping');
+
+      await sut.runOnce();
+      clock.advance(MINUTE);
+      const second = await sut.runOnce();
+
+      expect(second.drifting).toEqual(['app/web']);
+      expect(recorder.sent).toEqual([expect.objectContaining({ kind: 'drift', observed: 'stopping' })]);
+    });
+
     it('should observe a missing container as removed, which drifts', async () => {
       await given({ service: 'app', component: 'web', desired: 'running', observed: 'running' });
 

@@ -52,6 +52,12 @@ export interface HealthJudgement {
 
 /** States from which a change is not a real transition (nothing was observed before). */
 const UNOBSERVED: ReadonlySet<string> = new Set(['', 'unknown']);
+/**
+ * podman's states on the way out (`podman stop`/`rm` in progress): a drift seen in one is judged
+ * once the container settles (exited, removed) — the next event or tick — so the alert names
+ * the state the operator will find. One that lasts past a judging is judged as it is.
+ */
+const SETTLING: ReadonlySet<string> = new Set(['stopping', 'removing']);
 
 /** Alert deliveries allowed in flight at once (a hung receiver holds each one up to its retry budget). */
 export const MAX_ALERTS_IN_FLIGHT = 100;
@@ -298,6 +304,8 @@ export class MonitorService implements OnModuleInit, OnModuleDestroy {
         }
 
         const drift = isDrift(component.desiredState, observed);
+        const settling = SETTLING.has(observed) && observed !== previous;
+        if (drift && settling) continue;
         if (drift && !this.drifting.has(key)) {
           this.drifting.add(key);
           const message = `desired ${component.desiredState}, observed ${observed}`;
