@@ -1,12 +1,56 @@
-import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { InvalidArgumentError, NotFoundError, ServiceNotFoundError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type ExecSession } from '@mcp/runtime';
-import { noteAuditTarget } from '../logging/audit';
+import type { AuditTarget } from '../logging/audit';
 
-export type ExecCall = ServerDuplexStream<mcpv1.ExecRequest, mcpv1.ExecResponse>;
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** What to run, and where: the first message of an Exec call. */
+export interface ExecStart {
+  service: string;
+  /** '' for the service's only component. */
+  component: string;
+  cmd: string[];
+  interactive: boolean;
+  tty: boolean;
+  /** '' for the container's user / workdir. */
+  user: string;
+  workdir: string;
+  size?: TerminalSize;
+}
+
+/** One message from the client: the start first, then stdin, its end and resizes, in order. */
+export interface ExecInput {
+  start?: ExecStart;
+  stdin?: Buffer;
+  stdinClosed?: object;
+  resize?: TerminalSize;
+}
+
+/** One message to the client: output, then the exit status last. */
+export type ExecOutput = { stdout: Buffer } | { stderr: Buffer } | { exitCode: number };
+
+/** One Exec call as ExecService sees it; ExecController adapts the grpc-js duplex stream to it. */
+export interface ExecChannel {
+  /** The client's messages; done when the client half-closes. */
+  readonly input: AsyncIterator<ExecInput>;
+  /** The client cancelled (or the call broke). */
+  readonly cancelled: boolean;
+  /** Names the call's target in its audit line. */
+  audit(target: AuditTarget): void;
+  /** The command started (the response headers): the client's deadline ends here. */
+  started(): void;
+  /** One message, once the client has room for it; ExecCancelledError when it went away meanwhile. */
+  send(message: ExecOutput): Promise<void>;
+  /** The last message was sent. */
+  end(): void;
+  /** Calls `listener` when the client cancels or the call fails; answers the removal. */
+  onCancel(listener: () => void): () => void;
+}
 
 /** Longest argv accepted, in bytes all told (podman's own limit is the kernel's, far larger). */
 const MAX_ARGV_BYTES = 128 * 1024;
@@ -36,15 +80,13 @@ export class ExecService {
     private readonly runtime: ContainerRuntime,
   ) {}
 
-  async exec(call: ExecCall): Promise<void> {
-    // Not the default iterator: that destroys the call when the client half-closes (end of
-    // input), which would cut the output still to come.
-    const messages = (call.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<mcpv1.ExecRequest>)[Symbol.asyncIterator]();
+  async exec(call: ExecChannel): Promise<void> {
+    const messages = call.input;
     const first = await this.firstMessage(messages, call);
     const start = first.start;
     if (!start) throw new InvalidArgumentError('the first Exec message must be the start (service, component, cmd)');
     const container = await this.container(start.service, start.component);
-    noteAuditTarget(call, { service: start.service, component: start.component || undefined, argv: start.cmd });
+    call.audit({ service: start.service, component: start.component || undefined, argv: start.cmd });
     checkArgv(start.cmd);
     const size = start.tty && start.size ? checkSize(start.size) : undefined;
     if (call.cancelled) throw new ExecCancelledError();
@@ -57,35 +99,33 @@ export class ExecService {
       workdir: start.workdir || undefined,
       size,
     });
-    // The response headers tell the client the command started; from here on, no deadline.
-    call.sendMetadata(new Metadata());
+    // The client learns the command started; from here on, no deadline.
+    call.started();
     let cancelled = false;
-    const onCancel = (): void => {
+    const stopListening = call.onCancel(() => {
       cancelled = true;
       void session.close();
-    };
-    call.on('cancelled', onCancel);
-    call.on('error', onCancel);
+    });
     try {
       const input = this.pumpInput(messages, session, start.interactive).catch(() => session.close());
       for await (const chunk of session.output) {
         if (cancelled) throw new ExecCancelledError();
-        await write(call, chunk.stream === 'stdout' ? { stdout: chunk.data } : { stderr: chunk.data });
+        await call.send(chunk.stream === 'stdout' ? { stdout: chunk.data } : { stderr: chunk.data });
       }
       if (cancelled) throw new ExecCancelledError();
       const exitCode = await session.exitCode();
-      await write(call, { exitCode });
+      await call.send({ exitCode });
       call.end();
       void input;
     } catch (error) {
       await session.close();
       throw cancelled ? new ExecCancelledError() : error;
     } finally {
-      call.off('cancelled', onCancel);
+      stopListening();
     }
   }
 
-  private async firstMessage(messages: AsyncIterator<mcpv1.ExecRequest>, call: ExecCall): Promise<mcpv1.ExecRequest> {
+  private async firstMessage(messages: AsyncIterator<ExecInput>, call: ExecChannel): Promise<ExecInput> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new InvalidArgumentError('no Exec start message within 10s')), 10_000);
@@ -100,7 +140,7 @@ export class ExecService {
   }
 
   /** stdin, its end and resizes, in order; each write awaits the command taking the bytes. */
-  private async pumpInput(messages: AsyncIterator<mcpv1.ExecRequest>, session: ExecSession, interactive: boolean): Promise<void> {
+  private async pumpInput(messages: AsyncIterator<ExecInput>, session: ExecSession, interactive: boolean): Promise<void> {
     for (let next = await messages.next(); !next.done; next = await messages.next()) {
       const message = next.value;
       if (message.stdin !== undefined) {
@@ -144,34 +184,9 @@ function checkArgv(cmd: string[]): void {
   }
 }
 
-function checkSize(size: mcpv1.TerminalSize): { rows: number; cols: number } {
+function checkSize(size: TerminalSize): TerminalSize {
   if (!(size.rows > 0 && size.cols > 0 && size.rows <= MAX_TERMINAL_CELLS && size.cols <= MAX_TERMINAL_CELLS)) {
     throw new InvalidArgumentError(`terminal size ${size.rows}x${size.cols} is out of range (1-${MAX_TERMINAL_CELLS})`);
   }
   return { rows: size.rows, cols: size.cols };
-}
-
-/**
- * One message; waits for the call to drain when its buffer is full, or fails when it is
- * cancelled meanwhile. Both listeners go once either fires (a `once()` promise per wait that
- * never settled left a 'cancelled' and an 'error' listener behind at every wait: thousands in
- * a large exec, each removal scanning them all).
- */
-async function write(call: ExecCall, message: mcpv1.ExecResponse): Promise<void> {
-  if (call.cancelled || call.destroyed) throw new ExecCancelledError();
-  if (call.write(message)) return;
-  await new Promise<void>((resolve, reject) => {
-    const settle = (error?: Error): void => {
-      call.off('drain', onDrain);
-      call.off('cancelled', onCancelled);
-      call.off('close', onCancelled);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = (): void => settle();
-    const onCancelled = (): void => settle(new ExecCancelledError());
-    call.on('drain', onDrain);
-    call.on('cancelled', onCancelled);
-    call.on('close', onCancelled);
-  });
 }

@@ -2,10 +2,15 @@ import type { sendUnaryData, ServerReadableStream } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import type { mcpv1 } from '@mcp/proto';
 import { Rpc, StreamCallRpc } from '../auth/rpc.decorator';
+import type { MalformedRequest } from '../errors/malformed-request';
 import { AuditLog } from '../logging/audit';
-import { UpgradeCancelledError, UpgradeService } from './upgrade.service';
+import { cancelSignal } from '../streaming/stream-call';
+import { UpgradeCancelledError, upgradeCancelled, UpgradeService, type UpgradePart } from './upgrade.service';
 
-/** UpgradeAgent (client stream, raw grpc-js call as PushFile) and RollbackAgent. */
+/**
+ * UpgradeAgent (client stream, raw grpc-js call as PushFile) and RollbackAgent. UpgradeService
+ * sees domain values only: the messages' header and chunks are its UpgradeParts as they are.
+ */
 @Controller()
 export class UpgradeController {
   constructor(
@@ -19,11 +24,15 @@ export class UpgradeController {
     callback: sendUnaryData<mcpv1.UpgradeAgentResponse>,
   ): Promise<void> {
     let response: mcpv1.UpgradeAgentResponse;
+    const cancelled = cancelSignal(call, undefined, upgradeCancelled);
     try {
-      response = await this.upgrades.upgrade(call);
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<UpgradePart | MalformedRequest>;
+      response = await this.upgrades.upgrade({ messages, signal: cancelled.signal });
     } catch (error) {
       if (error instanceof UpgradeCancelledError) return this.audit.record({ call, code: 'CANCELLED' });
       throw error;
+    } finally {
+      cancelled.dispose();
     }
     callback(null, response);
     this.upgrades.exitAfterSwitch(response.release);

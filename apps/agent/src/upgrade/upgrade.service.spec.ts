@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChecksumMismatchError, DiskFullError, FailedPreconditionError, Failpoints, InvalidArgumentError, sha256Hex } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { releaseEntries, tarball, type RawEntry } from '../../../../test/support/tarball';
 import { makeTestConfig } from '../../../../test/support/test-config';
 import { INSTALL_DIR_ENV, RELEASE_ENV, ReleaseLayout } from './release-layout';
-import { AgentExit, DiskSpace, UpgradeService } from './upgrade.service';
+import { AgentExit, DiskSpace, UpgradeService, type UpgradeInput, type UpgradePart } from './upgrade.service';
 
 const RUNNING = '1.0.0-aaaaaaaaaaaa';
 
@@ -28,20 +26,17 @@ class RecordedExit extends AgentExit {
   }
 }
 
-/** A client stream as grpc-js hands it to the handler: the messages, 'cancelled', `cancelled`. */
-function fakeCall(messages: mcpv1.UpgradeAgentRequest[]) {
-  const events = new EventEmitter();
-  return Object.assign(events, {
-    cancelled: false,
-    async *[Symbol.asyncIterator]() {
-      for (const message of messages) yield message;
-    },
-  }) as never;
+/** An upgrade's input as UpgradeController hands it over: the messages and a signal that never aborts. */
+function fakeCall(messages: UpgradePart[]): UpgradeInput {
+  async function* parts(): AsyncGenerator<UpgradePart> {
+    for (const message of messages) yield message;
+  }
+  return { messages: parts(), signal: new AbortController().signal };
 }
 
 /** The stream of one upload: header, then the bundle in 64 KiB chunks. */
-function upload(bundle: Buffer, header: Partial<mcpv1.UpgradeAgentHeader> = {}): mcpv1.UpgradeAgentRequest[] {
-  const chunks: mcpv1.UpgradeAgentRequest[] = [];
+function upload(bundle: Buffer, header: Partial<NonNullable<UpgradePart['header']>> = {}): UpgradePart[] {
+  const chunks: UpgradePart[] = [];
   for (let at = 0; at < bundle.length; at += 64 * 1024) chunks.push({ chunk: bundle.subarray(at, at + 64 * 1024) });
   return [{ header: { version: '1.1.0', size: bundle.length, sha256: sha256Hex(bundle), ...header } }, ...chunks];
 }
@@ -92,7 +87,7 @@ describe(UpgradeService.name, () => {
     expect(exit.reasons).toEqual([`current is now ${name}`]);
   });
 
-  it.each<[string, () => mcpv1.UpgradeAgentRequest[], unknown, RegExp]>([
+  it.each<[string, () => UpgradePart[], unknown, RegExp]>([
     ['a wrong SHA-256', () => upload(tarball(releaseEntries('1.1.0')), { sha256: 'ab'.repeat(32) }), ChecksumMismatchError, /does not match the header's .*nothing was switched/],
     ['a path escape in the tarball', () => upload(tarball([...releaseEntries('1.1.0'), { path: '../../outside', data: 'x' }])), InvalidArgumentError, /climbs out with "\.\."/],
     ['a symlink out of the release', () => upload(tarball([{ path: 'etc', type: '2', linkname: '../../..' }, ...releaseEntries('1.1.0')])), InvalidArgumentError, /points out of the release/],

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ServerReadableStream } from '@grpc/grpc-js';
 import { Injectable, Logger } from '@nestjs/common';
 import {
   ChecksumMismatchError,
@@ -12,13 +11,33 @@ import {
   InvalidArgumentError,
   releaseName,
 } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { MalformedRequest, malformedRequestError } from '../errors/malformed-request';
+import { nextMessage } from '../streaming/stream-call';
 import { ReleaseLayout, releaseEnvironment, syncDirectory, type ReleaseEnvironment } from './release-layout';
 import { AgentConfig } from '../config/agent-config';
 import { unpackBundle, UNPACK_LIMITS } from './unpack';
 
-type UpgradeCall = ServerReadableStream<mcpv1.UpgradeAgentRequest, mcpv1.UpgradeAgentResponse>;
+/** An upgrade's messages: the header first, then chunks of the bundle tarball (UpgradeController reads them off the call). */
+export interface UpgradePart {
+  header?: { version: string; size: number; sha256: string };
+  chunk?: Buffer;
+}
+
+/** The messages of one upgrade and the signal that aborts when its client goes away. */
+export interface UpgradeInput {
+  messages: AsyncIterator<UpgradePart | MalformedRequest>;
+  /** Aborts with UpgradeCancelledError (`upgradeCancelled`). */
+  signal: AbortSignal;
+}
+
+/** The release switched to and the one it replaced. */
+export interface ReleaseSwitch {
+  release: string;
+  previousRelease: string;
+}
+
+/** An upgrade's switch, with the version it announced. */
+export type UpgradeResult = ReleaseSwitch & { version: string };
 
 /** Limits and margins of one upgrade. */
 export const UPGRADE_LIMITS = {
@@ -47,6 +66,9 @@ export class UpgradeCancelledError extends Error {
     this.name = UpgradeCancelledError.name;
   }
 }
+
+/** The cancelled error of an upgrade's signal (UpgradeController's cancelSignal). */
+export const upgradeCancelled = (): Error => new UpgradeCancelledError();
 
 /** Reads the free bytes of the filesystem holding `dir` (a port, so tests can make a disk "full"). */
 export abstract class DiskSpace {
@@ -112,13 +134,13 @@ export class UpgradeService {
     return { env, layout: new ReleaseLayout(env.installDir) };
   }
 
-  async upgrade(call: UpgradeCall): Promise<mcpv1.UpgradeAgentResponse> {
+  async upgrade(input: UpgradeInput): Promise<UpgradeResult> {
     const { env, layout } = this.running();
     if (this.busy) throw new FailedPreconditionError('an upgrade or rollback of this agent is already in progress');
     this.busy = true;
     let done = false;
     try {
-      const response = await this.receiveAndSwitch(call, env, layout);
+      const response = await this.receiveAndSwitch(input, env, layout);
       done = true;
       return response;
     } finally {
@@ -132,76 +154,70 @@ export class UpgradeService {
     this.exit.exitSoon(`current is now ${release}`);
   }
 
-  private async receiveAndSwitch(call: UpgradeCall, env: ReleaseEnvironment, layout: ReleaseLayout): Promise<mcpv1.UpgradeAgentResponse> {
-    const messages = call[Symbol.asyncIterator]() as AsyncIterator<mcpv1.UpgradeAgentRequest>;
-    const cancelled = cancelSignal(call);
+  private async receiveAndSwitch({ messages, signal }: UpgradeInput, env: ReleaseEnvironment, layout: ReleaseLayout): Promise<UpgradeResult> {
+    const first = await nextMessage(messages, signal, upgradeCancelled);
+    if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
+    const header = first?.header;
+    if (!header) throw new InvalidArgumentError('the first message of an upgrade must be its header (version, size, sha256)');
+    if (!VERSION.test(header.version)) throw new InvalidArgumentError(`version "${header.version}" is not a release version like 1.2.3`);
+    const declared = Number(header.size);
+    if (!Number.isSafeInteger(declared) || declared <= 0) throw new InvalidArgumentError('size must be the bundle\'s size in bytes, more than 0');
+    if (declared > UPGRADE_LIMITS.bundleBytes) throw new FileTooLargeError(`bundle of ${declared} bytes exceeds the limit of ${UPGRADE_LIMITS.bundleBytes} bytes`);
+    const expectedSha = header.sha256.toLowerCase();
+    if (!SHA256_HEX.test(expectedSha)) throw new InvalidArgumentError('sha256 must be 64 hex digits');
+
+    await fs.mkdir(layout.releasesDir, { recursive: true, mode: 0o755 });
+    await this.removeLeftovers(layout);
+    const needed = declared + Math.min(declared * UPGRADE_LIMITS.unpackFactor, UNPACK_LIMITS.totalBytes) + UPGRADE_LIMITS.reserveBytes;
+    const free = await this.disk.free(layout.releasesDir);
+    if (free < needed) {
+      throw new DiskFullError(`not enough free space under ${layout.releasesDir}: ${free} bytes free, the upgrade needs ${needed}; nothing was switched`);
+    }
+
+    const token = randomBytes(6).toString('hex');
+    const incoming = path.join(layout.releasesDir, `.incoming-${token}.tar.gz`);
+    const partial = path.join(layout.releasesDir, `.partial-${token}`);
     try {
-      const first = await nextMessage(messages, cancelled.signal);
-      if (first instanceof MalformedRequest) throw malformedRequestError(first.reason);
-      const header = first?.header;
-      if (!header) throw new InvalidArgumentError('the first message of an upgrade must be its header (version, size, sha256)');
-      if (!VERSION.test(header.version)) throw new InvalidArgumentError(`version "${header.version}" is not a release version like 1.2.3`);
-      const declared = Number(header.size);
-      if (!Number.isSafeInteger(declared) || declared <= 0) throw new InvalidArgumentError('size must be the bundle\'s size in bytes, more than 0');
-      if (declared > UPGRADE_LIMITS.bundleBytes) throw new FileTooLargeError(`bundle of ${declared} bytes exceeds the limit of ${UPGRADE_LIMITS.bundleBytes} bytes`);
-      const expectedSha = header.sha256.toLowerCase();
-      if (!SHA256_HEX.test(expectedSha)) throw new InvalidArgumentError('sha256 must be 64 hex digits');
-
-      await fs.mkdir(layout.releasesDir, { recursive: true, mode: 0o755 });
-      await this.removeLeftovers(layout);
-      const needed = declared + Math.min(declared * UPGRADE_LIMITS.unpackFactor, UNPACK_LIMITS.totalBytes) + UPGRADE_LIMITS.reserveBytes;
-      const free = await this.disk.free(layout.releasesDir);
-      if (free < needed) {
-        throw new DiskFullError(`not enough free space under ${layout.releasesDir}: ${free} bytes free, the upgrade needs ${needed}; nothing was switched`);
+      const sha256 = await receive({ messages, signal, file: incoming, declared });
+      if (sha256 !== expectedSha) {
+        throw new ChecksumMismatchError(`SHA-256 of the received bundle (${sha256}) does not match the header's (${expectedSha}): nothing was switched`);
       }
-
-      const token = randomBytes(6).toString('hex');
-      const incoming = path.join(layout.releasesDir, `.incoming-${token}.tar.gz`);
-      const partial = path.join(layout.releasesDir, `.partial-${token}`);
-      try {
-        const sha256 = await receive({ messages, signal: cancelled.signal, file: incoming, declared });
-        if (sha256 !== expectedSha) {
-          throw new ChecksumMismatchError(`SHA-256 of the received bundle (${sha256}) does not match the header's (${expectedSha}): nothing was switched`);
-        }
-        const name = releaseName(header.version, sha256);
-        if (name === env.release) throw new FailedPreconditionError(`release ${name} is already the one running`);
-        const target = layout.releaseDir(name);
-        if (await exists(target)) {
-          // Unpacked by an earlier upgrade (renamed into place only when complete): check it again.
-          await checkRelease(target, header.version);
-        } else {
-          await unpackBundle({ file: incoming, dir: partial });
-          await checkRelease(partial, header.version);
-          await checkSameDependencies({ bundle: partial, running: layout.releaseDir(env.release) });
-          await fs.rename(partial, target);
-          await syncDirectory(layout.releasesDir);
-        }
-        await fs.rm(incoming, { force: true });
-        if (cancelled.signal.aborted) throw new UpgradeCancelledError();
-        await this.failpoints.hit('upgrade.before-switch');
-        // A retried release gets a fresh record: an old rollback of it is not this upgrade's.
-        const rollback = await layout.lastRollback();
-        if (rollback?.failedRelease === name) await layout.clearRollback();
-        await layout.point('previous', env.release);
-        await layout.point('current', name);
-        this.logger.log(`upgrade: current is now ${name} (was ${env.release})`);
-        await this.prune(layout, [name, env.release]);
-        return { release: name, previousRelease: env.release, version: header.version };
-      } catch (error) {
-        await fs.rm(incoming, { force: true });
-        await fs.rm(partial, { recursive: true, force: true });
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOSPC' || code === 'EDQUOT') {
-          throw new DiskFullError(`no space left under ${layout.releasesDir} receiving the bundle: nothing was switched`, { cause: error });
-        }
-        throw error;
+      const name = releaseName(header.version, sha256);
+      if (name === env.release) throw new FailedPreconditionError(`release ${name} is already the one running`);
+      const target = layout.releaseDir(name);
+      if (await exists(target)) {
+        // Unpacked by an earlier upgrade (renamed into place only when complete): check it again.
+        await checkRelease(target, header.version);
+      } else {
+        await unpackBundle({ file: incoming, dir: partial });
+        await checkRelease(partial, header.version);
+        await checkSameDependencies({ bundle: partial, running: layout.releaseDir(env.release) });
+        await fs.rename(partial, target);
+        await syncDirectory(layout.releasesDir);
       }
-    } finally {
-      cancelled.dispose();
+      await fs.rm(incoming, { force: true });
+      if (signal.aborted) throw new UpgradeCancelledError();
+      await this.failpoints.hit('upgrade.before-switch');
+      // A retried release gets a fresh record: an old rollback of it is not this upgrade's.
+      const rollback = await layout.lastRollback();
+      if (rollback?.failedRelease === name) await layout.clearRollback();
+      await layout.point('previous', env.release);
+      await layout.point('current', name);
+      this.logger.log(`upgrade: current is now ${name} (was ${env.release})`);
+      await this.prune(layout, [name, env.release]);
+      return { release: name, previousRelease: env.release, version: header.version };
+    } catch (error) {
+      await fs.rm(incoming, { force: true });
+      await fs.rm(partial, { recursive: true, force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new DiskFullError(`no space left under ${layout.releasesDir} receiving the bundle: nothing was switched`, { cause: error });
+      }
+      throw error;
     }
   }
 
-  async rollback(): Promise<mcpv1.RollbackAgentResponse> {
+  async rollback(): Promise<ReleaseSwitch> {
     const { env, layout } = this.running();
     if (this.busy) throw new FailedPreconditionError('an upgrade or rollback of this agent is already in progress');
     const previous = await layout.linked('previous');
@@ -284,13 +300,13 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** Writes the chunks to `file` (created new, 0600), hashing them; answers the hex SHA-256. */
-async function receive(input: { messages: AsyncIterator<mcpv1.UpgradeAgentRequest>; signal: AbortSignal; file: string; declared: number }): Promise<string> {
+async function receive(input: { messages: UpgradeInput['messages']; signal: AbortSignal; file: string; declared: number }): Promise<string> {
   const out = await fs.open(input.file, 'wx', 0o600);
   try {
     const hash = createHash('sha256');
     let size = 0;
     for (;;) {
-      const message = await nextMessage(input.messages, input.signal);
+      const message = await nextMessage(input.messages, input.signal, upgradeCancelled);
       if (!message) break;
       if (message instanceof MalformedRequest) throw malformedRequestError(message.reason);
       if (message.header) throw new InvalidArgumentError('an upgrade carries exactly one header');
@@ -306,31 +322,5 @@ async function receive(input: { messages: AsyncIterator<mcpv1.UpgradeAgentReques
     return hash.digest('hex');
   } finally {
     await out.close();
-  }
-}
-
-function cancelSignal(call: { on(event: 'cancelled', listener: () => void): unknown; off(event: 'cancelled', listener: () => void): unknown; cancelled?: boolean }): {
-  signal: AbortSignal;
-  dispose(): void;
-} {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort(new UpgradeCancelledError());
-  if (call.cancelled) abort();
-  call.on('cancelled', abort);
-  return { signal: controller.signal, dispose: () => call.off('cancelled', abort) };
-}
-
-async function nextMessage<T>(messages: AsyncIterator<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) throw new UpgradeCancelledError();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(new UpgradeCancelledError());
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const result = await Promise.race([messages.next(), aborted]);
-    return result.done ? undefined : result.value;
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
   }
 }
