@@ -6,7 +6,7 @@ import 'reflect-metadata'; // what @nestjs/common's index would have loaded firs
 import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import type { NodeConfig } from '../config/cli-config';
 import { CommandFailedError } from '../errors';
-import { AgentClient, AgentClientFactory, AgentClientOptions, ExecCall, PushFileInput, PushImageInput, StreamCallOptions, UpgradeAgentInput } from './agent-client';
+import { AgentClient, AgentClientFactory, AgentClientOptions, ExecCall, PushFileInput, PushImageInput, StreamCallOptions, UpgradeAgentInput, type AgentUpgraded, type ExecStart, type ImagePushResult, type PushedFile } from './agent-client';
 import { mapGrpcError } from './grpc-errors';
 
 /**
@@ -148,7 +148,7 @@ export class GrpcAgentClient implements AgentClient {
     return this.unary('removeSecret', request, 'quick');
   }
 
-  pushFile(input: PushFileInput): Promise<mcpv1.PushFileResponse> {
+  pushFile(input: PushFileInput): Promise<PushedFile> {
     async function* messages(): AsyncIterable<mcpv1.PushFileRequest> {
       yield { header: input.header };
       for await (const chunk of input.chunks) yield { chunk };
@@ -157,7 +157,7 @@ export class GrpcAgentClient implements AgentClient {
   }
 
   /** The answer comes once the bundle is checked, unpacked and switched to: as PushFile's. */
-  upgradeAgent(input: UpgradeAgentInput): Promise<mcpv1.UpgradeAgentResponse> {
+  upgradeAgent(input: UpgradeAgentInput): Promise<AgentUpgraded> {
     async function* messages(): AsyncIterable<mcpv1.UpgradeAgentRequest> {
       yield { header: input.header };
       for await (const chunk of input.chunks) yield { chunk };
@@ -166,7 +166,7 @@ export class GrpcAgentClient implements AgentClient {
   }
 
   /** The answer comes once podman has loaded the image, which takes as long as a pull: the long deadline. */
-  pushImage(input: PushImageInput): Promise<mcpv1.PushImageResponse> {
+  pushImage(input: PushImageInput): Promise<ImagePushResult> {
     async function* messages(): AsyncIterable<mcpv1.PushImageRequest> {
       yield { header: input.header };
       for await (const blob of input.blobs) {
@@ -227,7 +227,7 @@ export class GrpcAgentClient implements AgentClient {
    * command started — the agent's response headers — within the node timeout, then no
    * deadline at all (a shell may sit idle for hours): the keepalive names a peer gone.
    */
-  async exec(start: mcpv1.ExecStart): Promise<ExecCall> {
+  async exec(start: ExecStart): Promise<ExecCall> {
     const { g, client } = await this.connect();
     const call = client.exec(this.metadata(g), {});
     const watchdog = this.connectWatchdog(client, () => call.cancel());

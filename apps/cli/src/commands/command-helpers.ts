@@ -2,7 +2,6 @@
 import 'reflect-metadata';
 import { Injectable } from '@nestjs/common/decorators/core/injectable.decorator';
 import { NAME_PATTERN } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
 import { CliConfigService } from '../config/cli-config.service';
 import { DefinitionStore } from '../definitions/definition-store';
 import { CommandFailedError, UsageError } from '../errors';
@@ -48,8 +47,21 @@ export class ServiceLocator {
   }
 }
 
+/** What an agent answers for each component it deployed, stopped, started… */
+export interface ComponentResult {
+  component: string;
+  container: string;
+  ok: boolean;
+  /** '' when ok. */
+  error: string;
+  /** The release a deploy recorded (0 or absent when nothing changed). */
+  release?: number;
+  /** The failed container's last log lines, newline-separated. */
+  logTail?: string;
+}
+
 /** Prints one row per component result; throws (exit 1) when any failed. */
-export function renderResults(output: Output, verb: string, node: string, results: mcpv1.ComponentResult[]): void {
+export function renderResults(output: Output, verb: string, node: string, results: ComponentResult[]): void {
   output.table(
     ['COMPONENT', 'CONTAINER', 'NODE', 'RESULT'],
     results.map((r) => [

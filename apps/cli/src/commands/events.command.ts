@@ -1,6 +1,6 @@
 import { Command, CommandRunner, Help, Option } from 'nest-commander';
 import { Clock, parseDuration } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentAnswer, AgentRequest } from '../client/agent-client';
 import { Agents, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
 import { fromTimestamp } from '../client/timestamps';
 import { CliConfigService } from '../config/cli-config.service';
@@ -57,7 +57,7 @@ export class EventsCommand extends CommandRunner {
   async run([serviceText]: string[], options: EventsOptions = {}): Promise<void> {
     const service = serviceText ? parseTarget(serviceText, { allowComponent: false }).service : '';
     const since = options.since === undefined ? undefined : parseSince(options.since, this.clock.now());
-    const request: mcpv1.EventsRequest = {
+    const request: AgentRequest<'events'> = {
       service,
       since: since && { seconds: Math.floor(since.getTime() / 1000), nanos: (since.getTime() % 1000) * 1_000_000 },
       follow: options.follow === true,
@@ -135,7 +135,7 @@ export function parseSince(text: string, now: Date): Date {
   throw new UsageError(`--since must be a duration like 10m or 2h, or an RFC 3339 time like 2026-11-30T08:00:00Z, got "${text}"`);
 }
 
-function toRow(node: string, message: mcpv1.EventsResponse): EventRow {
+function toRow(node: string, message: AgentAnswer<'events'>): EventRow {
   const e = message.event;
   return {
     node,

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { mcpv1 } from '@mcp/proto';
+import type { ExecStart, TerminalSize } from '../client/agent-client';
 import type { CliContext } from '../cli-context';
 import type { Agents } from '../client/agents.service';
 import { CommandFailedError, UsageError } from '../errors';
@@ -41,7 +41,7 @@ export async function runExec(deps: ExecDeps, targetText: string | undefined, cm
   const interactive = explicit ? options.interactive === true : terminal;
   const node = await deps.nodeFor(target.service, options.node);
   await deps.agents.withNode(node, async (client) => {
-    const start: mcpv1.ExecStart = {
+    const start: ExecStart = {
       service: target.service,
       component: target.component ?? '',
       cmd,
@@ -101,7 +101,7 @@ export async function runExec(deps: ExecDeps, targetText: string | undefined, cm
   });
 }
 
-function terminalSize(context: CliContext): mcpv1.TerminalSize | undefined {
+function terminalSize(context: CliContext): TerminalSize | undefined {
   const out = context.io.stdout as Writable & { columns?: number; rows?: number };
   return out.columns && out.rows ? { rows: out.rows, cols: out.columns } : undefined;
 }

@@ -1,5 +1,4 @@
 import { Command, CommandRunner, Help, Option } from 'nest-commander';
-import type { mcpv1 } from '@mcp/proto';
 import { Agents } from '../client/agents.service';
 import { renderFleet } from '../output/fleet-renderer';
 import { CliConfigService } from '../config/cli-config.service';
@@ -45,7 +44,7 @@ export class SyncCommand extends CommandRunner {
       );
     }
     for (const d of all) byNode.get(d.spec.node)!.push(d);
-    const specs = new Map<string, mcpv1.ServiceSpec[]>();
+    const specs = new Map<string, Awaited<ReturnType<typeof toProtoSpec>>[]>();
     for (const [node, defs] of byNode) specs.set(node, await Promise.all(defs.map((d) => toProtoSpec(d.spec))));
     const dryRun = options.dryRun === true;
     const outcomes = await this.agents.fanOut((client) =>

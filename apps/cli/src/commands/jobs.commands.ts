@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentAnswer } from '../client/agent-client';
 import { CliContext } from '../cli-context';
 import { Agents } from '../client/agents.service';
 import { fromTimestamp } from '../client/timestamps';
@@ -25,7 +25,7 @@ export interface JobRow {
   nextRun: string;
 }
 
-export function jobRow(status: mcpv1.JobStatus): JobRow {
+export function jobRow(status: AgentAnswer<'listJobs'>['jobs'][number]): JobRow {
   const spec = status.spec;
   const last = status.lastRun;
   return {
@@ -76,7 +76,7 @@ export class JobsRunCommand extends CommandRunner {
     process.once('SIGINT', onInterrupt);
     try {
       await this.agents.withNode(node, async (client) => {
-        let run: mcpv1.JobRun | undefined;
+        let run: AgentAnswer<'runJob'>['run'];
         for await (const message of client.stream('runJob', { service: target.service, job: target.job }, { signal: abort.signal })) {
           if (message.stdout !== undefined) await writeAll(this.context.io.stdout, message.stdout);
           else if (message.stderr !== undefined) await writeAll(this.context.io.stderr, message.stderr);

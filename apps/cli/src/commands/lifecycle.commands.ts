@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import type { mcpv1 } from '@mcp/proto';
 import type { AgentClient } from '../client/agent-client';
 import { Agents } from '../client/agents.service';
 import { DefinitionStore } from '../definitions/definition-store';
 import { Output } from '../output/output';
-import { ServiceLocator, parseTarget, renderResults } from './command-helpers';
+import { ServiceLocator, parseTarget, renderResults, type ComponentResult } from './command-helpers';
 
-type Call = (client: AgentClient, service: string) => Promise<{ results: mcpv1.ComponentResult[] }>;
+type Call = (client: AgentClient, service: string) => Promise<{ results: ComponentResult[] }>;
 
 interface LifecycleOptions {
   node?: string;

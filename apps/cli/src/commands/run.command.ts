@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { parseDuration } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentRequest } from '../client/agent-client';
 import { CliContext } from '../cli-context';
 import { Agents } from '../client/agents.service';
 import { CommandFailedError, UsageError } from '../errors';
@@ -38,7 +38,7 @@ export class RunCommand extends CommandRunner {
     process.once('SIGINT', onInterrupt);
     try {
       await this.agents.withNode(node, async (client) => {
-        const request: mcpv1.RunRequest = {
+        const request: AgentRequest<'run'> = {
           service: target.service,
           component: target.component ?? '',
           cmd,

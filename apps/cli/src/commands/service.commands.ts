@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { InvalidServiceDefinitionError, ValidationError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import { InvalidServiceDefinitionError, ValidationError, type ServiceSpec } from '@mcp/common';
 import { Agents } from '../client/agents.service';
 import { DefinitionStore } from '../definitions/definition-store';
 import { Editor } from '../edit/editor';
@@ -11,11 +10,11 @@ import { ServiceLocator, parseTarget } from './command-helpers';
 import { fromProtoSpec } from '../client/spec-proto';
 
 /** The full spec a node holds for a service (from ListServices). */
-async function agentSpec(agents: Agents, node: string, service: string): Promise<mcpv1.ServiceSpec> {
+async function agentSpec(agents: Agents, node: string, service: string): Promise<ServiceSpec> {
   const response = await agents.withNode(node, (client) => client.call('listServices', {}));
   const info = response.services.find((s) => s.name === service);
   if (!info?.spec) throw new CommandFailedError(`service "${service}" is not deployed on ${node}`);
-  return info.spec;
+  return fromProtoSpec(info.spec, node);
 }
 
 @SubCommand({ name: 'show', arguments: '<service>', description: "print the spec the agent holds, as TOML" })
@@ -33,7 +32,7 @@ export class ServiceShowCommand extends CommandRunner {
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
     const spec = await agentSpec(this.agents, node, service);
-    this.output.write('stdout', await this.definitions.serialize(await fromProtoSpec(spec, node)));
+    this.output.write('stdout', await this.definitions.serialize(spec));
   }
 
   @Option({ flags: '--node <name>', description: 'the node (default: from the definition file)' })
@@ -69,14 +68,14 @@ export class ServiceExportCommand extends CommandRunner {
     }
     const spec = await agentSpec(this.agents, node, service);
     if (options.output === '-') {
-      this.output.write('stdout', await this.definitions.serialize(await fromProtoSpec(spec, node)));
+      this.output.write('stdout', await this.definitions.serialize(spec));
       return;
     }
     const file = options.output ?? this.definitions.fileFor(service);
     if (fs.existsSync(file) && !options.force) {
       throw new CommandFailedError(`${file} exists: pass --force to overwrite it, or -o FILE`);
     }
-    await this.definitions.write(file, await fromProtoSpec(spec, node));
+    await this.definitions.write(file, spec);
     this.output.info(`wrote ${file}`);
   }
 

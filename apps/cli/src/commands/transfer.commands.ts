@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { ChecksumMismatchError } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentRequest, PushFileHeader } from '../client/agent-client';
 import { Agents } from '../client/agents.service';
 import { AgentCallError, CommandFailedError, UsageError } from '../errors';
 import { Output } from '../output/output';
@@ -45,7 +45,7 @@ export class PushCommand extends CommandRunner {
     const target = dest ?? path.basename(file);
     const node = await this.locator.nodeFor(service, options.node);
     const sha256 = await sha256File(file);
-    const header: mcpv1.PushFileHeader = { service, path: target, mode: options.mode ?? stat.mode & 0o777, size: stat.size, sha256 };
+    const header: PushFileHeader = { service, path: target, mode: options.mode ?? stat.mode & 0o777, size: stat.size, sha256 };
     const progress = new Progress(this.output, `push ${target}`, stat.size);
     async function* chunks(): AsyncIterable<Buffer> {
       let sent = 0;
@@ -101,7 +101,7 @@ export class PullCommand extends CommandRunner {
     const node = await this.locator.nodeFor(service, options.node);
     const temp = path.join(path.dirname(destination), `.${path.basename(destination)}.${process.pid}.pull`);
     const hash = createHash('sha256');
-    let info: mcpv1.PullFileInfo | undefined;
+    let info: { size: number; mode: number; sha256: string } | undefined;
     let received = 0;
     const out = fs.createWriteStream(temp, { mode: 0o600 });
     const closed = new Promise<void>((resolve, reject) => {
@@ -181,7 +181,7 @@ export class LogsCommand extends CommandRunner {
     process.once('SIGINT', onInterrupt);
     try {
       await this.agents.withNode(node, async (client) => {
-        const request: mcpv1.LogsRequest = {
+        const request: AgentRequest<'logs'> = {
           service: target.service,
           component: target.component ?? '',
           follow: options.follow === true,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, CommandRunner, Help, Option, SubCommand } from 'nest-commander';
 import { bundleFiles, makeBundle, parseDuration, readBundleManifest, releaseName, sha256Hex, stampedPackageJson } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentAnswer } from '../client/agent-client';
 import { Agents, failureLabel, fleetErrors, throwIfFleetFailed } from '../client/agents.service';
 import type { NodeConfig } from '../config/cli-config';
 import { CliConfigService } from '../config/cli-config.service';
@@ -170,7 +170,7 @@ With --json: {nodes: [{node, result, from, to, version, logTail?, error?, second
    */
   private async waitFor(node: NodeConfig, release: string, waitMs: number, reverting: boolean): Promise<Pick<NodeUpgradeReport, 'result' | 'logTail' | 'error'>> {
     const deadline = Date.now() + waitMs;
-    let last: mcpv1.NodeStatusResponse | undefined;
+    let last: AgentAnswer<'nodeStatus'> | undefined;
     let lastError: unknown;
     for (;;) {
       this.output.progress(`${node.name}: waiting for ${release} to start and pass its self-check…`);

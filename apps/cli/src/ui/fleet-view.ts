@@ -1,4 +1,4 @@
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentAnswer } from '../client/agent-client';
 import { fromTimestamp } from '../client/timestamps';
 import type { BackupRunView, ComponentView, EventView, FleetView, JobView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
 
@@ -9,10 +9,10 @@ export type NodePoll =
   | {
       node: { name: string; address: string };
       ok: true;
-      status: mcpv1.NodeStatusResponse;
-      services: mcpv1.ListServicesResponse;
-      live: mcpv1.GetServiceStatusResponse;
-      containers: mcpv1.LiveCheckResponse;
+      status: AgentAnswer<'nodeStatus'>;
+      services: AgentAnswer<'listServices'>;
+      live: AgentAnswer<'getServiceStatus'>;
+      containers: AgentAnswer<'liveCheck'>;
     }
   | { node: { name: string; address: string }; ok: false; state: Exclude<NodeState, 'up'>; error: string };
 
@@ -101,7 +101,7 @@ export function buildFleetView(polls: NodePoll[], polledAt: Date, previous?: Fle
   return { polledAt: polledAt.toISOString(), nodes: polls.map(nodeView), services, unmanaged };
 }
 
-export function eventView(node: string, e: mcpv1.Event): EventView {
+export function eventView(node: string, e: AgentAnswer<'getServiceStatus'>['events'][number]): EventView {
   return {
     node,
     time: iso(e.time) ?? '',
@@ -114,7 +114,7 @@ export function eventView(node: string, e: mcpv1.Event): EventView {
   };
 }
 
-export function releaseView(r: mcpv1.Release): ReleaseView {
+export function releaseView(r: AgentAnswer<'listReleases'>['releases'][number]): ReleaseView {
   return {
     release: r.number,
     component: r.component,
@@ -128,7 +128,7 @@ export function releaseView(r: mcpv1.Release): ReleaseView {
   };
 }
 
-export function backupRunView(r: mcpv1.BackupRun): BackupRunView {
+export function backupRunView(r: AgentAnswer<'listBackups'>['runs'][number]): BackupRunView {
   return {
     time: iso(r.time) ?? '',
     ok: r.ok,
@@ -141,7 +141,7 @@ export function backupRunView(r: mcpv1.BackupRun): BackupRunView {
   };
 }
 
-export function jobView(j: mcpv1.JobStatus): JobView {
+export function jobView(j: AgentAnswer<'listJobs'>['jobs'][number]): JobView {
   const run = j.lastRun;
   return {
     name: j.spec?.name ?? '',
