@@ -1,5 +1,8 @@
 import type { ComponentSpec, ServiceSpec } from '@mcp/common';
-import type { mcpv1 } from '@mcp/proto';
+import type { AgentAnswer } from '../client/agent-client';
+
+/** One entry of a node's ListServiceFiles answer. */
+type FileEntry = AgentAnswer<'listServiceFiles'>['entries'][number];
 
 /**
  * Pure parts of `mcp move` and `mcp node drain` (SPEC §15): which files a copy pass sends,
@@ -8,7 +11,7 @@ import type { mcpv1 } from '@mcp/proto';
 
 export interface CopyPlan {
   /** Files the target lacks or holds with other content (by SHA-256 and size). */
-  files: mcpv1.ServiceFileEntry[];
+  files: FileEntry[];
   bytes: number;
   /** Every file of the source, and their bytes. */
   totalFiles: number;
@@ -16,11 +19,11 @@ export interface CopyPlan {
   /** Sockets, fifos, devices: never copied. */
   skipped: string[];
   /** Symlinks that lead out of the service's directory: a move refuses them. */
-  outside: mcpv1.ServiceFileEntry[];
+  outside: FileEntry[];
 }
 
 /** What one pass must send so that the target's tree equals the source's. */
-export function planCopy(source: mcpv1.ServiceFileEntry[], target: mcpv1.ServiceFileEntry[]): CopyPlan {
+export function planCopy(source: FileEntry[], target: FileEntry[]): CopyPlan {
   const there = new Map(target.map((entry) => [entry.path, entry]));
   const sourceFiles = source.filter((entry) => entry.type === 'file');
   const files = sourceFiles.filter((entry) => {
@@ -38,7 +41,7 @@ export function planCopy(source: mcpv1.ServiceFileEntry[], target: mcpv1.Service
 }
 
 /** The refusal for links out of the service's directory, naming each (at most 5). */
-export function outsideLinksProblem(service: string, srvRoot: string, outside: mcpv1.ServiceFileEntry[]): string | undefined {
+export function outsideLinksProblem(service: string, srvRoot: string, outside: FileEntry[]): string | undefined {
   if (outside.length === 0) return undefined;
   const shown = outside.slice(0, 5).map((entry) => `${entry.path} -> ${entry.linkTarget}`);
   const more = outside.length > shown.length ? ` and ${outside.length - shown.length} more` : '';

@@ -1,4 +1,3 @@
-import type { mcpv1 } from '@mcp/proto';
 import type { AgentClient } from '../client/agent-client';
 import { CommandFailedError } from '../errors';
 import { outsideLinksProblem, planCopy, type CopyPlan } from './move-plan';
@@ -66,7 +65,7 @@ export async function copyFile(input: { from: AgentClient; to: AgentClient; serv
   const messages = input.from.stream('pullFile', { service: input.service, path: input.path }, { signal: abort.signal })[Symbol.asyncIterator]();
   try {
     const first = await messages.next();
-    const info: mcpv1.PullFileInfo | undefined = first.done ? undefined : first.value.info;
+    const info = first.done ? undefined : first.value.info;
     if (!info) throw new CommandFailedError(`${input.from.node.name} sent no file information for ${input.path}`);
     async function* chunks(): AsyncIterable<Buffer> {
       for (;;) {
