@@ -11,6 +11,7 @@ import { BackupRepository, componentTag, serviceTag, type BackupProgress, type S
 import { ServiceRegistry, type BackupIntentRecord, type BackupRunRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
+import { readRestoreIntent, type RestoreIntent, type SwapPair } from './restore-intent';
 
 const run = promisify(execFile);
 
@@ -51,23 +52,6 @@ export interface RestoreOutcome {
   snapshotId: string;
   kept: string[];
   results: Array<{ component: string; ok: boolean; error: string; container: string }>;
-}
-
-/** One directory a restore replaces: restic extracts into `stagingRoot` (so the data lands at `staged`), then it is swapped in. */
-interface SwapPair {
-  live: string;
-  stagingRoot: string;
-  staged: string;
-  previous: string;
-}
-
-/** What a restore records before each step; recovery reads it after a crash. */
-interface RestoreIntent {
-  step: 'stopping' | 'staged' | 'swapped';
-  snapshot: string;
-  pairs: SwapPair[];
-  /** Containers that ran before the restore stopped them: started again, whatever happens. */
-  containers: string[];
 }
 
 /**
@@ -364,7 +348,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
       await this.registry.clearBackupIntent(intent.service);
       return;
     }
-    const restore = intent.detail as unknown as RestoreIntent;
+    const restore = readRestoreIntent(intent.detail);
     if (restore.step === 'stopping') {
       this.logger.warn(`restore of ${intent.service} was interrupted before its data was staged: keeping the old data`);
       await this.abandonRestore(intent.service, restore);
