@@ -1012,7 +1012,7 @@ describe('mcp (CLI commands)', () => {
       expect(run.code).toBe(0);
       expect(received?.equals(content)).toBe(true);
       expect(factory.calls[0].request).toEqual({
-        header: { service: 'notes', path: 'www/index.html', mode: 0o640, size: content.length, sha256: createHash('sha256').update(content).digest('hex') },
+        header: { service: 'notes', path: 'www/index.html', mode: 0o640, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), mtimeMs: 0 },
         chunks: 4,
       });
     });

@@ -14,6 +14,8 @@ import { copyServicePass, LinkOutsideServiceError } from '../../apps/cli/src/mov
  */
 class DirAgent {
   readonly pushes: string[] = [];
+  /** Every file a listing hashed, in order. */
+  readonly hashed: string[] = [];
   /** Called before a pull's data is read (a file changing under the live pass). */
   beforePull?: (file: string) => void;
 
@@ -26,6 +28,7 @@ class DirAgent {
     const dir = (service: string) => path.join(this.srvRoot, service);
     const toProto = (entry: TreeEntry): mcpv1.ServiceFileEntry => ({ ...entry });
     const pushes = this.pushes;
+    const hashed = this.hashed;
     const srvRoot = this.srvRoot;
     const beforePull = (file: string): void => this.beforePull?.(file);
     return {
@@ -33,8 +36,9 @@ class DirAgent {
       async call(rpc: string, request: Record<string, unknown>) {
         const service = request.service as string;
         if (rpc === 'listServiceFiles') {
-          const listed = await listServiceTree({ dir: dir(service), checksums: request.checksums as boolean });
-          return { exists: listed.exists, entries: listed.entries.map(toProto), srvRoot };
+          const listed = await listServiceTree({ dir: dir(service), checksums: request.checksums as boolean, checksumPaths: new Set(request.checksumPaths as string[]) });
+          hashed.push(...listed.entries.filter((e) => e.sha256).map((e) => e.path));
+          return { exists: listed.exists, entries: listed.entries.map(toProto), srvRoot, startedAtMs: listed.startedAtMs };
         }
         if (rpc === 'applyServiceTree') return applyServiceTree({ dir: dir(service), entries: request.entries as TreeEntry[], finish: request.finish as boolean, chown: false });
         throw new Error(`unexpected ${rpc}`);
@@ -56,6 +60,7 @@ class DirAgent {
         if (data.length !== input.header.size || digest !== input.header.sha256) throw new Error(`checksum mismatch for ${input.header.path}`);
         const file = path.join(dir(input.header.service), input.header.path);
         fs.writeFileSync(file, data, { mode: input.header.mode || 0o644 });
+        if (input.header.mtimeMs) fs.utimesSync(file, (input.header.mtimeMs + 0.5) / 1000, (input.header.mtimeMs + 0.5) / 1000);
         pushes.push(input.header.path);
         return { path: input.header.path, size: data.length, sha256: digest };
       },
@@ -126,6 +131,84 @@ describe('mcp move copy protocol', () => {
     expect(target.pushes).toEqual(['db/deep/key']);
     expect(final.bytes).toBe(7);
     expect(snapshot(path.join(target.srvRoot, service))).toEqual(snapshot(dir));
+  });
+
+  describe('the final pass compares size and mtime first (rsync quick check)', () => {
+    const dir = () => path.join(source.srvRoot, service);
+    const mtime = (file: string) => Math.floor(fs.statSync(file).mtimeMs);
+    const setMtime = (file: string, ms: number) => fs.utimesSync(file, (ms + 0.5) / 1000, (ms + 0.5) / 1000);
+    const old = Date.now() - 3_600_000;
+
+    beforeEach(() => {
+      // Every file written an hour ago: settled.
+      for (const file of ['db/data.bin', 'db/deep/key', 'empty']) setMtime(path.join(dir(), file), old);
+    });
+
+    it("should push live copies with the source's mtime, so a final pass with nothing changed hashes and sends nothing", async () => {
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: false });
+      expect(mtime(path.join(target.srvRoot, service, 'db', 'deep', 'key'))).toBe(old);
+      source.hashed.length = 0;
+      target.hashed.length = 0;
+      target.pushes.length = 0;
+
+      const final = await copyServicePass({ from: source.client(), to: target.client(), service, final: true });
+
+      expect([source.hashed, target.hashed, target.pushes]).toEqual([[], [], []]);
+      expect(final).toMatchObject({ files: 0, bytes: 0, hashed: 0 });
+      expect(snapshot(path.join(target.srvRoot, service))).toEqual(snapshot(dir()));
+    });
+
+    it('should hash on both nodes only the files of equal size with another mtime, and send those whose content differs', async () => {
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: false });
+      source.hashed.length = 0;
+      target.hashed.length = 0;
+      target.pushes.length = 0;
+      // Same size, other content, later mtime: compared by SHA-256 and sent.
+      fs.writeFileSync(path.join(dir(), 'db', 'deep', 'key'), 'secret-isH');
+      setMtime(path.join(dir(), 'db', 'deep', 'key'), old + 1000);
+      // Touched only: compared by SHA-256, equal, not sent (its mtime is set by the finish).
+      setMtime(path.join(dir(), 'db', 'data.bin'), old + 2000);
+      // Grown: sent without hashing first.
+      fs.writeFileSync(path.join(dir(), 'empty'), 'now 14 bytes\n\n');
+      setMtime(path.join(dir(), 'empty'), old);
+
+      const final = await copyServicePass({ from: source.client(), to: target.client(), service, final: true });
+
+      expect(source.hashed).toEqual(['db/data.bin', 'db/deep/key']);
+      expect(target.hashed).toEqual(['db/data.bin', 'db/deep/key']);
+      expect(target.pushes).toEqual(['db/deep/key', 'empty']);
+      expect(final).toMatchObject({ files: 2, bytes: 24, hashed: 2 });
+      expect(snapshot(path.join(target.srvRoot, service))).toEqual(snapshot(dir()));
+    });
+
+    it('should take a settled file of the same size and mtime as unchanged without reading it (the rule: content changed behind a reset mtime is not seen)', async () => {
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: false });
+      target.pushes.length = 0;
+      fs.writeFileSync(path.join(dir(), 'db', 'deep', 'key'), 'secret-isH');
+      setMtime(path.join(dir(), 'db', 'deep', 'key'), old);
+
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: true });
+
+      expect(target.pushes).toEqual([]);
+      expect(fs.readFileSync(path.join(target.srvRoot, service, 'db', 'deep', 'key'), 'utf8')).toBe('secret-ish');
+    });
+
+    it('should not trust the mtime of a file written less than 2 s before the live listing: rewritten after its copy within the same clock tick, it is still sent', async () => {
+      const key = path.join(dir(), 'db', 'deep', 'key');
+      const recent = Date.now() - 100;
+      setMtime(key, recent);
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: false });
+      expect(mtime(path.join(target.srvRoot, service, 'db', 'deep', 'key'))).toBe(1);
+      target.pushes.length = 0;
+      // A write after the copy that kept the mtime (same tick of the file clock).
+      fs.writeFileSync(key, 'secret-isH');
+      setMtime(key, recent);
+
+      await copyServicePass({ from: source.client(), to: target.client(), service, final: true });
+
+      expect(target.pushes).toEqual(['db/deep/key']);
+      expect(snapshot(path.join(target.srvRoot, service))).toEqual(snapshot(dir()));
+    });
   });
 
   it('should leave a file that changes while the live pass reads it to the final pass', async () => {

@@ -28,7 +28,7 @@ function routed(service: string): mcpv1.ServiceSpec {
 
 /** Pushes `content` as one stream; resolves to the response or rejects with the gRPC error. */
 function push(client: AgentTestClient, service: string, relative: string, content: Buffer): Promise<mcpv1.PushFileResponse> {
-  const header: mcpv1.PushFileHeader = { service, path: relative, mode: 0, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+  const header: mcpv1.PushFileHeader = { service, path: relative, mode: 0, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), mtimeMs: 0 };
   return new Promise((resolve, reject) => {
     const call = client.raw.pushFile(client.metadata(), (err, res) => (err ? reject(err) : resolve(res)));
     call.write({ header });

@@ -24,7 +24,7 @@ function push(client: AgentTestClient, relative: string, content: Buffer): Promi
   const sha256 = createHash('sha256').update(content).digest('hex');
   return new Promise((resolve, reject) => {
     const call = client.raw.pushFile(client.metadata(), (err, res) => (err ? reject(err) : resolve(res)));
-    call.write({ header: { service: SERVICE, path: relative, mode: 0, size: content.length, sha256 } });
+    call.write({ header: { service: SERVICE, path: relative, mode: 0, size: content.length, sha256, mtimeMs: 0 } });
     call.write({ chunk: content });
     call.end();
   });

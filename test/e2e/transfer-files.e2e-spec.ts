@@ -22,6 +22,7 @@ function push(client: AgentTestClient, header: Partial<mcpv1.PushFileHeader> & {
   const full: mcpv1.PushFileHeader = {
     service: SERVICE,
     mode: 0,
+    mtimeMs: 0,
     size: size ?? list.reduce((sum, chunk) => sum + chunk.length, 0),
     sha256: sha.digest('hex'),
     ...header,
@@ -42,7 +43,7 @@ function pushLarge(client: AgentTestClient, relative: string, total: number): Pr
   const sha256 = hash.digest('hex');
   return new Promise((resolve, reject) => {
     const call = client.raw.pushFile(client.metadata(), (err, res) => (err ? reject(err) : resolve({ response: res, sha256 })));
-    call.write({ header: { service: SERVICE, path: relative, mode: 0, size: total, sha256 } });
+    call.write({ header: { service: SERVICE, path: relative, mode: 0, size: total, sha256, mtimeMs: 0 } });
     let sent = 0;
     const pump = (): void => {
       while (sent < total) {
@@ -217,7 +218,7 @@ describe('Transfer (real agent process)', () => {
     const logStart = agent.logs().length;
     const call = client.raw.pushFile(client.metadata(), () => undefined);
     call.on('error', () => undefined);
-    call.write({ header: { service: SERVICE, path: 'cancelled/part.bin', mode: 0, size: 64 * MiB, sha256: 'ab'.repeat(32) } });
+    call.write({ header: { service: SERVICE, path: 'cancelled/part.bin', mode: 0, size: 64 * MiB, sha256: 'ab'.repeat(32), mtimeMs: 0 } });
     for (let i = 0; i < 8; i++) call.write({ chunk: Buffer.alloc(64 * 1024, i) });
     await until(() => tempLeftovers(serviceDir).length > 0);
     const startedWriting = tempLeftovers(serviceDir).length;
@@ -245,7 +246,7 @@ describe('Transfer (real agent process)', () => {
   it('should refuse a push without a token', async () => {
     const pushed = new Promise((resolve, reject) => {
       const call = client.raw.pushFile(client.metadata({ token: null }), (err, res) => (err ? reject(err) : resolve(res)));
-      call.write({ header: { service: SERVICE, path: 'anon.txt', mode: 0, size: 1, sha256: 'ab'.repeat(32) } });
+      call.write({ header: { service: SERVICE, path: 'anon.txt', mode: 0, size: 1, sha256: 'ab'.repeat(32), mtimeMs: 0 } });
       call.write({ chunk: Buffer.from('x') });
       call.end();
     });

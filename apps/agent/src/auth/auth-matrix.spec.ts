@@ -143,7 +143,7 @@ describe(AuthGuard.name, () => {
       new Promise((resolve) => {
         const stream = client.raw.pushFile(md, (err) => resolve(err ?? undefined));
         stream.on('error', () => undefined);
-        stream.write({ header: { service: 'web', path: 'auth-matrix.txt', mode: 0, size: 2, sha256: '' } });
+        stream.write({ header: { service: 'web', path: 'auth-matrix.txt', mode: 0, size: 2, sha256: '', mtimeMs: 0 } });
         stream.write({ chunk: Buffer.from('hi') });
         stream.end();
       }),

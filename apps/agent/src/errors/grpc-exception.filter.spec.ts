@@ -158,7 +158,7 @@ describe(GrpcExceptionFilter.name, () => {
   function clientStreamError(): Promise<grpc.ServiceError> {
     return new Promise((resolve, reject) => {
       const stream = client.raw.pushFile(client.metadata(), (err) => (err ? resolve(err) : reject(new Error('expected the push to fail'))));
-      stream.write({ header: { service: 'x', path: 'a', mode: 0, size: 1, sha256: '' } });
+      stream.write({ header: { service: 'x', path: 'a', mode: 0, size: 1, sha256: '', mtimeMs: 0 } });
       stream.end();
     });
   }

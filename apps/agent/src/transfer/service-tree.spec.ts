@@ -42,7 +42,23 @@ describe('service tree (SPEC §15 move)', () => {
       ['s', 'symlink', false],
     ]);
     expect(listed.entries[1].sha256).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
-    expect(await listServiceTree({ dir: path.join(root, 'none'), checksums: false })).toEqual({ exists: false, entries: [] });
+    expect(await listServiceTree({ dir: path.join(root, 'none'), checksums: false })).toMatchObject({ exists: false, entries: [] });
+  });
+
+  it('should hash only the files named in checksumPaths without checksums, and say when the listing began', async () => {
+    fs.mkdirSync(path.join(dir, 'a'));
+    fs.writeFileSync(path.join(dir, 'a', 'f'), 'hello');
+    fs.writeFileSync(path.join(dir, 'g'), 'other');
+    const before = Date.now();
+
+    const listed = await listServiceTree({ dir, checksums: false, checksumPaths: new Set(['a/f']) });
+
+    expect(listed.entries.filter((e) => e.type === 'file').map((e) => [e.path, e.sha256])).toEqual([
+      ['a/f', '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824'],
+      ['g', ''],
+    ]);
+    expect(listed.startedAtMs).toBeGreaterThanOrEqual(before);
+    expect(listed.startedAtMs).toBeLessThanOrEqual(Date.now());
   });
 
   it('should refuse to make a symlink that leads out, also by a chain of links that are each inside', async () => {

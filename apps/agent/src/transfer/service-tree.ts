@@ -72,13 +72,18 @@ export async function linkLeaves(root: string, abs: string, text: string): Promi
   return !isInside(root, await resolvePath(path.dirname(abs), text));
 }
 
-/** Lists `<dir>` depth-first, parents before children, names sorted; `exists` false when missing. */
-export async function listServiceTree(input: { dir: string; checksums: boolean }): Promise<{ exists: boolean; entries: TreeEntry[] }> {
+/**
+ * Lists `<dir>` depth-first, parents before children, names sorted; `exists` false when missing.
+ * Files get a SHA-256 with `checksums`, or, without, those named in `checksumPaths`.
+ * `startedAtMs`: this node's clock before the first entry was read.
+ */
+export async function listServiceTree(input: { dir: string; checksums: boolean; checksumPaths?: ReadonlySet<string> }): Promise<{ exists: boolean; entries: TreeEntry[]; startedAtMs: number }> {
+  const startedAtMs = Date.now();
   let root: string;
   try {
     root = await fs.realpath(input.dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, entries: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, entries: [], startedAtMs };
     throw error;
   }
   const entries: TreeEntry[] = [];
@@ -97,7 +102,7 @@ export async function listServiceTree(input: { dir: string; checksums: boolean }
         entries.push({ ...base, type: 'dir' });
         await walk(abs, relative);
       } else if (stat.isFile()) {
-        entries.push({ ...base, type: 'file', size: stat.size, sha256: input.checksums ? await sha256Of(abs) : '' });
+        entries.push({ ...base, type: 'file', size: stat.size, sha256: input.checksums || input.checksumPaths?.has(relative) ? await sha256Of(abs) : '' });
       } else if (stat.isSymbolicLink()) {
         const text = await fs.readlink(abs);
         entries.push({ ...base, type: 'symlink', linkTarget: text, leavesServiceDir: await linkLeaves(root, abs, text) });
@@ -107,7 +112,7 @@ export async function listServiceTree(input: { dir: string; checksums: boolean }
     }
   };
   await walk(root, '');
-  return { exists: true, entries };
+  return { exists: true, entries, startedAtMs };
 }
 
 /** Checks a listing from the caller: relative paths without `..`, known types, parents listed before children. */

@@ -46,7 +46,7 @@ export class TransferController {
 
   @Rpc()
   async listServiceFiles(request: mcpv1.ListServiceFilesRequest): Promise<mcpv1.ListServiceFilesResponse> {
-    return this.transfer.listFiles({ service: request.service, checksums: request.checksums });
+    return this.transfer.listFiles({ service: request.service, checksums: request.checksums, checksumPaths: request.checksumPaths });
   }
 
   @Rpc()

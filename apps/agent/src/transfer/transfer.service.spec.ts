@@ -90,6 +90,15 @@ describe(TransferService.name, () => {
       expect(fs.readFileSync(path.join(config.agent.srvRoot, 'app', 'sub', 'f.txt'), 'utf8')).toBe('hello');
     });
 
+    it('should give the file the mtime of the header, to the millisecond, or leave the time of the push with 0', async () => {
+      const pushedAt = Date.now();
+      await sut.push(new PushCall([{ header: { ...header('dated.txt'), mtimeMs: 1_600_000_000_123 } }, { chunk: content }]).asInput());
+      await sut.push(new PushCall([{ header: { ...header('now.txt'), mtimeMs: 0 } }, { chunk: content }]).asInput());
+
+      expect(Math.floor(fs.statSync(path.join(config.agent.srvRoot, 'app', 'dated.txt')).mtimeMs)).toBe(1_600_000_000_123);
+      expect(fs.statSync(path.join(config.agent.srvRoot, 'app', 'now.txt')).mtimeMs).toBeGreaterThanOrEqual(pushedAt - 1000);
+    });
+
     it('should check the path again right before the rename (a directory swapped for a symlink mid-push)', async () => {
       const serviceDir = path.join(config.agent.srvRoot, 'app');
       const outside = path.join(path.dirname(config.agent.srvRoot), 'outside');

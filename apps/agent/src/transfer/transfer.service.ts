@@ -36,7 +36,8 @@ export class TransferCancelledError extends Error {
 
 /** A push's messages: one header first, then chunks of the file (TransferMapper reads them off the call). */
 export interface FilePushPart {
-  header?: { service: string; path: string; mode: number; size: number; sha256: string };
+  /** `mtimeMs` (0 or absent: the time of the push) is given to the file before it is renamed into place. */
+  header?: { service: string; path: string; mode: number; size: number; sha256: string; mtimeMs?: number };
   chunk?: Buffer;
 }
 
@@ -130,6 +131,12 @@ export class TransferService {
       }
       const mode = header.mode ? header.mode & PERMISSION_BITS : existing ? existing.mode & PERMISSION_BITS : DEFAULT_FILE_MODE;
       await file.chmod(mode);
+      const mtimeMs = Number(header.mtimeMs ?? 0);
+      if (mtimeMs > 0) {
+        // Half a millisecond more, as applyServiceTree does: seconds as a double lose the last digit.
+        const when = (mtimeMs + 0.5) / 1000;
+        await file.utimes(when, when);
+      }
       await file.sync();
       await file.close();
       closed = true;
@@ -176,9 +183,10 @@ export class TransferService {
   }
 
   /** ListServiceFiles (SPEC §15 move): the service's directory, links never followed. */
-  async listFiles(input: { service: string; checksums: boolean }): Promise<{ exists: boolean; entries: TreeEntry[]; srvRoot: string }> {
+  async listFiles(input: { service: string; checksums: boolean; checksumPaths?: string[] }): Promise<{ exists: boolean; entries: TreeEntry[]; srvRoot: string; startedAtMs: number }> {
     const dir = this.serviceDir(input.service);
-    return { ...(await listServiceTree({ dir, checksums: input.checksums })), srvRoot: this.config.agent.srvRoot };
+    const checksumPaths = input.checksumPaths?.length ? new Set(input.checksumPaths) : undefined;
+    return { ...(await listServiceTree({ dir, checksums: input.checksums, checksumPaths })), srvRoot: this.config.agent.srvRoot };
   }
 
   /** ApplyServiceTree (SPEC §15 move): only for a service this node does not run. */

@@ -17,6 +17,8 @@ export interface PushFileHeader {
   mode: number;
   size: number;
   sha256: string;
+  /** Modification time to give the file (ms since the epoch); 0: the time of the push. */
+  mtimeMs: number;
 }
 
 /** What the node stored. */

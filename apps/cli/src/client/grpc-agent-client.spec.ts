@@ -152,9 +152,9 @@ describe(GrpcAgentClient.name, () => {
     const sha256 = createHash('sha256').update(data).digest('hex');
     const sut = client();
     try {
-      const response = await sut.pushFile({ header: { service: 'notes', path: 'big.bin', mode: 0o640, size: data.length, sha256 }, chunks: chunks() });
+      const response = await sut.pushFile({ header: { service: 'notes', path: 'big.bin', mode: 0o640, size: data.length, sha256, mtimeMs: 0 }, chunks: chunks() });
       expect(response).toEqual({ path: 'big.bin', size: data.length, sha256 });
-      expect(pushed.header).toEqual({ service: 'notes', path: 'big.bin', mode: 0o640, size: data.length, sha256 });
+      expect(pushed.header).toEqual({ service: 'notes', path: 'big.bin', mode: 0o640, size: data.length, sha256, mtimeMs: 0 });
       expect(pushed.data.equals(data)).toBe(true);
     } finally {
       sut.close();

@@ -45,7 +45,7 @@ export class PushCommand extends CommandRunner {
     const target = dest ?? path.basename(file);
     const node = await this.locator.nodeFor(service, options.node);
     const sha256 = await sha256File(file);
-    const header: PushFileHeader = { service, path: target, mode: options.mode ?? stat.mode & 0o777, size: stat.size, sha256 };
+    const header: PushFileHeader = { service, path: target, mode: options.mode ?? stat.mode & 0o777, size: stat.size, sha256, mtimeMs: 0 };
     const progress = new Progress(this.output, `push ${target}`, stat.size);
     async function* chunks(): AsyncIterable<Buffer> {
       let sent = 0;

@@ -1,5 +1,5 @@
 import type { mcpv1 } from '@mcp/proto';
-import { formatWindow, memoryBytes, outsideLinksProblem, placeService, planCopy, secretsUsed, serviceMemoryBytes } from './move-plan';
+import { filesToHash, formatWindow, memoryBytes, MTIME_SETTLED_MS, mtimeForCopy, outsideLinksProblem, placeService, planCopy, secretsUsed, serviceMemoryBytes, UNSETTLED_MTIME_MS } from './move-plan';
 
 function entry(path: string, over: Partial<mcpv1.ServiceFileEntry> = {}): mcpv1.ServiceFileEntry {
   return { path, type: 'file', mode: 0o644, size: 1, sha256: 'a'.repeat(64), linkTarget: '', leavesServiceDir: false, uid: 0, gid: 0, mtimeMs: 0, ...over };
@@ -32,6 +32,43 @@ describe(planCopy.name, () => {
     expect(plan.skipped).toEqual(['sock']);
     expect(outsideLinksProblem('shop', '/srv', plan.outside)).toContain('/srv/shop has symlink(s) leading out of it: out -> /etc;');
     expect(outsideLinksProblem('shop', '/srv', [])).toBeUndefined();
+  });
+});
+
+describe('the final pass quick check (size and mtime, then SHA-256)', () => {
+  const listedAt = 1_700_000_000_000;
+  const old = listedAt - 60_000;
+  const unhashed = (path: string, over: Partial<mcpv1.ServiceFileEntry> = {}) => entry(path, { sha256: '', mtimeMs: old, ...over });
+
+  it('should hash only the files of equal size whose mtimes differ, or whose mtime is too recent to tell', () => {
+    const source = [
+      unhashed('same'),
+      unhashed('touched', { mtimeMs: old + 5 }),
+      unhashed('grown', { size: 2 }),
+      unhashed('new'),
+      unhashed('recent', { mtimeMs: listedAt - MTIME_SETTLED_MS + 1 }),
+      unhashed('settled', { mtimeMs: listedAt - MTIME_SETTLED_MS }),
+      unhashed('was-dir'),
+      unhashed('d', { type: 'dir', mtimeMs: 5 }),
+    ];
+    const target = [unhashed('same'), unhashed('touched'), unhashed('grown'), unhashed('recent', { mtimeMs: listedAt - MTIME_SETTLED_MS + 1 }), unhashed('settled', { mtimeMs: listedAt - MTIME_SETTLED_MS }), unhashed('was-dir', { type: 'dir' }), unhashed('d', { type: 'dir' })];
+
+    expect(filesToHash(source, target, listedAt)).toEqual(['touched', 'recent']);
+  });
+
+  it('should send what differs in size, is new, or hashes differently; a settled file of the same size and mtime is taken as equal', () => {
+    const source = [unhashed('same'), unhashed('touched', { mtimeMs: old + 5, sha256: 'a'.repeat(64) }), unhashed('edited', { mtimeMs: old + 5, sha256: 'b'.repeat(64) }), unhashed('grown', { size: 2 }), unhashed('new')];
+    const target = [unhashed('same', { sha256: 'c'.repeat(64) }), unhashed('touched', { sha256: 'a'.repeat(64) }), unhashed('edited', { sha256: 'a'.repeat(64) }), unhashed('grown')];
+
+    expect(planCopy(source, target, { sourceListedAtMs: listedAt }).files.map((f) => f.path)).toEqual(['edited', 'grown', 'new']);
+    // Without the quick check (the live pass), unhashed files of the same size are sent.
+    expect(planCopy(source, target).files.map((f) => f.path)).toEqual(['same', 'edited', 'grown', 'new']);
+  });
+
+  it("should give a copy the source's mtime when settled, else one no later write can give the source's file", () => {
+    expect(mtimeForCopy({ mtimeMs: old }, listedAt)).toBe(old);
+    expect(mtimeForCopy({ mtimeMs: listedAt - 10 }, listedAt)).toBe(UNSETTLED_MTIME_MS);
+    expect(mtimeForCopy({ mtimeMs: listedAt + 3_600_000 }, listedAt)).toBe(UNSETTLED_MTIME_MS);
   });
 });
 

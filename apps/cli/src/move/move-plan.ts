@@ -22,13 +22,60 @@ export interface CopyPlan {
   outside: FileEntry[];
 }
 
-/** What one pass must send so that the target's tree equals the source's. */
-export function planCopy(source: FileEntry[], target: FileEntry[]): CopyPlan {
+/**
+ * A file whose mtime is this much older than the start of its listing is "settled": a later
+ * write gets a later mtime (file times come from a clock that ticks every few milliseconds,
+ * 1–2 s on some filesystems). A younger one could be written again within the same tick and
+ * keep its mtime, so size + mtime say nothing about it (git's "racy" files).
+ */
+export const MTIME_SETTLED_MS = 2000;
+
+/**
+ * The mtime a copy pushed to the target gets: the source's when settled, else 1 ms after the
+ * epoch — a time no later write on the source can give the file, so that the final pass's
+ * quick check sees it differ and compares the content.
+ */
+export const UNSETTLED_MTIME_MS = 1;
+
+export function mtimeForCopy(entry: Pick<FileEntry, 'mtimeMs'>, listedAtMs: number): number {
+  return isSettled(entry, listedAtMs) ? Number(entry.mtimeMs) : UNSETTLED_MTIME_MS;
+}
+
+function isSettled(entry: Pick<FileEntry, 'mtimeMs'>, listedAtMs: number): boolean {
+  return Number(entry.mtimeMs) + MTIME_SETTLED_MS <= listedAtMs;
+}
+
+/**
+ * The final pass's quick check (rsync's default: size and mtime): the source's files whose
+ * content must be compared by SHA-256 because the target has a file of that path and size but
+ * another mtime — or the same one on a source file that is not settled. A file of another size
+ * (or absent, or not a file there) is sent without hashing; one of the same size and mtime is
+ * taken as equal.
+ */
+export function filesToHash(source: FileEntry[], target: FileEntry[], sourceListedAtMs: number): string[] {
+  const there = new Map(target.map((entry) => [entry.path, entry]));
+  return source
+    .filter((entry) => {
+      const other = there.get(entry.path);
+      if (entry.type !== 'file' || !other || other.type !== 'file' || Number(other.size) !== Number(entry.size)) return false;
+      return Number(other.mtimeMs) !== Number(entry.mtimeMs) || !isSettled(entry, sourceListedAtMs);
+    })
+    .map((entry) => entry.path);
+}
+
+/**
+ * What one pass must send so that the target's tree equals the source's: files the target
+ * lacks, holds as something else, or with another size or SHA-256. With `quick` (the final
+ * pass), a settled file of the same size and mtime on both nodes is taken as equal unhashed.
+ */
+export function planCopy(source: FileEntry[], target: FileEntry[], quick?: { sourceListedAtMs: number }): CopyPlan {
   const there = new Map(target.map((entry) => [entry.path, entry]));
   const sourceFiles = source.filter((entry) => entry.type === 'file');
   const files = sourceFiles.filter((entry) => {
     const other = there.get(entry.path);
-    return !other || other.type !== 'file' || other.size !== entry.size || !entry.sha256 || other.sha256 !== entry.sha256;
+    if (!other || other.type !== 'file' || Number(other.size) !== Number(entry.size)) return true;
+    if (quick && Number(other.mtimeMs) === Number(entry.mtimeMs) && isSettled(entry, quick.sourceListedAtMs)) return false;
+    return !entry.sha256 || other.sha256 !== entry.sha256;
   });
   return {
     files,

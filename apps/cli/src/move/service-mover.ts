@@ -30,7 +30,8 @@ export interface MoveReport {
   files: number;
   bytes: number;
   live?: { files: number; bytes: number; ms: number; changed: number };
-  final?: { files: number; bytes: number; ms: number };
+  /** `hashed`: files the final pass compared by SHA-256 (its quick check compares size and mtime first). */
+  final?: { files: number; bytes: number; ms: number; hashed: number };
   secretsCopied: string[];
   images: Array<{ image: string; action: 'pushed' | 'present' | 'node pulls' | 'would push'; bytes: number }>;
   /** From the source's stop to the target's healthy deploy (the service answered nowhere). */
@@ -128,7 +129,7 @@ export class ServiceMover {
       made.stopped = true;
       await source.call('stopService', { service });
       const final = await this.pass({ service, source, dest, final: true });
-      report.final = { files: final.files, bytes: final.bytes, ms: final.ms };
+      report.final = { files: final.files, bytes: final.bytes, ms: final.ms, hashed: final.hashed };
       this.output.progress(`${service}: deploying on ${to} (waiting for health)...`);
       made.deployed = true;
       const proto = await toProtoSpec({ ...spec, node: to });
@@ -235,8 +236,9 @@ export class ServiceMover {
     }
 
     const [sourceFiles, destFiles] = await Promise.all([
-      source.call('listServiceFiles', { service, checksums: true }),
-      dest.call('listServiceFiles', { service, checksums: true }),
+      // Totals and links only: the passes compare content.
+      source.call('listServiceFiles', { service, checksums: false, checksumPaths: [] }),
+      dest.call('listServiceFiles', { service, checksums: false, checksumPaths: [] }),
     ]);
     const plan: CopyPlan = planCopy(sourceFiles.entries, destFiles.entries);
     const links = outsideLinksProblem(service, sourceFiles.srvRoot, plan.outside);
@@ -334,7 +336,7 @@ export class ServiceMover {
     if (report.resumed) lines.push(`${report.service} already ran on ${report.to} and was stopped on ${report.from} (an earlier move ended after its deploy): finished it, nothing copied again`);
     lines.push(`moved ${report.service} from ${report.from} to ${report.to}`);
     if (report.live) lines.push(`  live copy: ${report.live.files} file(s), ${formatBytes(report.live.bytes)} in ${formatWindow(report.live.ms)}${report.live.changed ? ` (${report.live.changed} changed while read)` : ''}`);
-    if (report.final) lines.push(`  final copy: ${report.final.files} file(s), ${formatBytes(report.final.bytes)} in ${formatWindow(report.final.ms)}`);
+    if (report.final) lines.push(`  final copy: ${report.final.files} file(s), ${formatBytes(report.final.bytes)} in ${formatWindow(report.final.ms)} (${report.final.hashed} compared by SHA-256, the rest by size and mtime)`);
     for (const image of report.images) if (image.action === 'pushed') lines.push(`  pushed ${image.image} to ${report.to}: ${formatBytes(image.bytes)}`);
     if (report.secretsCopied.length) lines.push(`  copied secret(s) ${report.secretsCopied.join(', ')} to ${report.to}`);
     if (report.windowMs !== undefined) lines.push(`unavailable for ${formatWindow(report.windowMs)} (from its stop on ${report.from} to healthy on ${report.to})`);

@@ -428,6 +428,11 @@ export interface PushFileHeader {
   size: number;
   /** Hex SHA-256 of the whole content; checked before the file is renamed into place. */
   sha256: string;
+  /**
+   * Modification time to give the file, milliseconds since the epoch; 0 leaves the time of
+   * the push. A move sets the source's, so that its final pass can compare size + mtime.
+   */
+  mtimeMs: number;
 }
 
 export interface PushFileRequest {
@@ -1022,8 +1027,13 @@ export interface ServiceFileEntry {
 
 export interface ListServiceFilesRequest {
   service: string;
-  /** Hash every file's content (a move's copy compares by SHA-256). */
+  /** Hash every file's content (a move's live copy compares by SHA-256). */
   checksums: boolean;
+  /**
+   * Without `checksums`: hash only these files (paths relative to the service's directory),
+   * those a move's final pass finds with equal size and another mtime on the two nodes.
+   */
+  checksumPaths: string[];
 }
 
 export interface ListServiceFilesResponse {
@@ -1033,6 +1043,12 @@ export interface ListServiceFilesResponse {
   exists: boolean;
   /** The node's srv_root, so a caller can say where the data is. */
   srvRoot: string;
+  /**
+   * The node's clock when the listing began, milliseconds since the epoch. A file whose
+   * mtime is older by more than a clock tick cannot be written again without getting a
+   * later mtime; a move copies by size + mtime only files at least 2 s older than this.
+   */
+  startedAtMs: number;
 }
 
 export interface ApplyServiceTreeRequest {
