@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { NotFoundError, PathOutsideServiceError, ServiceNotFoundError } from '@mcp/common';
+import { Failpoints, NotFoundError, PathOutsideServiceError, ServiceNotFoundError } from '@mcp/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { ContainerRuntime } from '@mcp/runtime';
 import { FakeClock, FakeRuntime, InMemoryRegistry } from '../../../../test/fakes';
@@ -75,6 +75,7 @@ describe(TransferService.name, () => {
         { provide: AgentConfig, useValue: (config = makeTestConfig()) },
         { provide: ServiceRegistry, useValue: registry },
         { provide: ContainerRuntime, useValue: runtime },
+        { provide: Failpoints, useValue: new Failpoints() },
       ],
     }).compile();
     sut = moduleRef.get(TransferService);

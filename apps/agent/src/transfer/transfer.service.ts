@@ -6,6 +6,7 @@ import {
   ChecksumMismatchError,
   DiskFullError,
   FailedPreconditionError,
+  Failpoints,
   FileTooLargeError,
   InvalidArgumentError,
   InvalidPathError,
@@ -81,6 +82,7 @@ export class TransferService {
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly runtime: ContainerRuntime,
+    private readonly failpoints: Failpoints,
   ) {}
 
   /**
@@ -144,6 +146,8 @@ export class TransferService {
       await recheckServicePath(target);
       await fs.rename(temp, target.target);
       await syncDirectory(parent);
+      // Test-only: the file is in place, the client has no answer yet (a move's target killed mid-copy).
+      await this.failpoints.hit('push-file.after-rename');
       return { path: target.relative, size, sha256: actualSha };
     } catch (error) {
       if (!closed) await file.close().catch(() => undefined);
