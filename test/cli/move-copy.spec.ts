@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { mcpv1 } from '@mcp/proto';
 import { applyServiceTree, listServiceTree, type TreeEntry } from '../../apps/agent/src/transfer/service-tree';
 import type { AgentClient, PushFileInput } from '../../apps/cli/src/client/agent-client';
+import { AgentCallError } from '../../apps/cli/src/errors';
 import { copyServicePass, LinkOutsideServiceError } from '../../apps/cli/src/move/service-copy';
 
 /**
@@ -16,6 +17,8 @@ class DirAgent {
   readonly pushes: string[] = [];
   /** Every file a listing hashed, in order. */
   readonly hashed: string[] = [];
+  /** Every push fails with this (the node gone). */
+  pushFails?: Error;
   /** Called before a pull's data is read (a file changing under the live pass). */
   beforePull?: (file: string) => void;
 
@@ -29,6 +32,8 @@ class DirAgent {
     const toProto = (entry: TreeEntry): mcpv1.ServiceFileEntry => ({ ...entry });
     const pushes = this.pushes;
     const hashed = this.hashed;
+    const name = this.name;
+    const pushFails = this.pushFails;
     const srvRoot = this.srvRoot;
     const beforePull = (file: string): void => this.beforePull?.(file);
     return {
@@ -57,7 +62,8 @@ class DirAgent {
         for await (const chunk of input.chunks) parts.push(chunk);
         const data = Buffer.concat(parts);
         const digest = createHash('sha256').update(data).digest('hex');
-        if (data.length !== input.header.size || digest !== input.header.sha256) throw new Error(`checksum mismatch for ${input.header.path}`);
+        if (data.length !== input.header.size || digest !== input.header.sha256) throw new AgentCallError(name, 'INVALID_ARGUMENT', `checksum mismatch for ${input.header.path}`);
+        if (pushFails) throw pushFails;
         const file = path.join(dir(input.header.service), input.header.path);
         fs.writeFileSync(file, data, { mode: input.header.mode || 0o644 });
         if (input.header.mtimeMs) fs.utimesSync(file, (input.header.mtimeMs + 0.5) / 1000, (input.header.mtimeMs + 0.5) / 1000);
@@ -221,6 +227,12 @@ describe('mcp move copy protocol', () => {
     source.beforePull = undefined;
     await copyServicePass({ from: source.client(), to: target.client(), service, final: true });
     expect(snapshot(path.join(target.srvRoot, service))).toEqual(snapshot(path.join(source.srvRoot, service)));
+  });
+
+  it('should end the live pass at the first push that fails for another reason than a changed file (the target gone)', async () => {
+    target.pushFails = new AgentCallError('b', 'UNAVAILABLE', 'b is unreachable');
+
+    await expect(copyServicePass({ from: source.client(), to: target.client(), service, final: false })).rejects.toThrow('b is unreachable');
   });
 
   it('should fail the final pass when a file changes while it is read', async () => {

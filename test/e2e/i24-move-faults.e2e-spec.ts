@@ -247,4 +247,46 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
     expect(tree(srv(nodes.b, name))).toEqual(tree(dir));
     expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);
   });
+
+  it('should leave the source untouched when the target agent is killed mid-copy, and a re-run after its restart sends only what is missing', async () => {
+    const name = `${P}-kill`;
+    const file = await deployOnA(name);
+    const dir = srv(nodes.a, name);
+    const sourceTree = tree(dir);
+    const before = await startedAt(nodes.a, `${name}-web`);
+    close(pushGate);
+
+    const move = spawnMcp(['move', name, '--to', 'b']);
+    await until(() => fs.existsSync(`${pushGate}.reached`), 'the first push of the live pass at its failpoint');
+    // a-first.bin is in place on b, its answer not sent: kill the agent process there.
+    await nodes.b.agent.kill9();
+    open(pushGate);
+    const failed = await move.done;
+
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`moving ${name} to b failed`);
+    expect(failed.stderr).toContain('it kept running on a');
+    expect(failed.stderr).toContain('could not remove the copied data on b');
+    // The source was never stopped, its data unchanged, the definition too.
+    expect(await startedAt(nodes.a, `${name}-web`)).toBe(before);
+    expect(tree(dir)).toEqual(sourceTree);
+    expect(await backendGet(nodes.a, name)).toBe(`hello from ${name}\n`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "a"');
+    expect(fs.readFileSync(path.join(srv(nodes.b, name), 'a-first.bin'))).toEqual(fs.readFileSync(path.join(dir, 'a-first.bin')));
+
+    await restartB();
+    const again = await mcp(['move', name, '--to', 'b', '--json']);
+
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const report = JSON.parse(again.stdout) as MoveJson;
+    // a-first.bin reached b before the kill: only the three others are sent, and the final pass has nothing to hash.
+    expect(report.live).toMatchObject({ files: 3, changed: 0 });
+    expect(report.final).toMatchObject({ files: 0, hashed: 0 });
+    expect(tree(srv(nodes.b, name))).toEqual(sourceTree);
+    expect(tree(dir)).toEqual(sourceTree);
+    expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);
+    expect(await containers(nodes.a)).not.toContain(`${name}-web`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"');
+  });
 });

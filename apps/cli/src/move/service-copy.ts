@@ -1,5 +1,5 @@
 import type { AgentClient } from '../client/agent-client';
-import { CommandFailedError } from '../errors';
+import { AgentCallError, CommandFailedError } from '../errors';
 import { filesToHash, mtimeForCopy, outsideLinksProblem, planCopy, type CopyPlan } from './move-plan';
 
 /** A pass's result: what was sent, and (live pass) what changed under it and waits for the final pass. */
@@ -60,8 +60,9 @@ export async function copyServicePass(input: CopyPassInput): Promise<CopyPassRes
     try {
       done.bytes += await copyFile({ from: input.from, to: input.to, service: input.service, path: entry.path, mtimeMs: mtimeForCopy(entry, sourceListedAtMs) });
     } catch (error) {
-      // Live, a file may change or vanish while it is read: the final pass sends it.
-      if (input.final) throw error;
+      // Live, a file may change or vanish while it is read: the final pass sends it. Anything
+      // else (a node gone, a disk full) ends the move here, with the source still serving.
+      if (input.final || !changedWhileRead(error)) throw error;
       changed.push(entry.path);
     }
     done.files++;
@@ -69,6 +70,14 @@ export async function copyServicePass(input: CopyPassInput): Promise<CopyPassRes
   }
   if (input.final) await input.to.call('applyServiceTree', { service: input.service, entries, finish: true });
   return { files: done.files - changed.length, bytes: done.bytes, ms: Date.now() - started, hashed, changed, plan };
+}
+
+/**
+ * The errors of a file that changed under its copy: the target found other bytes than the
+ * source's checksum or size said (INVALID_ARGUMENT), or the source no longer has it (NOT_FOUND).
+ */
+function changedWhileRead(error: unknown): boolean {
+  return error instanceof AgentCallError && (error.code === 'INVALID_ARGUMENT' || error.code === 'NOT_FOUND');
 }
 
 /** Streams one file from `from` to `to`; resolves to its size. */

@@ -303,7 +303,7 @@ export class ServiceMover {
         await action();
         said.push(done);
       } catch (error) {
-        said.push(`could not ${done.replace(/^(\w+)ed /, '$1 ')}: ${(error as Error).message}`);
+        said.push(`could not ${done.replace(/^removed /, 'remove ').replace(/^started /, 'start ')}: ${(error as Error).message}`);
       }
     };
     this.output.progress(`${service}: undoing the move...`);
