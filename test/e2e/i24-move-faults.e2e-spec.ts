@@ -289,4 +289,68 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
     expect(await containers(nodes.a)).not.toContain(`${name}-web`);
     expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"');
   });
+  it('should leave the source serving when mcp itself is killed mid-copy, and a re-run finishes, sending only what is missing', async () => {
+    const name = `${P}-cli-copy`;
+    const file = await deployOnA(name);
+    const dir = srv(nodes.a, name);
+    const sourceTree = tree(dir);
+    const before = await startedAt(nodes.a, `${name}-web`);
+    close(pushGate);
+
+    const move = spawnMcp(['move', name, '--to', 'b']);
+    await until(() => fs.existsSync(`${pushGate}.reached`), 'the first push of the live pass at its failpoint');
+    move.child.kill('SIGKILL');
+    const killed = await move.done;
+    open(pushGate);
+
+    expect(killed.code).toBeNull();
+    expect(await startedAt(nodes.a, `${name}-web`)).toBe(before);
+    expect(await backendGet(nodes.a, name)).toBe(`hello from ${name}\n`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "a"');
+
+    const again = await mcp(['move', name, '--to', 'b', '--json']);
+
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const report = JSON.parse(again.stdout) as MoveJson;
+    expect(report.live).toMatchObject({ files: 3, changed: 0 });
+    expect(report.final).toMatchObject({ files: 0, hashed: 0 });
+    expect(tree(srv(nodes.b, name))).toEqual(sourceTree);
+    expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);
+    expect(await containers(nodes.a)).not.toContain(`${name}-web`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"');
+  });
+
+  it('should finish without a second copy a move whose mcp was killed while the target deployed', async () => {
+    const name = `${P}-cli-deploy`;
+    const file = await deployOnA(name);
+    const sourceTree = tree(srv(nodes.a, name));
+    close(deployGate);
+
+    const move = spawnMcp(['move', name, '--to', 'b']);
+    // b is healthy and its routes registered; the deploy's answer is not sent yet: kill mcp.
+    await until(() => fs.existsSync(`${deployGate}.reached`), "b's deploy at its failpoint");
+    move.child.kill('SIGKILL');
+    const killed = await move.done;
+    expect(killed.code).toBeNull();
+    open(deployGate);
+    // b's deploy goes on without its caller and ends (its audit line).
+    await until(() => new RegExp(`"method":"Deploy"[^\\n]*"service":"${name}"`).test(nodes.b.agent.logs()), "b's Deploy audit line");
+    const { stdout: idBefore } = await podman(nodes.b, ['inspect', '--format', '{{.Id}}', `${name}-web`]);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "a"');
+
+    const finished = await mcp(['move', name, '--to', 'b']);
+
+    expect(finished.stderr).toBe('');
+    expect(finished.code).toBe(0);
+    expect(finished.stdout).toContain('finished it, nothing copied again');
+    expect(finished.stdout).not.toContain('live copy');
+    const { stdout: idAfter } = await podman(nodes.b, ['inspect', '--format', '{{.Id}}', `${name}-web`]);
+    expect(idAfter).toBe(idBefore);
+    expect(tree(srv(nodes.b, name))).toEqual(sourceTree);
+    expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);
+    expect(await containers(nodes.a)).not.toContain(`${name}-web`);
+    expect(routesOf(nodes.a, name)).toEqual([]);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"   # where it runs');
+  });
 });
