@@ -353,4 +353,20 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
     expect(routesOf(nodes.a, name)).toEqual([]);
     expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"   # where it runs');
   });
+  it('should say in mcp status and mcp list, right after mcp stop returns, that the container is no longer running', async () => {
+    const name = `${P}-stop`;
+    await deployOnA(name);
+
+    const stopped = await mcp(['stop', name]);
+    const status = await mcp(['status', name, '--json']);
+    const list = await mcp(['list', '--json']);
+
+    expect(stopped.code).toBe(0);
+    const { stdout: podmanState } = await podman(nodes.a, ['inspect', '--format', '{{.State.Status}}', `${name}-web`]);
+    expect(podmanState.trim()).toBe('exited');
+    const component = (JSON.parse(status.stdout) as { components: Array<{ desired: string; observed: string }> }).components[0];
+    expect(component).toMatchObject({ desired: 'stopped', observed: 'exited' });
+    const listed = (JSON.parse(list.stdout) as { services: Array<{ service: string; observed: string }> }).services.find((s) => s.service === name);
+    expect(listed?.observed).toBe('exited');
+  });
 });
