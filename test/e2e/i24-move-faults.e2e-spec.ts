@@ -109,6 +109,8 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
   const pushGate = path.join(work, 'push-gate');
   const deployGate = path.join(work, 'deploy-gate');
   const failpoints = `push-file.after-rename=pause:${pushGate},deploy.after-route-registration=pause:${deployGate}`;
+  /** a's failpoint: a StopService done, its answer not sent. */
+  const stopGate = path.join(work, 'stop-gate');
   const nodes: Record<string, Node> = {};
   let tls: { caCertPath: string; certPath: string; keyPath: string };
 
@@ -200,8 +202,9 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
     fs.mkdirSync(servicesDir, { recursive: true });
     open(pushGate);
     open(deployGate);
+    open(stopGate);
     tls = await makeTlsFixture(path.join(work, 'tls'));
-    const [a, b] = await Promise.all([startNode('a', 34000), startNode('b', 35000, { MCP_AGENT_FAILPOINTS: failpoints })]);
+    const [a, b] = await Promise.all([startNode('a', 34000, { MCP_AGENT_FAILPOINTS: `stop.after-stopped=pause:${stopGate}` }), startNode('b', 35000, { MCP_AGENT_FAILPOINTS: failpoints })]);
     nodes.a = a;
     nodes.b = b;
     writeFleet();
@@ -211,6 +214,7 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
   afterAll(async () => {
     open(pushGate);
     open(deployGate);
+    open(stopGate);
     for (const node of Object.values(nodes)) {
       await node.agent.stop().catch(() => undefined);
       await node.proxy.close().catch(() => undefined);
@@ -314,6 +318,36 @@ describe('mcp move under failures (i24: real agents killed, the real mcp killed,
     expect(again.code).toBe(0);
     const report = JSON.parse(again.stdout) as MoveJson;
     expect(report.live).toMatchObject({ files: 3, changed: 0 });
+    expect(report.final).toMatchObject({ files: 0, hashed: 0 });
+    expect(tree(srv(nodes.b, name))).toEqual(sourceTree);
+    expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);
+    expect(await containers(nodes.a)).not.toContain(`${name}-web`);
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "b"');
+  });
+
+  it('should finish a move whose mcp was killed right after it stopped the source, copying nothing again', async () => {
+    const name = `${P}-cli-stop`;
+    const file = await deployOnA(name);
+    const sourceTree = tree(srv(nodes.a, name));
+    close(stopGate);
+
+    const move = spawnMcp(['move', name, '--to', 'b']);
+    // The live copy is done and a's StopService has stopped the container: kill mcp before the final pass.
+    await until(() => fs.existsSync(`${stopGate}.reached`), "a's stop at its failpoint");
+    move.child.kill('SIGKILL');
+    expect((await move.done).code).toBeNull();
+    open(stopGate);
+    const { stdout: state } = await podman(nodes.a, ['inspect', '--format', '{{.State.Status}}', `${name}-web`]);
+    expect(state.trim()).toBe('exited');
+    expect(fs.readFileSync(file, 'utf8')).toContain('node = "a"');
+
+    const again = await mcp(['move', name, '--to', 'b', '--json']);
+
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const report = JSON.parse(again.stdout) as MoveJson;
+    // b already holds the live copy, with the source's mtimes: neither pass sends or hashes anything in the window.
+    expect(report.live).toMatchObject({ files: 0, changed: 0 });
     expect(report.final).toMatchObject({ files: 0, hashed: 0 });
     expect(tree(srv(nodes.b, name))).toEqual(sourceTree);
     expect(await backendGet(nodes.b, name)).toBe(`hello from ${name}\n`);

@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { ServiceNotFoundError } from '@mcp/common';
+import { Failpoints, ServiceNotFoundError } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, ServiceChanges } from '@mcp/deployer';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
@@ -38,6 +38,7 @@ export class LifecycleService {
     private readonly routes: RouteService,
     private readonly deployer: ComponentDeployer,
     private readonly locks: KeyedMutex,
+    private readonly failpoints: Failpoints,
     @Optional() private readonly changes?: ServiceChanges,
   ) {}
 
@@ -45,7 +46,10 @@ export class LifecycleService {
     return this.perService(input.service, async (record) => {
       await this.registry.setDesiredState({ service: record.name, state: 'stopped' });
       await this.registry.setServiceActive(record.name, false);
-      return this.eachComponent(record, (component) => this.deployer.stop({ component }));
+      const result = await this.eachComponent(record, (component) => this.deployer.stop({ component }));
+      // Test-only: stopped, the caller has no answer yet (a move's mcp killed before its final pass).
+      await this.failpoints.hit('stop.after-stopped');
+      return result;
     });
   }
 
