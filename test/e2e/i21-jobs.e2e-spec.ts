@@ -142,6 +142,50 @@ describe('[[jobs]] (real mcp, real agent, real podman)', () => {
     await until('its runs over', async () => ((await jobContainers(service)).length === 0 ? true : undefined));
   });
 
+  it('should kill a run going when mcp stop or mcp undeploy returns, record it stopped without job_failed, and start no run of the stopped service', async () => {
+    const service = await deploy('halt', `[[jobs]]\nname = "nap"\ncomponent = "web"\ncmd = ["sleep", "30"]\nschedule = "* * * * * *"\n`);
+    const alertsBefore = receiver.received.length;
+    const going = async (): Promise<{ run: mcpv1.JobRun; container: string }> =>
+      until('a running run with its container', async () => {
+        const run = (await runsOf(service, 'nap')).find((entry) => entry.result === 'running');
+        const containers = await jobContainers(service, 'nap');
+        return run && containers.length === 1 ? { run, container: containers[0] } : undefined;
+      });
+
+    const first = await going();
+    const stopped = await mcp(['stop', service]);
+    expect(stopped).toMatchObject({ code: 0, stderr: '' });
+    // By the time `mcp stop` returns: the job's container gone, the run recorded stopped.
+    expect(await jobContainers(service)).toEqual([]);
+    const afterStop = await runsOf(service, 'nap');
+    expect(afterStop.find((entry) => entry.id === first.run.id)).toMatchObject({
+      result: 'stopped',
+      container: first.container,
+      message: 'stopped with component "web" of its service (mcp stop or undeploy); its container was killed',
+    });
+    expect(afterStop.some((entry) => entry.result === 'running')).toBe(false);
+    expect(afterStop.find((entry) => entry.id === first.run.id)!.exitCode).toBeUndefined();
+    const table = await mcp(['jobs', service]);
+    // (Its newest record may be a forbid skip from before the stop.)
+    expect(table.stdout).toMatch(/^nap\s+\* \* \* \* \* \*\s+\S+\s+(stopped|skipped)\s+not scheduled$/m);
+    // A per-second schedule: two more seconds start nothing, on the node or in the history.
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect((await runsOf(service, 'nap')).map((entry) => entry.id)).toEqual(afterStop.map((entry) => entry.id));
+    expect(await jobContainers(service)).toEqual([]);
+
+    // Started again, it schedules again; undeploy kills the run going as stop does.
+    expect(await mcp(['start', service])).toMatchObject({ code: 0, stderr: '' });
+    const second = await going();
+    expect(second.run.id).toBeGreaterThan(first.run.id);
+    expect(await mcp(['undeploy', service])).toMatchObject({ code: 0, stderr: '' });
+    expect(await jobContainers(service)).toEqual([]);
+    expect((await runsOf(service, 'nap')).find((entry) => entry.id === second.run.id)).toMatchObject({ result: 'stopped' });
+    const events = (JSON.parse((await mcp(['events', service, '--json'])).stdout) as { events: Array<{ kind: string; message: string }> }).events.filter((event) => event.kind === 'job_stopped');
+    expect(events.map((event) => event.message).sort()).toEqual([first.run.id, second.run.id].map((id) => `job nap: run #${id} stopped with component "web" of its service (mcp stop or undeploy); its container was killed`).sort());
+    // An operator's stop is no failure: no job_failed for these runs.
+    expect(receiver.bodies().slice(alertsBefore).filter((body) => (body as { service?: string }).service === service)).toEqual([]);
+  });
+
   it('should pass a failing run\'s status through mcp jobs run, record it failed and raise job_failed', async () => {
     const service = await deploy('fail', `[[jobs]]\nname = "report"\ncomponent = "web"\ncmd = ["sh", "-c", "echo partial; echo cannot report >&2; exit 3"]\nschedule = "0 3 * * *"\n`);
     const alertsBefore = receiver.received.length;
@@ -238,7 +282,7 @@ describe('[[jobs]] (real mcp, real agent, real podman)', () => {
   });
 
   it('should refuse an unknown job and a bad target with one line', async () => {
-    const service = services[1];
+    const service = services.find((name) => name.endsWith('-fail'))!;
     const unknown = await mcp(['jobs', 'run', `${service}/nope`]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(`job "${service}/nope" not found (jobs: report)`);

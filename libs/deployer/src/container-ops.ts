@@ -177,6 +177,8 @@ export class ContainerOps {
         context: { image: input.image || spec.image, routePorts: [], routeEnv: [], volumes: await this.mountVolumes({ service: input.service, spec }) },
         labels: { [LABEL_RUN]: input.kind, [LABEL_SERVICE]: input.service, [LABEL_COMPONENT]: spec.name, ...(this.options.runOwner ? { [LABEL_RUN_OWNER]: this.options.runOwner } : {}) },
       });
+      // Cancelled before it started (a stop, the caller gone): no container at all.
+      if (abort.signal.aborted) return { name, exitCode: timedOut ? 124 : 137, timedOut, aborted: !timedOut };
       await this.runtime.run({ ...options, name, ports: [], env, cmd: [...cmd], restart: undefined, stopSignal: undefined, stopTimeoutSeconds: undefined });
       this.oneOffs.set(name, { name, service: input.service, component: spec.name, kind: input.kind, image: input.image || spec.image, startedAt: new Date() });
       await input.onStarted?.(name);

@@ -8,21 +8,28 @@ import { Injectable } from '@nestjs/common';
  */
 @Injectable()
 export class ServiceChanges {
-  private readonly listeners = new Set<(service: string) => void>();
+  private readonly listeners = new Set<(service: string) => unknown>();
 
-  /** Calls `listener` with the service's name after each change; returns the unsubscribe function. */
-  onChange(listener: (service: string) => void): () => void {
+  /**
+   * Calls `listener` with the service's name after each change; returns the unsubscribe
+   * function. A listener may answer a promise: `changed` waits for it (so a stop answers once
+   * its jobs' runs are killed and their schedules gone).
+   */
+  onChange(listener: (service: string) => unknown): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  changed(service: string): void {
+  /** Tells every listener; resolves when each has done with it (never rejects). */
+  async changed(service: string): Promise<void> {
+    const pending: unknown[] = [];
     for (const listener of this.listeners) {
       try {
-        listener(service);
+        pending.push(listener(service));
       } catch {
         // A listener's failure is its own (it logs); the change itself happened.
       }
     }
+    await Promise.allSettled(pending);
   }
 }

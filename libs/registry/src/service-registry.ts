@@ -147,8 +147,12 @@ export interface BackupRunRecord {
 
 export type NewBackupRun = Omit<BackupRunRecord, 'id'>;
 
-/** How a job run ended (`running` while it goes). */
-export type JobRunResult = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'interrupted';
+/**
+ * How a job run ended (`running` while it goes). `interrupted`: the agent stopped (or was
+ * killed) or the `mcp jobs run` caller went away; `stopped`: its service (or the job's
+ * component) was stopped or undeployed while it ran (SPEC §12: jobs stop with their service).
+ */
+export type JobRunResult = 'running' | 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'interrupted' | 'stopped';
 
 /** One run of a job (SPEC §12): scheduled, started by hand, a catch-up, or skipped. */
 export interface JobRunRecord {
@@ -161,7 +165,7 @@ export interface JobRunRecord {
   /** null while it runs. */
   finishedAt: Date | null;
   result: JobRunResult;
-  /** null while it runs, when skipped, interrupted, or the container never started. */
+  /** null while it runs, when skipped, interrupted or stopped, or the container never started. */
   exitCode: number | null;
   durationMs: number;
   /** The one-off container's name ('' when none was started). */

@@ -382,7 +382,8 @@ export class DeployService implements OnApplicationBootstrap {
         return done;
       });
       actions.push(...planned);
-      if (!input.dryRun) this.changes?.changed(spec.name);
+      // The schedules follow before the sync answers (SPEC §12: `sync` includes the jobs).
+      if (!input.dryRun) await this.changes?.changed(spec.name);
     }
 
     for (const record of await this.registry.listServices()) {

@@ -13,12 +13,22 @@ class GatedOneOffs {
   hold = true;
   leftoversRemoved = 0;
 
+  /** Names of the containers killed by an abort (as ContainerOps removes them). */
+  readonly killed: string[] = [];
+
   readonly runOneOff: RunOneOff = async (input) => {
     const name = `${input.service}-${input.spec.name}-run-${String(this.started.length).padStart(8, '0')}`;
     await input.onStarted?.(name);
-    const exitCode = this.hold ? await new Promise<number>((resolve) => this.started.push({ kind: input.kind, release: resolve })) : 0;
-    if (!this.hold) this.started.push({ kind: input.kind, release: () => undefined });
-    return { name, exitCode, timedOut: false, aborted: false };
+    if (!this.hold) {
+      this.started.push({ kind: input.kind, release: () => undefined });
+      return { name, exitCode: 0, timedOut: false, aborted: false };
+    }
+    const exitCode = await new Promise<number | 'aborted'>((resolve) => {
+      this.started.push({ kind: input.kind, release: resolve });
+      input.signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    if (exitCode === 'aborted') this.killed.push(name);
+    return exitCode === 'aborted' ? { name, exitCode: 137, timedOut: false, aborted: true } : { name, exitCode, timedOut: false, aborted: false };
   };
 
   removeLeftoverRunsAtStart = async (): Promise<string[]> => {
@@ -100,9 +110,63 @@ describe(JobsService.name, () => {
     expect(view.nextRun?.toISOString()).toMatch(/T03:00:00\.000Z$/);
 
     await registry.setServiceActive('notes', false);
-    changes.changed('notes');
-    await sut.refresh('notes');
+    await changes.changed('notes');
     expect([...scheduler.getCronJobs().keys()]).toEqual([]);
+  });
+
+  it('should kill the runs going when their service stops, record them stopped without alerting, and answer the change once recorded', async () => {
+    await saveService([
+      { name: 'report', component: 'web', schedule: '0 3 * * *' },
+      { name: 'other', image: 'localhost/tool:1', cmd: ['true'], schedule: '0 3 * * *' },
+    ]);
+    sut.onApplicationBootstrap();
+    await sut.whenReady();
+    const report = sut.run({ service: 'notes', job: 'report', trigger: 'manual' });
+    const other = sut.run({ service: 'notes', job: 'other', trigger: 'manual' });
+    await ops.waitForStarts(2);
+
+    // Another service's change leaves them alone.
+    await changes.changed('elsewhere');
+    expect(ops.killed).toEqual([]);
+
+    await registry.setServiceActive('notes', false);
+    await changes.changed('notes');
+    // Recorded by the time the change is answered (LifecycleService's stop waits for it).
+    const [reportRun] = await registry.listJobRuns({ service: 'notes', job: 'report' });
+    const [otherRun] = await registry.listJobRuns({ service: 'notes', job: 'other' });
+    for (const run of [reportRun, otherRun]) {
+      expect(run).toMatchObject({ result: 'stopped', exitCode: null });
+      expect(run.finishedAt).not.toBeNull();
+    }
+    expect(reportRun.message).toBe('stopped with component "web" of its service (mcp stop or undeploy); its container was killed');
+    expect(otherRun.message).toBe('stopped with its service (mcp stop or undeploy); its container was killed');
+    expect(ops.killed).toHaveLength(2);
+    expect([(await report).result, (await other).result]).toEqual(['stopped', 'stopped']);
+    expect(alerts.sent).toEqual([]);
+    expect((await registry.listEvents({ service: 'notes' })).filter((event) => event.kind === 'job_stopped')).toHaveLength(2);
+    expect(await sut.list({ service: 'notes' })).toEqual([expect.objectContaining({ running: 0, scheduled: false }), expect.objectContaining({ running: 0, scheduled: false })]);
+  });
+
+  it('should start nothing on a tick that comes after its service stopped but before the refresh, and still run a job by hand', async () => {
+    await saveService([{ name: 'report', component: 'web', schedule: '0 3 * * *' }]);
+    sut.onApplicationBootstrap();
+    await sut.whenReady();
+    ops.hold = false;
+    // The stop's registry write is done; its refresh (which removes the CronJob) has not come yet.
+    await registry.setDesiredState({ service: 'notes', state: 'stopped' });
+    await registry.setServiceActive('notes', false);
+    await sut.tick('notes', 'report');
+    expect(ops.started).toEqual([]);
+    expect(await registry.listJobRuns({ service: 'notes', job: 'report' })).toEqual([]);
+
+    // `mcp jobs run` on a stopped service still runs it (as `mcp run` does), and a later refresh leaves it be.
+    ops.hold = true;
+    const manual = sut.run({ service: 'notes', job: 'report', trigger: 'manual' });
+    await ops.waitForStarts(1);
+    await changes.changed('notes');
+    expect(ops.killed).toEqual([]);
+    ops.started[0].release(0);
+    expect(await manual).toMatchObject({ result: 'succeeded', trigger: 'manual' });
   });
 
   it('should mark runs left running interrupted at start, and catch up only a catch_up job whose time passed', async () => {

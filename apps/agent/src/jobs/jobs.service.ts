@@ -1,13 +1,14 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob, CronTime } from 'cron';
+import { CronTime } from 'cron';
 import { AlertSender } from '@mcp/alerts';
 import { Clock, type ComponentSpec, type JobSpec, NotFoundError, parseDuration, ServiceNotFoundError } from '@mcp/common';
-import { ContainerOps, KeyedMutex, ServiceChanges } from '@mcp/deployer';
+import { ContainerOps, ServiceChanges } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import type { LogChunk } from '@mcp/runtime';
 import { JOB_OUTPUT_KEPT, type JobRunRecord, type JobRunResult, ServiceRegistry, type ServiceRecord } from '@mcp/registry';
 import { AgentConfig } from '../config/agent-config';
+import { ServiceSchedules } from '../scheduling/service-schedules';
 
 /** SPEC §12: a job's default timeout. */
 export const DEFAULT_JOB_TIMEOUT = '1h';
@@ -48,165 +49,161 @@ class OutputTail {
   }
 }
 
-function cronName(service: string, job: string): string {
-  return `${CRON_PREFIX}${service}/${job}`;
+/** The SchedulerRegistry name of a job is `job:<service>/<job>`; ServiceSchedules names it `<service>/<job>`. */
+function scheduleName(service: string, job: string): string {
+  return `${service}/${job}`;
+}
+
+/** Why a run's AbortController was aborted (its `reason`). */
+type AbortReason = 'caller' | 'agent_stopping' | 'service_stopped';
+
+/** A run going now. */
+interface GoingRun {
+  abort: AbortController;
+  /** '' until its container started. */
+  container: string;
+  /** The job's component ('' for an image-only job). */
+  component: string;
+  /** It started while its service ran (a scheduled run, or by hand then): a stop kills it. */
+  underActiveService: boolean;
+  /** Settles once the run is recorded finished. */
+  done: Promise<unknown>;
 }
 
 /**
- * SPEC §12 jobs: each `[[jobs]]` of an active service is a CronJob (the `cron` library
- * @nestjs/schedule is built on) in Nest's SchedulerRegistry, registered again from the
- * registry whenever the service changes (ServiceChanges: deploy, sync, stop, start, undeploy,
- * purge) and at agent start. A run is a one-off container of the job's component (ContainerOps
+ * SPEC §12 jobs: each `[[jobs]]` of an active service is a CronJob (ServiceSchedules: the
+ * `cron` library @nestjs/schedule is built on, in Nest's SchedulerRegistry), registered again
+ * from the registry whenever the service changes (deploy, sync, stop, start, undeploy, purge)
+ * and at agent start. A run is a one-off container of the job's component (ContainerOps
  * .runOneOff, labelled `mcp.run=job:<name>`, so monitor, drift, adopt and purge ignore it),
  * recorded in the registry from start to end; `forbid` skips (and records) a run while one
- * goes; a failed or timed-out run raises `job_failed`. Runs still `running` in the registry at
- * start were cut off by the agent's death: they are marked `interrupted` and their containers
- * removed before any schedule fires.
+ * goes; a failed or timed-out run raises `job_failed`. Jobs stop with their service: a stop
+ * or undeploy (or the job's component stopped) kills the runs going and records them
+ * `stopped`, and a tick that comes after the service stopped starts nothing. Runs still
+ * `running` in the registry at start were cut off by the agent's death: they are marked
+ * `interrupted` and their containers removed before any schedule fires.
  */
 @Injectable()
 export class JobsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(JobsService.name);
-  /** Registered CronJob name → what it was registered for (schedule + tz), to re-register on change only. */
-  private readonly registered = new Map<string, string>();
+  private readonly schedules: ServiceSchedules;
   /** Runs going now, per `service/job`. */
-  private readonly running = new Map<string, Map<AbortController, string>>();
-  /** Per-service refreshes, one at a time. */
-  /** Refreshes, one at a time per service (after the start's registration). */
-  private readonly refreshes = new KeyedMutex();
-  private ready: Promise<void> = Promise.resolve();
-  private unsubscribe?: () => void;
-  private stopping = false;
+  private readonly running = new Map<string, Set<GoingRun>>();
 
   constructor(
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
     private readonly containers: ContainerOps,
-    private readonly scheduler: SchedulerRegistry,
-    private readonly changes: ServiceChanges,
+    scheduler: SchedulerRegistry,
+    changes: ServiceChanges,
     private readonly alerts: AlertSender,
     private readonly metrics: AgentMetrics,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.schedules = new ServiceSchedules({ scheduler, changes, prefix: CRON_PREFIX, logger: this.logger, what: 'jobs', sync: (service) => this.sync(service) });
+  }
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.changes.onChange((service) => void this.refresh(service));
     // In the background: the agent serves meanwhile; refreshes asked for wait for it.
-    this.ready = this.start();
+    this.schedules.begin(() => this.startUp());
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    this.unsubscribe?.();
-    for (const name of [...this.registered.keys()]) this.unregister(name);
-    const going = [...this.running.values()].flatMap((runs) => [...runs.keys()]);
-    for (const abort of going) abort.abort();
+    this.schedules.end();
+    const going = [...this.running.values()].flatMap((runs) => [...runs]);
+    for (const run of going) run.abort.abort('agent_stopping' satisfies AbortReason);
     // The runs record themselves interrupted as their containers go (bounded by the stop).
-    const deadline = Date.now() + 10_000;
-    while (this.running.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(going.map((run) => run.done)), new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
   }
 
   /** Waits for the start (interrupted runs, leftovers, first registration): tests and RPCs that must see it. */
   whenReady(): Promise<void> {
-    return this.ready;
+    return this.schedules.whenReady();
   }
 
-  private async start(): Promise<void> {
-    try {
-      const now = this.clock.now();
-      for (const run of await this.registry.interruptRunningJobRuns(now)) {
-        this.logger.warn(`job run ${run.service}/${run.job} (#${run.id}) was cut off by the agent's stop; recorded interrupted`);
-        this.metrics.jobFinished({ service: run.service, job: run.job, result: 'interrupted', seconds: run.durationMs / 1000, at: now });
-        await this.registry.addEvent({ service: run.service, component: '', kind: 'job_interrupted', message: `job ${run.job}: run #${run.id} was cut off by the agent's stop; its container was removed` });
+  private async startUp(): Promise<void> {
+    const now = this.clock.now();
+    for (const run of await this.registry.interruptRunningJobRuns(now)) {
+      this.logger.warn(`job run ${run.service}/${run.job} (#${run.id}) was cut off by the agent's stop; recorded interrupted`);
+      this.metrics.jobFinished({ service: run.service, job: run.job, result: 'interrupted', seconds: run.durationMs / 1000, at: now });
+      await this.registry.addEvent({ service: run.service, component: '', kind: 'job_interrupted', message: `job ${run.job}: run #${run.id} was cut off by the agent's stop; its container was removed` });
+    }
+    // The killed process's job containers are removed before anything new starts.
+    await this.containers.removeLeftoverRunsAtStart();
+    for (const record of await this.registry.listServices()) {
+      // One service's trouble does not keep the others' schedules from registering.
+      try {
+        await this.sync(record.name);
+        await this.catchUp(record);
+      } catch (error) {
+        this.logger.error(`jobs of "${record.name}": ${(error as Error).message}`);
       }
-      // The killed process's job containers are removed before anything new starts.
-      await this.containers.removeLeftoverRunsAtStart();
-      for (const record of await this.registry.listServices()) {
-        // One service's trouble does not keep the others' schedules from registering.
-        try {
-          await this.sync(record.name);
-          await this.catchUp(record);
-        } catch (error) {
-          this.logger.error(`jobs of "${record.name}": ${(error as Error).message}`);
-        }
-      }
-    } catch (error) {
-      this.logger.error(`jobs: could not start the schedules: ${(error as Error).message}`);
     }
   }
 
-  /** Re-reads the service and registers, keeps or removes its jobs' schedules. */
+  /** Re-reads the service: registers, keeps or removes its jobs' schedules, and kills the runs of a service that stopped. */
   refresh(service: string): Promise<void> {
-    return this.refreshes
-      .run(service, async () => {
-        await this.ready.catch(() => undefined);
-        if (!this.stopping) await this.sync(service);
-      })
-      .catch((error: Error) => this.logger.error(`jobs of "${service}": ${error.message}`));
+    return this.schedules.refresh(service);
   }
 
   private async sync(service: string): Promise<void> {
     const record = await this.registry.getService(service);
-    const wanted = new Map<string, { job: JobSpec; key: string }>();
-    for (const job of record?.jobs ?? []) {
-      if (record && this.shouldSchedule(record, job)) wanted.set(cronName(service, job.name), { job, key: `${job.schedule}|${job.tz ?? 'UTC'}` });
-    }
-    const prefix = cronName(service, '');
-    for (const [name, key] of [...this.registered]) {
-      if (name.startsWith(prefix) && wanted.get(name)?.key !== key) this.unregister(name);
-    }
-    for (const [name, { job, key }] of wanted) {
-      if (this.registered.has(name)) continue;
-      try {
-        const cron = CronJob.from({
-          cronTime: job.schedule,
-          timeZone: job.tz ?? 'UTC',
-          start: false,
-          onTick: () => void this.fire(service, job.name),
-        });
-        this.scheduler.addCronJob(name, cron);
-        cron.start();
-        this.registered.set(name, key);
-      } catch (error) {
-        this.logger.error(`job ${service}/${job.name}: schedule "${job.schedule}" not registered: ${(error as Error).message}`);
+    const wanted = (record?.jobs ?? [])
+      .filter((job) => record && this.shouldSchedule(record, job))
+      .map((job) => ({ name: scheduleName(service, job.name), schedule: job.schedule, tz: job.tz, onTick: () => void this.tick(service, job.name) }));
+    this.schedules.set(service, wanted);
+    await this.stopRunsOf(service, record);
+  }
+
+  /** SPEC §12 "jobs stop with their service": the runs that began under the running service, killed once it (or their component) no longer runs. */
+  private async stopRunsOf(service: string, record: ServiceRecord | null): Promise<void> {
+    const stopped: GoingRun[] = [];
+    for (const [key, runs] of this.running) {
+      if (!key.startsWith(`${service}/`)) continue;
+      for (const run of runs) {
+        if (run.underActiveService && !run.abort.signal.aborted && !this.isRunning(record, run.component)) {
+          run.abort.abort('service_stopped' satisfies AbortReason);
+          stopped.push(run);
+        }
       }
     }
+    // The stop answers once they are killed and recorded.
+    await Promise.allSettled(stopped.map((run) => run.done));
   }
 
   /** Active service; a job of a component runs while that component should run. */
   private shouldSchedule(record: ServiceRecord, job: JobSpec): boolean {
-    if (!record.active) return false;
-    if (!job.component) return true;
-    return record.components.some((component) => component.name === job.component && component.desiredState === 'running');
+    return this.isRunning(record, job.component ?? '');
   }
 
-  private unregister(name: string): void {
-    try {
-      this.scheduler.deleteCronJob(name);
-    } catch {
-      // Already gone.
-    }
-    this.registered.delete(name);
+  private isRunning(record: ServiceRecord | null, component: string): boolean {
+    if (!record?.active) return false;
+    if (!component) return true;
+    return record.components.some((candidate) => candidate.name === component && candidate.desiredState === 'running');
   }
 
   /** `catch_up = true`: one run now when a scheduled time passed since its last run (or since the service was saved). */
   private async catchUp(record: ServiceRecord): Promise<void> {
     for (const job of record.jobs ?? []) {
-      if (!job.catch_up || !this.registered.has(cronName(record.name, job.name))) continue;
+      if (!job.catch_up || !this.schedules.has(scheduleName(record.name, job.name))) continue;
       const [last] = await this.registry.listJobRuns({ service: record.name, job: job.name, limit: 1 });
       const since = last?.startedAt ?? record.updatedAt;
       // A Date of this realm (the cron library tells Date from luxon's DateTime by instanceof).
       const due = new CronTime(job.schedule, job.tz ?? 'UTC').getNextDateFrom(new Date(since.getTime()), job.tz ?? 'UTC').toJSDate();
       if (due.getTime() <= this.clock.now().getTime()) {
         this.logger.log(`job ${record.name}/${job.name}: a run due at ${due.toISOString()} was missed; catching up`);
-        void this.run({ service: record.name, job: job.name, trigger: 'catch_up' }).catch((error: Error) => this.logger.error(`job ${record.name}/${job.name}: ${error.message}`));
+        void this.launch({ service: record.name, job: job.name, trigger: 'catch_up' }, true).catch((error: Error) => this.logger.error(`job ${record.name}/${job.name}: ${error.message}`));
       }
     }
   }
 
-  private async fire(service: string, job: string): Promise<void> {
-    if (this.stopping) return;
+  /** What a job's CronJob runs at each tick; never rejects. */
+  async tick(service: string, job: string): Promise<void> {
+    if (this.schedules.stopping) return;
     try {
-      await this.run({ service, job, trigger: 'schedule' });
+      await this.launch({ service, job, trigger: 'schedule' }, true);
     } catch (error) {
       this.logger.error(`job ${service}/${job}: ${(error as Error).message}`);
     }
@@ -214,6 +211,15 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
 
   /** Runs one job now (scheduled, by hand, or a catch-up) and answers its recorded run. */
   async run(input: JobRunInput): Promise<JobRunRecord> {
+    return (await this.launch(input, false))!;
+  }
+
+  /**
+   * Starts a run and answers its record; with `scheduledOnly` (a tick, a catch-up) nothing
+   * when the service no longer schedules the job — a tick may come between a stop's write to
+   * the registry and the refresh that removes its CronJob.
+   */
+  private async launch(input: JobRunInput, scheduledOnly: boolean): Promise<JobRunRecord | undefined> {
     const record = await this.registry.getService(input.service);
     if (!record) throw new ServiceNotFoundError(input.service);
     const job = record.jobs?.find((candidate) => candidate.name === input.job);
@@ -221,23 +227,28 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       const names = (record.jobs ?? []).map((candidate) => candidate.name);
       throw new NotFoundError(`job "${input.service}/${input.job}" not found (${names.length ? `jobs: ${names.join(', ')}` : 'the service has no [[jobs]]'})`);
     }
-    const key = `${input.service}/${job.name}`;
-    const going = this.running.get(key) ?? new Map<AbortController, string>();
+    const underActiveService = this.shouldSchedule(record, job);
+    if (scheduledOnly && (!underActiveService || this.schedules.stopping)) {
+      this.logger.log(`job ${input.service}/${job.name}: not started (${input.trigger}): its service no longer runs it`);
+      return undefined;
+    }
+    const key = scheduleName(input.service, job.name);
+    const going = this.running.get(key) ?? new Set<GoingRun>();
     const startedAt = this.clock.now();
     // Checked and claimed with no await in between, so two ticks cannot both pass.
     if ((job.concurrency ?? 'forbid') === 'forbid' && going.size > 0) return this.skip(input, job, startedAt);
-    const abort = new AbortController();
-    going.set(abort, '');
+    const entry: GoingRun = { abort: new AbortController(), container: '', component: job.component ?? '', underActiveService, done: Promise.resolve() };
+    going.add(entry);
     this.running.set(key, going);
-    const onCallerAbort = (): void => abort.abort();
+    const onCallerAbort = (): void => entry.abort.abort('caller' satisfies AbortReason);
     input.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    try {
-      return await this.execute(input, record, job, abort, startedAt, going);
-    } finally {
+    const done = this.execute(input, record, job, entry, startedAt).finally(() => {
       input.signal?.removeEventListener('abort', onCallerAbort);
-      going.delete(abort);
+      going.delete(entry);
       if (going.size === 0 && this.running.get(key) === going) this.running.delete(key);
-    }
+    });
+    entry.done = done.catch(() => undefined);
+    return done;
   }
 
   private async skip(input: JobRunInput, job: JobSpec, at: Date): Promise<JobRunRecord> {
@@ -248,7 +259,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     return run;
   }
 
-  private async execute(input: JobRunInput, record: ServiceRecord, job: JobSpec, abort: AbortController, startedAt: Date, going: Map<AbortController, string>): Promise<JobRunRecord> {
+  private async execute(input: JobRunInput, record: ServiceRecord, job: JobSpec, entry: GoingRun, startedAt: Date): Promise<JobRunRecord> {
     const run = await this.registry.addJobRun({ service: input.service, job: job.name, trigger: input.trigger, startedAt, result: 'running', container: '', message: '' });
     const timeout = job.timeout ?? DEFAULT_JOB_TIMEOUT;
     const output = new OutputTail(JOB_OUTPUT_KEPT);
@@ -266,10 +277,10 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
         cmd: job.cmd,
         image: job.component ? job.image : undefined,
         timeoutMs: parseDuration(timeout) ?? 3_600_000,
-        signal: abort.signal,
+        signal: entry.abort.signal,
         onStarted: async (name) => {
           container = name;
-          going.set(abort, name);
+          entry.container = name;
           await input.onStarted?.(name);
         },
         onOutput: async (chunk) => {
@@ -281,10 +292,15 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       if (outcome.timedOut) {
         result = 'timed_out';
         message = `ran longer than its timeout of ${timeout} and was killed`;
+      } else if (outcome.aborted && entry.abort.signal.reason === ('service_stopped' satisfies AbortReason)) {
+        // SPEC §12: jobs stop with their service — an operator's act, no failure (no alert).
+        result = 'stopped';
+        exitCode = null;
+        message = `stopped with ${job.component ? `component "${job.component}" of its service` : 'its service'} (mcp stop or undeploy); its container was killed`;
       } else if (outcome.aborted) {
         result = 'interrupted';
         exitCode = null;
-        message = this.stopping ? 'the agent stopped while it ran' : 'cancelled: the caller went away';
+        message = entry.abort.signal.reason === ('agent_stopping' satisfies AbortReason) ? 'the agent stopped while it ran' : 'cancelled: the caller went away';
       } else if (outcome.exitCode === 0) {
         result = 'succeeded';
       } else {
@@ -299,6 +315,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     const finished: JobRunRecord = { ...run, finishedAt, result, exitCode, durationMs: Date.now() - began, container, message, output: output.text() };
     await this.registry.finishJobRun(finished);
     this.metrics.jobFinished({ service: input.service, job: job.name, result, seconds: finished.durationMs / 1000, at: finishedAt });
+    if (result === 'stopped') {
+      await this.registry.addEvent({ service: input.service, component: '', kind: 'job_stopped', message: `job ${job.name}: run #${run.id} ${message}` }).catch(() => undefined);
+    }
     if (result === 'failed' || result === 'timed_out') {
       const text = `job ${input.service}/${job.name} ${message}`;
       await this.registry.addEvent({ service: input.service, component: '', kind: 'job_failed', message: text }).catch(() => undefined);
@@ -323,17 +342,10 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     for (const record of records) {
       if (!record) continue;
       for (const spec of record.jobs ?? []) {
-        const name = cronName(record.name, spec.name);
+        const name = scheduleName(record.name, spec.name);
         const [lastRun] = await this.registry.listJobRuns({ service: record.name, job: spec.name, limit: 1 });
-        let nextRun: Date | undefined;
-        if (this.registered.has(name)) {
-          try {
-            nextRun = this.scheduler.getCronJob(name).nextDate().toJSDate();
-          } catch {
-            nextRun = undefined;
-          }
-        }
-        views.push({ service: record.name, spec, scheduled: this.registered.has(name), lastRun, nextRun, running: this.running.get(`${record.name}/${spec.name}`)?.size ?? 0 });
+        const [nextRun] = this.schedules.nextDates(name);
+        views.push({ service: record.name, spec, scheduled: this.schedules.has(name), lastRun, nextRun, running: this.running.get(name)?.size ?? 0 });
       }
     }
     return views;
@@ -354,7 +366,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   runningContainers(): Array<{ service: string; job: string; container: string }> {
     return [...this.running].flatMap(([key, runs]) => {
       const [service, job] = key.split('/');
-      return [...runs.values()].filter((container) => container !== '').map((container) => ({ service, job, container }));
+      return [...runs].filter((run) => run.container !== '').map((run) => ({ service, job, container: run.container }));
     });
   }
 }

@@ -46,6 +46,8 @@ export class LifecycleService {
     return this.perService(input.service, async (record) => {
       await this.registry.setDesiredState({ service: record.name, state: 'stopped' });
       await this.registry.setServiceActive(record.name, false);
+      // Its jobs first (SPEC §12: they stop with it): no new run, the runs going killed.
+      await this.changes?.changed(record.name);
       const result = await this.eachComponent(record, (component) => this.deployer.stop({ component }));
       // Test-only: stopped, the caller has no answer yet (a move's mcp killed before its final pass).
       await this.failpoints.hit('stop.after-stopped');
@@ -126,7 +128,7 @@ export class LifecycleService {
         }
         if (!input.dryRun && remaining === 0) await this.registry.deleteService(service.name);
       });
-      if (!input.dryRun) this.changes?.changed(service.name);
+      if (!input.dryRun) await this.changes?.changed(service.name);
     }
     return purged;
   }
@@ -138,7 +140,8 @@ export class LifecycleService {
   }
 
   private perService(service: string, work: (record: ServiceRecord) => Promise<LifecycleResult>): Promise<LifecycleResult> {
-    // Jobs stop, start and go with their service (SPEC §12): the scheduler re-reads it after.
+    // Jobs stop, start and go with their service (SPEC §12): the scheduler re-reads it after
+    // (a stop or undeploy answers once the runs going are killed and recorded).
     return this.locks.run(service, async () => work(await this.requireService(service))).finally(() => this.changes?.changed(service));
   }
 

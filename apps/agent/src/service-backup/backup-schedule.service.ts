@@ -1,11 +1,11 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
 import { AlertSender } from '@mcp/alerts';
 import { Clock } from '@mcp/common';
-import { KeyedMutex, ServiceChanges } from '@mcp/deployer';
+import { ServiceChanges } from '@mcp/deployer';
 import { ServiceRegistry } from '@mcp/registry';
 import { AgentConfig } from '../config/agent-config';
+import { ServiceSchedules } from '../scheduling/service-schedules';
 import { ServiceBackupService } from './service-backup.service';
 
 /** SchedulerRegistry names of backup schedules: apart from the jobs' `job:` ones. */
@@ -30,86 +30,62 @@ export class BackupScheduleService implements OnApplicationBootstrap, OnApplicat
   private readonly running = new Set<string>();
   /** Services a `backup_stale` alert went out for, until their next success. */
   private readonly staleAlerted = new Set<string>();
-  /** Refreshes, one at a time per service (after the start's registration). */
-  private readonly refreshes = new KeyedMutex();
-  private ready: Promise<void> = Promise.resolve();
-  private unsubscribe?: () => void;
-  private stopping = false;
+  private readonly schedules: ServiceSchedules;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly registry: ServiceRegistry,
-    private readonly scheduler: SchedulerRegistry,
-    private readonly changes: ServiceChanges,
+    scheduler: SchedulerRegistry,
+    changes: ServiceChanges,
     private readonly backups: ServiceBackupService,
     private readonly alerts: AlertSender,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.schedules = new ServiceSchedules({ scheduler, changes, prefix: CRON_PREFIX, logger: this.logger, what: 'backup schedule', sync: (service) => this.sync(service) });
+  }
 
   onApplicationBootstrap(): void {
-    this.unsubscribe = this.changes.onChange((service) => void this.refresh(service));
-    this.ready = this.start();
+    this.schedules.begin(() => this.start());
   }
 
   onApplicationShutdown(): void {
-    this.stopping = true;
-    this.unsubscribe?.();
-    for (const service of [...this.registered.keys()]) this.unregister(service);
+    this.schedules.end();
+    this.registered.clear();
   }
 
   /** Waits for the first registration at start (tests). */
   whenReady(): Promise<void> {
-    return this.ready;
+    return this.schedules.whenReady();
   }
 
   /** The next scheduled backup of `service`, if it has a schedule registered. */
   nextRun(service: string): Date | undefined {
-    if (!this.registered.has(service)) return undefined;
-    return this.scheduler.getCronJob(CRON_PREFIX + service).nextDate().toJSDate();
+    return this.schedules.nextDates(service)[0];
   }
 
   /** Re-reads the service and registers, keeps or removes its schedule; one refresh per service at a time. */
   refresh(service: string): Promise<void> {
-    return this.refreshes
-      .run(service, async () => {
-        await this.ready.catch(() => undefined);
-        if (!this.stopping) await this.sync(service);
-      })
-      .catch((error: Error) => this.logger.error(`backup schedule of "${service}": ${error.message}`));
+    return this.schedules.refresh(service);
   }
 
   private async start(): Promise<void> {
-    try {
-      for (const record of await this.registry.listServices()) {
-        // One service's trouble does not keep the others' schedules from registering.
-        await this.sync(record.name).catch((error: Error) => this.logger.error(`backup schedule of "${record.name}": ${error.message}`));
-      }
-    } catch (error) {
-      this.logger.error(`backup schedules could not start: ${(error as Error).message}`);
+    for (const record of await this.registry.listServices()) {
+      // One service's trouble does not keep the others' schedules from registering.
+      await this.sync(record.name).catch((error: Error) => this.logger.error(`backup schedule of "${record.name}": ${error.message}`));
     }
   }
 
   private async sync(service: string): Promise<void> {
     const record = await this.registry.getService(service);
     const schedule = record?.active ? record.backup?.schedule : undefined;
-    const current = this.registered.get(service);
-    if (current?.schedule === schedule) return;
-    if (current) this.unregister(service);
-    if (!schedule) return;
-    const cron = CronJob.from({ cronTime: schedule, timeZone: 'UTC', start: false, onTick: () => void this.fire(service) });
-    this.scheduler.addCronJob(CRON_PREFIX + service, cron);
-    cron.start();
-    this.registered.set(service, { schedule, since: this.clock.now() });
-    this.logger.log(`backups of ${service} scheduled "${schedule}" (UTC); next ${cron.nextDate().toISO()}`);
-  }
-
-  private unregister(service: string): void {
-    try {
-      this.scheduler.deleteCronJob(CRON_PREFIX + service);
-    } catch {
-      // Already gone.
+    const added = this.schedules.set(service, schedule ? [{ name: service, schedule, onTick: () => void this.fire(service) }] : []);
+    if (!schedule || !this.schedules.has(service)) {
+      this.registered.delete(service);
+      return;
     }
-    this.registered.delete(service);
+    if (added.length === 0) return;
+    this.registered.set(service, { schedule, since: this.clock.now() });
+    this.logger.log(`backups of ${service} scheduled "${schedule}" (UTC); next ${this.nextRun(service)?.toISOString()}`);
   }
 
   private async fire(service: string): Promise<void> {
@@ -135,8 +111,9 @@ export class BackupScheduleService implements OnApplicationBootstrap, OnApplicat
   private async checkStale(service: string): Promise<void> {
     const entry = this.registered.get(service);
     if (!entry || this.staleAlerted.has(service)) return;
-    const [first, second] = this.scheduler.getCronJob(CRON_PREFIX + service).nextDates(2);
-    const intervalMs = second.toMillis() - first.toMillis();
+    const [first, second] = this.schedules.nextDates(service, 2);
+    if (!second) return;
+    const intervalMs = second.getTime() - first.getTime();
     const runs = await this.registry.listBackupRuns({ service, limit: 50 });
     const lastOk = runs.filter((run) => run.ok).reduce<Date | undefined>((newest, run) => (!newest || run.finishedAt > newest ? run.finishedAt : newest), undefined);
     const now = this.clock.now();

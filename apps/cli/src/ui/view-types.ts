@@ -120,9 +120,9 @@ export interface JobRunView {
   startedAt: string;
   /** Empty while it runs. */
   finishedAt: string;
-  /** running, succeeded, failed, timed_out, skipped or interrupted. */
+  /** running, succeeded, failed, timed_out, skipped, interrupted or stopped. */
   result: string;
-  /** Absent while it runs, when skipped or interrupted, or when no container started. */
+  /** Absent while it runs, when skipped, interrupted or stopped, or when no container started. */
   exitCode?: number;
   durationMs: number;
   message: string;

@@ -975,9 +975,12 @@ export interface JobRun {
   finishedAt:
     | Timestamp
     | undefined;
-  /** running, succeeded, failed, timed_out, skipped or interrupted. */
+  /**
+   * running, succeeded, failed, timed_out, skipped, interrupted or stopped (its service was
+   * stopped or undeployed while it ran).
+   */
   result: string;
-  /** Absent while it runs, when skipped or interrupted, or when no container started. */
+  /** Absent while it runs, when skipped, interrupted or stopped, or when no container started. */
   exitCode?: number | undefined;
   durationMs: number;
   container: string;
