@@ -53,9 +53,9 @@ describe('[[jobs]] (real mcp, real agent, real podman)', () => {
   let env: NodeJS.ProcessEnv;
   const services: string[] = [];
 
-  function mcp(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function mcp(args: string[], withEnv: NodeJS.ProcessEnv = env): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [MCP, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [MCP, ...args], { env: withEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -279,6 +279,74 @@ describe('[[jobs]] (real mcp, real agent, real podman)', () => {
     expect(['running', 'succeeded', 'skipped']).toContain(caught.result);
     expect(runs.some((entry) => entry.trigger === 'catch_up')).toBe(false);
     await client.call('stopService', { service });
+  });
+
+  it('should add, change and remove jobs with a real mcp sync, print the changes after the table, and change the agent\'s schedules', async () => {
+    // Its own definitions directory: `mcp sync` sends every file of it (the other tests' stay out).
+    const syncHome = path.join(home, 'sync-home');
+    const syncConfig = path.join(syncHome, '.config', 'mcp');
+    fs.mkdirSync(path.join(syncConfig, 'services'), { recursive: true });
+    fs.copyFileSync(path.join(configDir, 'mcp.toml'), path.join(syncConfig, 'mcp.toml'));
+    fs.copyFileSync(path.join(configDir, 'token'), path.join(syncConfig, 'token'));
+    const syncEnv = { ...env, HOME: syncHome, XDG_CONFIG_HOME: path.join(syncHome, '.config') };
+    const service = `i21j-${TAG}-sync`;
+    services.push(service);
+    const file = path.join(syncConfig, 'services', `${service}.toml`);
+    const head = `name = "${service}"\nnode = "local"\n\n[[components]]\nname = "web"\nimage = "${TEST_IMAGE}"\ncmd = ${SLEEPER}\n\n`;
+    const job = (name: string, schedule: string, cmd = '["true"]'): string => `[[jobs]]\nname = "${name}"\ncomponent = "web"\ncmd = ${cmd}\nschedule = "${schedule}"\n\n`;
+    const scheduled = async (): Promise<Record<string, { schedule: string; scheduled: boolean; nextRun: string }>> => {
+      const rows = JSON.parse((await mcp(['jobs', service, '--json'], syncEnv)).stdout) as Array<{ name: string; schedule: string; scheduled: boolean; nextRun: string }>;
+      return Object.fromEntries(rows.map((row) => [row.name, { schedule: row.schedule, scheduled: row.scheduled, nextRun: row.nextRun }]));
+    };
+
+    // A new service with two jobs: the sync deploys it and names both.
+    fs.writeFileSync(file, head + job('report', '0 3 * * *') + job('old', '* * * * * *'));
+    const first = await mcp(['sync'], syncEnv);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toMatch(new RegExp(`^local\\s+${service}\\s+web\\s+deploy\\s`, 'm'));
+    expect(first.stdout.trimEnd().split('\n').slice(-2)).toEqual([
+      `${service}: job report: added (0 3 * * *, component web ["true"])`,
+      `${service}: job old: added (* * * * * *, component web ["true"])`,
+    ]);
+    // Scheduled by the time the sync answered.
+    const before = await scheduled();
+    expect(before.report).toMatchObject({ schedule: '0 3 * * *', scheduled: true });
+    expect(before.report.nextRun).toMatch(/T03:00:00(\.000)?Z$/);
+    expect(before.old).toMatchObject({ scheduled: true });
+    await until('a run of the per-second job', async () => ((await runsOf(service, 'old')).some((entry) => entry.result === 'succeeded') ? true : undefined));
+
+    // report's schedule changed, old removed, stamp added (per second).
+    fs.writeFileSync(file, head + job('report', '0 4 * * *') + job('stamp', '* * * * * *', '["sh", "-c", "echo synced > /tmp/stamp"]'));
+    const second = await mcp(['sync'], syncEnv);
+    const logMark = node.process!.logs().length;
+    expect(second).toMatchObject({ code: 0, stderr: '' });
+    expect(second.stdout).toMatch(new RegExp(`^local\\s+${service}\\s+web\\s+unchanged\\s`, 'm'));
+    expect(second.stdout.trimEnd().split('\n').slice(-3)).toEqual([
+      `${service}: job report: schedule "0 3 * * *" → "0 4 * * *"`,
+      `${service}: job stamp: added (* * * * * *, component web ["sh","-c","echo synced > /tmp/stamp"])`,
+      `${service}: job old: removed (unscheduled)`,
+    ]);
+    const after = await scheduled();
+    expect(Object.keys(after).sort()).toEqual(['report', 'stamp']);
+    expect(after.report).toMatchObject({ schedule: '0 4 * * *', scheduled: true });
+    expect(after.report.nextRun).toMatch(/T04:00:00(\.000)?Z$/);
+    // The added job runs on its schedule; the removed one no longer does.
+    const stamped = await until('a run of the added job', async () => (await runsOf(service, 'stamp')).find((entry) => entry.result === 'succeeded'));
+    expect(stamped.trigger).toBe('schedule');
+    const oldRuns = await until('the removed job\'s last run over', async () => {
+      const runs = await runsOf(service, 'old');
+      return runs.some((entry) => entry.result === 'running') ? undefined : runs.length;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect((await runsOf(service, 'old')).length).toBe(oldRuns);
+    // Its CronJob is gone too: a leftover one would tick each second and log that the job is not found.
+    expect(node.process!.logs().slice(logMark)).not.toContain(`${service}/old`);
+
+    // A sync with nothing changed names no job.
+    const third = await mcp(['sync', '--json'], syncEnv);
+    expect(third.code).toBe(0);
+    expect((JSON.parse(third.stdout) as { jobs?: unknown }).jobs).toBeUndefined();
+    await mcp(['stop', service], syncEnv);
   });
 
   it('should refuse an unknown job and a bad target with one line', async () => {

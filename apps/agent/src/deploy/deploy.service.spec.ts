@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
 import { Failpoints, RegistryAuthError, RuntimeCommandError, RuntimeUnavailableError, type ComponentSpec, type ServiceSpec } from '@mcp/common';
 import { AlertSender } from '@mcp/alerts';
-import { HostPortProbe, NetworkProbe, deployerProviders } from '@mcp/deployer';
+import { HostPortProbe, NetworkProbe, ServiceChanges, deployerProviders } from '@mcp/deployer';
 import { RouteRegistrar } from '@mcp/mcproxy';
 import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry } from '@mcp/registry';
@@ -38,6 +38,7 @@ describe(DeployService.name, () => {
   let metrics: RecordingMetrics;
   let network: FakeNetworkProbe;
   let alerts: RecordingAlertSender;
+  let changes: ServiceChanges;
 
   beforeEach(async () => {
     config = makeTestConfig();
@@ -74,6 +75,7 @@ describe(DeployService.name, () => {
       .useValue(network)
       .compile();
     sut = moduleRef.get(DeployService);
+    changes = moduleRef.get(ServiceChanges);
   });
 
   afterEach(() => fs.rmSync(path.dirname(config.file), { recursive: true, force: true }));
@@ -319,6 +321,20 @@ describe(DeployService.name, () => {
         ['tidy', '@daily'],
       ]);
       expect((await sut.sync({ specs: [first], dryRun: true })).jobChanges).toEqual([]);
+    });
+
+    it('should answer a sync once the schedules followed it (ServiceChanges\' listeners done), so `mcp jobs` after `mcp sync` shows the new jobs', async () => {
+      const order: string[] = [];
+      // A listener that finishes later than the sync's own work (as the jobs' refresh reads the registry).
+      changes.onChange((name) => new Promise<void>((resolve) => setTimeout(() => resolve(void order.push(`schedules of ${name} followed`)), 20)));
+      const spec = web();
+      spec.jobs = [{ name: 'report', component: 'web', cmd: ['bin/report'], schedule: '0 3 * * *' }];
+      await sut.sync({ specs: [spec], dryRun: false });
+      order.push('sync answered');
+      expect(order).toEqual(['schedules of web followed', 'sync answered']);
+      // A dry run tells no one.
+      await sut.sync({ specs: [spec], dryRun: true });
+      expect(order).toHaveLength(2);
     });
 
     it('should start a stopped component of an active service and leave a running one unchanged', async () => {
