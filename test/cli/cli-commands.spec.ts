@@ -1215,6 +1215,7 @@ describe('mcp (CLI commands)', () => {
       lastRun: { id: 4, job: 'report', trigger: 'schedule', startedAt: at('2026-12-07T02:00:00Z'), finishedAt: at('2026-12-07T02:00:02Z'), result: 'failed', exitCode: 3, durationMs: 2000, container: 'notes-notes-run-0a1b2c3d', message: 'exited 3', output: Buffer.alloc(0) },
       nextRun: at('2026-12-08T02:00:00Z'),
       running: 0,
+      recentRuns: [],
     };
 
     it('should list the jobs as a table and as JSON', async () => {
@@ -1225,7 +1226,7 @@ describe('mcp (CLI commands)', () => {
       expect(table.code).toBe(0);
       expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+LAST-RUN\s+RESULT\s+NEXT-RUN\n/);
       expect(table.stdout).toMatch(/^report\s+0 3 \* \* \* \(Europe\/Berlin\)\s+2026-12-07T02:00:00.000Z\s+failed\s+2026-12-08T02:00:00.000Z$/m);
-      expect(factory.calls[0].request).toEqual({ service: 'notes', job: '' });
+      expect(factory.calls[0].request).toEqual({ service: 'notes', job: '', recent: 0 });
       const json = await sandbox.run(['jobs', 'notes', '--json'], { overrides });
       expect(JSON.parse(json.stdout)).toEqual([
         { service: 'notes', name: 'report', schedule: '0 3 * * *', tz: 'Europe/Berlin', component: 'notes', concurrency: 'forbid', scheduled: true, running: 0, lastRun: '2026-12-07T02:00:00.000Z', result: 'failed', exitCode: 3, message: 'exited 3', nextRun: '2026-12-08T02:00:00.000Z' },

@@ -355,6 +355,29 @@ describe('mcp ui in a real browser', () => {
     }
   });
 
+  it("should show the jobs' recent runs, newest first across jobs, not only each job's newest (SPEC §12)", async () => {
+    for (const job of ['stamp', 'stamp', 'later']) expect((await mcp(['jobs', 'run', `${NOTES}/${job}`])).code).toBe(0);
+    await page.goto(`${ui!.origin}/#/`);
+    await page.goto(`${ui!.origin}/#/service/local/${NOTES}`);
+    const rows = page.locator('section[aria-labelledby="s-job-runs"] tbody tr');
+    await rows.first().waitFor({ timeout: 30_000 });
+    const seen = await rows.evaluateAll((trs) =>
+      trs.map((tr) => ({ job: tr.getAttribute('data-job-run'), started: tr.querySelector('[data-field="started"]')?.textContent ?? '', result: tr.querySelector('[data-field="result"]')?.textContent ?? '' })),
+    );
+    // The three runs just made lead, newest first; stamp's older runs follow (the Jobs table shows one row a job).
+    expect(seen.slice(0, 3).map((row) => [row.job, row.result])).toEqual([
+      ['later', 'succeeded'],
+      ['stamp', 'succeeded'],
+      ['stamp', 'succeeded'],
+    ]);
+    expect(seen.slice(0, 3).every((row) => / · manual$/.test(row.started))).toBe(true);
+    const stamps = seen.filter((row) => row.job === 'stamp').length;
+    expect(stamps).toBeGreaterThanOrEqual(2);
+    expect(stamps).toBeLessThanOrEqual(10);
+    expect(await page.locator('section[aria-labelledby="s-jobs"] tr[data-job="stamp"]').count()).toBe(1);
+    await shot('ui-service-job-runs.png');
+  });
+
   it('should show a log line with <script> as text, running nothing', async () => {
     await page.goto(`${ui!.origin}/#/service/local/${SHOP}`);
     await page.selectOption('select[aria-label="Component"]', 'web');

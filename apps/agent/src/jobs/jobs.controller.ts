@@ -33,7 +33,7 @@ export class JobsController implements Pick<mcpv1.McpAgentServiceController, 'li
 
   @Rpc()
   async listJobs(request: mcpv1.ListJobsRequest): Promise<mcpv1.ListJobsResponse> {
-    const views = await this.jobs.list({ service: request.service || undefined });
+    const views = await this.jobs.list({ service: request.service || undefined, recent: request.recent });
     const runs = request.service && request.job ? await this.jobs.runs({ service: request.service, job: request.job }) : [];
     return {
       jobs: views.map((view) => ({
@@ -43,6 +43,7 @@ export class JobsController implements Pick<mcpv1.McpAgentServiceController, 'li
         lastRun: view.lastRun ? toProtoJobRun(view.lastRun) : undefined,
         nextRun: toTimestamp(view.nextRun),
         running: view.running,
+        recentRuns: view.recentRuns.map((run) => toProtoJobRun(run)),
       })),
       runs: runs.map((run) => toProtoJobRun(run, true)),
     };

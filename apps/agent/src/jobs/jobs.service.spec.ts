@@ -100,6 +100,19 @@ describe(JobsService.name, () => {
     expect(alerts.sent).toEqual([expect.objectContaining({ kind: 'job_failed', node: 'n1', service: 'notes', component: 'many', observed: 'failed' })]);
   });
 
+  it("should answer each job's newest runs with `recent` (the dashboard's history), and only the last run without", async () => {
+    await saveService([{ name: 'once', component: 'web', schedule: '@daily' }]);
+    ops.hold = false;
+    for (let i = 0; i < 3; i++) await sut.run({ service: 'notes', job: 'once', trigger: 'manual' });
+    const [plain] = await sut.list({ service: 'notes' });
+    expect(plain.recentRuns).toEqual([]);
+    expect(plain.lastRun?.id).toBe(3);
+    const [two] = await sut.list({ service: 'notes', recent: 2 });
+    expect(two.recentRuns.map((run) => run.id)).toEqual([3, 2]);
+    expect(two.lastRun?.id).toBe(3);
+    expect((await sut.list({ service: 'notes', recent: 500 }))[0].recentRuns).toHaveLength(3);
+  });
+
   it('should schedule the jobs of an active service at start and unschedule them when it stops', async () => {
     await saveService([{ name: 'report', component: 'web', schedule: '0 3 * * *' }]);
     sut.onApplicationBootstrap();

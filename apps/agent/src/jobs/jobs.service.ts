@@ -6,7 +6,7 @@ import { Clock, type ComponentSpec, type JobSpec, NotFoundError, parseDuration, 
 import { ContainerOps, ServiceChanges } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import type { LogChunk } from '@mcp/runtime';
-import { JOB_OUTPUT_KEPT, type JobRunRecord, type JobRunResult, ServiceRegistry, type ServiceRecord } from '@mcp/registry';
+import { JOB_OUTPUT_KEPT, JOB_RUNS_KEPT, type JobRunRecord, type JobRunResult, ServiceRegistry, type ServiceRecord } from '@mcp/registry';
 import { AgentConfig } from '../config/agent-config';
 import { ServiceSchedules } from '../scheduling/service-schedules';
 
@@ -19,6 +19,8 @@ export interface JobView {
   spec: JobSpec;
   scheduled: boolean;
   lastRun?: JobRunRecord;
+  /** Its newest runs, newest first, when asked for (`recent`). */
+  recentRuns: JobRunRecord[];
   nextRun?: Date;
   running: number;
 }
@@ -334,8 +336,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     return component.spec;
   }
 
-  /** What `mcp jobs` shows: every job of the service (or of every service). */
-  async list(query: { service?: string }): Promise<JobView[]> {
+  /** What `mcp jobs` shows: every job of the service (or of every service); with `recent`, each job's newest runs too (at most the 50 kept). */
+  async list(query: { service?: string; recent?: number }): Promise<JobView[]> {
+    const recent = Math.min(Math.max(0, Math.floor(query.recent ?? 0)), JOB_RUNS_KEPT);
     const records = query.service ? [await this.registry.getService(query.service)] : await this.registry.listServices();
     if (query.service && !records[0]) throw new ServiceNotFoundError(query.service);
     const views: JobView[] = [];
@@ -343,9 +346,9 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       if (!record) continue;
       for (const spec of record.jobs ?? []) {
         const name = scheduleName(record.name, spec.name);
-        const [lastRun] = await this.registry.listJobRuns({ service: record.name, job: spec.name, limit: 1 });
+        const runs = await this.registry.listJobRuns({ service: record.name, job: spec.name, limit: Math.max(1, recent) });
         const [nextRun] = this.schedules.nextDates(name);
-        views.push({ service: record.name, spec, scheduled: this.schedules.has(name), lastRun, nextRun, running: this.running.get(name)?.size ?? 0 });
+        views.push({ service: record.name, spec, scheduled: this.schedules.has(name), lastRun: runs[0], recentRuns: recent ? runs : [], nextRun, running: this.running.get(name)?.size ?? 0 });
       }
     }
     return views;

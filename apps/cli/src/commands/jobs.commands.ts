@@ -148,7 +148,7 @@ export class JobsCommand extends CommandRunner {
     if (!serviceText) throw new UsageError('missing SERVICE: mcp jobs SERVICE (or mcp jobs run SERVICE/JOB)');
     const { service } = parseTarget(serviceText, { allowComponent: false });
     const node = await this.locator.nodeFor(service, options.node);
-    const { jobs } = await this.agents.withNode(node, (client) => client.call('listJobs', { service, job: '' }));
+    const { jobs } = await this.agents.withNode(node, (client) => client.call('listJobs', { service, job: '', recent: 0 }));
     const rows = jobs.map(jobRow);
     if (options.json) {
       this.output.json(rows);

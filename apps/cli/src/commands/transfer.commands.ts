@@ -196,7 +196,7 @@ export class LogsCommand extends CommandRunner {
         } catch (error) {
           // No such component: SERVICE/JOB names a job (SPEC §12), whose last run's output is shown.
           if (!(error instanceof AgentCallError && error.code === 'NOT_FOUND' && target.component)) throw error;
-          const answer = await client.call('listJobs', { service: target.service, job: target.component }).catch(() => undefined);
+          const answer = await client.call('listJobs', { service: target.service, job: target.component, recent: 0 }).catch(() => undefined);
           if (!answer || !answer.jobs.some((job) => job.spec?.name === target.component)) throw error;
           // The newest run that ended with output (one still running, or a skipped one, has none yet).
           const last = answer.runs.find((run) => run.result !== 'running' && run.result !== 'skipped');

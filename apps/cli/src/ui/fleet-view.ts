@@ -1,6 +1,6 @@
 import type { AgentAnswer } from '../client/agent-client';
 import { fromTimestamp } from '../client/timestamps';
-import type { BackupRunView, ComponentView, EventView, FleetView, JobView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, JobRunView, JobView, NodeState, NodeView, ReleaseView, ServiceState, ServiceView, UnmanagedView } from './view-types';
 
 export type * from './view-types';
 
@@ -141,25 +141,32 @@ export function backupRunView(r: AgentAnswer<'listBackups'>['runs'][number]): Ba
   };
 }
 
-export function jobView(j: AgentAnswer<'listJobs'>['jobs'][number]): JobView {
-  const run = j.lastRun;
+type JobStatusAnswer = AgentAnswer<'listJobs'>['jobs'][number];
+
+function jobRunView(run: NonNullable<JobStatusAnswer['lastRun']>): JobRunView {
+  return {
+    trigger: run.trigger,
+    startedAt: iso(run.startedAt) ?? '',
+    finishedAt: iso(run.finishedAt) ?? '',
+    result: run.result,
+    ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+    durationMs: run.durationMs,
+    message: run.message,
+  };
+}
+
+export function jobView(j: JobStatusAnswer): JobView {
+  const lastRun = j.lastRun ? jobRunView(j.lastRun) : undefined;
+  // An agent from before ListJobs' `recent` sends no history: the last run is all there is.
+  const recent = j.recentRuns ?? [];
   return {
     name: j.spec?.name ?? '',
     schedule: j.spec?.schedule ?? '',
     tz: j.spec?.tz || 'UTC',
     scheduled: j.scheduled,
     running: j.running,
-    lastRun: run
-      ? {
-          trigger: run.trigger,
-          startedAt: iso(run.startedAt) ?? '',
-          finishedAt: iso(run.finishedAt) ?? '',
-          result: run.result,
-          ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
-          durationMs: run.durationMs,
-          message: run.message,
-        }
-      : undefined,
+    lastRun,
+    recentRuns: recent.length ? recent.map(jobRunView) : lastRun ? [lastRun] : [],
     nextRun: iso(j.nextRun) ?? '',
   };
 }

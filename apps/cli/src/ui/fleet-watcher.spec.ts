@@ -199,7 +199,7 @@ describe(FleetWatcher.name, () => {
       expect((await sut.serviceDetail('beta', 'shop')).backups).toBeUndefined();
     });
 
-    it("should give each job's last run (time, result, duration) and next run, from ListJobs (SPEC §12)", async () => {
+    it("should give each job's last run (time, result, duration), its recent runs and next run, from ListJobs (SPEC §12)", async () => {
       const run = (over: Partial<mcpv1.JobRun>): mcpv1.JobRun => ({ id: 7, job: 'report', trigger: 'schedule', startedAt: ts('2026-11-30T03:00:00Z'), finishedAt: ts('2026-11-30T03:00:04Z'), result: 'failed', exitCode: 3, durationMs: 4200, container: 'shop-web-run-0123abcd', message: 'exited 3', output: Buffer.alloc(0), ...over });
       const spec = (name: string, schedule: string, tz = ''): mcpv1.JobSpec => ({ name, component: 'web', image: '', cmd: ['bin/x'], schedule, tz, timeout: '', concurrency: '' });
       const { sut, factory } = makeSut({
@@ -211,9 +211,18 @@ describe(FleetWatcher.name, () => {
             listJobs: () => ({
               runs: [],
               jobs: [
-                { service: 'shop', spec: spec('report', '0 3 * * *', 'Europe/Berlin'), scheduled: true, lastRun: run({}), nextRun: ts('2026-12-01T02:00:00Z'), running: 0 },
-                { service: 'shop', spec: spec('tidy', '@daily'), scheduled: true, lastRun: run({ job: 'tidy', result: 'running', exitCode: undefined, finishedAt: undefined, durationMs: 0, message: '' }), nextRun: ts('2026-12-01T00:00:00Z'), running: 1 },
-                { service: 'shop', spec: spec('fresh', '@hourly'), scheduled: false, lastRun: undefined, nextRun: undefined, running: 0 },
+                {
+                  service: 'shop',
+                  spec: spec('report', '0 3 * * *', 'Europe/Berlin'),
+                  scheduled: true,
+                  lastRun: run({}),
+                  nextRun: ts('2026-12-01T02:00:00Z'),
+                  running: 0,
+                  recentRuns: [run({}), run({ id: 6, startedAt: ts('2026-11-29T03:00:00Z'), finishedAt: ts('2026-11-29T03:00:01Z'), result: 'succeeded', exitCode: 0, durationMs: 900, message: '' })],
+                },
+                // An agent from before ListJobs' `recent`: no history, the last run stands for it.
+                { service: 'shop', spec: spec('tidy', '@daily'), scheduled: true, lastRun: run({ job: 'tidy', result: 'running', exitCode: undefined, finishedAt: undefined, durationMs: 0, message: '' }), nextRun: ts('2026-12-01T00:00:00Z'), running: 1, recentRuns: [] },
+                { service: 'shop', spec: spec('fresh', '@hourly'), scheduled: false, lastRun: undefined, nextRun: undefined, running: 0, recentRuns: [] },
               ],
             }),
           },
@@ -228,6 +237,10 @@ describe(FleetWatcher.name, () => {
           scheduled: true,
           running: 0,
           lastRun: { trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '2026-11-30T03:00:04.000Z', result: 'failed', exitCode: 3, durationMs: 4200, message: 'exited 3' },
+          recentRuns: [
+            { trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '2026-11-30T03:00:04.000Z', result: 'failed', exitCode: 3, durationMs: 4200, message: 'exited 3' },
+            { trigger: 'schedule', startedAt: '2026-11-29T03:00:00.000Z', finishedAt: '2026-11-29T03:00:01.000Z', result: 'succeeded', exitCode: 0, durationMs: 900, message: '' },
+          ],
           nextRun: '2026-12-01T02:00:00.000Z',
         },
         {
@@ -237,12 +250,13 @@ describe(FleetWatcher.name, () => {
           scheduled: true,
           running: 1,
           lastRun: { trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '', result: 'running', durationMs: 0, message: '' },
+          recentRuns: [{ trigger: 'schedule', startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '', result: 'running', durationMs: 0, message: '' }],
           nextRun: '2026-12-01T00:00:00.000Z',
         },
-        { name: 'fresh', schedule: '@hourly', tz: 'UTC', scheduled: false, running: 0, lastRun: undefined, nextRun: '' },
+        { name: 'fresh', schedule: '@hourly', tz: 'UTC', scheduled: false, running: 0, lastRun: undefined, recentRuns: [], nextRun: '' },
       ]);
-      // Not the runs' output: only the job's own ListJobs (with `job`) carries it.
-      expect(factory.calls).toContainEqual(expect.objectContaining({ node: 'alpha', method: 'listJobs', request: { service: 'shop', job: '' } }));
+      // Not the runs' output: only the job's own ListJobs (with `job`) carries it; the newest 10 runs of each job.
+      expect(factory.calls).toContainEqual(expect.objectContaining({ node: 'alpha', method: 'listJobs', request: { service: 'shop', job: '', recent: 10 } }));
       // An agent from before jobs: the page shows no jobs section, the rest of the page stands.
       const old = await sut.serviceDetail('beta', 'shop');
       expect(old.jobs).toBeUndefined();

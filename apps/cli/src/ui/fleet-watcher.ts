@@ -39,6 +39,8 @@ export interface FleetWatcherOptions {
 }
 
 const EVENTS_PER_POLL = 50;
+/** Runs per job the service page shows (SPEC §12: the registry keeps 50). */
+export const JOB_HISTORY = 10;
 
 /**
  * Reads the fleet for the dashboard: every node's agent, in parallel, once per interval
@@ -100,8 +102,8 @@ export class FleetWatcher implements FleetSource {
       client.call('listReleases', { service, component: '' }).then((answer) => answer.releases.map(releaseView), unimplemented),
       // The agent's record of the backup runs only (restic is not asked); none before backups.
       client.call('listBackups', { service, runsOnly: true }).then((answer) => answer.runs.map(backupRunView), unimplemented),
-      // SPEC §12: each job's newest run and next time (no run output: that needs `job` set).
-      client.call('listJobs', { service, job: '' }).then((answer) => answer.jobs.filter((j) => j.service === service).map(jobView), unimplemented),
+      // SPEC §12: each job's newest runs and next time (no run output: that needs `job` set).
+      client.call('listJobs', { service, job: '', recent: JOB_HISTORY }).then((answer) => answer.jobs.filter((j) => j.service === service).map(jobView), unimplemented),
     ]);
     return { node, service, events: status.events.map((e) => eventView(node, e)), releases, backups, jobs };
   }

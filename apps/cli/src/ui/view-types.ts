@@ -113,7 +113,7 @@ export interface ReleaseView {
   rollbackOf: number;
 }
 
-/** The newest run of a job (SPEC §12), as the service page shows it. */
+/** One run of a job (SPEC §12), as the service page shows it. */
 export interface JobRunView {
   /** schedule, manual or catch_up. */
   trigger: string;
@@ -140,6 +140,8 @@ export interface JobView {
   running: number;
   /** Absent before its first run. */
   lastRun?: JobRunView;
+  /** Its newest runs, newest first (JOB_HISTORY of them; only the last run from an agent before ListJobs' `recent`). */
+  recentRuns: JobRunView[];
   /** When the schedule fires next; empty when not scheduled. */
   nextRun: string;
 }

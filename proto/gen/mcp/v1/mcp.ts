@@ -934,6 +934,11 @@ export interface ListJobsRequest {
   service: string;
   /** A job of `service`: its runs (newest first, with their output) in `runs`. */
   job: string;
+  /**
+   * Non-zero: each JobStatus carries its newest `recent` runs (at most 50, without output) in
+   * `recent_runs` — the dashboard's run history.
+   */
+  recent: number;
 }
 
 export interface ListJobsResponse {
@@ -960,6 +965,8 @@ export interface JobStatus {
     | undefined;
   /** How many of its runs go now. */
   running: number;
+  /** Its newest runs, newest first, without output, when the request asked for `recent`. */
+  recentRuns: JobRun[];
 }
 
 /** JobRun is one run of a job from the registry's history. */

@@ -3,7 +3,7 @@
 // runs containers): it enters the page only through text nodes and attribute values built
 // here — never innerHTML, never as a URL — and the server's Content-Security-Policy forbids
 // inline script besides.
-import type { BackupRunView, ComponentView, EventView, FleetView, JobView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
+import type { BackupRunView, ComponentView, EventView, FleetView, JobRunView, JobView, LogLine, NodeView, ReleaseView, ServiceDetail, ServiceView } from '../view-types';
 
 type Child = Node | string | number | null | undefined | false | Child[];
 
@@ -450,6 +450,36 @@ function jobRow(j: JobView): HTMLTableRowElement {
   );
 }
 
+function jobRunRow(job: string, run: JobRunView): HTMLTableRowElement {
+  const going = run.result === 'running';
+  return h(
+    'tr',
+    { class: ['failed', 'timed_out'].includes(run.result) ? 'alert' : undefined, 'data-job-run': job },
+    h('th', { scope: 'row' }, job),
+    h('td', { 'data-field': 'started' }, clock(run.startedAt), h('span', { class: 'muted' }, ` · ${run.trigger}`)),
+    h(
+      'td',
+      { 'data-field': 'result' },
+      badge(run.result),
+      run.exitCode !== undefined && run.result !== 'succeeded' ? h('span', { class: 'muted' }, ` (exit ${run.exitCode})`) : null,
+      run.message && run.result !== 'succeeded' ? h('p', { class: 'note' }, run.message) : null,
+    ),
+    h('td', { 'data-field': 'duration' }, run.result === 'skipped' ? '-' : going ? `${age(run.startedAt)} so far` : duration(run.durationMs)),
+  );
+}
+
+/** Runs of the page's jobs shown, newest first, across jobs. */
+const JOB_RUN_ROWS = 20;
+
+/** SPEC §12 history: the newest runs of every job of the service (the registry keeps 50 a job; `mcp jobs`/`mcp logs` have the rest). */
+function jobRunsSection(jobs: JobView[]): HTMLElement {
+  const runs = jobs
+    .flatMap((j) => j.recentRuns.map((run) => ({ job: j.name, run })))
+    .sort((a, b) => (a.run.startedAt < b.run.startedAt ? 1 : a.run.startedAt > b.run.startedAt ? -1 : 0))
+    .slice(0, JOB_RUN_ROWS);
+  return section('Job runs', table('Job runs', ['Job', 'Started', 'Result', 'Duration'], runs.map(({ job, run }) => jobRunRow(job, run)), 'No job has run yet.'));
+}
+
 /** The newest backup runs (SPEC §14): the first row is the last backup, failed or not. */
 function backupsSection(p: ServicePage): HTMLElement {
   const runs = p.detail?.backups;
@@ -486,6 +516,7 @@ function servicePage(p: ServicePage): Child[] {
     p.detail?.jobs?.length
       ? section('Jobs', table('Jobs', ['Job', 'Schedule', 'Last run', 'Result', 'Duration', 'Next run'], p.detail.jobs.map(jobRow), 'No jobs.'))
       : null,
+    p.detail?.jobs?.length ? jobRunsSection(p.detail.jobs) : null,
     p.logs.el,
     section('Recent events', mine.length ? h('ol', { class: 'events' }, mine.slice(0, 30).map((e) => eventItem(e, false))) : h('p', { class: 'muted' }, 'No events.')),
   ];
