@@ -21,7 +21,7 @@ import { ImagesModule } from './images/images.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { MonitorModule } from './monitor/monitor.module';
 import { JsonLogger } from './logging/json-logger';
-import { PlatformModule } from './platform.module';
+import { PlatformModule, platformModules } from './platform.module';
 import type { SecretsController } from './secrets/secrets.controller';
 import type { ServiceBackupController } from './service-backup/service-backup.controller';
 import { ServiceBackupModule } from './service-backup/service-backup.module';
@@ -51,31 +51,37 @@ type AgentService = Omit<mcpv1.McpAgentServiceController, ClientStreamRpc | 'exe
 type Serves<T extends AgentService> = T;
 export type AgentControllers = Serves<DeployController & LifecycleController & StatusController & TransferController & AdoptController & SecretsController & EventsController & UpgradeController & ImagesController & ExecController & ServiceBackupController & JobsController>;
 
-/** The agent: the shared platform plus one module per feature (features never import each other). */
+/**
+ * The agent: the platform (each lib bound once) plus one module per feature, each importing the
+ * platform modules it uses (features never import each other).
+ */
 @Module({})
 export class AppModule {
   static forRoot(input: { config: AgentConfig; logger?: JsonLogger }): DynamicModule {
     const logger = input.logger ?? new JsonLogger(input.config.log.level);
+    const platform = platformModules({ config: input.config, logger });
     return {
       module: AppModule,
       imports: [
         AgentConfigModule.forRoot(input.config),
-        PlatformModule.forRoot({ config: input.config, logger }),
+        PlatformModule.forRoot(platform),
         ScheduleModule.forRoot(),
-        DeployModule,
-        LifecycleModule,
-        StatusModule,
-        SecretsModule,
-        TransferModule,
-        AdoptModule,
-        MonitorModule,
-        CertificatesModule,
-        EventsModule,
-        ImagesModule,
-        UpgradeModule,
-        ExecModule,
-        ServiceBackupModule,
-        JobsModule,
+        ...[
+          DeployModule,
+          LifecycleModule,
+          StatusModule,
+          SecretsModule,
+          TransferModule,
+          AdoptModule,
+          MonitorModule,
+          CertificatesModule,
+          EventsModule,
+          ImagesModule,
+          UpgradeModule,
+          ExecModule,
+          ServiceBackupModule,
+          JobsModule,
+        ].map((feature) => feature.register(platform)),
       ],
     };
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AcmeModule } from '@mcp/acme';
 import { AlertsModule } from '@mcp/alerts';
@@ -23,90 +23,146 @@ import { AuditInterceptor } from './logging/audit.interceptor';
 import { JsonLogger } from './logging/json-logger';
 import { AgentMetricsSource } from './metrics/agent-metrics-source';
 
-/**
- * Everything the feature modules share, bound once and global: the logger, clock,
- * the ports (registry, runtime, mc-proxy, identity) and the deployer lib; plus the global
- * guard (default deny), exception filter and audit interceptor.
- */
-@Global()
+/** The agent's own shared providers: the logger, the clock and the failpoints. */
 @Module({})
-export class PlatformModule {
+export class CoreModule {
   static forRoot(input: { config: AgentConfig; logger: JsonLogger }): DynamicModule {
-    const { config } = input;
-    const libs = [
-      RegistryModule.forRoot({ path: config.database.path }),
-      RuntimeModule.forRoot({
-        adapter: config.runtime.adapter,
-        socketPath: config.runtime.socket,
-        defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
-        followEvents: true,
-        env: config.env,
-      }),
-      McproxyModule.forRoot({ socket: config.mcproxy.socket }),
-      MetricsModule.forRoot({ listen: config.metrics.listen, source: AgentMetricsSource }),
-      AuthModule.forRoot({
-        mode: config.auth.mode,
-        tokensFile: config.auth.tokensFile,
-        allowedRoles: config.auth.allowedRoles,
-        mcias: config.mcias.serverUrl
-          ? { serverUrl: config.mcias.serverUrl, caCertPath: config.mcias.caCert, serviceName: config.mcias.serviceName, timeoutMs: config.mcias.timeoutMs }
-          : undefined,
-      }),
-      // One alert sender for the monitor, the certificate check and whoever else alerts.
-      AlertsModule.forRoot(alertsOptionsFromConfig(config)),
-      OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials }),
-      ResticModule.forRoot({
-        repository: config.backup.repository,
-        passwordFile: config.backup.passwordFile,
-        cacheDir: config.backup.cacheDir,
-        sshOptions: config.backup.sshOptions,
-        host: config.agent.nodeName,
-        env: config.env,
-      }),
-      ...(config.acme
-        ? [
-            AcmeModule.forRoot({
-              directoryUrl: config.acme.directoryUrl,
-              caCert: config.acme.caCert,
-              accountKeyPath: config.acme.accountKey,
-              email: config.acme.email,
-              eabKid: config.acme.eabKid,
-              eabHmac: config.acme.eabHmac,
-              renewBeforeMs: config.acme.renewBeforeMs,
-              certDir: config.mcproxy.certDir,
-            }),
-          ]
-        : []),
-    ];
     return {
-      module: PlatformModule,
-      imports: [
-        ...libs,
-        DeployerModule.forRoot({
-          bindAddress: config.agent.bindAddress,
-          srvRoot: config.agent.srvRoot,
-          routeBindAddress: config.agent.routeBindAddress,
-          routeDomain: config.agent.routeDomain,
-          portRangeStart: config.agent.portRangeStart,
-          portRangeEnd: config.agent.portRangeEnd,
-          certDir: config.mcproxy.certDir,
-          stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
-          keepReleases: config.agent.keepReleases,
-          runOwner: createHash('sha256').update(path.resolve(config.database.path)).digest('hex').slice(0, 16),
-        }),
-      ],
+      module: CoreModule,
       providers: [
         { provide: JsonLogger, useValue: input.logger },
         { provide: Clock, useClass: SystemClock },
         // Test-only crash points; unarmed (a no-op) unless MCP_AGENT_FAILPOINTS was set at start.
-        { provide: Failpoints, useValue: new Failpoints(config.failpoints) },
-        AuditLog,
+        { provide: Failpoints, useValue: new Failpoints(input.config.failpoints) },
+      ],
+      exports: [JsonLogger, Clock, Failpoints],
+    };
+  }
+}
+
+/** The audit log (one line per RPC), apart from the core: it counts RPCs in the metrics, whose source needs the deployer, which needs the core. */
+@Module({})
+export class AuditModule {
+  static forRoot(imports: { core: DynamicModule; metrics: DynamicModule }): DynamicModule {
+    return { module: AuditModule, imports: [imports.core, imports.metrics], providers: [AuditLog], exports: [AuditLog] };
+  }
+}
+
+/**
+ * Each lib bound once, from the config: one module object per lib. A feature module imports
+ * the objects of the libs it uses (`register(platform)`); Nest makes one instance per object,
+ * so every feature shares one registry, one runtime, one deployer (one PortAllocator, one
+ * per-service lock). Of the agent's modules only the configuration is global (ConfigModule's
+ * `isGlobal`); @nestjs/schedule's SchedulerRegistry is global by its own module.
+ */
+export interface Platform {
+  core: DynamicModule;
+  audit: DynamicModule;
+  registry: DynamicModule;
+  runtime: DynamicModule;
+  mcproxy: DynamicModule;
+  metrics: DynamicModule;
+  auth: DynamicModule;
+  /** One alert sender for the monitor, the certificate check and whoever else alerts. */
+  alerts: DynamicModule;
+  oci: DynamicModule;
+  restic: DynamicModule;
+  /** AcmeModule when `[acme]` is configured, else nothing (its users take CertificateAuthority as optional). */
+  acme: DynamicModule[];
+  deployer: DynamicModule;
+}
+
+export function platformModules(input: { config: AgentConfig; logger: JsonLogger }): Platform {
+  const { config } = input;
+  const core = CoreModule.forRoot(input);
+  const registry = RegistryModule.forRoot({ path: config.database.path });
+  const runtime = RuntimeModule.forRoot({
+    adapter: config.runtime.adapter,
+    socketPath: config.runtime.socket,
+    defaultStopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+    followEvents: true,
+    env: config.env,
+  });
+  const mcproxy = McproxyModule.forRoot({ socket: config.mcproxy.socket });
+  const oci = OciModule.forRoot({ authFile: config.registry.authFile, credentials: config.registry.credentials });
+  const acme = config.acme
+    ? [
+        AcmeModule.forRoot({
+          directoryUrl: config.acme.directoryUrl,
+          caCert: config.acme.caCert,
+          accountKeyPath: config.acme.accountKey,
+          email: config.acme.email,
+          eabKid: config.acme.eabKid,
+          eabHmac: config.acme.eabHmac,
+          renewBeforeMs: config.acme.renewBeforeMs,
+          certDir: config.mcproxy.certDir,
+        }),
+      ]
+    : [];
+  const deployer = DeployerModule.forRoot(
+    {
+      bindAddress: config.agent.bindAddress,
+      srvRoot: config.agent.srvRoot,
+      routeBindAddress: config.agent.routeBindAddress,
+      routeDomain: config.agent.routeDomain,
+      portRangeStart: config.agent.portRangeStart,
+      portRangeEnd: config.agent.portRangeEnd,
+      certDir: config.mcproxy.certDir,
+      stopTimeoutSeconds: config.agent.stopTimeoutSeconds,
+      keepReleases: config.agent.keepReleases,
+      runOwner: createHash('sha256').update(path.resolve(config.database.path)).digest('hex').slice(0, 16),
+    },
+    [core, registry, runtime, mcproxy, oci, ...acme],
+  );
+  const metrics = MetricsModule.forRoot({ listen: config.metrics.listen, source: AgentMetricsSource, imports: [registry, runtime, deployer] });
+  return {
+    core,
+    audit: AuditModule.forRoot({ core, metrics }),
+    registry,
+    runtime,
+    mcproxy,
+    metrics,
+    auth: AuthModule.forRoot({
+      mode: config.auth.mode,
+      tokensFile: config.auth.tokensFile,
+      allowedRoles: config.auth.allowedRoles,
+      mcias: config.mcias.serverUrl
+        ? { serverUrl: config.mcias.serverUrl, caCertPath: config.mcias.caCert, serviceName: config.mcias.serviceName, timeoutMs: config.mcias.timeoutMs }
+        : undefined,
+    }),
+    alerts: AlertsModule.forRoot(alertsOptionsFromConfig(config)),
+    oci,
+    restic: ResticModule.forRoot({
+      repository: config.backup.repository,
+      passwordFile: config.backup.passwordFile,
+      cacheDir: config.backup.cacheDir,
+      sshOptions: config.backup.sshOptions,
+      host: config.agent.nodeName,
+      env: config.env,
+    }),
+    acme,
+    deployer,
+  };
+}
+
+/**
+ * The platform as a whole: every lib module (so each is started and shut down even when no
+ * feature injects it), and the app-wide guards (default deny), exception filter and audit
+ * interceptor, which need the core, audit, auth and metrics modules.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(platform: Platform): DynamicModule {
+    const { acme, ...single } = platform;
+    return {
+      module: PlatformModule,
+      imports: [...Object.values(single), ...acme],
+      providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: MalformedRequestGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [...libs, JsonLogger, Clock, Failpoints, AuditLog],
     };
   }
 }

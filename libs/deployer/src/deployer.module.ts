@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { CertificateAuthority } from '@mcp/acme';
 import { AcmeCertificateProvider, CertificateProvider, ExistingCertificateProvider } from './certificate-provider';
 import { ComponentDeployer } from './component-deployer';
@@ -14,11 +14,6 @@ import { RouteService } from './route.service';
 import { ServiceChanges } from './service-changes';
 import { ServiceSecrets } from './service-secrets';
 
-/**
- * Logic the agent's features share. Needs ServiceRegistry, ContainerRuntime and
- * RouteRegistrar from the (global) registry, runtime and mc-proxy modules. Global itself, so
- * every feature module shares one PortAllocator and one per-service KeyedMutex.
- */
 /** The deployer's providers, for a module of one's own (unit tests list them beside fakes). */
 export function deployerProviders(options: DeployerOptionsData): Provider[] {
   return [
@@ -47,13 +42,20 @@ export function deployerProviders(options: DeployerOptionsData): Provider[] {
   ];
 }
 
+/**
+ * Logic the agent's features share. Needs ServiceRegistry, ContainerRuntime, RouteRegistrar
+ * and Failpoints, and takes RegistryAuth and CertificateAuthority when given: `imports` are
+ * the modules that provide them. Not global: the application makes one module object, which
+ * every feature module using the deployer imports, so they share one PortAllocator and one
+ * per-service KeyedMutex.
+ */
 @Module({})
 export class DeployerModule {
-  static forRoot(options: DeployerOptionsData): DynamicModule {
+  static forRoot(options: DeployerOptionsData, imports: ModuleMetadata['imports'] = []): DynamicModule {
     const providers = deployerProviders(options);
     return {
       module: DeployerModule,
-      global: true,
+      imports,
       providers,
       exports: [DeployerOptions, HostPortProbe, CertificateProvider, KeyedMutex, PortAllocator, RouteService, ContainerOps, ServiceSecrets, NetworkProbe, HealthProber, HealthStates, ComponentDeployer, DeployRecovery, ImagePruner, DriftDetail, ServiceChanges],
     };

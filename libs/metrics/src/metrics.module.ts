@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { type DynamicModule, Module, type ModuleMetadata, type Type } from '@nestjs/common';
 import { AgentMetrics, MetricsSource } from './agent-metrics';
 import { MetricsServer } from './metrics-server';
 import { NoopAgentMetrics, PromAgentMetrics } from './prom-agent-metrics';
@@ -6,8 +6,10 @@ import { NoopAgentMetrics, PromAgentMetrics } from './prom-agent-metrics';
 export interface MetricsModuleOptions {
   /** `host:port` to serve `/metrics` on; '' records and serves nothing. */
   listen: string;
-  /** The agent's implementation of the state port (its dependencies must be injectable here). */
+  /** The agent's implementation of the state port. */
   source: Type<MetricsSource>;
+  /** The modules that provide the source's dependencies. */
+  imports?: ModuleMetadata['imports'];
 }
 
 /**
@@ -22,6 +24,7 @@ export class MetricsModule {
     }
     return {
       module: MetricsModule,
+      imports: options.imports ?? [],
       providers: [
         { provide: MetricsSource, useClass: options.source },
         { provide: PromAgentMetrics, inject: [MetricsSource], useFactory: (source: MetricsSource) => new PromAgentMetrics(source) },

@@ -1,20 +1,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { RegistryModule } from './registry.module';
 import { ServiceRegistry } from './service-registry';
 import { TypeormRegistry } from './typeorm-registry';
 
-/** A feature module that imports nothing: the registry reaches it because RegistryModule is global. */
+/** A feature module that imports the application's registry module object. */
 @Injectable()
 class Consumer {
   constructor(readonly registry: ServiceRegistry) {}
 }
 
 @Module({ providers: [Consumer], exports: [Consumer] })
-class ConsumerModule {}
+class ConsumerModule {
+  static register(registry: DynamicModule): DynamicModule {
+    return { module: ConsumerModule, imports: [registry] };
+  }
+}
 
 describe(RegistryModule.name, () => {
   let dir: string;
@@ -30,7 +34,8 @@ describe(RegistryModule.name, () => {
   describe('forRoot', () => {
     it('should provide ServiceRegistry as a TypeormRegistry on the given file, to feature modules too', async () => {
       const file = path.join(dir, 'registry.db');
-      const app = await Test.createTestingModule({ imports: [RegistryModule.forRoot({ path: file }), ConsumerModule] }).compile();
+      const registry = RegistryModule.forRoot({ path: file });
+      const app = await Test.createTestingModule({ imports: [registry, ConsumerModule.register(registry)] }).compile();
       try {
         const sut = app.get(ServiceRegistry);
 
@@ -68,7 +73,8 @@ describe(RegistryModule.name, () => {
       const file = path.join(dir, 'never.db');
       const fake = {} as ServiceRegistry;
 
-      const app = await Test.createTestingModule({ imports: [RegistryModule.forRoot({ path: file }), ConsumerModule] })
+      const registry = RegistryModule.forRoot({ path: file });
+      const app = await Test.createTestingModule({ imports: [registry, ConsumerModule.register(registry)] })
         .overrideProvider(ServiceRegistry)
         .useValue(fake)
         .compile();

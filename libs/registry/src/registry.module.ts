@@ -6,8 +6,8 @@ export type RegistryModuleOptions = TypeormRegistryOptions;
 
 /**
  * Binds the ServiceRegistry port to a TypeormRegistry on the configured SQLite file and
- * exports only the port. Global, so feature modules inject ServiceRegistry without importing
- * this module; register it once in the application module. The database is closed at
+ * exports only the port. Not global: each feature module that injects ServiceRegistry imports
+ * the one module object the application made (Nest makes one instance per object). The database is closed at
  * application shutdown (TypeormRegistry implements OnApplicationShutdown), after every
  * OnModuleDestroy hook has had its last chance to write.
  */
@@ -15,7 +15,6 @@ export type RegistryModuleOptions = TypeormRegistryOptions;
 export class RegistryModule {
   static forRoot(options: RegistryModuleOptions): DynamicModule {
     return {
-      global: true,
       module: RegistryModule,
       providers: [{ provide: ServiceRegistry, useFactory: () => TypeormRegistry.open(options) }],
       exports: [ServiceRegistry],
