@@ -246,4 +246,62 @@ describe('service data backups with restic (SPEC §14; real restic, podman and a
     // Counters are this process's runs.
     expect(metrics).not.toContain(`mcp_service_backups_total{service="${SERVICE}"`);
   });
+
+  it("drops a service's gauges at once when it is undeployed or purged, and a restart does not bring them back", async () => {
+    const gone = `${PREFIX}-gone`;
+    const spec = toProtoServiceSpec({
+      name: gone,
+      node: 'test',
+      active: true,
+      components: [{ name: 'app', image: IMAGE, cmd: ['sleep', '3600'], ports: [], volumes: [], env: [], routes: [] }],
+      jobs: [{ name: 'tick', component: 'app', cmd: ['true'], schedule: '0 3 * * *' }],
+    });
+    await agent.rpc.call('deploy', { service: spec, component: '', force: false });
+    fs.mkdirSync(path.join(agent.config.agent.srvRoot, gone), { recursive: true });
+    fs.writeFileSync(path.join(agent.config.agent.srvRoot, gone, 'x.txt'), 'x\n');
+    expect((await backup(agent, gone)).error).toBeUndefined();
+    await new Promise<void>((resolve, reject) => {
+      const stream = agent.rpc.raw.runJob({ service: gone, job: 'tick' }, agent.rpc.metadata());
+      stream.on('data', () => undefined);
+      stream.on('error', reject);
+      stream.on('end', () => resolve());
+    });
+    const label = `{service="${gone}"}`;
+    const jobGauge = `mcp_job_last_success_timestamp_seconds{service="${gone}",job="tick"}`;
+    const gauges = (text: string) => ({
+      backup: series(text, `mcp_service_backup_last_success_timestamp_seconds${label}`),
+      size: series(text, `mcp_service_backup_last_size_bytes${label}`),
+      duration: series(text, `mcp_service_backup_last_duration_seconds${label}`),
+      paused: series(text, `mcp_service_backup_last_paused_seconds${label}`),
+      job: series(text, jobGauge),
+    });
+    const none = { backup: undefined, size: undefined, duration: undefined, paused: undefined, job: undefined };
+    const before = gauges(await scrape(agent));
+    expect(before.backup).toBeGreaterThan(0);
+    expect(before.job).toBeGreaterThan(0);
+
+    // The scrape right after the undeploy's answer: no gauge of it, its counters kept.
+    await agent.rpc.call('undeployService', { service: gone });
+    let metrics = await scrape(agent);
+    expect(gauges(metrics)).toEqual(none);
+    expect(series(metrics, `mcp_service_backups_total{service="${gone}",result="succeeded"}`)).toBe(1);
+    // The other service's stay.
+    expect(series(metrics, `mcp_service_backup_last_success_timestamp_seconds{service="${SERVICE}"}`)).toBeGreaterThan(0);
+
+    // Deployed again: its last backup is back (from the registry, after the deploy's change).
+    await agent.rpc.call('deploy', { service: spec, component: '', force: false });
+    await until(async () => gauges(await scrape(agent)).backup === before.backup, 'the last backup back after the deploy', 10_000);
+
+    await agent.rpc.call('undeployService', { service: gone });
+    const purged = await agent.rpc.call('purgeComponent', { service: gone, component: '', defined: [], dryRun: false });
+    expect(purged.purged.map((p) => p.service)).toEqual([gone]);
+    expect(gauges(await scrape(agent))).toEqual(none);
+
+    // Its runs stay on record, but a purged service is not seeded at the next start.
+    await agent.stop();
+    await agent.start();
+    metrics = await scrape(agent);
+    expect(gauges(metrics)).toEqual(none);
+    expect(series(metrics, `mcp_service_backup_last_success_timestamp_seconds{service="${SERVICE}"}`)).toBeGreaterThan(0);
+  });
 });

@@ -33,4 +33,10 @@ export class RecordingMetrics extends AgentMetrics {
   serviceBackupKnown(input: ServiceBackupMetric): void {
     this.backups.push({ ...input });
   }
+
+  readonly gone: string[] = [];
+
+  serviceGone(service: string): void {
+    this.gone.push(service);
+  }
 }

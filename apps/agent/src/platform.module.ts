@@ -22,6 +22,7 @@ import { AuditLog } from './logging/audit';
 import { AuditInterceptor } from './logging/audit.interceptor';
 import { JsonLogger } from './logging/json-logger';
 import { AgentMetricsSource } from './metrics/agent-metrics-source';
+import { ServiceGauges } from './metrics/service-gauges';
 
 /** The agent's own shared providers: the logger, the clock and the failpoints. */
 @Module({})
@@ -148,7 +149,7 @@ export function platformModules(input: { config: AgentConfig; logger: JsonLogger
 /**
  * The platform as a whole: every lib module (so each is started and shut down even when no
  * feature injects it), and the app-wide guards (default deny), exception filter and audit
- * interceptor, which need the core, audit, auth and metrics modules.
+ * interceptor, which need the core, audit, auth and metrics modules; and the per-service gauges.
  */
 @Module({})
 export class PlatformModule {
@@ -158,6 +159,8 @@ export class PlatformModule {
       module: PlatformModule,
       imports: [...Object.values(single), ...acme],
       providers: [
+        // The per-service gauges (last backup, jobs' last success): seeded at start, dropped when a service goes.
+        ServiceGauges,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: MalformedRequestGuard },
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },

@@ -22,6 +22,12 @@ export abstract class AgentMetrics {
   abstract serviceBackupFinished(input: ServiceBackupMetric & { ok: boolean }): void;
   /** The newest successful backup on record when the agent starts: sets the last-backup figures, counts nothing. */
   abstract serviceBackupKnown(input: ServiceBackupMetric): void;
+  /**
+   * The service was undeployed or purged: its gauges (last backup, each job's last success) go
+   * at once. Its counters and histograms stay — they count this process's runs, and a series
+   * dropped right after its last increment would hide that increment from `rate()`.
+   */
+  abstract serviceGone(service: string): void;
 }
 
 export interface ServiceBackupMetric {

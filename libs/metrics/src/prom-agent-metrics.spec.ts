@@ -115,6 +115,22 @@ describe(PromAgentMetrics.name, () => {
     expect(answer.body).not.toContain('mcp_service_backups_total{service="shop"');
   });
 
+  it("should drop a gone service's gauges at once, keeping its counters and the other services' gauges", async () => {
+    sut.serviceBackupFinished({ service: 'gone', ok: true, at: new Date('2026-12-07T03:00:05Z'), seconds: 2, bytes: 10, pausedSeconds: 0 });
+    sut.jobFinished({ service: 'gone', job: 'tick', result: 'succeeded', seconds: 1, at: new Date('2026-12-07T03:00:02Z') });
+    sut.serviceBackupKnown({ service: 'kept', at: new Date('2026-12-06T03:00:00Z'), seconds: 4, bytes: 100, pausedSeconds: 0 });
+    expect((await get(server.address!, '/metrics')).body).toContain('mcp_job_last_success_timestamp_seconds{service="gone",job="tick"}');
+
+    sut.serviceGone('gone');
+    const body = (await get(server.address!, '/metrics')).body;
+
+    expect(body).not.toMatch(/^mcp_service_backup_last_\w+\{service="gone"\}/m);
+    expect(body).not.toContain('mcp_job_last_success_timestamp_seconds{service="gone"');
+    expect(body).toContain('mcp_service_backups_total{service="gone",result="succeeded"} 1');
+    expect(body).toContain('mcp_job_runs_total{service="gone",job="tick",result="succeeded"} 1');
+    expect(body).toContain('mcp_service_backup_last_size_bytes{service="kept"} 100');
+  });
+
   it('should show a state change at the next scrape, and the same state again when it changes back', async () => {
     const before = source.state;
     const first = await get(server.address!, '/metrics');

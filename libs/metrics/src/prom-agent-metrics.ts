@@ -41,6 +41,8 @@ export class PromAgentMetrics extends AgentMetrics {
   private readonly serviceBackups: Counter<'service' | 'result'>;
   private readonly serviceBackupLast: Record<'success' | 'size' | 'duration' | 'paused', Gauge<'service'>>;
   private readonly gauges: StateGauges;
+  /** service → the jobs with a last-success series: what `serviceGone` removes. */
+  private readonly jobsWithSuccess = new Map<string, Set<string>>();
   /** The last state rendered (its snapshot as JSON) and its text; renders run one at a time. */
   private stateText: { key: string; text: Promise<string> } = { key: '', text: Promise.resolve('') };
 
@@ -101,7 +103,11 @@ export class PromAgentMetrics extends AgentMetrics {
     const labels = { service: input.service, job: input.job };
     this.jobRuns.inc({ ...labels, result: input.result });
     if (input.result !== 'skipped') this.jobDuration.observe(labels, input.seconds);
-    if (input.result === 'succeeded') this.jobLastSuccess.set(labels, Math.floor(input.at.getTime() / 1000));
+    if (input.result === 'succeeded') {
+      this.jobLastSuccess.set(labels, Math.floor(input.at.getTime() / 1000));
+      const jobs = this.jobsWithSuccess.get(input.service) ?? new Set<string>();
+      this.jobsWithSuccess.set(input.service, jobs.add(input.job));
+    }
   }
 
   serviceBackupFinished(input: ServiceBackupMetric & { ok: boolean }): void {
@@ -115,6 +121,12 @@ export class PromAgentMetrics extends AgentMetrics {
     this.serviceBackupLast.size.set(labels, input.bytes);
     this.serviceBackupLast.duration.set(labels, input.seconds);
     this.serviceBackupLast.paused.set(labels, input.pausedSeconds);
+  }
+
+  serviceGone(service: string): void {
+    for (const gauge of Object.values(this.serviceBackupLast)) gauge.remove({ service });
+    for (const job of this.jobsWithSuccess.get(service) ?? []) this.jobLastSuccess.remove({ service, job });
+    this.jobsWithSuccess.delete(service);
   }
 
   /** The exposition: Prometheus text format (event and process metrics, then state). */
@@ -162,4 +174,5 @@ export class NoopAgentMetrics extends AgentMetrics {
   jobFinished(): void {}
   serviceBackupFinished(): void {}
   serviceBackupKnown(): void {}
+  serviceGone(): void {}
 }

@@ -11,6 +11,6 @@ import type { Platform } from '../platform.module';
 export class LifecycleModule {
   /** With the platform modules its providers inject. */
   static register(platform: Platform): DynamicModule {
-    return { module: LifecycleModule, imports: [platform.core, platform.registry, platform.runtime, platform.deployer] };
+    return { module: LifecycleModule, imports: [platform.core, platform.registry, platform.runtime, platform.metrics, platform.deployer] };
   }
 }

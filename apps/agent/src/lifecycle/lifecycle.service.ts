@@ -1,9 +1,11 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { Failpoints, ServiceNotFoundError } from '@mcp/common';
 import { ComponentDeployer, ContainerOps, KeyedMutex, RouteService, ServiceChanges } from '@mcp/deployer';
+import { AgentMetrics } from '@mcp/metrics';
 import { ServiceRegistry, type ComponentRecord, type ServiceRecord } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
+import { isUndeployed } from '../metrics/service-gauges';
 
 export interface LifecycleResult {
   service: string;
@@ -39,6 +41,7 @@ export class LifecycleService {
     private readonly deployer: ComponentDeployer,
     private readonly locks: KeyedMutex,
     private readonly failpoints: Failpoints,
+    private readonly metrics: AgentMetrics,
     @Optional() private readonly changes?: ServiceChanges,
   ) {}
 
@@ -95,6 +98,9 @@ export class LifecycleService {
       });
       await this.registry.setDesiredState({ service: record.name, state: 'stopped' });
       await this.registry.setServiceActive(record.name, false);
+      // Before the answer: a scrape right after the undeploy no longer shows its gauges.
+      const after = await this.registry.getService(record.name);
+      if (after && isUndeployed(after)) this.metrics.serviceGone(record.name);
       return result;
     });
   }
@@ -126,7 +132,10 @@ export class LifecycleService {
           await this.registry.addEvent({ service: service.name, component: component.name, kind: 'purged', message: `registry entry removed (observed ${observed})` });
           remaining--;
         }
-        if (!input.dryRun && remaining === 0) await this.registry.deleteService(service.name);
+        if (!input.dryRun && remaining === 0) {
+          await this.registry.deleteService(service.name);
+          this.metrics.serviceGone(service.name);
+        }
       });
       if (!input.dryRun) await this.changes?.changed(service.name);
     }

@@ -82,18 +82,8 @@ export class ServiceBackupService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // The last-backup gauges are seeded by ServiceGauges (deployed services only).
     await this.recoverAll();
-    await this.seedMetrics();
-  }
-
-  /** The last-backup figures survive a restart: each service's newest successful run on record. */
-  private async seedMetrics(): Promise<void> {
-    const seen = new Set<string>();
-    for (const run of await this.registry.listBackupRuns({})) {
-      if (!run.ok || seen.has(run.service)) continue;
-      seen.add(run.service);
-      this.metrics.serviceBackupKnown({ service: run.service, at: run.finishedAt, seconds: run.durationMs / 1000, bytes: run.bytes, pausedSeconds: run.pausedMs / 1000 });
-    }
   }
 
   /** Finishes or undoes what a crash interrupted (see the class comment). Idempotent. */
