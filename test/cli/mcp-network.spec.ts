@@ -225,6 +225,7 @@ describe('mcp against misbehaving peers (real binary)', () => {
       Rollback: { service: 'svc', results: [ok], to: 2, specs: [] },
       Deploy: { results: [ok] },
       PurgeComponent: {},
+      ListBackups: { snapshots: [{ id: 'ab'.repeat(32), shortId: 'abababab', time: { seconds: 1796688000, nanos: 0 }, size: 42, files: 3, host: 'old-node' }], runs: [] },
     };
     const impl: grpc.UntypedServiceImplementation = {};
     for (const name of Object.keys(definition)) {
@@ -246,6 +247,16 @@ describe('mcp against misbehaving peers (real binary)', () => {
 
     expect([run.signal, run.code, run.stderr]).toEqual([null, 0, '']);
     expect(run.stdout).toMatch(/rolled back to release 2/);
+  });
+
+  it('should wait for a listing of snapshots that outlasts the node timeout: restic counts each snapshot another node made (RUNBOOK, restoring onto a new node)', async () => {
+    const port = await slowAgent(3_000);
+    writeConfig([{ name: 'n', address: `localhost:${port}`, timeout: '1s' }]);
+
+    const run = await mcp(['backups', 'svc', '--node', 'n', '--json'], 30_000);
+
+    expect([run.signal, run.code, run.stderr]).toEqual([null, 0, '']);
+    expect(JSON.parse(run.stdout)).toEqual([{ id: 'abababab', fullId: 'ab'.repeat(32), time: '2026-12-08T00:00:00.000Z', size: 42, files: 3, host: 'old-node' }]);
   });
 
   it('should say "connection refused" and nothing of grpc-js', async () => {

@@ -154,7 +154,7 @@ describe('restore killed at each step (SPEC §14; real restic, podman and agent)
     expect(Object.keys(rows[0])).toEqual(['id', 'fullId', 'time', 'size', 'files', 'host']);
     expect(rows[0].fullId.startsWith(rows[0].id)).toBe(true);
     const table = await mcp(['backups', SERVICE]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TIME\s+SIZE\s+FILES/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+TIME\s+SIZE\s+FILES\s+HOST$/);
     const checked = await mcp(['backup', SERVICE, '--check']);
     expect(checked).toMatchObject({ code: 0 });
     expect(checked.stdout).toMatch(/repository check passed; 2 snapshots/);

@@ -1,5 +1,7 @@
-/** One directory a restore replaces: restic extracts into `stagingRoot` (so the data lands at `staged`), then it is swapped in. */
+/** One directory a restore replaces: restic extracts its `source` into `stagingRoot` (so the data lands at `staged`), then it is swapped in. */
 export interface SwapPair {
+  /** The directory's path in the snapshot: `live`'s, or another node's (its srv_root or podman storage). Absent in records from before #23's restore onto another node: `live`. */
+  source?: string;
   live: string;
   stagingRoot: string;
   staged: string;
@@ -23,8 +25,8 @@ const isStringList = (value: unknown): value is string[] => Array.isArray(value)
 
 function isSwapPair(value: unknown): value is SwapPair {
   if (typeof value !== 'object' || value === null) return false;
-  const { live, stagingRoot, staged, previous } = value as Partial<Record<keyof SwapPair, unknown>>;
-  return isString(live) && isString(stagingRoot) && isString(staged) && isString(previous);
+  const { source, live, stagingRoot, staged, previous } = value as Partial<Record<keyof SwapPair, unknown>>;
+  return (source === undefined || isString(source)) && isString(live) && isString(stagingRoot) && isString(staged) && isString(previous);
 }
 
 const isSwapPairs = (value: unknown): value is SwapPair[] => Array.isArray(value) && value.every(isSwapPair);

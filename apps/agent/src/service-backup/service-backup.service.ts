@@ -17,6 +17,8 @@ const run = promisify(execFile);
 
 /** How long `before` may run in the component. */
 const BEFORE_TIMEOUT_MS = 30 * 60_000;
+/** How many other nodes' snapshot counts `list` keeps (the oldest goes first). */
+const FOREIGN_STATS_KEPT = 1000;
 /** A volume's host side that is a podman volume name (not a path). */
 const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -66,6 +68,8 @@ export interface RestoreOutcome {
 @Injectable()
 export class ServiceBackupService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ServiceBackupService.name);
+  /** `restic stats` of snapshots another node made, by full id: a snapshot never changes, so it is counted once per process. */
+  private readonly foreignStats = new Map<string, { files: number; bytes: number }>();
 
   constructor(
     private readonly config: AgentConfig,
@@ -168,7 +172,12 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     for (const snapshot of snapshots) {
       const known = runs.get(snapshot.shortId);
       // A snapshot this agent did not make (another node's, before a move): restic's own count.
-      const stats = known ? { files: known.files, bytes: known.bytes } : await this.repository.stats({ snapshotId: snapshot.shortId });
+      let stats = known ? { files: known.files, bytes: known.bytes } : this.foreignStats.get(snapshot.id);
+      if (!stats) {
+        stats = await this.repository.stats({ snapshotId: snapshot.shortId });
+        if (this.foreignStats.size >= FOREIGN_STATS_KEPT) this.foreignStats.delete(this.foreignStats.keys().next().value!);
+        this.foreignStats.set(snapshot.id, stats);
+      }
       rows.push({ id: snapshot.id, shortId: snapshot.shortId, time: snapshot.time, size: stats.bytes, files: stats.files, host: snapshot.hostname });
     }
     return rows;
@@ -195,14 +204,20 @@ export class ServiceBackupService implements OnApplicationBootstrap {
       const record = await this.requireService(input.service);
       const snapshot = await this.pickSnapshot(record.name, input.snapshot);
       const data = await this.dataOf(record);
-      const live = new Set(data.paths.concat(this.srvDir(record.name)));
-      // Only this service's own directories, as they are named on this node now.
-      const targets = snapshot.paths.filter((p) => live.has(p));
-      if (targets.length === 0) throw new FailedPreconditionError(`snapshot ${snapshot.shortId} holds none of ${record.name}'s directories on this node (${[...live].join(', ')})`);
+      // Only this service's own directories, as they are named on this node now (a snapshot of
+      // another node names them with that node's srv_root and podman storage).
+      const targets = new Map<string, string>();
+      for (const source of snapshot.paths) {
+        const target = this.restoreTarget(record, data, source);
+        if (target && ![...targets.values()].includes(target)) targets.set(source, target);
+      }
+      if (targets.size === 0) {
+        throw new FailedPreconditionError(`snapshot ${snapshot.shortId} holds none of ${record.name}'s directories on this node (${[this.srvDir(record.name), ...data.volumes.values()].join(', ')})`);
+      }
       const stamp = this.clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-      const pairs: SwapPair[] = targets.map((target) => {
+      const pairs: SwapPair[] = [...targets].map(([source, target]) => {
         const stagingRoot = path.join(path.dirname(target), `.${path.basename(target)}.restore-${stamp}`);
-        return { live: target, stagingRoot, staged: path.join(stagingRoot, target), previous: `${target}.pre-restore-${stamp}` };
+        return { source, live: target, stagingRoot, staged: path.join(stagingRoot, source), previous: `${target}.pre-restore-${stamp}` };
       });
       const running = await this.runningContainers(record);
       const intent: RestoreIntent = { step: 'stopping', snapshot: snapshot.id, pairs, containers: running };
@@ -212,7 +227,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
       try {
         for (const [index, pair] of pairs.entries()) {
           await fs.promises.rm(pair.stagingRoot, { recursive: true, force: true });
-          await this.repository.restore({ snapshotId: snapshot.id.slice(0, 16), include: pair.live, target: pair.stagingRoot });
+          await this.repository.restore({ snapshotId: snapshot.id.slice(0, 16), include: pair.source ?? pair.live, target: pair.stagingRoot });
           if (!fs.existsSync(pair.staged)) await fs.promises.mkdir(pair.staged, { recursive: true });
           if (index === 0) await this.failpoints.hit('restore.mid-restore');
         }
@@ -237,8 +252,10 @@ export class ServiceBackupService implements OnApplicationBootstrap {
   }
 
   /** The paths a backup of this service holds and its tags: never a path of another service. */
-  async dataOf(record: ServiceRecord): Promise<{ paths: string[]; tags: string[] }> {
+  async dataOf(record: ServiceRecord): Promise<{ paths: string[]; tags: string[]; volumes: Map<string, string> }> {
     const paths: string[] = [];
+    /** Named volume → its mountpoint on this node. */
+    const volumes = new Map<string, string>();
     const tags = [serviceTag(record.name)];
     const srv = this.srvDir(record.name);
     if (fs.existsSync(srv)) paths.push(srv);
@@ -248,6 +265,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
         const source = volume.split(':')[0];
         if (!VOLUME_NAME.test(source)) continue; // a host path: inside /srv/<svc> it is covered above
         const mountpoint = await this.runtime.volumeMountpoint({ name: source });
+        if (mountpoint) volumes.set(source, mountpoint);
         if (mountpoint && !paths.includes(mountpoint)) {
           paths.push(mountpoint);
           any = true;
@@ -255,7 +273,23 @@ export class ServiceBackupService implements OnApplicationBootstrap {
       }
       if (any) tags.push(componentTag(component.name));
     }
-    return { paths, tags };
+    return { paths, tags, volumes };
+  }
+
+  /**
+   * Where a snapshot's directory goes on this node: the same path when it is one of the
+   * service's directories here; else, for a snapshot taken on another node, the service's
+   * srv dir for `<any srv_root>/<svc>`, and this node's mountpoint of volume V for a podman
+   * volume path `…/volumes/V/_data` of one of the service's named volumes. Anything else in
+   * the snapshot is not restored.
+   */
+  private restoreTarget(record: ServiceRecord, data: { paths: string[]; volumes: Map<string, string> }, source: string): string | undefined {
+    const srv = this.srvDir(record.name);
+    if (source === srv || data.paths.includes(source)) return source;
+    const volume = /\/volumes\/([^/]+)\/_data$/.exec(source)?.[1];
+    if (volume !== undefined) return data.volumes.get(volume);
+    if (path.basename(source) === record.name) return srv;
+    return undefined;
   }
 
   private srvDir(service: string): string {

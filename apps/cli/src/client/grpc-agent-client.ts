@@ -42,7 +42,7 @@ export const RPC_DEADLINES: Readonly<Record<UnaryRpc, 'deploy' | 'node'>> = {
   setCordon: 'node',
   imageBlobs: 'node', // one podman image listing and a stat per digest
   rollbackAgent: 'node', // switches a link and answers; the agent exits after
-  listBackups: 'node',
+  listBackups: 'deploy', // restic lists the repository and counts each snapshot another node made; runs_only (the dashboard) is answered from the registry: node
   restoreService: 'deploy', // stops, restores, starts and waits for health
   checkBackups: 'deploy', // restic check reads every pack of the service's snapshots
   listJobs: 'node', // the registry's jobs and their newest runs
@@ -135,7 +135,8 @@ export class GrpcAgentClient implements AgentClient {
   }
 
   call<K extends UnaryRpc>(rpc: K, request: RpcRequest<K>): Promise<RpcResponse<K>> {
-    const long = RPC_DEADLINES[rpc] === 'deploy' && !(rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true);
+    const quick = (rpc === 'syncDesiredState' && 'dryRun' in request && request.dryRun === true) || (rpc === 'listBackups' && 'runsOnly' in request && request.runsOnly === true);
+    const long = RPC_DEADLINES[rpc] === 'deploy' && !quick;
     return this.unary(rpc, request, long ? 'long' : 'quick');
   }
   setSecret(request: mcpv1.SetSecretRequest): Promise<mcpv1.SetSecretResponse> {

@@ -82,7 +82,7 @@ export class BackupCommand extends CommandRunner {
   }
 }
 
-@Command({ name: 'backups', arguments: '<service>', description: "the service's snapshots in its node's backup repository, oldest first: ID TIME SIZE FILES" })
+@Command({ name: 'backups', arguments: '<service>', description: "the service's snapshots in its node's backup repository, every node's, oldest first: ID TIME SIZE FILES HOST" })
 export class BackupsCommand extends CommandRunner {
   constructor(
     private readonly agents: Agents,
@@ -101,7 +101,7 @@ export class BackupsCommand extends CommandRunner {
       this.output.json(rows);
       return;
     }
-    this.output.table(['ID', 'TIME', 'SIZE', 'FILES'], rows.map((row) => [row.id, row.time, formatBytes(row.size), String(row.files)]));
+    this.output.table(['ID', 'TIME', 'SIZE', 'FILES', 'HOST'], rows.map((row) => [row.id, row.time, formatBytes(row.size), String(row.files), row.host]));
   }
 
   @Option({ flags: '--node <name>', description: 'the node (default: from the definition file, or the only node)' })
