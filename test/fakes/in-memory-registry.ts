@@ -349,8 +349,9 @@ export class InMemoryRegistry extends ServiceRegistry {
   private backupRuns: BackupRunRecord[] = [];
   private readonly intents = new Map<string, BackupIntentRecord>();
 
-  async recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord> {
+  async recordBackupRun(run: NewBackupRun, event?: NewEvent): Promise<BackupRunRecord> {
     this.assertOpen('recordBackupRun');
+    if (event) checkNewEvent(event);
     const record = { ...clone(run), id: this.backupRuns.length ? this.backupRuns[this.backupRuns.length - 1].id + 1 : 1 };
     this.backupRuns.push(record);
     const mine = this.backupRuns.filter((entry) => entry.service === run.service);
@@ -358,6 +359,7 @@ export class InMemoryRegistry extends ServiceRegistry {
       const drop = new Set(mine.slice(0, mine.length - 50).map((entry) => entry.id));
       this.backupRuns = this.backupRuns.filter((entry) => !drop.has(entry.id));
     }
+    if (event) await this.addEvent(event);
     return clone(record);
   }
 

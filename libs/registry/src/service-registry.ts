@@ -245,8 +245,8 @@ export abstract class ServiceRegistry {
   /** Cordons the node (a record) or uncordons it (null); returns whether that changed anything. */
   abstract setCordon(cordon: CordonRecord | null): Promise<boolean>;
   /** A consistent copy of the database at `path`, verified with `PRAGMA integrity_check`. */
-  /** Appends a backup run and keeps the newest 50 per service. */
-  abstract recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord>;
+  /** Appends a backup run and keeps the newest 50 per service; with `event`, adds it in the same transaction (one commit per backup). */
+  abstract recordBackupRun(run: NewBackupRun, event?: NewEvent): Promise<BackupRunRecord>;
   /** Newest first; every service when `service` is absent. */
   abstract listBackupRuns(query: { service?: string; limit?: number }): Promise<BackupRunRecord[]>;
   /** Writes (or replaces) the service's intent; durable when it resolves. */

@@ -415,21 +415,23 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
 
   async addEvent(event: NewEvent): Promise<EventRecord> {
     checkNewEvent(event);
-    const record = await this.write(async (em) => {
-      const row = {
-        time: (event.time ?? this.clock.now()).toISOString(),
-        service: event.service,
-        component: event.component,
-        kind: event.kind,
-        message: event.message,
-        fromState: event.fromState ?? '',
-        toState: event.toState ?? '',
-      };
-      const result = await em.insert(EventEntity, row);
-      return toEventRecord({ ...row, id: Number(result.identifiers[0]!.id) });
-    });
+    const record = await this.write((em) => this.insertEvent(em, event));
     this.eventListeners.notify(record);
     return record;
+  }
+
+  private async insertEvent(em: EntityManager, event: NewEvent): Promise<EventRecord> {
+    const row = {
+      time: (event.time ?? this.clock.now()).toISOString(),
+      service: event.service,
+      component: event.component,
+      kind: event.kind,
+      message: event.message,
+      fromState: event.fromState ?? '',
+      toState: event.toState ?? '',
+    };
+    const result = await em.insert(EventEntity, row);
+    return toEventRecord({ ...row, id: Number(result.identifiers[0]!.id) });
   }
 
   onEventAdded(listener: (event: EventRecord) => void): () => void {
@@ -483,8 +485,9 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
     });
   }
 
-  recordBackupRun(run: NewBackupRun): Promise<BackupRunRecord> {
-    return this.write(async (em) => {
+  async recordBackupRun(run: NewBackupRun, event?: NewEvent): Promise<BackupRunRecord> {
+    if (event) checkNewEvent(event);
+    const { record, added } = await this.write(async (em) => {
       const row = em.create(BackupRunEntity, {
         service: run.service,
         startedAt: run.startedAt.toISOString(),
@@ -501,8 +504,10 @@ export class TypeormRegistry extends ServiceRegistry implements OnApplicationShu
       row.id = Number(inserted.identifiers[0]?.id ?? inserted.raw);
       const stale = await em.find(BackupRunEntity, { where: { service: run.service }, order: { id: 'DESC' }, skip: BACKUP_RUNS_KEPT, select: { id: true } });
       if (stale.length) await em.delete(BackupRunEntity, { id: In(stale.map((entry) => entry.id)) });
-      return toBackupRun(row);
+      return { record: toBackupRun(row), added: event ? await this.insertEvent(em, event) : undefined };
     });
+    if (added) this.eventListeners.notify(added);
+    return record;
   }
 
   addJobRun(run: NewJobRun): Promise<JobRunRecord> {

@@ -9,7 +9,7 @@ import { HealthProber, KeyedMutex, RouteService } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { BackupRepository, componentTag, serviceTag, type BackupProgress, type SnapshotInfo } from '@mcp/restic';
 import { ServiceRegistry, type BackupIntentRecord, type BackupRunRecord, type ServiceRecord } from '@mcp/registry';
-import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime, LiveContainers } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { readRestoreIntent, type RestoreIntent, type SwapPair } from './restore-intent';
 
@@ -83,6 +83,7 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     private readonly prober: HealthProber,
     private readonly routes: RouteService,
     private readonly metrics: AgentMetrics,
+    private readonly live: LiveContainers,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -142,9 +143,8 @@ export class ServiceBackupService implements OnApplicationBootstrap {
           durationMs: finished.getTime() - started.getTime(),
           pausedMs,
           message: '',
-        });
+        }, { service: record.name, component: '', kind: 'backup', message: `snapshot ${summary.snapshotId}: ${summary.totalFiles} files, ${summary.totalBytes} bytes (${mode})` });
         this.metrics.serviceBackupFinished({ service: record.name, ok: true, at: finished, seconds: (finished.getTime() - started.getTime()) / 1000, bytes: summary.totalBytes, pausedSeconds: pausedMs / 1000 });
-        await this.registry.addEvent({ service: record.name, component: '', kind: 'backup', message: `snapshot ${summary.snapshotId}: ${summary.totalFiles} files, ${summary.totalBytes} bytes (${mode})` });
         // SPEC §14: the data a restore replaced is kept until the next successful backup.
         await this.removePreRestore(record, data.paths);
         return {
@@ -302,12 +302,19 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     return record;
   }
 
+  /**
+   * The service's containers in one of `states`. A container the live state (podman's events)
+   * says runs is taken as running without a podman call; any other is asked of podman (the
+   * event of the agent's own last unpause may still be on its way, and a wrong "paused" would
+   * leave a running container out of a pause-mode backup).
+   */
   private async runningContainers(record: ServiceRecord, states: string[] = ['running', 'paused']): Promise<string[]> {
+    const live = this.live.live ? new Map(this.live.snapshot().map((c) => [c.name, c.state])) : undefined;
     const names: string[] = [];
     for (const component of record.components) {
       const name = componentContainerName(component);
-      const details = await this.runtime.inspect({ name });
-      if (details && states.includes(details.state)) names.push(name);
+      const state = live?.get(name) === 'running' ? 'running' : (await this.runtime.inspect({ name }))?.state;
+      if (state !== undefined && states.includes(state)) names.push(name);
     }
     return names;
   }
@@ -456,9 +463,8 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     const message = error.message.split('\n')[0];
     this.metrics.serviceBackupFinished({ service, ok: false, at: finished, seconds: (finished.getTime() - started.getTime()) / 1000, bytes: 0, pausedSeconds: pausedMs / 1000 });
     await this.registry
-      .recordBackupRun({ service, startedAt: started, finishedAt: finished, ok: false, snapshotId: '', files: 0, bytes: 0, durationMs: finished.getTime() - started.getTime(), pausedMs, message })
+      .recordBackupRun({ service, startedAt: started, finishedAt: finished, ok: false, snapshotId: '', files: 0, bytes: 0, durationMs: finished.getTime() - started.getTime(), pausedMs, message }, { service, component: '', kind: 'backup_failed', message })
       .catch(() => undefined);
-    await this.registry.addEvent({ service, component: '', kind: 'backup_failed', message }).catch(() => undefined);
     await this.alerts.send({ kind: 'backup_failed', node: this.config.agent.nodeName, service, component: '', desired: 'backed up', observed: 'failed', message, time: finished });
   }
 }

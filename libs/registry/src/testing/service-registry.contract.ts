@@ -717,6 +717,16 @@ export function serviceRegistryContract(
       expect(await sut.listBackupRuns({ service: 'other', limit: 5 })).toHaveLength(1);
     });
 
+    it('should add the event of a backup run with the run, and tell the event listeners', async () => {
+      const heard: string[] = [];
+      const stop = sut.onEventAdded((event) => heard.push(event.message));
+      await sut.recordBackupRun(run('notes', true), { service: 'notes', component: '', kind: 'backup', message: 'snapshot abc: 3 files' });
+      stop();
+      expect(await sut.listBackupRuns({ service: 'notes' })).toHaveLength(1);
+      expect((await sut.listEvents({ service: 'notes' })).map((e) => [e.kind, e.message])).toEqual([['backup', 'snapshot abc: 3 files']]);
+      expect(heard).toEqual(['snapshot abc: 3 files']);
+    });
+
     it('should hold one intent per service until it is cleared', async () => {
       await sut.setBackupIntent({ service: 'notes', kind: 'paused', detail: { containers: ['notes-web'] } });
       await sut.setBackupIntent({ service: 'notes', kind: 'restore', detail: { step: 'staged' } });
