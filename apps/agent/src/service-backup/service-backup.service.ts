@@ -9,7 +9,7 @@ import { HealthProber, KeyedMutex, RouteService } from '@mcp/deployer';
 import { AgentMetrics } from '@mcp/metrics';
 import { BackupRepository, componentTag, serviceTag, type BackupProgress, type SnapshotInfo } from '@mcp/restic';
 import { ServiceRegistry, type BackupIntentRecord, type BackupRunRecord, type ServiceRecord } from '@mcp/registry';
-import { componentContainerName, ContainerRuntime, LiveContainers } from '@mcp/runtime';
+import { componentContainerName, ContainerRuntime } from '@mcp/runtime';
 import { AgentConfig } from '../config/agent-config';
 import { readRestoreIntent, type RestoreIntent, type SwapPair } from './restore-intent';
 
@@ -83,7 +83,6 @@ export class ServiceBackupService implements OnApplicationBootstrap {
     private readonly prober: HealthProber,
     private readonly routes: RouteService,
     private readonly metrics: AgentMetrics,
-    private readonly live: LiveContainers,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -303,18 +302,16 @@ export class ServiceBackupService implements OnApplicationBootstrap {
   }
 
   /**
-   * The service's containers in one of `states`. A container the live state (podman's events)
-   * says runs is taken as running without a podman call; any other is asked of podman (the
-   * event of the agent's own last unpause may still be on its way, and a wrong "paused" would
-   * leave a running container out of a pause-mode backup).
+   * The service's containers in one of `states`, asked of podman (`inspect`) every time: the
+   * live state (podman's events) can lag a pause by hand, and a container taken for running
+   * that is paused fails the pause-mode backup (seen in CI: "internal error").
    */
   private async runningContainers(record: ServiceRecord, states: string[] = ['running', 'paused']): Promise<string[]> {
-    const live = this.live.live ? new Map(this.live.snapshot().map((c) => [c.name, c.state])) : undefined;
     const names: string[] = [];
     for (const component of record.components) {
       const name = componentContainerName(component);
-      const state = live?.get(name) === 'running' ? 'running' : (await this.runtime.inspect({ name }))?.state;
-      if (state !== undefined && states.includes(state)) names.push(name);
+      const details = await this.runtime.inspect({ name });
+      if (details && states.includes(details.state)) names.push(name);
     }
     return names;
   }
