@@ -13,6 +13,7 @@ import { CertificateRenewalService } from './certificates/certificate-renewal.se
 import { AgentConfig } from './config/agent-config';
 import { DeployService } from './deploy/deploy.service';
 import { LifecycleService } from './lifecycle/lifecycle.service';
+import { ServiceBackupService } from './service-backup/service-backup.service';
 import { StatusService } from './status/status.service';
 import { JsonLogger } from './logging/json-logger';
 
@@ -50,6 +51,8 @@ describe(AppModule.name, () => {
 
       // Features never import each other: one lock and one change set only if both import the same deployer module object.
       expect(member(deploy, 'locks')).toBe(member(lifecycle, 'locks'));
+      // A backup pauses/stops containers under the same per-service lock as a stop or a deploy.
+      expect(member(moduleRef.get(ServiceBackupService), 'locks')).toBe(member(lifecycle, 'locks'));
       expect(member(deploy, 'changes')).toBeDefined();
       expect(member(deploy, 'changes')).toBe(member(lifecycle, 'changes'));
       // @Optional() dependencies are undefined, not an error, when a module is not imported: each is asserted here.
