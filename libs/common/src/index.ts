@@ -6,3 +6,4 @@ export * from './config-discovery';
 export * from './toml-validation';
 export * from './failpoints';
 export * from './agent-bundle';
+export * from './exec';

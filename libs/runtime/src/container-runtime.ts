@@ -181,11 +181,8 @@ export interface ContainerEventStream extends AsyncIterable<ContainerEvent> {
   close(): void;
 }
 
-/** A terminal's size in character cells. */
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
+import type { TerminalSize } from '@mcp/common';
+export type { TerminalSize } from '@mcp/common';
 
 /** What `exec` runs, and how (SPEC §12 `mcp exec`). */
 export interface ExecSessionOptions {

@@ -1,27 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidArgumentError, NotFoundError, ServiceNotFoundError } from '@mcp/common';
+import { InvalidArgumentError, NotFoundError, ServiceNotFoundError, type ExecStart, type TerminalSize } from '@mcp/common';
 import { ServiceRegistry } from '@mcp/registry';
 import { componentContainerName, ContainerRuntime, type ExecSession } from '@mcp/runtime';
 import type { AuditTarget } from '../logging/audit';
 
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
-
-/** What to run, and where: the first message of an Exec call. */
-export interface ExecStart {
-  service: string;
-  /** '' for the service's only component. */
-  component: string;
-  cmd: string[];
-  interactive: boolean;
-  tty: boolean;
-  /** '' for the container's user / workdir. */
-  user: string;
-  workdir: string;
-  size?: TerminalSize;
-}
+export type { ExecStart, TerminalSize } from '@mcp/common';
 
 /** One message from the client: the start first, then stdin, its end and resizes, in order. */
 export interface ExecInput {

@@ -34,25 +34,9 @@ export interface PushFileInput {
   chunks: AsyncIterable<Buffer>;
 }
 
-export interface TerminalSize {
-  rows: number;
-  cols: number;
-}
+import type { ExecStart, TerminalSize } from '@mcp/common';
 
-/** What `mcp exec` runs, and where. */
-export interface ExecStart {
-  service: string;
-  /** '' for the service's only component. */
-  component: string;
-  cmd: string[];
-  interactive: boolean;
-  tty: boolean;
-  /** '' for the container's user / workdir. */
-  user: string;
-  workdir: string;
-  /** The terminal's size when tty. */
-  size: TerminalSize | undefined;
-}
+export type { ExecStart, TerminalSize };
 
 /** One message of an Exec's output: stdout, stderr, or the exit status (last). */
 export interface ExecOutput {
